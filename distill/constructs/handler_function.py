@@ -1,0 +1,187 @@
+"""Python Lambda functions for the custom-resource handlers in lambda/, with a pinned boto3 and no Docker.
+
+The handlers call Bedrock APIs newer than the boto3 bundled in the Lambda runtime, so each function carries a
+layer with the boto3 pinned in lambda/requirements.txt. The layer is built once per pin with pip (no Docker) into
+.cache/, keyed by the requirements' hash, so a synth after the first one does no packaging work at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from distill.nag import acknowledge, acknowledge_compliance, logical_id
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_ROOT = PROJECT_ROOT / "lambda"
+LAYER_REQUIREMENTS = LAMBDA_ROOT / "requirements.txt"
+LAYER_CACHE = PROJECT_ROOT / ".cache" / "lambda-layers"
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# Files that appear beside handler code when tests import it; they must not change the asset hash.
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", "tests"]
+
+
+def boto3_layer_directory() -> tuple[Path, str]:
+    """Build (once) and return the layer directory and its content hash."""
+    requirements = LAYER_REQUIREMENTS.read_bytes()
+    digest = hashlib.sha256(requirements + RUNTIME.name.encode() + ARCHITECTURE.name.encode()).hexdigest()
+    target = LAYER_CACHE / f"boto3-{digest[:16]}"
+    if not target.is_dir():
+        LAYER_CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="building-", dir=LAYER_CACHE))
+        version = RUNTIME.name.removeprefix("python")
+        built = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--no-compile",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                version,
+                "--platform",
+                "manylinux2014_aarch64",
+                "--target",
+                str(staging / "python"),
+                "-r",
+                str(LAYER_REQUIREMENTS),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if built.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeError(f"Building the boto3 layer from {LAYER_REQUIREMENTS} failed:\n{built.stderr}")
+        try:
+            os.rename(staging, target)
+        except OSError:  # another process finished the same build first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target, digest
+
+
+class Boto3Layer(Construct):
+    """One layer per stack, shared by all its handler functions."""
+
+    @classmethod
+    def of(cls, scope: Construct) -> lambda_.ILayerVersion:
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child("Boto3Layer")
+        layer = existing if isinstance(existing, Boto3Layer) else cls(stack, "Boto3Layer")
+        return layer.layer
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        directory, digest = boto3_layer_directory()
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=lambda_.Code.from_asset(str(directory), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="boto3 pinned for the Bedrock APIs the handlers call",
+        )
+
+
+class HandlerFunction(Construct):
+    """A handler from lambda/<folder>, with its own role, an encrypted log group and the boto3 layer.
+
+    The role gets only what the handler calls (``add_to_role_policy``) plus writing to its own log group;
+    no AWS managed policy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        folder: str,
+        entry: str,
+        description: str,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        timeout: Duration | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=removal_policy,
+        )
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        # A customer-managed policy rather than an inline one: the compliance packs reject inline policies.
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role])
+        allow_log_writing(self.policy, self.log_group)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=entry,
+            code=lambda_.Code.from_asset(str(LAMBDA_ROOT / folder), exclude=ASSET_EXCLUDES),
+            layers=[Boto3Layer.of(self)],
+            role=self.role,
+            log_group=self.log_group,
+            timeout=timeout or Duration.minutes(5),
+            memory_size=256,
+            description=description,
+            environment=environment or {},
+        )
+        acknowledge_handler_findings(self.function)
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        self.policy.add_statements(statement)
+
+
+def allow_log_writing(policy: iam.ManagedPolicy, log_group: logs.LogGroup) -> None:
+    """Let a function write to its own log group, instead of using the broad AWS managed execution policy."""
+    policy.add_statements(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:*"],
+        )
+    )
+    acknowledge(
+        policy,
+        f"AwsSolutions-IAM5[Resource::<{logical_id(log_group)}.Arn>:*]",
+        "Log streams inside the function's own log group are named by Lambda at run time.",
+    )
+
+
+# Compliance-pack Lambda rules that do not fit a custom-resource handler, with the reason each does not apply.
+HANDLER_RULE_REASONS = {
+    "LambdaConcurrency": "Invoked only by CloudFormation through the custom resource provider, a few times per "
+    "deployment; a reservation would take concurrency from the account's shared pool.",
+    "LambdaDLQ": "Invoked synchronously by the provider framework, which reports failures to CloudFormation; a "
+    "dead-letter queue only applies to asynchronous invocations.",
+    "LambdaInsideVPC": "Calls only AWS control-plane APIs (Bedrock, S3) and carries no workload traffic; the stage "
+    "has no VPC of its own to place it in.",
+}
+
+
+def acknowledge_handler_findings(function: lambda_.IFunction) -> None:
+    """Acknowledge ``HANDLER_RULE_REASONS`` for both optional compliance packs."""
+    for rule, reason in HANDLER_RULE_REASONS.items():
+        acknowledge_compliance(function, rule, reason)

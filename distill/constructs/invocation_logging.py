@@ -1,0 +1,111 @@
+"""The account and Region's Bedrock model invocation logging, delivered to the stage's invocation-logs bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import CustomResource, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from distill.constructs.data_key import S3_KEY_ACTIONS, DataKey
+from distill.constructs.handler_function import HandlerFunction
+from distill.constructs.handler_provider import HandlerProvider
+from distill.nag import acknowledge
+
+# Where the handler keeps the configuration it replaced, so that Delete can put it back.
+STATE_KEY = "invocation-logging-state/previous-configuration.json"
+
+LOGGING_ACTIONS = [
+    "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+    "bedrock:DeleteModelInvocationLoggingConfiguration",
+]
+
+
+class InvocationLogging(Construct):
+    """A custom resource that owns the logging configuration without ever silently replacing another one.
+
+    Create refuses a configuration this stack did not create unless ``take_over`` is set; then it saves the old
+    configuration and Delete restores it. Delete removes only a configuration that is still this stack's.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket: s3.Bucket,
+        key: DataKey,
+        key_prefix: str,
+        take_over: bool,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.key_prefix = key_prefix
+        # The prefix Bedrock writes under, and the one a distillation job reads invocation logs from.
+        self.logs_prefix = f"{key_prefix}/AWSLogs/"
+        bucket_policy_statement = iam.PolicyStatement(
+            sid="BedrockWritesInvocationLogs",
+            principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{key_prefix}/AWSLogs/{stack.account}/BedrockModelInvocationLogs/*")],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"},
+            },
+        )
+        bucket.add_to_resource_policy(bucket_policy_statement)
+        key.allow_bedrock_log_delivery()
+
+        handler = HandlerFunction(
+            self,
+            "Handler",
+            folder="invocation_logging",
+            entry="index.on_event",
+            description="Owns the Bedrock model invocation logging configuration of this account and Region",
+            key=key.key,
+            removal_policy=removal_policy,
+        )
+        handler.add_to_role_policy(iam.PolicyStatement(actions=LOGGING_ACTIONS, resources=["*"]))
+        handler.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[bucket.arn_for_objects(STATE_KEY)],
+            )
+        )
+        key.allow_via_service(
+            "InvocationLoggingHandlerKeepsStateThroughS3", handler.role, service="s3", actions=S3_KEY_ACTIONS
+        )
+        acknowledge(
+            handler.policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "The model invocation logging actions act on the account and Region's single configuration "
+            "and support no resource-level permissions.",
+        )
+        if take_over:
+            # Restoring a replaced configuration that delivers to CloudWatch passes that configuration's role.
+            handler.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+                )
+            )
+
+        provider = HandlerProvider(self, "Provider", on_event=handler, key=key.key, removal_policy=removal_policy)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::BedrockInvocationLogging",
+            properties={
+                "BucketName": bucket.bucket_name,
+                "KeyPrefix": key_prefix,
+                "TakeOver": take_over,
+                "StateKey": STATE_KEY,
+            },
+        )
+        # Bedrock checks that it can write to the bucket when the configuration is put.
+        if bucket.policy is not None:
+            self.resource.node.add_dependency(bucket.policy)

@@ -1,0 +1,79 @@
+"""The stage's S3 buckets: training data, job output and invocation logs, with server access logs beside them."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from distill.nag import acknowledge, acknowledge_compliance
+
+
+class DistillationStorage(Construct):
+    """Four buckets with one security baseline: TLS only, no public access, versioned, access-logged.
+
+    The three data buckets use the stage's KMS key. The access-log bucket uses S3-managed keys because S3 server
+    access logging cannot deliver into an SSE-KMS bucket.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, key: kms.IKey, destroy_on_delete: bool) -> None:
+        super().__init__(scope, id)
+        self._destroy = destroy_on_delete
+        self.access_logs = self._bucket(
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+        )
+        acknowledge_compliance(
+            self.access_logs,
+            "S3DefaultEncryptionKMS",
+            "S3 server access logging cannot deliver into a bucket encrypted with a KMS key; SSE-S3 is the "
+            "strongest encryption the log destination supports.",
+        )
+        acknowledge(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This is the server access log destination; logging it into itself would loop. Access to it "
+            "is recorded by CloudTrail.",
+        )
+        self.training_data = self._data_bucket("TrainingData", key)
+        self.output = self._data_bucket("Output", key)
+        self.invocation_logs = self._data_bucket("InvocationLogs", key)
+
+    def _data_bucket(self, id: str, key: kms.IKey) -> s3.Bucket:
+        return self._bucket(
+            id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{id}/",
+        )
+
+    def _bucket(self, id: str, **options: object) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            id,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            removal_policy=RemovalPolicy.DESTROY if self._destroy else RemovalPolicy.RETAIN,
+            auto_delete_objects=self._destroy,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldVersions",
+                    noncurrent_version_expiration=Duration.days(90),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            **options,  # type: ignore[arg-type]
+        )
+        acknowledge_compliance(
+            bucket,
+            "S3BucketReplicationEnabled",
+            "Cross-Region replication is a disaster-recovery choice the stage's Region pins down: Bedrock "
+            "distillation reads and writes in one Region. Versioning keeps every object's history, and the data "
+            "can be regenerated from its source prompts.",
+        )
+        return bucket

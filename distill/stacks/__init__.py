@@ -1,0 +1,1 @@
+"""The stacks of one stage, and the Stage that composes them."""

@@ -1,0 +1,65 @@
+"""Foundation stack: the key, buckets, Bedrock service role and invocation logging every distillation needs."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from constructs import Construct
+
+from distill.config import StageConfig
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey
+from distill.constructs.invocation_logging import InvocationLogging
+from distill.constructs.service_role import ServiceRole
+from distill.constructs.storage import DistillationStorage
+
+
+class FoundationStack(Stack):
+    """Long-lived, stateful resources of a stage; the training and serving stacks build on them."""
+
+    def __init__(self, scope: Construct, id: str, *, stage: StageConfig, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
+        self.data_key = DataKey(
+            self, "DataKey", alias=f"alias/{stage.name}/bedrock-distillation", removal_policy=removal
+        )
+        self.storage = DistillationStorage(
+            self, "Storage", key=self.data_key.key, destroy_on_delete=stage.destroy_on_delete
+        )
+        self.service_role = ServiceRole(self, "ServiceRole", stage_name=stage.name)
+        self.service_role.grant_read_data(self.storage.training_data)
+        self.service_role.grant_write_output(self.storage.output)
+        self.data_key.allow_via_service(
+            "BedrockServiceRoleUsesKeyThroughBedrock",
+            self.service_role.role,
+            service="bedrock",
+            actions=BEDROCK_KEY_ACTIONS,
+        )
+        self.data_key.allow_via_service(
+            "BedrockServiceRoleUsesKeyThroughS3", self.service_role.role, service="s3", actions=S3_KEY_ACTIONS
+        )
+
+        self.invocation_logging: InvocationLogging | None = None
+        if stage.invocation_logging.enabled:
+            self.invocation_logging = InvocationLogging(
+                self,
+                "InvocationLogging",
+                bucket=self.storage.invocation_logs,
+                key=self.data_key,
+                key_prefix=stage.invocation_logging.key_prefix,
+                take_over=stage.invocation_logging.take_over,
+                removal_policy=removal,
+            )
+            self.service_role.grant_read_data(self.storage.invocation_logs, self.invocation_logging.logs_prefix)
+
+        self._outputs()
+
+    def _outputs(self) -> None:
+        storage = self.storage
+        for name, value, description in (
+            ("TrainingDataBucketName", storage.training_data.bucket_name, "Bucket for training data"),
+            ("OutputBucketName", storage.output.bucket_name, "Bucket for distillation job output"),
+            ("InvocationLogsBucketName", storage.invocation_logs.bucket_name, "Bucket for invocation logs"),
+            ("AccessLogsBucketName", storage.access_logs.bucket_name, "Bucket for S3 server access logs"),
+            ("DataKeyArn", self.data_key.key_arn, "KMS key for data and custom models"),
+            ("ServiceRoleArn", self.service_role.role_arn, "IAM role Bedrock assumes for the jobs"),
+        ):
+            CfnOutput(self, name, value=value, description=description)

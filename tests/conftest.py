@@ -1,0 +1,60 @@
+"""Shared fixtures: the app synthesized once per test session, and the project's cdk.json context."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+
+from distill.app import build_app
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Stages that exist only in tests, beside the ones in cdk.json, to cover the settings the default does not use.
+TEST_STAGES: dict[str, Any] = {
+    "compliant": {
+        "account": "111111111111",
+        "region": "us-east-1",
+        "removalPolicy": "retain",
+        "compliancePacks": ["HIPAA.Security", "NIST.800.53.R5"],
+        "invocationLogging": {"takeOver": True, "keyPrefix": "bedrock/logs"},
+        "tags": {"owner": "platform"},
+    },
+    "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
+}
+
+
+def project_context() -> dict[str, Any]:
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+@pytest.fixture(scope="session")
+def context() -> dict[str, Any]:
+    return project_context()
+
+
+@pytest.fixture(scope="session")
+def stages() -> dict[str, Any]:
+    """Every configured stage plus the test stages, synthesized once with cdk-nag validation."""
+    context = copy.deepcopy(project_context())
+    context["stages"].update(copy.deepcopy(TEST_STAGES))
+    app = App(context=context, analytics_reporting=False)
+    built = build_app(app)
+    app.synth()
+    return built
+
+
+@pytest.fixture(scope="session")
+def templates(stages) -> dict[str, dict[str, Template]]:
+    """stage name -> stack id -> assertions Template."""
+    return {
+        name: {child.node.id: Template.from_stack(child) for child in stage.node.children if isinstance(child, Stack)}
+        for name, stage in stages.items()
+    }
