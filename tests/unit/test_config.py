@@ -1,0 +1,172 @@
+"""Every configuration key: a valid value parses, a bad one stops synth with a message naming the fix."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from distill.config import BEDROCK_REGIONS, InvocationLoggingConfig, StageConfig, load_stages
+from distill.config_reader import ConfigError
+from tests.conftest import project_context
+
+VALID = {"region": "us-west-2"}
+
+
+def problems_for(stage: dict, name: str = "dev") -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_stages({name: stage})
+    return raised.value.problems
+
+
+def only_problem(stage: dict, name: str = "dev") -> str:
+    (problem,) = problems_for(stage, name)
+    return problem
+
+
+def test_the_projects_cdk_json_parses():
+    stages = load_stages(project_context()["stages"])
+    assert "sandbox" in stages
+
+
+def test_defaults_are_safe():
+    stage = load_stages({"dev": VALID})["dev"]
+    assert stage == StageConfig(name="dev", region="us-west-2")
+    assert stage.removal_policy == "retain"
+    assert stage.invocation_logging == InvocationLoggingConfig(enabled=True, take_over=False)
+    assert stage.compliance_packs == ()
+
+
+def test_every_key_parses():
+    stage = load_stages(
+        {
+            "prod": {
+                "account": "123456789012",
+                "region": "us-east-1",
+                "removalPolicy": "destroy",
+                "invocationLogging": {"enabled": False, "takeOver": True, "keyPrefix": "logs/bedrock"},
+                "compliancePacks": ["NIST.800.53.R5"],
+                "tags": {"team": "ml"},
+            }
+        }
+    )["prod"]
+    assert stage.account == "123456789012"
+    assert stage.destroy_on_delete
+    assert stage.invocation_logging == InvocationLoggingConfig(enabled=False, take_over=True, key_prefix="logs/bedrock")
+    assert stage.compliance_packs == ("NIST.800.53.R5",)
+    assert dict(stage.tags) == {"team": "ml"}
+
+
+def test_missing_stages_entry():
+    with pytest.raises(ConfigError) as raised:
+        load_stages(None)
+    assert raised.value.problems == ['cdk.json context has no "stages" entry; add at least one stage']
+
+
+def test_empty_stages():
+    with pytest.raises(ConfigError) as raised:
+        load_stages({})
+    assert raised.value.problems == ["context.stages is empty; add at least one stage"]
+
+
+def test_stages_not_an_object():
+    with pytest.raises(ConfigError) as raised:
+        load_stages(["dev"])
+    assert raised.value.problems == ['context.stages is ["dev"]; it must be an object of named entries']
+
+
+def test_stage_not_an_object():
+    assert problems_for("us-west-2") == [
+        'context.stages.dev is "us-west-2"; it must be an object ({...})',
+        "context.stages.dev.region is missing; it must be a Region where Amazon Bedrock is available: "
+        + ", ".join(BEDROCK_REGIONS),
+    ]
+
+
+def test_bad_stage_name():
+    assert only_problem(VALID, name="9-lives") == (
+        'context.stages.9-lives: stage name "9-lives" must start with a letter and hold at most 24 letters, '
+        "digits and hyphens (it prefixes stack and resource names)"
+    )
+
+
+def test_missing_region():
+    assert only_problem({}) == (
+        "context.stages.dev.region is missing; it must be a Region where Amazon Bedrock is available: "
+        + ", ".join(BEDROCK_REGIONS)
+    )
+
+
+def test_region_without_bedrock():
+    assert only_problem({"region": "us-west-9"}) == (
+        'context.stages.dev.region is "us-west-9"; it must be a Region where Amazon Bedrock is available: '
+        + ", ".join(BEDROCK_REGIONS)
+    )
+
+
+@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "12345678901a", 123456789012])
+def test_account_not_twelve_digits(account):
+    assert only_problem({**VALID, "account": account}) == (
+        f"context.stages.dev.account is {account!r}; it must be an AWS account id of 12 digits".replace("'", '"')
+    )
+
+
+def test_removal_policy():
+    assert only_problem({**VALID, "removalPolicy": "delete"}) == (
+        'context.stages.dev.removalPolicy is "delete"; it must be one of "retain", "destroy"'
+    )
+
+
+def test_invocation_logging_not_an_object():
+    assert only_problem({**VALID, "invocationLogging": True}) == (
+        "context.stages.dev.invocationLogging is true; it must be an object ({...})"
+    )
+
+
+@pytest.mark.parametrize("key", ["enabled", "takeOver"])
+def test_invocation_logging_flags_are_booleans(key):
+    assert only_problem({**VALID, "invocationLogging": {key: "yes"}}) == (
+        f'context.stages.dev.invocationLogging.{key} is "yes"; it must be true or false'
+    )
+
+
+@pytest.mark.parametrize("prefix", ["/logs", "", "a" * 129, "logs with spaces"])
+def test_invocation_logging_key_prefix(prefix):
+    assert only_problem({**VALID, "invocationLogging": {"keyPrefix": prefix}}) == (
+        f'context.stages.dev.invocationLogging.keyPrefix is "{prefix}"; it must be an S3 key prefix of 1 to 128 '
+        "characters (letters, digits, / and !_.*'()-), not starting with /"
+    )
+
+
+def test_invocation_logging_unknown_key():
+    assert only_problem({**VALID, "invocationLogging": {"takeover": True}}) == (
+        'context.stages.dev.invocationLogging.takeover is not a known key (did you mean "takeOver"?); allowed keys '
+        "here: enabled, keyPrefix, takeOver"
+    )
+
+
+def test_compliance_packs():
+    assert only_problem({**VALID, "compliancePacks": ["HIPAA"]}) == (
+        'context.stages.dev.compliancePacks is ["HIPAA"]; it must be a list of cdk-nag packs from "HIPAA.Security", '
+        '"NIST.800.53.R5" (AwsSolutions always runs)'
+    )
+
+
+def test_tags():
+    assert only_problem({**VALID, "tags": {"team": 7}}) == (
+        'context.stages.dev.tags is {"team": 7}; it must be an object of cost-allocation tags: string keys of 1 to '
+        "128 characters and string values of at most 256 characters"
+    )
+
+
+def test_unknown_stage_key_suggests_the_closest_one():
+    message = only_problem({**VALID, "regoin": "us-east-1"})
+    assert message.startswith('context.stages.dev.regoin is not a known key (did you mean "region"?); allowed keys')
+
+
+def test_all_problems_are_reported_at_once():
+    stage = copy.deepcopy({"region": "mars-1", "removalPolicy": "keep", "tags": []})
+    assert len(problems_for(stage)) == 3
+    with pytest.raises(ConfigError) as raised:
+        load_stages({"dev": stage})
+    assert str(raised.value).startswith("Invalid configuration:\n  - context.stages.dev.region")
