@@ -128,8 +128,7 @@ def check_pair(teacher_id: str, student_id: str, region: str, *, allow_unlisted:
         return PairCheck(found)
     if not allow_unlisted:
         raise CatalogError(
-            f"{problem} (catalog checked {table.checked}; set allowUnlistedPair to true to use a pair AWS added "
-            "since)"
+            f"{problem} (catalog checked {table.checked}; set allowUnlistedPair to true to use a pair AWS added since)"
         )
     return PairCheck(found, warning=f"{problem}; allowed by allowUnlistedPair")
 
