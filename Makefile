@@ -36,7 +36,7 @@ synth: setup
 lint: synth
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/cfn-lint cdk.out/assembly-*/*.template.json
+	$(BIN)/cfn-lint
 
 unit: setup
 	$(BIN)/pytest
