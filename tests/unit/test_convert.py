@@ -1,0 +1,144 @@
+"""Converting prompt/completion records to bedrock-conversation-2024, and `distill convert`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from distill.cli import main
+from distill.conversion import ConversionError, convert_file, convert_record
+from distill.dataset import validate_file
+
+REFERENCE_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "reference-data"
+PROMPT_COMPLETION = REFERENCE_DATA / "uber10k-prompt-completion.jsonl"
+CONVERSATION = REFERENCE_DATA / "uber10k-conversation.jsonl"
+
+
+def reference_system_prompt() -> str:
+    """The system prompt the public sample notebook put in every record of the converted uber10k file."""
+    with open(CONVERSATION, "rb") as lines:
+        return json.loads(next(lines))["system"][0]["text"]
+
+
+def test_a_prompt_and_completion_become_a_user_and_an_assistant_turn():
+    assert convert_record({"prompt": "Why?", "completion": "Because."}) == {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [
+            {"role": "user", "content": [{"text": "Why?"}]},
+            {"role": "assistant", "content": [{"text": "Because."}]},
+        ],
+    }
+
+
+def test_a_system_prompt_is_added_and_a_record_without_completion_is_prompt_only():
+    assert convert_record({"prompt": "Why?"}, system="Be brief.") == {
+        "schemaVersion": "bedrock-conversation-2024",
+        "system": [{"text": "Be brief."}],
+        "messages": [{"role": "user", "content": [{"text": "Why?"}]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("record", "system", "expected"),
+    [
+        (["Why?"], None, '(record): must be a JSON object {"prompt": ..., "completion": ...}'),
+        ({"completion": "Because."}, None, "prompt: missing; must be a non-empty string"),
+        (
+            {"prompt": "Why?", "label": "x"},
+            None,
+            "label: unknown field; a prompt/completion record holds only prompt and completion",
+        ),
+        ({"prompt": ""}, None, "prompt: must be a non-empty string, found an empty string"),
+        ({"prompt": "Why?", "completion": None}, None, "completion: must be a non-empty string, found null"),
+        ({"prompt": "Why?"}, "", "system: must be a non-empty string, found an empty string"),
+    ],
+)
+def test_a_record_that_cannot_be_converted_names_the_input_field(record, system, expected):
+    with pytest.raises(ConversionError) as error:
+        convert_record(record, system=system)
+    assert str(error.value) == expected
+
+
+def test_the_uber10k_file_converts_to_the_published_conversation_file_and_validates(tmp_path):
+    output = tmp_path / "converted.jsonl"
+    assert convert_file(PROMPT_COMPLETION, output, system=reference_system_prompt()) == 200
+    assert output.read_bytes() == CONVERSATION.read_bytes()
+    assert validate_file(output, multi_turn_allowed=False).ok
+
+
+def test_a_bad_line_stops_the_conversion_and_writes_nothing(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"prompt": "a", "completion": "b"}\n{"prompt": "a", "completion": ""}\n')
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(ConversionError) as error:
+        convert_file(source, output)
+    assert str(error.value) == f"{source}:2: completion: must be a non-empty string, found an empty string"
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'{"prompt": "caf\xe9"}\n')
+    with pytest.raises(ConversionError) as error:
+        convert_file(source, tmp_path / "out.jsonl")
+    assert str(error.value) == (
+        f"{source}:1: (record): not UTF-8: byte 0xe9 at byte 16 of the line; save the file as UTF-8"
+    )
+
+
+def test_an_existing_output_is_kept_unless_overwrite(tmp_path):
+    output = tmp_path / "out.jsonl"
+    output.write_text("keep me\n")
+    with pytest.raises(FileExistsError):
+        convert_file(PROMPT_COMPLETION, output)
+    assert output.read_text() == "keep me\n"
+    assert convert_file(PROMPT_COMPLETION, output, overwrite=True) == 200
+    assert validate_file(output, multi_turn_allowed=False).ok
+
+
+# --- distill convert --------------------------------------------------------------------------------------------
+
+
+def test_convert_round_trip_through_the_cli(tmp_path, capsys):
+    output = tmp_path / "converted.jsonl"
+    assert main(["convert", str(PROMPT_COMPLETION), str(output), "--system", "You analyse SEC filings."]) == 0
+    assert capsys.readouterr().out == (
+        f"distill convert: wrote 200 records to {output}; check them with `distill validate {output}`\n"
+    )
+    assert main(["validate", str(output), "--teacher", "anthropic.claude-3-5-sonnet-20241022-v2:0"]) == 0
+    first = json.loads(output.read_bytes().splitlines()[0])
+    assert first["system"] == [{"text": "You analyse SEC filings."}]
+
+
+def test_convert_exits_2_when_the_output_exists_and_overwrites_with_force(tmp_path, capsys):
+    output = tmp_path / "out.jsonl"
+    output.write_text("keep me\n")
+    assert main(["convert", str(PROMPT_COMPLETION), str(output)]) == 2
+    assert capsys.readouterr().err == f"distill convert: {output} exists; pass --force to overwrite it\n"
+    assert main(["convert", str(PROMPT_COMPLETION), str(output), "--force"]) == 0
+
+
+def test_convert_exits_2_naming_a_missing_input(tmp_path, capsys):
+    missing = tmp_path / "missing.jsonl"
+    assert main(["convert", str(missing), str(tmp_path / "out.jsonl")]) == 2
+    assert capsys.readouterr().err == f"distill convert: {missing}: No such file or directory\n"
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_convert_exits_1_for_input_that_is_not_prompt_completion(tmp_path, capsys):
+    output = tmp_path / "out.jsonl"
+    assert main(["convert", str(CONVERSATION), str(output)]) == 1
+    assert capsys.readouterr().err == (
+        f"distill convert: {CONVERSATION}:1: schemaVersion: unknown field; a prompt/completion record holds only "
+        "prompt and completion; nothing written\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_rejects_an_empty_system_prompt_as_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["convert", str(PROMPT_COMPLETION), str(tmp_path / "out.jsonl"), "--system", ""])
+    assert exit_.value.code == 2
+    assert "argument --system: must not be empty" in capsys.readouterr().err

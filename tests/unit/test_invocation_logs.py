@@ -1,0 +1,337 @@
+"""Invocation log reading (plain, gzipped, directories, bad lines) and `distill preview-logs` end to end.
+
+Log files are generated per test from the real record in the shared reference data (a Bedrock user guide example),
+varying only modelId, requestMetadata and the response, so the shape under test is the one Bedrock writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from distill.cli import main
+from distill.invocation_logs import LogReadError, LogRecord, SkippedLine, log_files, model_key, read_log_file
+from distill.log_filters import parse_filter
+from tests.conftest import REFERENCE_DATA
+
+REFERENCE_RECORD_FILE = REFERENCE_DATA / "docs-invocation-log-record.jsonl"
+TEACHER = "meta.llama3-1-405b-instruct-v1:0"
+OTHER_MODEL = "meta.llama3-1-70b-instruct-v1:0"
+SUPPORT = {"project": "CustomerService"}
+SUPPORT_FILTER = '{"equals": {"project": "CustomerService"}}'
+
+
+def reference_record() -> dict:
+    return json.loads(REFERENCE_RECORD_FILE.read_text())
+
+
+def record(model_id: str = TEACHER, metadata: dict | None = None, *, response: bool = True) -> dict:
+    """The reference record with another model, request metadata and, optionally, no response (a failed call)."""
+    data = copy.deepcopy(reference_record())
+    data["modelId"] = model_id
+    data["requestMetadata"] = dict(SUPPORT if metadata is None else metadata)
+    if not response:
+        del data["output"]
+        data["errorCode"] = "ThrottlingException"
+    return data
+
+
+def write_lines(path: Path, lines: list[str], *, compress: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = "".join(f"{line}\n" for line in lines).encode()
+    path.write_bytes(gzip.compress(content) if compress else content)
+    return path
+
+
+def write_records(path: Path, records: list[dict], *, compress: bool = False) -> Path:
+    return write_lines(path, [json.dumps(item) for item in records], compress=compress)
+
+
+def read_all(path: Path) -> list[LogRecord | SkippedLine]:
+    return list(read_log_file(path))
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+def test_reference_record_is_read_and_selected_by_its_request_metadata():
+    (line,) = read_all(REFERENCE_RECORD_FILE)
+    assert isinstance(line, LogRecord)
+    assert (line.where, line.model_id, line.has_response) == (f"{REFERENCE_RECORD_FILE}:1", TEACHER, True)
+    chosen = parse_filter(
+        {
+            "andAll": [
+                {"equals": {"project": "CustomerService"}},
+                {"equals": {"intent": "ComplaintResolution"}},
+                {"equals": {"priority": "High"}},
+            ]
+        },
+        "filter",
+    )
+    assert chosen.matches(line.request_metadata)
+    assert not parse_filter({"notEquals": {"priority": "High"}}, "filter").matches(line.request_metadata)
+
+
+def test_plain_and_gzipped_files_give_the_same_records(tmp_path):
+    records = [record(metadata={"n": str(index)}) for index in range(3)]
+    plain = read_all(write_records(tmp_path / "plain.jsonl", records))
+    zipped = read_all(write_records(tmp_path / "zipped.json.gz", records, compress=True))
+    assert [line.data for line in plain] == [line.data for line in zipped] == records
+    assert [line.line for line in zipped] == [1, 2, 3]
+
+
+def test_gzip_is_recognised_by_its_bytes_not_its_name(tmp_path):
+    zipped_as_jsonl = write_records(tmp_path / "logs.jsonl", [record()], compress=True)
+    plain_as_gz = write_records(tmp_path / "logs.gz", [record()])
+    assert [line.data for line in read_all(zipped_as_jsonl)] == [record()]
+    assert [line.data for line in read_all(plain_as_gz)] == [record()]
+
+
+def test_blank_lines_are_ignored_and_bad_lines_are_reported_by_line(tmp_path):
+    path = write_lines(
+        tmp_path / "mixed.jsonl",
+        [
+            json.dumps(record()),
+            "",
+            '{"schemaType": "ModelInvocationLog", ',
+            "[1, 2]",
+            json.dumps({"schemaType": "bedrock-conversation-2024"}),
+            json.dumps(record()),
+        ],
+    )
+    path.write_bytes(path.read_bytes() + b'{"modelId": "\xff"}\n')
+    lines = read_all(path)
+    assert [(type(line).__name__, line.line) for line in lines] == [
+        ("LogRecord", 1),
+        ("SkippedLine", 3),
+        ("SkippedLine", 4),
+        ("SkippedLine", 5),
+        ("LogRecord", 6),
+        ("SkippedLine", 7),
+    ]
+    assert [line.problem for line in lines if isinstance(line, SkippedLine)] == [
+        "not JSON: Expecting property name enclosed in double quotes at column 38",
+        "not an invocation log record: an array, not an object",
+        'not an invocation log record: schemaType is "bedrock-conversation-2024"; expected "ModelInvocationLog"',
+        "not UTF-8 text: invalid start byte at byte 14",
+    ]
+
+
+def test_record_accessors_tolerate_missing_fields(tmp_path):
+    bare = {"schemaType": "ModelInvocationLog"}
+    (line,) = read_all(write_records(tmp_path / "bare.jsonl", [bare]))
+    assert (line.model_id, dict(line.request_metadata), line.has_response) == (None, {}, False)
+    (failed,) = read_all(write_records(tmp_path / "failed.jsonl", [record(response=False)]))
+    assert failed.has_response is False
+
+
+def test_directories_are_walked_in_order_and_only_log_files_are_read(tmp_path):
+    logs = tmp_path / "AWSLogs"
+    write_records(logs / "111111111111/BedrockModelInvocationLogs/us-east-1/2024/09/11/17/b.json.gz", [], compress=True)
+    write_records(logs / "111111111111/BedrockModelInvocationLogs/us-east-1/2024/09/11/17/a.json.gz", [], compress=True)
+    write_records(logs / "111111111111/BedrockModelInvocationLogs/us-east-1/2024/09/10/23/z.jsonl", [])
+    write_records(logs / "111111111111/notes.json", [])
+    write_lines(logs / "amazon-bedrock-logs-permission-check", ["x"])
+    write_lines(logs / "README.txt", ["x"])
+    single = write_lines(tmp_path / "picked.txt", [json.dumps(record())])
+    assert [path.relative_to(tmp_path).as_posix() for path in log_files([logs, single])] == [
+        "AWSLogs/111111111111/notes.json",
+        "AWSLogs/111111111111/BedrockModelInvocationLogs/us-east-1/2024/09/10/23/z.jsonl",
+        "AWSLogs/111111111111/BedrockModelInvocationLogs/us-east-1/2024/09/11/17/a.json.gz",
+        "AWSLogs/111111111111/BedrockModelInvocationLogs/us-east-1/2024/09/11/17/b.json.gz",
+        "picked.txt",
+    ]
+
+
+def test_missing_paths_fail_before_anything_is_read(tmp_path):
+    present = write_records(tmp_path / "present.jsonl", [record()])
+    with pytest.raises(LogReadError) as raised:
+        log_files([present, tmp_path / "typo", tmp_path / "other"])
+    assert str(raised.value) == f"no such file or directory: {tmp_path / 'typo'}, {tmp_path / 'other'}"
+
+
+def test_corrupt_gzip_is_an_unreadable_file(tmp_path):
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(record()).encode() * 50)[:60])
+    with pytest.raises(LogReadError, match=rf"^{path}: cannot read: "):
+        read_all(path)
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        TEACHER,
+        f"us.{TEACHER}",
+        f"arn:aws:bedrock:us-east-1::foundation-model/{TEACHER}",
+        f"arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.{TEACHER}",
+    ],
+)
+def test_model_forms_compare_equal(model_id):
+    assert model_key(model_id) == TEACHER
+
+
+def test_model_key_strips_context_suffix_and_keeps_other_models_apart():
+    assert model_key("amazon.nova-lite-v1:0:300k") == "amazon.nova-lite-v1:0"
+    assert model_key(OTHER_MODEL) != model_key(TEACHER)
+
+
+# --- distill preview-logs --------------------------------------------------------------------------------------
+
+
+def preview(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["preview-logs", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def preview_json(capsys, *args: str) -> tuple[int, dict]:
+    code, out, _ = preview(capsys, *args, "--format", "json")
+    return code, json.loads(out)
+
+
+@pytest.fixture
+def logs(tmp_path) -> Path:
+    """A log directory: 100 usable teacher pairs split over a gzipped and a plain file, plus records that must not
+    count (another model, another project, a failed call) and one bad line."""
+    root = tmp_path / "AWSLogs"
+    teacher_forms = [TEACHER, f"us.{TEACHER}", f"arn:aws:bedrock:us-east-1::foundation-model/{TEACHER}"]
+    pairs = [record(teacher_forms[index % 3], {**SUPPORT, "n": str(index)}) for index in range(100)]
+    write_records(root / "2024/09/11/17/a.json.gz", pairs[:60], compress=True)
+    noise = [record(OTHER_MODEL), record(metadata={"project": "Sales"}), record(response=False)]
+    write_lines(root / "2024/09/11/18/b.jsonl", [*map(json.dumps, pairs[60:] + noise), "not json"])
+    return root
+
+
+def test_preview_meets_the_minimum_with_teacher_pairs(capsys, logs):
+    code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", f"us.{TEACHER}")
+    assert code == 0
+    assert report == {
+        "files": 2,
+        "records": 103,
+        "selected": 102,
+        "teacher": f"us.{TEACHER}",
+        "fromTeacher": 101,
+        "teacherPairs": 100,
+        "minimum": 100,
+        "minimumMet": True,
+        "skippedLines": 1,
+        "firstSkippedLines": [
+            {"where": f"{logs}/2024/09/11/18/b.jsonl:44", "problem": "not JSON: Expecting value at column 1"}
+        ],
+    }
+
+
+def test_preview_misses_the_minimum_when_a_pair_is_filtered_out(capsys, logs):
+    narrower = '{"andAll": [{"equals": {"project": "CustomerService"}}, {"notEquals": {"n": "0"}}]}'
+    code, out, err = preview(capsys, str(logs), "--filter", narrower, "--teacher", TEACHER)
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        "files read: 2",
+        "records read: 103",
+        "selected by the filter: 101",
+        f"selected from teacher {TEACHER}: 100 (99 with a response)",
+        "minimum of 100 prompt-response pairs from the teacher: not met, 1 more needed (99)",
+        "skipped lines: 1",
+        f"  {logs}/2024/09/11/18/b.jsonl:44: not JSON: Expecting value at column 1",
+    ]
+
+
+def test_preview_without_teacher_counts_every_selected_record(capsys, logs):
+    code, report = preview_json(capsys, str(logs / "2024/09/11/18"), "--filter", SUPPORT_FILTER)
+    assert code == 1
+    assert (report["records"], report["selected"], report["fromTeacher"], report["minimumMet"]) == (43, 42, None, False)
+    code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER)
+    assert (code, report["selected"], report["minimumMet"]) == (0, 102, True)
+
+
+def test_preview_reads_the_filter_from_a_file_and_single_files(capsys, tmp_path, logs):
+    filter_file = tmp_path / "filter.json"
+    filter_file.write_text(json.dumps({"orAll": [{"equals": {"project": "Sales"}}]}))
+    code, report = preview_json(
+        capsys, str(logs / "2024/09/11/17/a.json.gz"), str(logs / "2024/09/11/18/b.jsonl"), "--filter", str(filter_file)
+    )
+    assert (code, report["files"], report["records"], report["selected"]) == (1, 2, 103, 1)
+
+
+def test_preview_of_the_reference_record(capsys):
+    code, report = preview_json(
+        capsys,
+        str(REFERENCE_RECORD_FILE),
+        "--filter",
+        '{"equals": {"intent": "ComplaintResolution"}}',
+        "--teacher",
+        TEACHER,
+    )
+    assert (code, report["records"], report["selected"], report["teacherPairs"]) == (1, 1, 1, 1)
+
+
+def test_preview_lists_only_the_first_skipped_lines(capsys, tmp_path):
+    path = write_lines(tmp_path / "bad.jsonl", ["{"] * 7)
+    code, out, _ = preview(capsys, str(path), "--filter", SUPPORT_FILTER)
+    assert code == 1
+    assert out.splitlines()[4:] == ["skipped lines: 7 (first 5 below)"] + [
+        f"  {path}:{number}: not JSON: Expecting property name enclosed in double quotes at column 2"
+        for number in range(1, 6)
+    ]
+
+
+def test_preview_refuses_an_invalid_filter(capsys, logs):
+    code, out, err = preview(capsys, str(logs), "--filter", '{"andAll": []}')
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "distill preview-logs: Invalid request-metadata filter:",
+        "  - filter.andAll has 0 items; it must hold 1 to 16",
+    ]
+
+
+def test_preview_names_the_filter_file_in_messages(capsys, tmp_path, logs):
+    filter_file = tmp_path / "filter.json"
+    filter_file.write_text('{"equals": {"project": 7}}')
+    code, _, err = preview(capsys, str(logs), "--filter", str(filter_file))
+    assert code == 2
+    assert err.splitlines()[1] == f"  - {filter_file}.equals.project is 7; values must be strings"
+
+
+@pytest.mark.parametrize(
+    ("filter_argument", "message"),
+    [
+        (
+            "{not json",
+            "filter is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
+        (
+            "missing.json",
+            "cannot read the filter file missing.json: [Errno 2] No such file or directory: 'missing.json'",
+        ),
+    ],
+)
+def test_preview_refuses_an_unreadable_filter(capsys, logs, monkeypatch, tmp_path, filter_argument, message):
+    monkeypatch.chdir(tmp_path)
+    assert preview(capsys, str(logs), "--filter", filter_argument) == (2, "", f"distill preview-logs: {message}\n")
+
+
+def test_preview_refuses_a_missing_path(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    code, out, err = preview(capsys, str(missing), "--filter", SUPPORT_FILTER)
+    assert (code, out, err) == (2, "", f"distill preview-logs: no such file or directory: {missing}\n")
+
+
+def test_preview_refuses_an_unreadable_file(capsys, tmp_path):
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(record()).encode() * 50)[:60])
+    code, out, err = preview(capsys, str(path), "--filter", SUPPORT_FILTER)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"distill preview-logs: {path}: cannot read: ")
+
+
+@pytest.mark.parametrize(
+    "args", [["--filter", SUPPORT_FILTER], ["some/dir"], ["some/dir", "--filter", "{}", "--format", "xml"]]
+)
+def test_preview_usage_errors_exit_2(capsys, args):
+    with pytest.raises(SystemExit) as raised:
+        main(["preview-logs", *args])
+    assert raised.value.code == 2
