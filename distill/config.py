@@ -9,11 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 from distill.config_reader import ConfigError, Reader, show
+from distill.job_config import DistillationConfig, ServingConfig, parse_distillation, parse_serving
+
+# Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"
@@ -26,7 +31,8 @@ REMOVAL_POLICIES = ("retain", "destroy")
 # Bedrock's endpoint list, as shipped in the pinned botocore: offline, and it moves with the pin.
 BEDROCK_REGIONS = tuple(boto3.session.Session().get_available_regions("bedrock"))
 
-STAGE_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9-]{0,23}"
+# Stage names prefix stack, job and model names; Bedrock's name patterns allow no doubled or trailing hyphen.
+STAGE_NAME_PATTERN = r"(?=.{1,24}$)[A-Za-z](-?[A-Za-z0-9])*"
 
 
 @dataclass(frozen=True)
@@ -51,30 +57,33 @@ class StageConfig:
     invocation_logging: InvocationLoggingConfig = field(default_factory=InvocationLoggingConfig)
     compliance_packs: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Without these the stage deploys only its foundation (to collect invocation logs first, for example).
+    distillation: DistillationConfig | None = None
+    serving: ServingConfig | None = None
 
     @property
     def destroy_on_delete(self) -> bool:
         return self.removal_policy == "destroy"
 
 
-def load_stages(stages: Any) -> dict[str, StageConfig]:
+def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT) -> dict[str, StageConfig]:
     """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found."""
     if stages is None:
         raise ConfigError([f'cdk.json context has no "{STAGES_KEY}" entry; add at least one stage'])
     problems: list[str] = []
     root = Reader({STAGES_KEY: stages}, "context", problems)
-    parsed = root.each(STAGES_KEY, _parse_stage)
+    parsed = root.each(STAGES_KEY, lambda reader, name: _parse_stage(reader, name, base_dir))
     if not parsed and not problems:
         problems.append(f"context.{STAGES_KEY} is empty; add at least one stage")
     root.raise_if_problems()
     return parsed
 
 
-def _parse_stage(reader: Reader, name: str) -> StageConfig:
+def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
     if not re.fullmatch(STAGE_NAME_PATTERN, name):
         reader.problem(
             f'{reader.path}: stage name "{name}" must start with a letter and hold at most 24 letters, digits '
-            "and hyphens (it prefixes stack and resource names)"
+            "and single hyphens, not ending with one (it prefixes stack, job and model names)"
         )
     region = reader.string(
         "region",
@@ -82,14 +91,34 @@ def _parse_stage(reader: Reader, name: str) -> StageConfig:
         pattern="|".join(map(re.escape, BEDROCK_REGIONS)),
         allowed="a Region where Amazon Bedrock is available: " + ", ".join(BEDROCK_REGIONS),
     )
+    invocation_logging = _parse_invocation_logging(reader.child("invocationLogging"))
+    distillation = None
+    if reader.has("distillation"):
+        distillation = parse_distillation(
+            reader.child("distillation"),
+            region=region or "",
+            base_dir=base_dir,
+            logs_enabled=invocation_logging.enabled,
+        )
+    serving = None
+    if reader.has("serving"):
+        if distillation is None:
+            reader.problem(f"{reader.where('serving')} is set, but there is no distillation to serve")
+        serving = parse_serving(
+            reader.child("serving"), student=distillation.student if distillation else "", region=region or ""
+        )
+    elif distillation is not None:
+        serving = ServingConfig()
     stage = StageConfig(
         name=name,
         region=region or "",
         account=reader.string("account", pattern=r"\d{12}", allowed="an AWS account id of 12 digits"),
         removal_policy=reader.choice("removalPolicy", "retain", REMOVAL_POLICIES),
-        invocation_logging=_parse_invocation_logging(reader.child("invocationLogging")),
+        invocation_logging=invocation_logging,
         compliance_packs=_parse_compliance_packs(reader),
         tags=reader.string_map("tags", key_limit=128, value_limit=256, what="cost-allocation tags"),
+        distillation=distillation,
+        serving=serving,
     )
     reader.reject_unknown()
     return stage

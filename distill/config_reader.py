@@ -51,6 +51,10 @@ class Reader:
     def has(self, key: str) -> bool:
         return key in self._data
 
+    def allow(self, *keys: str) -> None:
+        """Mark keys as known without reading them (when another problem already made them moot)."""
+        self._seen.update(keys)
+
     def raw(self, key: str, default: Any = None) -> Any:
         self._seen.add(key)
         return self._data.get(key, default)

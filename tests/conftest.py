@@ -26,6 +26,32 @@ TEST_STAGES: dict[str, Any] = {
         "compliancePacks": ["HIPAA.Security", "NIST.800.53.R5"],
         "invocationLogging": {"takeOver": True, "keyPrefix": "bedrock/logs"},
         "tags": {"owner": "platform"},
+        "distillation": {
+            "teacher": "us.amazon.nova-premier-v1:0",
+            "student": "amazon.nova-lite-v1:0:300k",
+            "trainingData": {
+                "invocationLogs": {
+                    "usePromptResponse": True,
+                    "filters": {"andAll": [{"equals": {"project": "claims"}}, {"notEquals": {"priority": "low"}}]},
+                }
+            },
+        },
+        "serving": {"mode": "onDemand"},
+    },
+    "committed": {
+        "account": "222222222222",
+        "region": "us-west-2",
+        "distillation": {
+            "teacher": "meta.llama3-3-70b-instruct-v1:0",
+            "student": "meta.llama3-1-70b-instruct-v1:0:128k",
+            "allowUnlistedPair": True,
+            "maxResponseLength": 2048,
+            "retainModel": False,
+            "trainingData": {"s3Uri": "s3://example-datasets/claims/train.jsonl"},
+            "vpc": {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]},
+            "jobTags": {"use-case": "claims"},
+        },
+        "serving": {"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True, "pollMinutes": 5},
     },
     "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
 }

@@ -66,6 +66,19 @@ class DataKey(Construct):
             )
         )
 
+    def usage_through(self, service: str, actions: list[str]) -> iam.PolicyStatement:
+        """An identity-policy statement to use the key only through ``service``, for principals in other stacks.
+
+        A key policy that named a principal of a later stack would make this stack depend on that one; the key
+        policy's account statement delegates to IAM, so the same condition in the principal's own policy suffices.
+        """
+        stack = Stack.of(self)
+        return iam.PolicyStatement(
+            actions=actions,
+            resources=[self.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
+        )
+
     def allow_bedrock_log_delivery(self) -> None:
         """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that."""
         stack = Stack.of(self)

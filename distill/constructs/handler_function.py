@@ -102,6 +102,28 @@ class Boto3Layer(Construct):
         )
 
 
+class SharedCodeLayer(Construct):
+    """lambda/shared/python: what several handlers share (request tokens, names), as a layer of its own."""
+
+    @classmethod
+    def of(cls, scope: Construct) -> lambda_.ILayerVersion:
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child("SharedCodeLayer")
+        layer = existing if isinstance(existing, SharedCodeLayer) else cls(stack, "SharedCodeLayer")
+        return layer.layer
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=lambda_.Code.from_asset(str(LAMBDA_ROOT / "shared"), exclude=ASSET_EXCLUDES),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Code shared by the distillation custom resource handlers",
+        )
+
+
 class HandlerFunction(Construct):
     """A handler from lambda/<folder>, with its own role, an encrypted log group and the boto3 layer.
 
@@ -121,6 +143,7 @@ class HandlerFunction(Construct):
         removal_policy: RemovalPolicy,
         timeout: Duration | None = None,
         environment: dict[str, str] | None = None,
+        shared_code: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self.log_group = logs.LogGroup(
@@ -141,7 +164,7 @@ class HandlerFunction(Construct):
             architecture=ARCHITECTURE,
             handler=entry,
             code=lambda_.Code.from_asset(str(LAMBDA_ROOT / folder), exclude=ASSET_EXCLUDES),
-            layers=[Boto3Layer.of(self)],
+            layers=[Boto3Layer.of(self), *([SharedCodeLayer.of(self)] if shared_code else [])],
             role=self.role,
             log_group=self.log_group,
             timeout=timeout or Duration.minutes(5),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -55,9 +53,9 @@ class ServiceRole(Construct):
         self._add(["s3:PutObject"], [bucket.arn_for_objects("*")])
         self._acknowledge_objects(bucket, "", "writes the job's output under a prefix named by the job")
 
-    def grant_invoke_models(self, model_arns: Sequence[str]) -> None:
-        """Invoke the teacher model (and what its inference profile routes to) to generate responses."""
-        self._add(["bedrock:InvokeModel"], list(model_arns))
+    def policy_in(self, scope: Construct, id: str) -> iam.ManagedPolicy:
+        """A policy for this role that lives in another stack, for what that stack's job needs (the teacher)."""
+        return iam.ManagedPolicy(scope, id, roles=[self.role])
 
     def _add(self, actions: list[str], resources: list[str]) -> None:
         self._policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))

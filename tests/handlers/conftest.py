@@ -13,6 +13,10 @@ import pytest
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
 EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "events"
+# The shared layer's modules sit on the Lambda runtime's path (/opt/python); tests put them on sys.path likewise.
+SHARED_LAYER = LAMBDA_ROOT / "shared" / "python"
+if str(SHARED_LAYER) not in sys.path:
+    sys.path.insert(0, str(SHARED_LAYER))
 
 
 @pytest.fixture(autouse=True)

@@ -86,7 +86,7 @@ def test_stage_not_an_object():
 def test_bad_stage_name():
     assert only_problem(VALID, name="9-lives") == (
         'context.stages.9-lives: stage name "9-lives" must start with a letter and hold at most 24 letters, '
-        "digits and hyphens (it prefixes stack and resource names)"
+        "digits and single hyphens, not ending with one (it prefixes stack, job and model names)"
     )
 
 

@@ -1,0 +1,124 @@
+"""A Bedrock resource that CloudFormation has no type for, as a custom resource backed by a handler in lambda/."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from distill.constructs.data_key import DataKey
+from distill.constructs.handler_function import HandlerFunction
+from distill.constructs.handler_provider import HandlerProvider
+from distill.nag import acknowledge, rendered
+
+
+@dataclass(frozen=True)
+class Permission:
+    """IAM actions a handler calls, on which resources, and why any wildcard in them is needed."""
+
+    actions: Sequence[str]
+    resources: Sequence[str]
+    wildcard_reason: str | None = None
+    conditions: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """For resources that take minutes to become usable: how often to check and how long in all (at most 1 h)."""
+
+    query_interval: Duration
+    total_timeout: Duration
+
+
+class BedrockResource(Construct):
+    """One custom resource: its handler function(s), their least-privilege policy and the provider around them.
+
+    With ``waiting``, a second function checks completion (``is_complete``) on the provider's schedule, and the
+    resource is created only once Bedrock reports it ready.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        folder: str,
+        resource_type: str,
+        description: str,
+        key: DataKey,
+        removal_policy: RemovalPolicy,
+        properties: Mapping[str, object],
+        permissions: Sequence[Permission],
+        waiting: Waiting | None = None,
+        key_via_bedrock: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        handlers = [self._handler("OnEvent", folder, "index.on_event", description, key, removal_policy)]
+        if waiting:
+            handlers.append(self._handler("IsComplete", folder, "index.is_complete", description, key, removal_policy))
+        for handler in handlers:
+            for permission in permissions:
+                handler.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=list(permission.actions),
+                        resources=list(permission.resources),
+                        conditions=dict(permission.conditions) if permission.conditions else None,
+                    )
+                )
+                self._acknowledge_wildcards(handler, permission)
+            if key_via_bedrock:
+                handler.add_to_role_policy(key.usage_through("bedrock", list(key_via_bedrock)))
+        provider = HandlerProvider(
+            self,
+            "Provider",
+            on_event=handlers[0],
+            is_complete=handlers[1] if waiting else None,
+            query_interval=waiting.query_interval if waiting else None,
+            total_timeout=waiting.total_timeout if waiting else None,
+            key=key.key,
+            removal_policy=removal_policy,
+        )
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=resource_type,
+            properties=dict(properties),
+            removal_policy=removal_policy,
+        )
+
+    def _handler(
+        self, id: str, folder: str, entry: str, description: str, key: DataKey, removal_policy: RemovalPolicy
+    ) -> HandlerFunction:
+        return HandlerFunction(
+            self,
+            id,
+            folder=folder,
+            entry=entry,
+            description=description,
+            key=key.key,
+            removal_policy=removal_policy,
+            shared_code=True,
+        )
+
+    @staticmethod
+    def _acknowledge_wildcards(handler: HandlerFunction, permission: Permission) -> None:
+        if permission.wildcard_reason is None:
+            return
+        for resource in permission.resources:
+            if "*" in resource:
+                acknowledge(
+                    handler.policy,
+                    f"AwsSolutions-IAM5[Resource::{rendered(handler, resource)}]",
+                    permission.wildcard_reason,
+                )
+
+    def attribute(self, name: str) -> str:
+        return self.resource.get_att_string(name)
+
+    @property
+    def physical_id(self) -> str:
+        return self.resource.ref

@@ -1,0 +1,70 @@
+"""A local training dataset, uploaded on deploy into the stage's training-data bucket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CustomResource, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from distill.constructs.data_key import S3_KEY_ACTIONS, DataKey
+from distill.constructs.handler_function import HandlerFunction
+from distill.constructs.handler_provider import HandlerProvider
+
+
+class TrainingDataUpload(Construct):
+    """The file travels as a CDK asset and is copied, encrypted with the stage's key, to
+    ``datasets/<content hash>.jsonl`` in the training-data bucket: a changed file is a new object, never an
+    overwrite of the data an earlier job used."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        file: Path,
+        digest: str,
+        bucket: s3.IBucket,
+        key: DataKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        asset = s3_assets.Asset(self, "Asset", path=str(file))
+        handler = HandlerFunction(
+            self,
+            "Handler",
+            folder="training_data",
+            entry="index.on_event",
+            description="Copies the stage's training dataset into its training-data bucket",
+            key=key.key,
+            removal_policy=removal_policy,
+        )
+        destination_key = f"datasets/{digest[:16]}.jsonl"
+        handler.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[asset.bucket.arn_for_objects(asset.s3_object_key)])
+        )
+        handler.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(destination_key)])
+        )
+        handler.add_to_role_policy(key.usage_through("s3", S3_KEY_ACTIONS))
+        provider = HandlerProvider(self, "Provider", on_event=handler, key=key.key, removal_policy=removal_policy)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::TrainingDataUpload",
+            properties={
+                "SourceBucket": asset.s3_bucket_name,
+                "SourceKey": asset.s3_object_key,
+                "DestinationBucket": bucket.bucket_name,
+                "DestinationKey": destination_key,
+                "KmsKeyArn": key.key_arn,
+            },
+        )
+
+    @property
+    def s3_uri(self) -> str:
+        return self.resource.get_att_string("S3Uri")

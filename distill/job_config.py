@@ -1,0 +1,239 @@
+"""A stage's distillation and serving settings: teacher, student, training data and how the model is served.
+
+Everything that would make a paid job fail is checked here, at synth: the model pair against the catalog, a local
+dataset against the validator, invocation-log filters against the API's rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distill import catalog, dataset
+from distill.config_reader import Reader, show
+from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
+
+SERVING_MODES = ("provisioned", "onDemand", "none")
+COMMITMENTS = ("none", "OneMonth", "SixMonths")
+# The fallback status check runs at most this often; CloudFormation waits for the model for up to 12 hours.
+MIN_POLL_MINUTES = 5
+DEFAULT_POLL_MINUTES = 10
+S3_URI_PATTERN = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Where the job's prompts come from: exactly one of a local file, an S3 URI or the invocation logs."""
+
+    file: Path | None = None
+    s3_uri: str | None = None
+    invocation_logs: bool = False
+    # For invocation logs: the filter, whether to train on the logged responses, and an optional log location
+    # other than the stage's own invocation-logs bucket.
+    filters: RequestMetadataFilter | None = None
+    use_prompt_response: bool = False
+    logs_s3_uri: str | None = None
+    # A digest of what the job will read (file content, URI or filter), so that a change is a new job.
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class DistillationConfig:
+    """The distillation job: teacher, student and data; any change to these starts a new job."""
+
+    teacher: str
+    student: str
+    training_data: TrainingData
+    max_response_length: int = 1000
+    allow_unlisted_pair: bool = False
+    retain_model: bool = True
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    job_tags: Mapping[str, str] = field(default_factory=dict)
+    pair_warning: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the job these settings define: resources that belong to one job carry it in their ids."""
+        defining = [
+            self.teacher,
+            self.student,
+            self.max_response_length,
+            self.training_data.digest,
+            self.subnet_ids,
+            self.security_group_ids,
+            sorted(self.job_tags.items()),
+        ]
+        return hashlib.sha256(json.dumps(defining).encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """How the distilled model is served once the job has produced it."""
+
+    mode: str = "provisioned"
+    model_units: int = 1
+    commitment: str = "none"
+    poll_minutes: int = DEFAULT_POLL_MINUTES
+
+
+def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enabled: bool) -> DistillationConfig:
+    teacher = reader.string("teacher", required=True, allowed="a Bedrock model id, inference profile id or ARN")
+    student = reader.string("student", required=True, allowed="a Bedrock customizable model id")
+    allow_unlisted = reader.boolean("allowUnlistedPair", False)
+    warning = None
+    if teacher and student:
+        try:
+            warning = catalog.check_pair(teacher, student, region, allow_unlisted=allow_unlisted).warning
+        except catalog.CatalogError as error:
+            reader.problem(f"{reader.path}: {error}")
+    multi_turn = dataset.multi_turn_allowed_for(teacher, student)
+    training_data = _parse_training_data(
+        reader.child("trainingData"), base_dir=base_dir, multi_turn=multi_turn, logs_enabled=logs_enabled
+    )
+    vpc = reader.child("vpc")
+    subnets = _id_list(vpc, "subnetIds", r"subnet-[0-9a-f]{8,17}", 16)
+    groups = _id_list(vpc, "securityGroupIds", r"sg-[0-9a-f]{8,17}", 5)
+    if vpc.has("subnetIds") != vpc.has("securityGroupIds"):
+        vpc.problem(f"{vpc.path} needs both subnetIds and securityGroupIds, or neither")
+    vpc.reject_unknown()
+    parsed = DistillationConfig(
+        teacher=teacher or "",
+        student=student or "",
+        training_data=training_data,
+        max_response_length=reader.integer("maxResponseLength", 1000, minimum=1, maximum=32768) or 1000,
+        allow_unlisted_pair=allow_unlisted,
+        retain_model=reader.boolean("retainModel", True),
+        subnet_ids=subnets,
+        security_group_ids=groups,
+        job_tags=reader.string_map("jobTags", key_limit=128, value_limit=256, what="tags for the job and model"),
+        pair_warning=warning,
+    )
+    reader.reject_unknown()
+    return parsed
+
+
+def _id_list(reader: Reader, key: str, pattern: str, most: int) -> tuple[str, ...]:
+    value = reader.raw(key, [])
+    if (
+        not isinstance(value, list)
+        or len(value) > most
+        or not all(isinstance(item, str) and re.fullmatch(pattern, item) for item in value)
+    ):
+        reader.problem(f"{reader.where(key)} is {show(value)}; it must be a list of at most {most} ids like {pattern}")
+        return ()
+    return tuple(value)
+
+
+def _parse_training_data(reader: Reader, *, base_dir: Path, multi_turn: bool, logs_enabled: bool) -> TrainingData:
+    sources = [key for key in ("file", "s3Uri", "invocationLogs") if reader.has(key)]
+    if len(sources) != 1:
+        reader.problem(
+            f"{reader.path} names {', '.join(sources) if sources else 'no source'}; it must name exactly one of "
+            '"file" (a local JSONL file), "s3Uri" or "invocationLogs"'
+        )
+        reader.allow("file", "s3Uri", "invocationLogs")
+        reader.reject_unknown()
+        return TrainingData()
+    source = sources[0]
+    if source == "file":
+        parsed = _parse_file(reader, base_dir=base_dir, multi_turn=multi_turn)
+    elif source == "s3Uri":
+        uri = reader.string("s3Uri", pattern=S3_URI_PATTERN, allowed="an S3 URI like s3://bucket/prefix/data.jsonl")
+        parsed = TrainingData(s3_uri=uri, digest=_digest(uri))
+    else:
+        parsed = _parse_invocation_logs(reader.child("invocationLogs"), logs_enabled=logs_enabled)
+    reader.reject_unknown()
+    return parsed
+
+
+def _parse_file(reader: Reader, *, base_dir: Path, multi_turn: bool) -> TrainingData:
+    name = reader.string("file", allowed="a path to a JSONL file, relative to cdk.json")
+    if name is None:
+        return TrainingData()
+    path = (base_dir / name).resolve()
+    try:
+        report = dataset.validate_file(path, multi_turn_allowed=multi_turn)
+    except OSError as error:
+        reader.problem(f"{reader.where('file')} is {show(name)}; the file cannot be read: {error.strerror}")
+        return TrainingData()
+    for problem in report.problems:
+        reader.problem(f"{reader.where('file')}: {problem}")
+    if report.omitted:
+        reader.problem(f"{reader.where('file')}: ... and {report.omitted} more problems (run `distill validate`)")
+    return TrainingData(file=path, digest=_file_digest(path))
+
+
+def _parse_invocation_logs(reader: Reader, *, logs_enabled: bool) -> TrainingData:
+    logs_uri = reader.string("s3Uri", pattern=S3_URI_PATTERN, allowed="an S3 URI of an AWSLogs/ prefix")
+    if logs_uri is None and not logs_enabled:
+        reader.problem(
+            f"{reader.path} reads the stage's invocation logs, but invocationLogging.enabled is false; enable it "
+            "or give the logs' location in s3Uri"
+        )
+    filters = None
+    if reader.has("filters"):
+        try:
+            filters = parse_filter(reader.raw("filters"), reader.where("filters"))
+        except FilterError as error:
+            for problem in error.problems:
+                reader.problem(problem)
+    use_prompt_response = reader.boolean("usePromptResponse", False)
+    reader.reject_unknown()
+    digest = _digest([logs_uri, filters.to_api() if filters else None, use_prompt_response])
+    return TrainingData(
+        invocation_logs=True,
+        filters=filters,
+        use_prompt_response=use_prompt_response,
+        logs_s3_uri=logs_uri,
+        digest=digest,
+    )
+
+
+def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig:
+    mode = reader.choice("mode", "provisioned", SERVING_MODES)
+    commitment = reader.choice("commitment", "none", COMMITMENTS)
+    acknowledged = reader.boolean("acknowledgeCommitment", False)
+    if commitment != "none" and not acknowledged:
+        reader.problem(
+            f'{reader.where("commitment")} is "{commitment}": a commitment is billed for its whole term and '
+            f"cannot be cancelled, and the Provisioned Throughput is then retained when the stack is deleted; set "
+            f"{reader.where('acknowledgeCommitment')} to true to confirm"
+        )
+    if mode == "onDemand" and student and not catalog.supports_on_demand(student, region):
+        reader.problem(
+            f'{reader.where("mode")} is "onDemand", but on-demand custom model deployment is not offered for '
+            f'"{student}" in {region}; it is offered for '
+            + ", ".join(catalog.catalog().on_demand_models)
+            + " in "
+            + ", ".join(catalog.catalog().on_demand_regions)
+            + '; use "provisioned"'
+        )
+    if mode == "onDemand" and commitment != "none":
+        reader.problem(f"{reader.where('commitment')} applies to Provisioned Throughput only, not to onDemand")
+    parsed = ServingConfig(
+        mode=mode,
+        model_units=reader.integer("modelUnits", 1, minimum=1, maximum=1000) or 1,
+        commitment=commitment,
+        poll_minutes=reader.integer("pollMinutes", DEFAULT_POLL_MINUTES, minimum=MIN_POLL_MINUTES, maximum=60)
+        or DEFAULT_POLL_MINUTES,
+    )
+    reader.reject_unknown()
+    return parsed
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,126 @@
+"""Training stack: the training data, the teacher permissions and the distillation job of a stage."""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from distill import catalog
+from distill.config import StageConfig
+from distill.constructs.distillation_job import DistillationJob
+from distill.constructs.training_data import TrainingDataUpload
+from distill.job_config import DistillationConfig
+from distill.nag import acknowledge, rendered
+from distill.stacks.foundation import FoundationStack
+
+OUTPUT_PREFIX = "distillation-output/"
+
+
+def job_arn_parameter_name(stage_name: str) -> str:
+    """Where the job's ARN is published for the serving stack (an SSM parameter, not a stack export, because an
+    export cannot change while imported, and a new job is a new ARN)."""
+    return f"/bedrock-distillation/{stage_name}/job-arn"
+
+
+class TrainingStack(Stack):
+    """Starts the distillation job; returns as soon as Bedrock has accepted it."""
+
+    def __init__(self, scope: Construct, id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        assert stage.distillation is not None
+        config = stage.distillation
+        if config.pair_warning:
+            Annotations.of(self).add_warning_v2("distill:unlisted-pair", config.pair_warning)
+        removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
+        storage = foundation.storage
+        self.job_access = foundation.service_role.policy_in(self, "JobAccess")
+        self._grant_teacher(config)
+        training_data_config = self._training_data_config(config, foundation, removal)
+        self.output_s3_uri = f"s3://{storage.output.bucket_name}/{OUTPUT_PREFIX}"
+        self.job = DistillationJob(
+            self,
+            "DistillationJob",
+            stage_name=stage.name,
+            config=config,
+            training_data_config=training_data_config,
+            output_s3_uri=self.output_s3_uri,
+            service_role=foundation.service_role.role,
+            key=foundation.data_key,
+            tags={"distillation-stage": stage.name, **stage.tags},
+            removal_policy=removal,
+        )
+        # Bedrock checks the role's access to the teacher and the data when it accepts the job.
+        self.job.node.add_dependency(self.job_access)
+        ssm.StringParameter(
+            self,
+            "JobArnParameter",
+            parameter_name=job_arn_parameter_name(stage.name),
+            string_value=self.job.job_arn,
+            description=f"ARN of the {stage.name} stage's current distillation job",
+        )
+        CfnOutput(self, "JobArn", value=self.job.job_arn, description="The distillation job")
+        CfnOutput(self, "JobName", value=self.job.job_name, description="The distillation job's name")
+        CfnOutput(self, "CustomModelName", value=self.job.custom_model_name, description="The custom model's name")
+
+    def _grant_teacher(self, config: DistillationConfig) -> None:
+        profiles, regions = catalog.teacher_invoke_targets(config.teacher, self.region)
+        model = catalog.base_model_id(config.teacher)
+        resources = [f"arn:{self.partition}:bedrock:{region}::foundation-model/{model}" for region in regions]
+        resources += [
+            self.format_arn(service="bedrock", resource="inference-profile", resource_name=p) for p in profiles
+        ]
+        self.job_access.add_statements(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources))
+
+    def _training_data_config(
+        self, config: DistillationConfig, foundation: FoundationStack, removal: RemovalPolicy
+    ) -> dict[str, object]:
+        data = config.training_data
+        storage = foundation.storage
+        if data.file is not None:
+            upload = TrainingDataUpload(
+                self,
+                "TrainingData",
+                file=data.file,
+                digest=data.digest,
+                bucket=storage.training_data,
+                key=foundation.data_key,
+                removal_policy=removal,
+            )
+            return {"s3Uri": upload.s3_uri}
+        if data.s3_uri is not None:
+            self._grant_read(data.s3_uri, "the training data the stage names by URI")
+            return {"s3Uri": data.s3_uri}
+        logs_uri = data.logs_s3_uri
+        if logs_uri is None:
+            assert foundation.invocation_logging is not None
+            logs_uri = f"s3://{storage.invocation_logs.bucket_name}/{foundation.invocation_logging.logs_prefix}"
+        else:
+            self._grant_read(logs_uri, "the invocation logs the stage names by URI")
+        logs_config: dict[str, object] = {
+            "usePromptResponse": data.use_prompt_response,
+            "invocationLogSource": {"s3Uri": logs_uri},
+        }
+        if data.filters is not None:
+            logs_config["requestMetadataFilters"] = data.filters.to_api()
+        return {"invocationLogsConfig": logs_config}
+
+    def _grant_read(self, uri: str, what: str) -> None:
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        objects = f"arn:{self.partition}:s3:::{bucket}/{prefix}*"
+        self.job_access.add_statements(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{bucket}"]),
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]),
+        )
+        acknowledge(
+            self.job_access,
+            f"AwsSolutions-IAM5[Resource::{rendered(self, objects)}]",
+            f"Bedrock reads {what}: every object under the configured prefix, whose names the data's owner chose.",
+        )
+
+
+def metrics_s3_uri(output_s3_uri: str, job_arn: str) -> str:
+    """Where Bedrock writes the step-wise training metrics of a job (the job id is the ARN's last part)."""
+    job_id = Fn.select(1, Fn.split("/", job_arn))
+    return f"{output_s3_uri}model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv"

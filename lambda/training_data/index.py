@@ -1,0 +1,41 @@
+"""Custom resource handler: copies a training dataset from the CDK asset bucket into the stage's data bucket.
+
+The CDK uploads the local JSONL file as an asset; the distillation job reads it from the training-data bucket, where
+it is encrypted with the stage's key and governed by that bucket's policies. The destination key carries the
+file's content hash, so a changed dataset is a new object (and a new job) and nothing is overwritten. Delete keeps
+the object: the data outlives the stack unless the bucket itself is destroyed with it.
+"""
+
+import json
+import logging
+
+import boto3
+from botocore.config import Config
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 8}))
+
+
+def on_event(event, _context):
+    """Provider framework entry point."""
+    properties = event["ResourceProperties"]
+    LOG.info("%s %s", event["RequestType"], json.dumps(properties))
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    return copy(properties)
+
+
+def copy(properties):
+    destination = f"s3://{properties['DestinationBucket']}/{properties['DestinationKey']}"
+    s3.copy_object(
+        CopySource={"Bucket": properties["SourceBucket"], "Key": properties["SourceKey"]},
+        Bucket=properties["DestinationBucket"],
+        Key=properties["DestinationKey"],
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=properties["KmsKeyArn"],
+        ContentType="application/jsonl",
+        MetadataDirective="REPLACE",
+    )
+    return {"PhysicalResourceId": destination, "Data": {"S3Uri": destination}}

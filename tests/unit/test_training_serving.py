@@ -1,0 +1,250 @@
+"""The training and serving stacks: what the job is sent, how the model is awaited, how it is served."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from distill.constructs.model_wait import JOB_STATE_CHANGE
+
+
+def resources(template: Template, resource_type: str) -> dict[str, dict]:
+    return template.find_resources(resource_type)
+
+
+def only(template: Template, resource_type: str) -> dict:
+    (resource,) = resources(template, resource_type).values()
+    return resource
+
+
+def statements(template: Template) -> list[dict]:
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def actions_of(statement: dict) -> list[str]:
+    return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+
+@pytest.fixture(scope="module")
+def sandbox(templates) -> dict[str, Template]:
+    return templates["sandbox"]
+
+
+def test_the_job_is_a_distillation_of_the_configured_pair(sandbox):
+    job = only(sandbox["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    assert job["TeacherModelIdentifier"] == "meta.llama3-1-405b-instruct-v1:0"
+    assert job["StudentModelIdentifier"] == "meta.llama3-1-8b-instruct-v1:0:128k"
+    assert job["MaxResponseLengthForInference"] == "1000"
+    assert job["JobNamePrefix"] == "sandbox-distill"
+    assert job["RetainModelOnDelete"] == "true"
+    assert "VpcConfig" not in job
+
+
+def test_the_job_encrypts_the_model_with_the_stage_key_and_writes_to_the_output_bucket(sandbox):
+    job = only(sandbox["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    assert "DataKey" in json.dumps(job["CustomModelKmsKeyId"])
+    assert "StorageOutput" in json.dumps(job["OutputS3Uri"])
+    assert "distillation-output/" in json.dumps(job["OutputS3Uri"])
+
+
+def test_a_local_dataset_is_copied_into_the_training_bucket_under_its_content_hash(sandbox):
+    ((upload_id, upload),) = resources(sandbox["Training"], "Custom::TrainingDataUpload").items()
+    key = upload["Properties"]["DestinationKey"]
+    assert key.startswith("datasets/") and key.endswith(".jsonl")
+    job = only(sandbox["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    assert {"Fn::GetAtt": [upload_id, "S3Uri"]} in job["TrainingDataConfig"]["Fn::Join"][1]
+
+
+def test_invocation_log_training_data_carries_the_filter_and_the_log_prefix(templates):
+    job = only(templates["compliant"]["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    rendered = json.dumps(job["TrainingDataConfig"])
+    assert '\\"usePromptResponse\\":true' in rendered
+    assert "/bedrock/logs/AWSLogs/" in rendered
+    assert (
+        '\\"requestMetadataFilters\\":{\\"andAll\\":[{\\"equals\\":{\\"project\\":\\"claims\\"}},'
+        '{\\"notEquals\\":{\\"priority\\":\\"low\\"}}]}' in rendered
+    )
+
+
+def test_an_unlisted_pair_synthesizes_with_a_warning(stages):
+    warnings = Annotations.from_stack(stages["committed"].training).find_warning("*", Match.any_value())
+    (warning,) = [w.entry.data for w in warnings]
+    assert warning.startswith('student "meta.llama3-1-70b-instruct-v1:0:128k" is not offered for teacher')
+    assert warning.endswith("allowed by allowUnlistedPair [ack: distill:unlisted-pair]")
+
+
+def test_vpc_and_tags_reach_the_job(templates):
+    job = only(templates["committed"]["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    assert "subnet-0123456789abcdef0" in json.dumps(job["VpcConfig"])
+    assert "use-case" in json.dumps(job["JobTags"])
+    assert job["RetainModelOnDelete"] == "false"
+
+
+def test_the_service_role_may_invoke_exactly_the_teacher(sandbox):
+    invoke = [s for s in statements(sandbox["Training"]) if s["Action"] == "bedrock:InvokeModel"]
+    (statement,) = invoke
+    assert statement["Resource"] == "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-405b-instruct-v1:0"
+
+
+def test_a_teacher_behind_an_inference_profile_gets_the_profile_and_every_region_it_routes_to(templates):
+    (statement,) = [s for s in statements(templates["compliant"]["Training"]) if s["Action"] == "bedrock:InvokeModel"]
+    rendered = json.dumps(statement["Resource"])
+    for region in ("us-east-1", "us-east-2", "us-west-2"):
+        assert f"bedrock:{region}::foundation-model/amazon.nova-premier-v1:0" in rendered
+    assert "inference-profile/us.amazon.nova-premier-v1:0" in rendered
+
+
+def test_pass_role_is_limited_to_the_service_role_and_to_bedrock(sandbox):
+    (statement,) = [s for s in statements(sandbox["Training"]) if s["Action"] == "iam:PassRole"]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+    assert "ServiceRole" in json.dumps(statement["Resource"])
+
+
+def test_job_handler_actions_are_scoped_to_this_accounts_jobs_and_models(sandbox):
+    bedrock = [s for s in statements(sandbox["Training"]) if any(a.startswith("bedrock:") for a in actions_of(s))]
+    for statement in bedrock:
+        rendered = json.dumps(statement["Resource"])
+        assert "*" not in rendered.replace("/*", "")
+        assert "AWS::AccountId" in rendered or "foundation-model" in rendered
+
+
+def test_the_job_arn_is_published_for_the_serving_stack(sandbox):
+    sandbox["Training"].has_resource_properties(
+        "AWS::SSM::Parameter", {"Name": "/bedrock-distillation/sandbox/job-arn", "Type": "String"}
+    )
+    parameters = sandbox["Serving"].to_json()["Parameters"]
+    assert any(p.get("Default") == "/bedrock-distillation/sandbox/job-arn" for p in parameters.values())
+
+
+def test_the_wait_lasts_up_to_twelve_hours_on_a_fresh_handle(sandbox):
+    condition = only(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
+    assert condition["Properties"]["Timeout"] == "43200"
+    assert condition["Properties"]["Count"] == 1
+    (handle_id,) = resources(sandbox["Serving"], "AWS::CloudFormation::WaitConditionHandle")
+    assert condition["Properties"]["Handle"] == {"Ref": handle_id}
+
+
+def test_the_state_change_rule_matches_only_this_jobs_events(sandbox):
+    rules = resources(sandbox["Serving"], "AWS::Events::Rule")
+    (pattern,) = [r["Properties"]["EventPattern"] for r in rules.values() if "EventPattern" in r["Properties"]]
+    assert pattern["source"] == ["aws.bedrock"]
+    assert pattern["detail-type"] == [JOB_STATE_CHANGE]
+    assert list(pattern["detail"]) == ["jobArn"]
+
+
+def test_the_fallback_poll_runs_no_more_often_than_every_five_minutes(sandbox, templates):
+    def schedules(template):
+        return [
+            r["Properties"]["ScheduleExpression"]
+            for r in resources(template, "AWS::Events::Rule").values()
+            if "ScheduleExpression" in r["Properties"]
+        ]
+
+    assert schedules(sandbox["Serving"]) == ["rate(10 minutes)"]
+    assert schedules(templates["committed"]["Serving"]) == ["rate(5 minutes)"]
+
+
+def test_the_wait_starts_after_its_watchers_exist(sandbox):
+    condition = only(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
+    rule_ids = set(resources(sandbox["Serving"], "AWS::Events::Rule"))
+    assert rule_ids <= set(condition["DependsOn"])
+
+
+def test_the_watcher_may_disable_only_its_own_poll_rule(sandbox):
+    (statement,) = [s for s in statements(sandbox["Serving"]) if s["Action"] == "events:DisableRule"]
+    assert "rule/sandbox-distill-poll-" in json.dumps(statement["Resource"])
+
+
+def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with_the_stack(sandbox):
+    throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
+    assert throughput["Properties"]["CommitmentDuration"] == ""
+    assert throughput["Properties"]["ModelUnits"] == "1"
+    assert throughput["DeletionPolicy"] == "Delete"
+
+
+def test_throughput_waits_for_the_model(sandbox):
+    throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
+    (condition_id,) = resources(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
+    assert condition_id in throughput["DependsOn"]
+
+
+def test_a_committed_throughput_is_retained(templates):
+    throughput = only(templates["committed"]["Serving"], "Custom::BedrockProvisionedThroughput")
+    assert throughput["Properties"]["CommitmentDuration"] == "OneMonth"
+    assert throughput["Properties"]["ModelUnits"] == "2"
+    assert throughput["DeletionPolicy"] == "Retain"
+
+
+def test_on_demand_serving_uses_a_custom_model_deployment(templates):
+    serving = templates["compliant"]["Serving"]
+    serving.resource_count_is("Custom::BedrockProvisionedThroughput", 0)
+    serving.resource_count_is("Custom::BedrockCustomModelDeployment", 1)
+    assert "DeploymentArn" in serving.find_outputs("*")
+
+
+def test_readiness_is_checked_every_minute_for_at_most_an_hour(sandbox):
+    machine = only(sandbox["Serving"], "AWS::StepFunctions::StateMachine")
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    assert '\\"IntervalSeconds\\":60' in definition
+    assert '\\"MaxAttempts\\":60' in definition
+    throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
+    assert throughput["Properties"]["GiveUpAfterSeconds"] == "3300"
+
+
+def test_handler_functions_get_enough_time_for_their_calls(sandbox):
+    for stack in ("Training", "Serving"):
+        for function in resources(sandbox[stack], "AWS::Lambda::Function").values():
+            assert function["Properties"]["Timeout"] <= 900
+
+
+def test_serving_outputs(sandbox):
+    assert set(sandbox["Serving"].find_outputs("*")) >= {
+        "JobArn",
+        "MetricsS3Uri",
+        "CustomModelArn",
+        "ProvisionedModelArn",
+    }
+
+
+def test_metrics_uri_points_at_the_step_wise_training_metrics(sandbox):
+    uri = json.dumps(sandbox["Serving"].find_outputs("MetricsS3Uri")["MetricsS3Uri"]["Value"])
+    assert "model-customization-job-" in uri
+    assert "training_artifacts/step_wise_training_metrics.csv" in uri
+
+
+def test_a_stage_without_distillation_has_only_its_foundation(templates):
+    assert set(templates["nologging"]) == {"Foundation"}
+
+
+def test_serving_depends_on_training(stages):
+    serving = stages["sandbox"].serving
+    assert stages["sandbox"].training in serving.dependencies
+
+
+@pytest.mark.parametrize("stage", ["sandbox", "compliant", "committed"])
+def test_every_lambda_runs_the_pinned_runtime(templates, stage):
+    for stack in templates[stage].values():
+        for function in resources(stack, "AWS::Lambda::Function").values():
+            assert function["Properties"]["Runtime"] in {"python3.14", "nodejs24.x"}
+
+
+def test_the_watcher_knows_its_job_wait_handle_and_poll_rule(sandbox):
+    sandbox["Serving"].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "index.handler",
+            "Environment": {
+                "Variables": {
+                    "JOB_ARN": {"Ref": Match.string_like_regexp("SsmParameterValue")},
+                    "WAIT_HANDLE_URL": {"Ref": Match.string_like_regexp("Handle")},
+                    "POLL_RULE_NAME": Match.string_like_regexp("^sandbox-distill-poll-[0-9a-f]{10}$"),
+                }
+            },
+        },
+    )
