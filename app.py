@@ -8,7 +8,9 @@ from aws_cdk import App
 from distill.app import build_app
 from distill.config_reader import ConfigError
 
-app = App()
+# aws-cdk-lib's built-in CloudFormation validator (WebAssembly) costs about a second per synth; `make test` runs
+# it on every stage in the test session, and cfn-lint over every template in cdk.out, so synth itself skips it.
+app = App(builtin_cloud_formation_validation=False)
 try:
     build_app(app)
 except ConfigError as error:

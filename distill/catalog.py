@@ -152,3 +152,25 @@ def supports_on_demand(student_id: str, region: str) -> bool:
     """Whether a custom model of this student can be served by an on-demand custom model deployment."""
     table = catalog()
     return base_model_id(student_id) in table.on_demand_models and region in table.on_demand_regions
+
+
+_CUSTOM_MODEL_ARN = re.compile(
+    r"arn:aws(-[a-z-]+)?:bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):custom-model/"
+    r"(?P<base>[a-z0-9-]{1,63}\.[a-z0-9-]{1,63}(:[a-z0-9-]{1,63}){0,2})/[a-z0-9]{12}"
+)
+
+
+@dataclass(frozen=True)
+class CustomModelArn:
+    """The parts of a custom model ARN; Bedrock puts the base model's id inside it."""
+
+    region: str
+    account: str
+    base_model: str
+
+
+def parse_custom_model_arn(arn: str) -> CustomModelArn | None:
+    match = _CUSTOM_MODEL_ARN.fullmatch(arn)
+    if match is None:
+        return None
+    return CustomModelArn(region=match["region"], account=match["account"], base_model=match["base"])

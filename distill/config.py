@@ -16,6 +16,7 @@ import boto3
 
 from distill.config_reader import ConfigError, Reader, show
 from distill.job_config import DistillationConfig, ServingConfig, parse_distillation, parse_serving
+from distill.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
 
 # Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -53,17 +54,46 @@ class StageConfig:
     name: str
     region: str
     account: str | None = None
+    # A production stage must name its account and keep its data, and a pipeline approves before deploying it.
+    production: bool = False
     removal_policy: str = "retain"
     invocation_logging: InvocationLoggingConfig = field(default_factory=InvocationLoggingConfig)
     compliance_packs: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     # Without these the stage deploys only its foundation (to collect invocation logs first, for example).
     distillation: DistillationConfig | None = None
+    # Instead of distilling: serve a copy of the model another stage distilled and shares with this account.
+    model_source: ModelSource | None = None
     serving: ServingConfig | None = None
+    # Job state changes and serving failures are published to the stage's topic; this address is subscribed.
+    notification_email: str | None = None
+
+    @property
+    def student(self) -> str | None:
+        """The base model being served: the distillation's student, or the copied model's base."""
+        if self.distillation is not None:
+            return self.distillation.student
+        return self.model_source.base_model if self.model_source is not None else None
 
     @property
     def destroy_on_delete(self) -> bool:
         return self.removal_policy == "destroy"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    stages: Mapping[str, StageConfig]
+    pipeline: PipelineConfig | None = None
+
+
+def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppConfig:
+    """Parse the stages and the optional pipeline from the CDK context; raise ``ConfigError`` on any problem."""
+    stages = load_stages(context.get(STAGES_KEY), base_dir)
+    problems: list[str] = []
+    pipeline = parse_pipeline(context.get("pipeline", {}), stages, problems)
+    if problems:
+        raise ConfigError(problems)
+    return AppConfig(stages=stages, pipeline=pipeline)
 
 
 def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT) -> dict[str, StageConfig]:
@@ -75,6 +105,9 @@ def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT) -> dict[str, StageCo
     parsed = root.each(STAGES_KEY, lambda reader, name: _parse_stage(reader, name, base_dir))
     if not parsed and not problems:
         problems.append(f"context.{STAGES_KEY} is empty; add at least one stage")
+    for name, stage in parsed.items():
+        if stage.model_source is not None:
+            check_model_source(name, stage, parsed, problems)
     root.raise_if_problems()
     return parsed
 
@@ -100,25 +133,49 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
             base_dir=base_dir,
             logs_enabled=invocation_logging.enabled,
         )
+    model_source = None
+    if reader.has("modelSource"):
+        if distillation is not None:
+            reader.problem(
+                f"{reader.path} has both distillation and modelSource; a stage either distils or copies a model"
+            )
+        model_source = parse_model_source(reader.child("modelSource"))
+    student = distillation.student if distillation else model_source.base_model if model_source else None
     serving = None
     if reader.has("serving"):
-        if distillation is None:
-            reader.problem(f"{reader.where('serving')} is set, but there is no distillation to serve")
-        serving = parse_serving(
-            reader.child("serving"), student=distillation.student if distillation else "", region=region or ""
-        )
-    elif distillation is not None:
+        if student is None:
+            reader.problem(f"{reader.where('serving')} is set, but there is no distillation or modelSource to serve")
+        serving = parse_serving(reader.child("serving"), student=student or "", region=region or "")
+    elif student is not None:
         serving = ServingConfig()
+    account = reader.string("account", pattern=r"\d{12}", allowed="an AWS account id of 12 digits")
+    production = reader.boolean("production", False)
+    removal_policy = reader.choice("removalPolicy", "retain", REMOVAL_POLICIES)
+    if production and removal_policy == "destroy":
+        reader.problem(
+            f'{reader.where("removalPolicy")} is "destroy", but the stage is a production stage ("production": '
+            'true), whose buckets, key and logs must outlive the stack; use "retain"'
+        )
+    if production and account is None:
+        reader.problem(f"{reader.where('account')} is missing; a production stage must name its 12-digit account")
+    notifications = reader.child("notifications")
+    email = notifications.string(
+        "email", pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", allowed="an e-mail address to subscribe to the stage's topic"
+    )
+    notifications.reject_unknown()
     stage = StageConfig(
         name=name,
         region=region or "",
-        account=reader.string("account", pattern=r"\d{12}", allowed="an AWS account id of 12 digits"),
-        removal_policy=reader.choice("removalPolicy", "retain", REMOVAL_POLICIES),
+        account=account,
+        production=production,
+        removal_policy=removal_policy,
         invocation_logging=invocation_logging,
         compliance_packs=_parse_compliance_packs(reader),
         tags=reader.string_map("tags", key_limit=128, value_limit=256, what="cost-allocation tags"),
         distillation=distillation,
+        model_source=model_source,
         serving=serving,
+        notification_email=email,
     )
     reader.reject_unknown()
     return stage

@@ -17,6 +17,7 @@ from typing import Any
 from distill import catalog, dataset
 from distill.config_reader import Reader, show
 from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
+from distill.promotion import parse_share_with
 
 SERVING_MODES = ("provisioned", "onDemand", "none")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
@@ -56,6 +57,8 @@ class DistillationConfig:
     security_group_ids: tuple[str, ...] = ()
     job_tags: Mapping[str, str] = field(default_factory=dict)
     pair_warning: str | None = None
+    # Accounts the distilled model is shared with through AWS RAM, for stages that copy it (modelSource).
+    share_with: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -113,6 +116,7 @@ def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enab
         security_group_ids=groups,
         job_tags=reader.string_map("jobTags", key_limit=128, value_limit=256, what="tags for the job and model"),
         pair_warning=warning,
+        share_with=parse_share_with(reader),
     )
     reader.reject_unknown()
     return parsed

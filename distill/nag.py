@@ -1,14 +1,25 @@
-"""cdk-nag acknowledgments: one call per finding, on the narrowest construct, always with a reason."""
+"""cdk-nag acknowledgments: each finding on the narrowest construct, always with a reason.
+
+Each call is a round trip to the jsii runtime and synth time is a benchmark target, so several rules for one
+construct go in one call.
+"""
 
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
+
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge ``rule`` (a bare id such as ``AwsSolutions-IAM5[Resource::*]``) on ``construct``."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+    acknowledge_all(construct, {rule: reason})
+
+
+def acknowledge_all(construct: IConstruct, reasons: dict[str, str]) -> None:
+    """Acknowledge several rules on one construct in one call; ``reasons`` maps each rule id to its reason."""
+    Validations.of(construct).acknowledge(*(Acknowledgment(id=rule, reason=why) for rule, why in reasons.items()))
 
 
 def logical_id(construct: IConstruct) -> str:
@@ -17,10 +28,11 @@ def logical_id(construct: IConstruct) -> str:
     return Stack.of(construct).get_logical_id(resource)  # type: ignore[arg-type]
 
 
-def acknowledge_compliance(construct: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge a rule that the HIPAA Security and NIST 800-53 R5 packs share (e.g. ``LambdaDLQ``)."""
-    for pack in ("HIPAA.Security", "NIST.800.53.R5"):
-        acknowledge(construct, f"{pack}-{rule}", reason)
+def acknowledge_compliance(construct: IConstruct, reasons: dict[str, str]) -> None:
+    """Acknowledge rules that the HIPAA Security and NIST 800-53 R5 packs share (e.g. ``LambdaDLQ``), in both."""
+    acknowledge_all(
+        construct, {f"{pack}-{rule}": reason for rule, reason in reasons.items() for pack in COMPLIANCE_PACKS}
+    )
 
 
 def rendered(scope: IConstruct, value: str) -> str:

@@ -101,7 +101,6 @@ class BedrockResource(Construct):
             description=description,
             key=key.key,
             removal_policy=removal_policy,
-            shared_code=True,
         )
 
     @staticmethod

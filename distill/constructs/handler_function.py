@@ -125,7 +125,7 @@ class SharedCodeLayer(Construct):
 
 
 class HandlerFunction(Construct):
-    """A handler from lambda/<folder>, with its own role, an encrypted log group and the boto3 layer.
+    """A handler from lambda/<folder>, with its own role, an encrypted log group, the boto3 and shared-code layers.
 
     The role gets only what the handler calls (``add_to_role_policy``) plus writing to its own log group;
     no AWS managed policy.
@@ -143,7 +143,6 @@ class HandlerFunction(Construct):
         removal_policy: RemovalPolicy,
         timeout: Duration | None = None,
         environment: dict[str, str] | None = None,
-        shared_code: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self.log_group = logs.LogGroup(
@@ -164,7 +163,7 @@ class HandlerFunction(Construct):
             architecture=ARCHITECTURE,
             handler=entry,
             code=lambda_.Code.from_asset(str(LAMBDA_ROOT / folder), exclude=ASSET_EXCLUDES),
-            layers=[Boto3Layer.of(self), *([SharedCodeLayer.of(self)] if shared_code else [])],
+            layers=[Boto3Layer.of(self), SharedCodeLayer.of(self)],
             role=self.role,
             log_group=self.log_group,
             timeout=timeout or Duration.minutes(5),
@@ -206,5 +205,4 @@ HANDLER_RULE_REASONS = {
 
 def acknowledge_handler_findings(function: lambda_.IFunction) -> None:
     """Acknowledge ``HANDLER_RULE_REASONS`` for both optional compliance packs."""
-    for rule, reason in HANDLER_RULE_REASONS.items():
-        acknowledge_compliance(function, rule, reason)
+    acknowledge_compliance(function, HANDLER_RULE_REASONS)

@@ -88,9 +88,12 @@ class HandlerProvider(Construct):
             )
         acknowledge_compliance(
             role,
-            "IAMNoInlinePolicy",
-            "aws-cdk-lib's Provider writes the framework's permission to invoke the handler as the role's inline "
-            "default policy; everything else is in a customer-managed policy.",
+            {
+                "IAMNoInlinePolicy": (
+                    "aws-cdk-lib's Provider writes the framework's permission to invoke the handler as the role's "
+                    "inline default policy; everything else is in a customer-managed policy."
+                )
+            },
         )
         for handler in handlers:
             acknowledge(
@@ -110,9 +113,12 @@ class HandlerProvider(Construct):
             )
         acknowledge_compliance(
             policy,
-            "IAMNoInlinePolicy",
-            "aws-cdk-lib's Provider creates the waiter state machine's role with an inline default policy: the "
-            "invocation of the framework's functions and log delivery.",
+            {
+                "IAMNoInlinePolicy": (
+                    "aws-cdk-lib's Provider creates the waiter state machine's role with an inline default policy: the "
+                    "invocation of the framework's functions and log delivery."
+                )
+            },
         )
         acknowledge(
             policy,

@@ -15,8 +15,8 @@ from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 READY_CHECK = Waiting(query_interval=Duration.minutes(1), total_timeout=Duration.hours(1))
 GIVE_UP_AFTER = Duration.minutes(55)
 GENERATED_NAMES_REASON = (
-    "Serving resources get names generated per CloudFormation request, and the model comes from the job at deploy "
-    "time, so the handler acts on this account and Region's custom models, jobs and serving resources."
+    "Serving resources get names generated per CloudFormation request, and the model's ARN is known only at deploy "
+    "time, so the handler acts on this account and Region's custom models and serving resources."
 )
 
 
@@ -33,7 +33,7 @@ class ProvisionedThroughput(Construct):
         id: str,
         *,
         stage_name: str,
-        job_arn: str,
+        model_arn: str,
         model_units: int,
         commitment: str,
         key: DataKey,
@@ -50,7 +50,7 @@ class ProvisionedThroughput(Construct):
             key=key,
             removal_policy=RemovalPolicy.DESTROY if commitment == "none" else RemovalPolicy.RETAIN,
             properties={
-                "JobArn": job_arn,
+                "ModelArn": model_arn,
                 "ModelUnits": str(model_units),
                 "CommitmentDuration": "" if commitment == "none" else commitment,
                 "NamePrefix": f"{stage_name}-distilled",
@@ -68,7 +68,6 @@ class ProvisionedThroughput(Construct):
                     resources=[_arn(stack, "provisioned-model"), _arn(stack, "custom-model")],
                     wildcard_reason=GENERATED_NAMES_REASON,
                 ),
-                _read_jobs(stack),
             ],
             waiting=READY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
@@ -77,10 +76,6 @@ class ProvisionedThroughput(Construct):
     @property
     def arn(self) -> str:
         return self._resource.attribute("ProvisionedModelArn")
-
-    @property
-    def model_arn(self) -> str:
-        return self._resource.attribute("ModelArn")
 
     @property
     def resource(self) -> BedrockResource:
@@ -96,7 +91,7 @@ class OnDemandDeployment(Construct):
         id: str,
         *,
         stage_name: str,
-        job_arn: str,
+        model_arn: str,
         key: DataKey,
         tags: Mapping[str, str],
     ) -> None:
@@ -111,7 +106,7 @@ class OnDemandDeployment(Construct):
             key=key,
             removal_policy=RemovalPolicy.DESTROY,
             properties={
-                "JobArn": job_arn,
+                "ModelArn": model_arn,
                 "NamePrefix": f"{stage_name}-distilled",
                 "Description": f"Distilled model of the {stage_name} stage",
                 "Tags": stack.to_json_string(dict(tags)),
@@ -128,7 +123,6 @@ class OnDemandDeployment(Construct):
                     resources=[_arn(stack, "custom-model-deployment"), _arn(stack, "custom-model")],
                     wildcard_reason=GENERATED_NAMES_REASON,
                 ),
-                _read_jobs(stack),
             ],
             waiting=READY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
@@ -139,21 +133,9 @@ class OnDemandDeployment(Construct):
         return self._resource.attribute("DeploymentArn")
 
     @property
-    def model_arn(self) -> str:
-        return self._resource.attribute("ModelArn")
-
-    @property
     def resource(self) -> BedrockResource:
         return self._resource
 
 
 def _arn(stack: Stack, resource: str) -> str:
     return stack.format_arn(service="bedrock", resource=resource, resource_name="*")
-
-
-def _read_jobs(stack: Stack) -> Permission:
-    return Permission(
-        actions=["bedrock:GetModelCustomizationJob"],
-        resources=[_arn(stack, "model-customization-job")],
-        wildcard_reason=GENERATED_NAMES_REASON,
-    )

@@ -8,6 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from distill.constructs.bedrock_resource import BedrockResource, Permission
 from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.nag import acknowledge, rendered
@@ -90,7 +91,37 @@ class DistilledModelWait(Construct):
         self.condition.node.add_dependency(self.poll)
         self.watcher = watcher
 
+
+class DistilledModel(Construct):
+    """The custom model a completed job produced, looked up once the wait is over.
+
+    The wait condition's data holds the model ARN, but CloudFormation types that attribute as an object, so other
+    resources cannot take a string from it; this resource reads the ARN from the job instead and exposes it.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, job_arn: str, key: DataKey, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self._resource = BedrockResource(
+            self,
+            "Lookup",
+            folder="distilled_model",
+            resource_type="Custom::BedrockDistilledModel",
+            description="Reads the custom model ARN of the stage's completed distillation job",
+            key=key,
+            removal_policy=removal_policy,
+            properties={"JobArn": job_arn},
+            permissions=[
+                Permission(
+                    actions=["bedrock:GetModelCustomizationJob"],
+                    resources=[
+                        stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+                    ],
+                    wildcard_reason="The job's ARN reaches this stack at deploy time through an SSM parameter.",
+                )
+            ],
+        )
+
     @property
-    def model_arn_signal(self) -> str:
-        """The wait condition's data: a JSON object whose value is the custom model ARN."""
-        return self.condition.attr_data
+    def model_arn(self) -> str:
+        return self._resource.attribute("ModelArn")

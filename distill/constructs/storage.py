@@ -26,9 +26,12 @@ class DistillationStorage(Construct):
         )
         acknowledge_compliance(
             self.access_logs,
-            "S3DefaultEncryptionKMS",
-            "S3 server access logging cannot deliver into a bucket encrypted with a KMS key; SSE-S3 is the "
-            "strongest encryption the log destination supports.",
+            {
+                "S3DefaultEncryptionKMS": (
+                    "S3 server access logging cannot deliver into a bucket encrypted with a KMS key; SSE-S3 is the "
+                    "strongest encryption the log destination supports."
+                )
+            },
         )
         acknowledge(
             self.access_logs,
@@ -71,9 +74,12 @@ class DistillationStorage(Construct):
         )
         acknowledge_compliance(
             bucket,
-            "S3BucketReplicationEnabled",
-            "Cross-Region replication is a disaster-recovery choice the stage's Region pins down: Bedrock "
-            "distillation reads and writes in one Region. Versioning keeps every object's history, and the data "
-            "can be regenerated from its source prompts.",
+            {
+                "S3BucketReplicationEnabled": (
+                    "Cross-Region replication is a disaster-recovery choice the stage's Region pins down: Bedrock "
+                    "distillation reads and writes in one Region. Versioning keeps every object's history, and the "
+                    "data can be regenerated from its source prompts."
+                )
+            },
         )
         return bucket

@@ -1,60 +1,82 @@
-"""Serving stack: waits for the distilled model, then serves it (Provisioned Throughput or on demand)."""
+"""Serving stack: obtains the distilled model (waits for the job, or copies a shared model) and serves it."""
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ram as ram
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from distill.config import StageConfig
+from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
-from distill.constructs.model_wait import DistilledModelWait
+from distill.constructs.model_wait import DistilledModel, DistilledModelWait
+from distill.naming import OUTPUT_PREFIX, job_arn_parameter
 from distill.stacks.foundation import FoundationStack
-from distill.stacks.training import OUTPUT_PREFIX, job_arn_parameter_name, metrics_s3_uri
+from distill.stacks.training import metrics_s3_uri
 
 
 class ServingStack(Stack):
     """Kept apart from training so that it can fail (a job longer than the 12-hour wait, say) without touching the
     job, and so that destroying it stops the hourly billing of the served model while the model itself stays."""
 
-    def __init__(self, scope: Construct, id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: StageConfig,
+        foundation: FoundationStack,
+        smoke_test_account: str | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(scope, id, **kwargs)
+        assert stage.serving is not None
+        self.stage = stage
+        self.foundation = foundation
+        self.removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
+        self.tags_for_bedrock = {"distillation-stage": stage.name, **stage.tags}
+        self.model_id_output: CfnOutput | None = None
+        self.smoke_test_role_output: CfnOutput | None = None
+        self.model_arn, ready = self._distilled_model() if stage.distillation is not None else self._copied_model()
+        self.served = self._serve()
+        if self.served is not None:
+            self.served.node.add_dependency(ready)
+        if stage.distillation is not None and stage.distillation.share_with:
+            share = ram.CfnResourceShare(
+                self,
+                "ModelShare",
+                name=f"{stage.name}-distilled-model",
+                resource_arns=[self.model_arn],
+                principals=list(stage.distillation.share_with),
+                allow_external_principals=False,
+            )
+            share.node.add_dependency(ready)
+        if smoke_test_account is not None and self.served is not None:
+            self._smoke_test_role(smoke_test_account)
+        CfnOutput(self, "CustomModelArn", value=self.model_arn, description="The distilled model")
+
+    def _distilled_model(self) -> tuple[str, Construct]:
+        """The model the stage's own job produces: its ARN, and what completes once it exists."""
+        stage = self.stage
         assert stage.distillation is not None and stage.serving is not None
-        serving = stage.serving
         fingerprint = stage.distillation.fingerprint
-        removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
-        job_arn = ssm.StringParameter.value_for_string_parameter(self, job_arn_parameter_name(stage.name))
-        self.wait = DistilledModelWait(
+        job_arn = ssm.StringParameter.value_for_string_parameter(self, job_arn_parameter(stage.name))
+        wait = DistilledModelWait(
             self,
             f"ModelWait{fingerprint}",
             job_arn=job_arn,
-            poll_minutes=serving.poll_minutes,
+            poll_minutes=stage.serving.poll_minutes,
             poll_rule_name=f"{stage.name}-distill-poll-{fingerprint}",
-            key=foundation.data_key,
-            removal_policy=removal,
+            key=self.foundation.data_key,
+            removal_policy=self.removal,
         )
-        tags = {"distillation-stage": stage.name, **stage.tags}
-        self.served: ProvisionedThroughput | OnDemandDeployment | None = None
-        if serving.mode == "provisioned":
-            self.served = ProvisionedThroughput(
-                self,
-                "ProvisionedThroughput",
-                stage_name=stage.name,
-                job_arn=job_arn,
-                model_units=serving.model_units,
-                commitment=serving.commitment,
-                key=foundation.data_key,
-                tags=tags,
-            )
-        elif serving.mode == "onDemand":
-            self.served = OnDemandDeployment(
-                self, "OnDemandDeployment", stage_name=stage.name, job_arn=job_arn, key=foundation.data_key, tags=tags
-            )
-        if self.served is not None:
-            self.served.node.add_dependency(self.wait.condition)
-        self._outputs(job_arn, f"s3://{foundation.storage.output.bucket_name}/{OUTPUT_PREFIX}")
-
-    def _outputs(self, job_arn: str, output_s3_uri: str) -> None:
+        model = DistilledModel(
+            self, "DistilledModel", job_arn=job_arn, key=self.foundation.data_key, removal_policy=self.removal
+        )
+        model.node.add_dependency(wait.condition)
+        output_s3_uri = f"s3://{self.foundation.storage.output.bucket_name}/{OUTPUT_PREFIX}"
         CfnOutput(self, "JobArn", value=job_arn, description="The distillation job")
         CfnOutput(
             self,
@@ -62,16 +84,67 @@ class ServingStack(Stack):
             value=metrics_s3_uri(output_s3_uri, job_arn),
             description="Step-wise training metrics (step_number, epoch_number, training_loss)",
         )
-        if isinstance(self.served, ProvisionedThroughput):
-            CfnOutput(self, "CustomModelArn", value=self.served.model_arn, description="The distilled model")
-            CfnOutput(self, "ProvisionedModelArn", value=self.served.arn, description="modelId for inference")
-        elif isinstance(self.served, OnDemandDeployment):
-            CfnOutput(self, "CustomModelArn", value=self.served.model_arn, description="The distilled model")
-            CfnOutput(self, "DeploymentArn", value=self.served.arn, description="modelId for on-demand inference")
-        else:
-            CfnOutput(
+        return model.model_arn, model
+
+    def _copied_model(self) -> tuple[str, Construct]:
+        """A copy of the model another stage shares with this account."""
+        stage = self.stage
+        assert stage.model_source is not None
+        copy = ModelCopy(
+            self,
+            "ModelCopy",
+            stage_name=stage.name,
+            source_model_arn=stage.model_source.model_arn,
+            key=self.foundation.data_key,
+            tags=self.tags_for_bedrock,
+            removal_policy=self.removal,
+        )
+        CfnOutput(self, "SourceModelArn", value=stage.model_source.model_arn, description="The model copied")
+        return copy.model_arn, copy.ready
+
+    def _serve(self) -> ProvisionedThroughput | OnDemandDeployment | None:
+        stage = self.stage
+        assert stage.serving is not None
+        common = {"stage_name": stage.name, "model_arn": self.model_arn, "key": self.foundation.data_key}
+        if stage.serving.mode == "provisioned":
+            served = ProvisionedThroughput(
                 self,
-                "DistilledModelSignal",
-                value=self.wait.model_arn_signal,
-                description="The wait condition's data: the custom model ARN",
+                "ProvisionedThroughput",
+                model_units=stage.serving.model_units,
+                commitment=stage.serving.commitment,
+                tags=self.tags_for_bedrock,
+                **common,
             )
+            self.model_id_output = CfnOutput(
+                self, "ProvisionedModelArn", value=served.arn, description="modelId for inference"
+            )
+            return served
+        if stage.serving.mode == "onDemand":
+            deployment = OnDemandDeployment(self, "OnDemandDeployment", tags=self.tags_for_bedrock, **common)
+            self.model_id_output = CfnOutput(
+                self, "DeploymentArn", value=deployment.arn, description="modelId for on-demand inference"
+            )
+            return deployment
+        return None
+
+    def _smoke_test_role(self, pipeline_account: str) -> None:
+        """A role the pipeline's post-deploy check assumes from its own account to call the served model."""
+        assert self.served is not None
+        role = iam.Role(
+            self,
+            "SmokeTestRole",
+            role_name=f"{self.stage.name}-distillation-smoke-test",
+            assumed_by=iam.AccountPrincipal(pipeline_account),
+            description="Assumed by the delivery pipeline to send a test prompt to the served model",
+        )
+        iam.ManagedPolicy(
+            self,
+            "SmokeTestPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.served.arn, self.model_arn])
+            ],
+        )
+        self.smoke_test_role_output = CfnOutput(
+            self, "SmokeTestRoleArn", value=role.role_arn, description="Role for the post-deploy check"
+        )

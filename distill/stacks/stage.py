@@ -6,20 +6,27 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from distill.config import StageConfig
+from distill.naming import stack_name
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.serving import ServingStack
 from distill.stacks.training import TrainingStack
 
 
 class DistillationStage(Stage):
-    """Composes the stage's stacks; ``cdk deploy '<stage>/*'`` deploys exactly these."""
+    """Composes the stage's stacks; ``cdk deploy '<stage>/*'`` deploys exactly these.
 
-    def __init__(self, scope: Construct, stage: StageConfig) -> None:
+    Foundation always; Training when the stage distils; Serving when there is a model to serve (its own job's, or
+    a copy of another stage's). ``smoke_test_account`` is the delivery pipeline's account, allowed to call the
+    served model after a deployment.
+    """
+
+    def __init__(self, scope: Construct, stage: StageConfig, *, smoke_test_account: str | None = None) -> None:
         super().__init__(scope, stage.name, env=Environment(account=stage.account, region=stage.region))
+        self.config = stage
         self.foundation = FoundationStack(
             self,
             "Foundation",
-            stack_name=f"{stage.name}-distillation-foundation",
+            stack_name=stack_name(stage.name, "foundation"),
             description=f"Bedrock distillation ({stage.name}): key, buckets, service role, invocation logging",
             stage=stage,
         )
@@ -29,20 +36,23 @@ class DistillationStage(Stage):
             self.training = TrainingStack(
                 self,
                 "Training",
-                stack_name=f"{stage.name}-distillation-training",
+                stack_name=stack_name(stage.name, "training"),
                 description=f"Bedrock distillation ({stage.name}): training data and the distillation job",
                 stage=stage,
                 foundation=self.foundation,
             )
+        if stage.serving is not None:
             self.serving = ServingStack(
                 self,
                 "Serving",
-                stack_name=f"{stage.name}-distillation-serving",
-                description=f"Bedrock distillation ({stage.name}): waits for the distilled model and serves it",
+                stack_name=stack_name(stage.name, "serving"),
+                description=f"Bedrock distillation ({stage.name}): obtains the distilled model and serves it",
                 stage=stage,
                 foundation=self.foundation,
+                smoke_test_account=smoke_test_account,
             )
-            # The job's ARN reaches the serving stack through SSM, so the order must be explicit.
-            self.serving.add_stack_dependency(self.training)
+            if self.training is not None:
+                # The job's ARN reaches the serving stack through SSM, so the order must be explicit.
+                self.serving.add_stack_dependency(self.training)
         for key, value in {"distillation-stage": stage.name, **stage.tags}.items():
             Tags.of(self).add(key, value)

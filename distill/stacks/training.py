@@ -13,15 +13,8 @@ from distill.constructs.distillation_job import DistillationJob
 from distill.constructs.training_data import TrainingDataUpload
 from distill.job_config import DistillationConfig
 from distill.nag import acknowledge, rendered
+from distill.naming import OUTPUT_PREFIX, TRAINING_METRICS_PATH, job_arn_parameter
 from distill.stacks.foundation import FoundationStack
-
-OUTPUT_PREFIX = "distillation-output/"
-
-
-def job_arn_parameter_name(stage_name: str) -> str:
-    """Where the job's ARN is published for the serving stack (an SSM parameter, not a stack export, because an
-    export cannot change while imported, and a new job is a new ARN)."""
-    return f"/bedrock-distillation/{stage_name}/job-arn"
 
 
 class TrainingStack(Stack):
@@ -56,7 +49,7 @@ class TrainingStack(Stack):
         ssm.StringParameter(
             self,
             "JobArnParameter",
-            parameter_name=job_arn_parameter_name(stage.name),
+            parameter_name=job_arn_parameter(stage.name),
             string_value=self.job.job_arn,
             description=f"ARN of the {stage.name} stage's current distillation job",
         )
@@ -123,4 +116,4 @@ class TrainingStack(Stack):
 def metrics_s3_uri(output_s3_uri: str, job_arn: str) -> str:
     """Where Bedrock writes the step-wise training metrics of a job (the job id is the ARN's last part)."""
     job_id = Fn.select(1, Fn.split("/", job_arn))
-    return f"{output_s3_uri}model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv"
+    return f"{output_s3_uri}model-customization-job-{job_id}/{TRAINING_METRICS_PATH}"

@@ -8,13 +8,13 @@ Delete removes the configuration only while it is still the one this stack put i
 import json
 import logging
 
-import boto3
+import custom_resource
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-bedrock = boto3.client("bedrock")
-s3 = boto3.client("s3")
+bedrock = custom_resource.client("bedrock")
+s3 = custom_resource.client("s3")
 
 # CloudFormation's fixed physical id: Updates keep it, so only a real removal sends Delete.
 PHYSICAL_ID = "bedrock-model-invocation-logging"

@@ -9,13 +9,12 @@ the object: the data outlives the stack unless the bucket itself is destroyed wi
 import json
 import logging
 
-import boto3
-from botocore.config import Config
+import custom_resource
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 8}))
+s3 = custom_resource.client("s3")
 
 
 def on_event(event, _context):

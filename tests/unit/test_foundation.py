@@ -268,7 +268,10 @@ def test_handler_runs_python_with_the_pinned_boto3_layer_and_encrypted_logs(sand
         {
             "Runtime": "python3.14",
             "Handler": "index.on_event",
-            "Layers": [{"Ref": Match.string_like_regexp("Boto3Layer")}],
+            "Layers": [
+                {"Ref": Match.string_like_regexp("Boto3Layer")},
+                {"Ref": Match.string_like_regexp("SharedCodeLayer")},
+            ],
         },
     )
     for log_group in sandbox.find_resources("AWS::Logs::LogGroup").values():

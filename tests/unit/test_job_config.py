@@ -202,7 +202,7 @@ def test_unknown_distillation_key():
 
 def test_serving_without_distillation():
     assert only_problem(stage_with(serving={"mode": "none"})) == (
-        "context.stages.dev.serving is set, but there is no distillation to serve"
+        "context.stages.dev.serving is set, but there is no distillation or modelSource to serve"
     )
 
 

@@ -168,10 +168,13 @@ def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with
     assert throughput["DeletionPolicy"] == "Delete"
 
 
-def test_throughput_waits_for_the_model(sandbox):
+def test_throughput_is_created_for_the_model_once_the_wait_is_over(sandbox):
     throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
+    ((model_id, model),) = resources(sandbox["Serving"], "Custom::BedrockDistilledModel").items()
     (condition_id,) = resources(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
-    assert condition_id in throughput["DependsOn"]
+    assert condition_id in model["DependsOn"]
+    assert model_id in throughput["DependsOn"]
+    assert throughput["Properties"]["ModelArn"] == {"Fn::GetAtt": [model_id, "ModelArn"]}
 
 
 def test_a_committed_throughput_is_retained(templates):

@@ -1,0 +1,78 @@
+"""A copy, in this stage's account, of a custom model another stage distilled and shares through AWS RAM."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from constructs import Construct
+
+from distill.constructs.bedrock_resource import BedrockResource, Permission, Waiting
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
+
+# A copy job runs in the background; the provider checks it every two minutes, for at most CloudFormation's hour.
+COPY_CHECK = Waiting(query_interval=Duration.minutes(2), total_timeout=Duration.hours(1))
+GIVE_UP_AFTER = Duration.minutes(55)
+
+
+class ModelCopy(Construct):
+    """CreateModelCopyJob as a stack resource: complete once the copy exists, encrypted with this stage's key.
+
+    Retried requests reuse their clientRequestToken, so they cannot start a second copy. Delete removes the copied
+    model only when the stage's removal policy is destroy; the source model in the other account is never touched.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        source_model_arn: str,
+        key: DataKey,
+        tags: Mapping[str, str],
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        copies = stack.format_arn(service="bedrock", resource="model-copy-job", resource_name="*")
+        models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+        self._resource = BedrockResource(
+            self,
+            "Copy",
+            folder="model_copy",
+            resource_type="Custom::BedrockModelCopy",
+            description=f"Copies the shared distilled model into the {stage_name} stage's account",
+            key=key,
+            removal_policy=removal_policy,
+            properties={
+                "SourceModelArn": source_model_arn,
+                "NamePrefix": f"{stage_name}-distilled-copy",
+                "KmsKeyArn": key.key_arn,
+                "Tags": stack.to_json_string(dict(tags)),
+                "RetainModelOnDelete": "true" if removal_policy == RemovalPolicy.RETAIN else "false",
+                "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
+            },
+            permissions=[
+                Permission(
+                    actions=["bedrock:CreateModelCopyJob", "bedrock:GetModelCopyJob", "bedrock:TagResource"],
+                    resources=[copies, models, source_model_arn],
+                    wildcard_reason="Copy jobs and the copied model get names generated per CloudFormation request.",
+                ),
+                Permission(
+                    actions=["bedrock:DeleteCustomModel"],
+                    resources=[models],
+                    wildcard_reason="The copied model's name is generated per CloudFormation request.",
+                ),
+            ],
+            waiting=COPY_CHECK,
+            key_via_bedrock=BEDROCK_KEY_ACTIONS,
+        )
+
+    @property
+    def model_arn(self) -> str:
+        return self._resource.attribute("ModelArn")
+
+    @property
+    def ready(self) -> Construct:
+        return self._resource
