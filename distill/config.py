@@ -143,7 +143,7 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
     student = distillation.student if distillation else model_source.base_model if model_source else None
     serving = None
     if reader.has("serving"):
-        if student is None:
+        if distillation is None and not reader.has("modelSource"):
             reader.problem(f"{reader.where('serving')} is set, but there is no distillation or modelSource to serve")
         serving = parse_serving(reader.child("serving"), student=student or "", region=region or "")
     elif student is not None:

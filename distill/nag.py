@@ -38,10 +38,11 @@ def acknowledge_compliance(construct: IConstruct, reasons: dict[str, str]) -> No
 def rendered(scope: IConstruct, value: str) -> str:
     """A (possibly tokenized) string as cdk-nag prints it inside finding ids: ``Ref`` as ``<Id>``, ``Fn::GetAtt``
     as ``<Id.Attr>``, ``Fn::Join`` concatenated; e.g. ``arn:<AWS::Partition>:s3:::<Bucket>/*``."""
-    return _render(Stack.of(scope).resolve(value))
+    return render_resolved(Stack.of(scope).resolve(value))
 
 
-def _render(node: object) -> str:
+def render_resolved(node: object) -> str:
+    """``rendered`` for a value already resolved to CloudFormation (a string, Ref, GetAtt or Join)."""
     if isinstance(node, str):
         return node
     if isinstance(node, dict) and "Ref" in node:
@@ -50,5 +51,5 @@ def _render(node: object) -> str:
         return "<" + ".".join(node["Fn::GetAtt"]) + ">"
     if isinstance(node, dict) and "Fn::Join" in node:
         separator, parts = node["Fn::Join"]
-        return separator.join(_render(part) for part in parts)
+        return separator.join(render_resolved(part) for part in parts)
     raise ValueError(f"cannot render {node!r} as a cdk-nag finding id")

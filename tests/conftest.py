@@ -17,6 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+HAIKU_MODEL_ARN = (
+    "arn:aws:bedrock:us-west-2:444444444444:custom-model/anthropic.claude-3-haiku-20240307-v1:0:200k/abcdefghij12"
+)
+PIPELINE = {
+    "enabled": True,
+    "account": "333333333333",
+    "region": "us-west-2",
+    "connectionArn": "arn:aws:codeconnections:us-west-2:333333333333:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+    "repository": "example-org/bedrock-distillation",
+    "branch": "main",
+    "stages": ["dev", "prod"],
+    "approvalBefore": ["prod"],
+}
+
 # Stages that exist only in tests, beside the ones in cdk.json, to cover the settings the default does not use.
 TEST_STAGES: dict[str, Any] = {
     "compliant": {
@@ -54,6 +68,25 @@ TEST_STAGES: dict[str, Any] = {
         "serving": {"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True, "pollMinutes": 5},
     },
     "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
+    # A model family Bedrock can share: one stage distils and shares, the other copies and serves.
+    "haiku-dev": {
+        "account": "444444444444",
+        "region": "us-west-2",
+        "distillation": {
+            "teacher": "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "student": "anthropic.claude-3-haiku-20240307-v1:0:200k",
+            "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+            "shareWith": ["555555555555"],
+        },
+        "serving": {"mode": "none"},
+    },
+    "haiku-prod": {
+        "account": "555555555555",
+        "region": "us-west-2",
+        "production": True,
+        "modelSource": {"copyFromStage": "haiku-dev", "modelArn": HAIKU_MODEL_ARN},
+        "serving": {"modelUnits": 1},
+    },
 }
 
 
@@ -75,6 +108,17 @@ def stages() -> dict[str, Any]:
     built = build_app(app)
     app.synth()
     return built
+
+
+@pytest.fixture(scope="session")
+def pipeline_app() -> App:
+    """The project's stages with the delivery pipeline switched on, synthesized once with cdk-nag."""
+    context = copy.deepcopy(project_context())
+    context["pipeline"] = copy.deepcopy(PIPELINE)
+    app = App(context=context, analytics_reporting=False)
+    build_app(app)
+    app.synth()
+    return app
 
 
 @pytest.fixture(scope="session")

@@ -31,15 +31,16 @@ def lookup_event(request_type: str, **extra) -> dict:
     }
 
 
-class TestTrainingDataUpload:
-    PROPERTIES = {
-        "SourceBucket": "cdk-hnb659fds-assets-123456789012-us-west-2",
-        "SourceKey": "3f2a1b.jsonl",
-        "DestinationBucket": "sandbox-training-data",
-        "DestinationKey": "datasets/3f2a1b0c9d8e7f6a.jsonl",
-        "KmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
-    }
+UPLOAD_PROPERTIES = {
+    "SourceBucket": "cdk-hnb659fds-assets-123456789012-us-west-2",
+    "SourceKey": "3f2a1b.jsonl",
+    "DestinationBucket": "sandbox-training-data",
+    "DestinationKey": "datasets/3f2a1b0c9d8e7f6a.jsonl",
+    "KmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+}
 
+
+class TestTrainingDataUpload:
     @pytest.fixture
     def handler(self):
         module = load_handler("training_data")
@@ -50,18 +51,18 @@ class TestTrainingDataUpload:
 
     def request(self, request_type: str) -> dict:
         base = event("invocation_logging_create")
-        return {**base, "RequestType": request_type, "ResourceProperties": dict(self.PROPERTIES)}
+        return {**base, "RequestType": request_type, "ResourceProperties": dict(UPLOAD_PROPERTIES)}
 
     def test_create_copies_the_dataset_encrypted_with_the_stage_key(self, handler):
         handler.stub.add_response(
             "copy_object",
             {},
             {
-                "CopySource": {"Bucket": self.PROPERTIES["SourceBucket"], "Key": self.PROPERTIES["SourceKey"]},
+                "CopySource": {"Bucket": UPLOAD_PROPERTIES["SourceBucket"], "Key": UPLOAD_PROPERTIES["SourceKey"]},
                 "Bucket": "sandbox-training-data",
                 "Key": "datasets/3f2a1b0c9d8e7f6a.jsonl",
                 "ServerSideEncryption": "aws:kms",
-                "SSEKMSKeyId": self.PROPERTIES["KmsKeyArn"],
+                "SSEKMSKeyId": UPLOAD_PROPERTIES["KmsKeyArn"],
                 "ContentType": "application/jsonl",
                 "MetadataDirective": "REPLACE",
             },

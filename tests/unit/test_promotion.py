@@ -1,0 +1,315 @@
+"""Promotion: stages per environment, the optional pipeline, and copying a shared model between accounts."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from distill.config import load_app, load_stages
+from distill.config_reader import ConfigError
+from tests.conftest import HAIKU_MODEL_ARN, PIPELINE, TEST_STAGES, project_context
+
+
+def problems(stages: dict, pipeline: dict | None = None) -> list[str]:
+    context = {"stages": stages, **({"pipeline": pipeline} if pipeline is not None else {})}
+    with pytest.raises(ConfigError) as raised:
+        load_app(context)
+    return raised.value.problems
+
+
+# --- stages ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "account", "region"), [("dev", "111111111111", "us-west-2"), ("prod", "222222222222", "us-west-2")]
+)
+def test_each_example_stage_has_its_environment_and_prefixed_stack_names(stages, name, account, region):
+    stage = stages[name]
+    assert (stage.account, stage.region) == (account, region)
+    names = sorted(child.stack_name for child in stage.node.children if isinstance(child, Stack))
+    assert names == [f"{name}-distillation-foundation", f"{name}-distillation-serving", f"{name}-distillation-training"]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_resource_that_takes_tags_carries_the_cost_allocation_tags(templates, name):
+    expected = {"distillation-stage": name, "environment": name, "cost-center": "ml-platform"}
+    tagged = 0
+    for template in templates[name].values():
+        for resource in template.to_json()["Resources"].values():
+            tags = resource.get("Properties", {}).get("Tags")
+            if isinstance(tags, list):
+                found = {t["Key"]: t["Value"] for t in tags}
+                assert expected.items() <= found.items(), resource["Type"]
+                tagged += 1
+    assert tagged > 10
+
+
+def test_bedrock_resources_get_the_stage_tags_too(templates):
+    job = templates["dev"]["Training"].find_resources("Custom::BedrockDistillationJob")
+    (properties,) = [r["Properties"] for r in job.values()]
+    assert '\\"environment\\":\\"dev\\"' in json.dumps(properties["JobTags"])
+
+
+def test_prod_keeps_its_data_and_dev_may_destroy(templates):
+    dev_buckets = templates["dev"]["Foundation"].find_resources("AWS::S3::Bucket")
+    prod_buckets = templates["prod"]["Foundation"].find_resources("AWS::S3::Bucket")
+    assert {b["DeletionPolicy"] for b in dev_buckets.values()} == {"Delete"}
+    assert {b["DeletionPolicy"] for b in prod_buckets.values()} == {"Retain"}
+
+
+def test_a_production_stage_with_destroy_removal_is_refused():
+    stage = {"account": "222222222222", "region": "us-west-2", "production": True, "removalPolicy": "destroy"}
+    assert problems({"prod": stage}) == [
+        'context.stages.prod.removalPolicy is "destroy", but the stage is a production stage ("production": true), '
+        'whose buckets, key and logs must outlive the stack; use "retain"'
+    ]
+
+
+def test_a_production_stage_must_name_its_account():
+    assert problems({"prod": {"region": "us-west-2", "production": True}}) == [
+        "context.stages.prod.account is missing; a production stage must name its 12-digit account"
+    ]
+
+
+def test_an_account_that_is_not_twelve_digits_is_refused():
+    assert problems({"dev": {"account": "1234-5678-9012", "region": "us-west-2"}}) == [
+        'context.stages.dev.account is "1234-5678-9012"; it must be an AWS account id of 12 digits'
+    ]
+
+
+def test_a_region_where_the_pair_is_unavailable_is_refused():
+    stage = copy.deepcopy(project_context()["stages"]["dev"])
+    stage["region"] = "eu-west-1"
+    (problem,) = problems({"dev": stage})
+    assert problem.startswith(
+        'context.stages.dev.distillation: teacher "meta.llama3-1-405b-instruct-v1:0" is not available for '
+        "distillation in eu-west-1; its Regions are: us-west-2"
+    )
+
+
+def test_notification_email_must_be_an_address():
+    assert problems({"dev": {"region": "us-west-2", "notifications": {"email": "oncall"}}}) == [
+        'context.stages.dev.notifications.email is "oncall"; it must be an e-mail address to subscribe to the '
+        "stage's topic"
+    ]
+
+
+# --- model sharing and copying --------------------------------------------------------------------------------
+
+
+def test_the_source_stage_shares_its_model_with_the_copying_account(templates):
+    share = templates["haiku-dev"]["Serving"].find_resources("AWS::RAM::ResourceShare")
+    (resource,) = share.values()
+    assert resource["Properties"]["Principals"] == ["555555555555"]
+    assert resource["Properties"]["AllowExternalPrincipals"] is False
+    (model_id,) = templates["haiku-dev"]["Serving"].find_resources("Custom::BedrockDistilledModel")
+    assert resource["Properties"]["ResourceArns"] == [{"Fn::GetAtt": [model_id, "ModelArn"]}]
+    assert model_id in resource["DependsOn"]
+
+
+def test_the_copying_stage_copies_the_model_and_serves_the_copy(templates):
+    assert set(templates["haiku-prod"]) == {"Foundation", "Serving"}
+    serving = templates["haiku-prod"]["Serving"]
+    ((copy_id, copy_resource),) = serving.find_resources("Custom::BedrockModelCopy").items()
+    assert copy_resource["Properties"]["SourceModelArn"] == HAIKU_MODEL_ARN
+    assert copy_resource["Properties"]["RetainModelOnDelete"] == "true"
+    ((_, throughput),) = serving.find_resources("Custom::BedrockProvisionedThroughput").items()
+    assert throughput["Properties"]["ModelArn"] == {"Fn::GetAtt": [copy_id, "ModelArn"]}
+
+
+def haiku_stages() -> dict:
+    return copy.deepcopy({name: TEST_STAGES[name] for name in ("haiku-dev", "haiku-prod")})
+
+
+def test_copying_a_model_family_bedrock_cannot_share_is_refused():
+    stages = {"dev": copy.deepcopy(project_context()["stages"]["dev"])}
+    stages["dev"]["distillation"]["shareWith"] = ["222222222222"]
+    stages["prod"] = {
+        "account": "222222222222",
+        "region": "us-west-2",
+        "modelSource": {
+            "copyFromStage": "dev",
+            "modelArn": (
+                "arn:aws:bedrock:us-west-2:111111111111:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/abcdefghij12"
+            ),
+        },
+    }
+    assert problems(stages) == [
+        "context.stages.prod.modelSource.modelArn is a custom model of meta.llama3-1-8b-instruct-v1:0:128k, which "
+        "Bedrock cannot share across accounts; models that can be shared: anthropic.claude-3-haiku-20240307-v1:0. "
+        "Run the distillation in this stage instead (give it a distillation section)"
+    ]
+
+
+def test_copying_needs_the_source_to_share_with_this_account():
+    stages = haiku_stages()
+    stages["haiku-dev"]["distillation"]["shareWith"] = []
+    assert problems(stages) == [
+        'context.stages.haiku-prod.modelSource: stage "haiku-dev" does not share its model with this stage\'s '
+        "account 555555555555; add it to context.stages.haiku-dev.distillation.shareWith"
+    ]
+
+
+def test_copying_needs_a_model_of_the_source_stages_account():
+    stages = haiku_stages()
+    stages["haiku-prod"]["modelSource"]["modelArn"] = HAIKU_MODEL_ARN.replace("444444444444", "999999999999")
+    assert problems(stages) == [
+        "context.stages.haiku-prod.modelSource.modelArn belongs to account 999999999999 in us-west-2; stage "
+        '"haiku-dev" is account 444444444444 in us-west-2'
+    ]
+
+
+def test_copying_from_a_stage_that_does_not_distil():
+    stages = haiku_stages()
+    stages["haiku-prod"]["modelSource"]["copyFromStage"] = "nowhere"
+    assert problems(stages) == [
+        'context.stages.haiku-prod.modelSource.copyFromStage is "nowhere"; it must name a stage that runs a '
+        "distillation: haiku-dev"
+    ]
+
+
+def test_a_stage_either_distils_or_copies():
+    stages = haiku_stages()
+    stages["haiku-prod"]["distillation"] = copy.deepcopy(stages["haiku-dev"]["distillation"])
+    assert (
+        "context.stages.haiku-prod has both distillation and modelSource; a stage either distils or copies a model"
+        in problems(stages)
+    )
+
+
+def test_a_model_source_needs_a_custom_model_arn():
+    stages = haiku_stages()
+    stages["haiku-prod"]["modelSource"]["modelArn"] = "anthropic.claude-3-haiku-20240307-v1:0"
+    assert problems(stages) == [
+        'context.stages.haiku-prod.modelSource.modelArn is "anthropic.claude-3-haiku-20240307-v1:0"; it must be a '
+        "custom model ARN like arn:aws:bedrock:us-west-2:111122223333:custom-model/<base model id>/<12-character id>"
+    ]
+
+
+def test_share_with_takes_account_ids():
+    stages = haiku_stages()
+    stages["haiku-dev"]["distillation"]["shareWith"] = ["prod"]
+    assert 'context.stages.haiku-dev.distillation.shareWith is ["prod"]; it must be a list of 12-digit account ids' in (
+        problems(stages)
+    )
+
+
+# --- pipeline ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pipeline_template(pipeline_app) -> Template:
+    return Template.from_stack(pipeline_app.node.find_child("DeliveryPipeline"))
+
+
+def pipeline_stages(template: Template) -> list[dict]:
+    (pipeline,) = template.find_resources("AWS::CodePipeline::Pipeline").values()
+    return pipeline["Properties"]["Stages"]
+
+
+def test_the_pipeline_deploys_dev_then_prod_after_building(pipeline_template):
+    names = [stage["Name"] for stage in pipeline_stages(pipeline_template)]
+    assert names[:3] == ["Source", "Build", "UpdatePipeline"]
+    assert names.index("dev") < names.index("prod")
+    assert names[-2:] == ["dev", "prod"]
+
+
+def test_the_pipeline_source_is_the_code_connection(pipeline_template):
+    (source,) = pipeline_stages(pipeline_template)[0]["Actions"]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["FullRepositoryId"] == "example-org/bedrock-distillation"
+    assert source["Configuration"]["BranchName"] == "main"
+    assert source["Configuration"]["ConnectionArn"] == PIPELINE["connectionArn"]
+
+
+def test_the_synth_step_runs_make_test(pipeline_template):
+    projects = pipeline_template.find_resources("AWS::CodeBuild::Project")
+    specs = [
+        json.loads(p["Properties"]["Source"]["BuildSpec"])
+        for p in projects.values()
+        if "BuildSpec" in p["Properties"]["Source"]
+    ]
+    synth = [spec for spec in specs if spec.get("artifacts", {}).get("base-directory") == "cdk.out"]
+    (spec,) = synth
+    assert spec["phases"]["build"]["commands"] == ["make test"]
+
+
+def stage_actions(template: Template, name: str) -> list[dict]:
+    (stage,) = [s for s in pipeline_stages(template) if s["Name"] == name]
+    return sorted(stage["Actions"], key=lambda action: action["RunOrder"])
+
+
+def test_prod_waits_for_a_manual_approval_and_dev_does_not(pipeline_template):
+    prod = stage_actions(pipeline_template, "prod")
+    assert prod[0]["ActionTypeId"]["Category"] == "Approval"
+    assert all(action["ActionTypeId"]["Category"] != "Approval" for action in stage_actions(pipeline_template, "dev"))
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_each_stage_ends_with_a_smoke_test_of_the_served_model(pipeline_template, name):
+    actions = stage_actions(pipeline_template, name)
+    last = actions[-1]
+    assert last["Name"] == f"SmokeTest-{name}"
+    assert last["ActionTypeId"]["Category"] == "Build"
+    assert all(action["RunOrder"] < last["RunOrder"] for action in actions[:-1])
+    projects = pipeline_template.find_resources("AWS::CodeBuild::Project")
+    smoke = [p for p in projects.values() if "bedrock-runtime converse" in json.dumps(p)]
+    assert len(smoke) == 2
+
+
+def test_artifacts_cross_accounts_with_a_customer_managed_key(pipeline_template):
+    pipeline_template.resource_count_is("AWS::KMS::Key", 1)
+    (pipeline,) = pipeline_template.find_resources("AWS::CodePipeline::Pipeline").values()
+    assert "EncryptionKey" in json.dumps(pipeline["Properties"]["ArtifactStore"])
+
+
+def test_pipeline_stages_let_the_pipeline_account_run_the_smoke_test(pipeline_app):
+    prod = pipeline_app.node.find_child("DeliveryPipeline").node.find_child("prod")
+    serving = Template.from_stack(prod.serving)
+    serving.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": "prod-distillation-smoke-test",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                    }
+                ]
+            },
+        },
+    )
+
+
+def test_pipeline_config_is_checked():
+    stages = copy.deepcopy(project_context()["stages"])
+    pipeline = {**PIPELINE, "stages": ["dev", "staging"], "approvalBefore": []}
+    assert problems(stages, pipeline) == [
+        'context.pipeline.stages is ["dev", "staging"]; it must list, in deployment order, stages from: sandbox, '
+        "dev, prod"
+    ]
+
+
+def test_a_pipeline_must_approve_before_production():
+    stages = copy.deepcopy(project_context()["stages"])
+    assert problems(stages, {**PIPELINE, "approvalBefore": []}) == [
+        'context.pipeline.approvalBefore must include the production stage "prod"'
+    ]
+
+
+def test_a_pipeline_deploys_only_stages_with_accounts():
+    stages = copy.deepcopy(project_context()["stages"])
+    assert problems(stages, {**PIPELINE, "stages": ["sandbox", "prod"]}) == [
+        'context.pipeline.stages: stage "sandbox" has no account; a pipeline deploys to named accounts'
+    ]
+
+
+def test_a_disabled_pipeline_is_not_built(stages):
+    assert load_app(project_context()).pipeline is None
+    assert load_stages(project_context()["stages"]).keys() == {"sandbox", "dev", "prod"}
