@@ -54,11 +54,23 @@ class BedrockResource(Construct):
         permissions: Sequence[Permission],
         waiting: Waiting | None = None,
         key_via_bedrock: Sequence[str] = (),
+        timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, id)
-        handlers = [self._handler("OnEvent", folder, "index.on_event", description, key, removal_policy)]
-        if waiting:
-            handlers.append(self._handler("IsComplete", folder, "index.is_complete", description, key, removal_policy))
+        entries = {"OnEvent": "index.on_event", **({"IsComplete": "index.is_complete"} if waiting else {})}
+        handlers = [
+            HandlerFunction(
+                self,
+                id,
+                folder=folder,
+                entry=entry,
+                description=description,
+                key=key.key,
+                removal_policy=removal_policy,
+                timeout=timeout,
+            )
+            for id, entry in entries.items()
+        ]
         for handler in handlers:
             for permission in permissions:
                 handler.add_to_role_policy(
@@ -87,19 +99,6 @@ class BedrockResource(Construct):
             service_token=provider.service_token,
             resource_type=resource_type,
             properties=dict(properties),
-            removal_policy=removal_policy,
-        )
-
-    def _handler(
-        self, id: str, folder: str, entry: str, description: str, key: DataKey, removal_policy: RemovalPolicy
-    ) -> HandlerFunction:
-        return HandlerFunction(
-            self,
-            id,
-            folder=folder,
-            entry=entry,
-            description=description,
-            key=key.key,
             removal_policy=removal_policy,
         )
 

@@ -8,8 +8,10 @@ from constructs import Construct
 from distill.config import StageConfig
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey
 from distill.constructs.invocation_logging import InvocationLogging
+from distill.constructs.notifications import StageNotifications
 from distill.constructs.service_role import ServiceRole
 from distill.constructs.storage import DistillationStorage
+from distill.constructs.training_metrics import TrainingMetricsPublisher
 
 
 class FoundationStack(Stack):
@@ -50,6 +52,18 @@ class FoundationStack(Stack):
             )
             self.service_role.grant_read_data(self.storage.invocation_logs, self.invocation_logging.logs_prefix)
 
+        self.notifications = StageNotifications(
+            self, "Notifications", stage_name=stage.name, key=self.data_key, email=stage.notification_email
+        )
+        if stage.distillation is not None:
+            TrainingMetricsPublisher(
+                self,
+                "TrainingMetrics",
+                stage_name=stage.name,
+                output_bucket=self.storage.output,
+                key=self.data_key,
+                removal_policy=removal,
+            )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -61,5 +75,6 @@ class FoundationStack(Stack):
             ("AccessLogsBucketName", storage.access_logs.bucket_name, "Bucket for S3 server access logs"),
             ("DataKeyArn", self.data_key.key_arn, "KMS key for data and custom models"),
             ("ServiceRoleArn", self.service_role.role_arn, "IAM role Bedrock assumes for the jobs"),
+            ("NotificationTopicArn", self.notifications.topic.topic_arn, "Job state changes and stack failures"),
         ):
             CfnOutput(self, name, value=value, description=description)

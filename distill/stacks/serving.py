@@ -9,9 +9,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from distill.config import StageConfig
+from distill.constructs.dashboard import DistillationDashboard
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
+from distill.constructs.smoke_test import ServingSmokeTest
 from distill.naming import OUTPUT_PREFIX, job_arn_parameter
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.training import metrics_s3_uri
@@ -55,6 +57,20 @@ class ServingStack(Stack):
             share.node.add_dependency(ready)
         if smoke_test_account is not None and self.served is not None:
             self._smoke_test_role(smoke_test_account)
+        if self.served is not None and stage.serving.smoke_test:
+            check = ServingSmokeTest(
+                self,
+                "SmokeTest",
+                stage_name=stage.name,
+                model_id=self.served.arn,
+                prompts=self._smoke_test_prompts(),
+                key=self.foundation.data_key,
+                removal_policy=self.removal,
+            )
+            check.node.add_dependency(self.served)
+        DistillationDashboard(
+            self, "Dashboard", stage_name=stage.name, served_model_id=self.served.arn if self.served else None
+        )
         CfnOutput(self, "CustomModelArn", value=self.model_arn, description="The distilled model")
 
     def _distilled_model(self) -> tuple[str, Construct]:
@@ -126,6 +142,12 @@ class ServingStack(Stack):
             )
             return deployment
         return None
+
+    def _smoke_test_prompts(self) -> tuple[str, ...]:
+        """Prompts from the stage's own dataset when it is a local file; otherwise one plain request."""
+        distillation = self.stage.distillation
+        sampled = distillation.training_data.sample_prompts if distillation is not None else ()
+        return sampled or ("Reply with the single word OK.",)
 
     def _smoke_test_role(self, pipeline_account: str) -> None:
         """A role the pipeline's post-deploy check assumes from its own account to call the served model."""

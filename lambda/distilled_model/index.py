@@ -6,10 +6,9 @@ physical id, and resources that use the model are updated with it. Delete has no
 the job's lifecycle, not to this lookup.
 """
 
-import boto3
 import custom_resource
 
-bedrock = boto3.client("bedrock", config=custom_resource.CLIENT_CONFIG)
+bedrock = custom_resource.client("bedrock")
 
 
 def on_event(event, _context):

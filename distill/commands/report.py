@@ -1,0 +1,53 @@
+"""`distill report`: draw a job's loss by step as a PNG and summarize its training (and validation) metrics."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError
+
+from distill.metrics import MetricsError, load_metrics
+from distill.report import draw_loss_chart, summary_lines
+from distill.status import Clients
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help=__doc__.split(": ", 1)[1])
+    parser.add_argument(
+        "metrics",
+        metavar="METRICS.csv|s3://...",
+        help="the job's step_wise_training_metrics.csv: a local file or an S3 URI",
+    )
+    parser.add_argument(
+        "--validation", metavar="CSV|s3://...", help="the job's validation metrics, drawn beside the training loss"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path("loss.png"), help="the PNG to write (default: loss.png)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # The default Region of the credentials: S3 redirects a request for a bucket in another Region.
+    clients = Clients(None)
+    try:
+        training = load_metrics(args.metrics, clients)
+        validation = load_metrics(args.validation, clients) if args.validation else None
+    except (OSError, ValueError, BotoCoreError) as error:  # MetricsError is a ValueError
+        kind = "malformed metrics" if isinstance(error, MetricsError) else "cannot read the metrics"
+        print(f"distill report: {kind}: {error}", file=sys.stderr)
+        return 2
+    for metrics in filter(None, (training, validation)):
+        print("\n".join(summary_lines(metrics)))
+    if not training.rows:
+        print("distill report: nothing to draw yet; no chart written", file=sys.stderr)
+        return 1
+    try:
+        draw_loss_chart(training, validation, args.output)
+    except OSError as error:
+        print(f"distill report: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}")
+    return 0

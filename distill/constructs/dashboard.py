@@ -1,0 +1,81 @@
+"""A CloudWatch dashboard per stage: the loss curve, the job's state changes, and the served model's traffic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from distill.naming import METRICS_NAMESPACE
+
+PERIOD = Duration.minutes(5)
+
+
+def _search(stage_name: str, metric: str, dimensions: str, label: str) -> cloudwatch.MathExpression:
+    """Every series of ``metric`` for this stage, whatever the job: job names are only known at deploy time."""
+    return cloudwatch.MathExpression(
+        expression=(
+            f'SEARCH(\'{{{METRICS_NAMESPACE},{dimensions}}} MetricName="{metric}" Stage="{stage_name}"\', '
+            f"'Average', {int(PERIOD.to_seconds())})"
+        ),
+        label=label,
+        period=PERIOD,
+    )
+
+
+class DistillationDashboard(Construct):
+    """``<stage>-distillation``: training loss and final loss per job, job state changes by state, and, when a
+    model is served, its invocations, latency and errors from the AWS/Bedrock namespace."""
+
+    def __init__(self, scope: Construct, id: str, *, stage_name: str, served_model_id: str | None) -> None:
+        super().__init__(scope, id)
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{stage_name}-distillation")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Training loss by job (steps spread over the training time)",
+                left=[_search(stage_name, "TrainingLoss", "JobName,Stage", "")],
+                left_y_axis=cloudwatch.YAxisProps(label="training loss", show_units=False),
+                width=12,
+            ),
+            cloudwatch.SingleValueWidget(
+                title="Final training loss",
+                metrics=[_search(stage_name, "FinalTrainingLoss", "JobName,Stage", "")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Job state changes",
+                left=[_search(stage_name, "JobStateChanges", "Stage,State", "")],
+                stacked=True,
+                width=6,
+            ),
+        )
+        if served_model_id is not None:
+            self._serving_widgets(served_model_id)
+
+    def _serving_widgets(self, model_id: str) -> None:
+        def bedrock(metric: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Bedrock",
+                metric_name=metric,
+                dimensions_map={"ModelId": model_id},
+                statistic=statistic,
+                period=PERIOD,
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Invocations", left=[bedrock("Invocations")], width=8),
+            cloudwatch.GraphWidget(
+                title="Invocation latency (ms)",
+                left=[bedrock("InvocationLatency", "Average"), bedrock("InvocationLatency", "p90")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Errors and throttles",
+                left=[
+                    bedrock("InvocationClientErrors"),
+                    bedrock("InvocationServerErrors"),
+                    bedrock("InvocationThrottles"),
+                ],
+                width=8,
+            ),
+        )

@@ -1,0 +1,45 @@
+"""A post-deploy check that the served model answers: a failed Converse call fails the deploy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from constructs import Construct
+
+from distill.constructs.bedrock_resource import BedrockResource, Permission
+from distill.constructs.data_key import DataKey
+
+MAX_TOKENS = 64
+
+
+class ServingSmokeTest(Construct):
+    """Sends a few prompts to the served model through Converse whenever the served model changes; an error or an
+    empty answer fails the deployment, and CloudFormation's rollback then deletes what it created."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        model_id: str,
+        prompts: Sequence[str],
+        key: DataKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        self._resource = BedrockResource(
+            self,
+            "Check",
+            folder="smoke_test",
+            resource_type="Custom::BedrockServingSmokeTest",
+            description=f"Checks that the {stage_name} stage's served model answers",
+            key=key,
+            removal_policy=removal_policy,
+            properties={"ModelId": model_id, "Prompts": json.dumps(list(prompts)), "MaxTokens": str(MAX_TOKENS)},
+            permissions=[Permission(actions=["bedrock:InvokeModel"], resources=[model_id])],
+            key_via_bedrock=["kms:Decrypt"],
+            timeout=Duration.minutes(10),
+        )

@@ -1,0 +1,79 @@
+"""The training metrics of the stage's completed jobs, published to CloudWatch from the job's output."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from distill.constructs.data_key import DataKey
+from distill.constructs.handler_function import HandlerFunction
+from distill.constructs.notifications import job_state_changes
+from distill.nag import acknowledge, rendered
+from distill.naming import METRICS_NAMESPACE, OUTPUT_PREFIX
+
+
+class TrainingMetricsPublisher(Construct):
+    """On every job state change, a JobStateChanges metric; when a job completes, its step-wise training loss
+    (``training_artifacts/step_wise_training_metrics.csv``) as TrainingLoss, Perplexity and FinalTrainingLoss."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        output_bucket: s3.IBucket,
+        key: DataKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        publisher = HandlerFunction(
+            self,
+            "Publisher",
+            folder="metrics_publisher",
+            entry="index.handler",
+            description=f"Publishes the {stage_name} stage's distillation metrics to CloudWatch",
+            key=key.key,
+            removal_policy=removal_policy,
+            environment={
+                "STAGE": stage_name,
+                "NAMESPACE": METRICS_NAMESPACE,
+                "OUTPUT_S3_URI": f"s3://{output_bucket.bucket_name}/{OUTPUT_PREFIX}",
+            },
+        )
+        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        outputs = output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")
+        for statement in (
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+            ),
+            iam.PolicyStatement(actions=["bedrock:GetModelCustomizationJob"], resources=[jobs]),
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[outputs]),
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[output_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{OUTPUT_PREFIX}*"}},
+            ),
+        ):
+            publisher.add_to_role_policy(statement)
+        key.allow_via_service("MetricsPublisherReadsJobOutput", publisher.role, service="s3", actions=["kms:Decrypt"])
+        for resource, reason in (
+            ("*", "PutMetricData supports no resource-level permissions; a condition limits it to one namespace."),
+            (jobs, "The stage's job names are generated per deployment; the function only reads their status."),
+            (outputs, "Bedrock names each job's output folder after the job; the function reads only its metrics."),
+        ):
+            acknowledge(publisher.policy, f"AwsSolutions-IAM5[Resource::{rendered(self, resource)}]", reason)
+        events.Rule(
+            self,
+            "JobStateChanges",
+            description=f"State changes of the {stage_name} stage's distillation jobs, for metrics",
+            event_pattern=job_state_changes(stage_name),
+            targets=[targets.LambdaFunction(publisher.function, retry_attempts=2)],
+        )

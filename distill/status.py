@@ -1,0 +1,330 @@
+"""A stage's deployed distillation as the `distill` commands read it from AWS: the job, its loss, the served model.
+
+Everything is fetched into a ``Snapshot`` first and ``render_status`` turns a snapshot into text without any I/O, so
+the rendering is tested for every job state without a terminal or an account. ``Clients`` is the one place the
+commands create AWS clients, so tests replace them with stubbed ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from distill.config import StageConfig, load_stages
+from distill.config_reader import ConfigError
+from distill.metrics import MetricsError, Summary, load_metrics
+from distill.naming import TRAINING_METRICS_PATH, job_arn_parameter, job_output_folder, stack_name
+
+# Bedrock's control plane throttles at a few requests a second; standard mode retries with backoff.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+# A distillation job's sub-tasks in the order they run, as GetModelCustomizationJob names them in statusDetails.
+PHASES = (
+    ("validationDetails", "validation"),
+    ("dataProcessingDetails", "data processing"),
+    ("trainingDetails", "training"),
+)
+JOB_ENDED = ("Completed", "Failed", "Stopped")
+JOB_PROBLEMS = ("Failed", "Stopping", "Stopped")
+# The serving stack's outputs that name the served model, and how Bedrock calls each kind.
+SERVED_MODEL_OUTPUTS = {"ProvisionedModelArn": "Provisioned Throughput", "DeploymentArn": "on-demand deployment"}
+BAR_SEGMENT = 12
+BAR_FILL = {"Completed": "#", "InProgress": ">", "Failed": "x", "Stopping": "-", "Stopped": "-"}
+
+
+class StageError(Exception):
+    """What stops a command before it can show anything; ``exit_code`` is 2 for unusable input, 1 for something
+    missing in AWS."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Clients:
+    """The AWS clients of one Region, each created on first use, so a command creates only the clients it calls;
+    tests wrap them in Stubbers."""
+
+    def __init__(self, region: str | None) -> None:
+        self.region = region
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region, config=CLIENT_CONFIG)
+
+    @cached_property
+    def ssm(self) -> Any:
+        return self._client("ssm")
+
+    @cached_property
+    def bedrock(self) -> Any:
+        return self._client("bedrock")
+
+    @cached_property
+    def bedrock_runtime(self) -> Any:
+        return self._client("bedrock-runtime")
+
+    @cached_property
+    def cloudformation(self) -> Any:
+        return self._client("cloudformation")
+
+    @cached_property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+
+@dataclass(frozen=True)
+class Loss:
+    """The job's training loss so far, or a note that says where the metrics are and why they cannot be shown."""
+
+    summary: Summary | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The serving stack and the model it serves; ``kind`` is None when the stack serves nothing (yet)."""
+
+    stack: str
+    stack_status: str | None = None
+    kind: str | None = None
+    arn: str | None = None
+    status: str | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything ``render_status`` shows, fetched at ``taken_at``; ``job`` is GetModelCustomizationJob's response."""
+
+    stage: str
+    region: str
+    job: Mapping[str, Any]
+    loss: Loss
+    serving: Serving
+    taken_at: datetime
+
+    @property
+    def job_ended(self) -> bool:
+        return self.job["status"] in JOB_ENDED
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the job or the served model has failed or stopped, else 0."""
+        return int(self.job["status"] in JOB_PROBLEMS or self.serving.status == "Failed")
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+def load_stage(cdk_json: Path, name: str) -> StageConfig:
+    """The named stage of a cdk.json, parsed as synth parses it, with a distillation; raises ``StageError``."""
+    try:
+        context = json.loads(cdk_json.read_text())["context"]
+    except (OSError, ValueError, KeyError) as error:
+        raise StageError(f"cannot read the context of {cdk_json}: {error}") from None
+    try:
+        stages = load_stages(context.get("stages"), base_dir=cdk_json.resolve().parent)
+    except ConfigError as error:
+        raise StageError(str(error)) from None
+    if name not in stages:
+        raise StageError(f"{cdk_json}: no stage {name!r}; stages: {', '.join(stages)}")
+    if stages[name].distillation is None:
+        with_one = ", ".join(other for other, stage in stages.items() if stage.distillation) or "none"
+        raise StageError(
+            f"{cdk_json}: stage {name!r} has no distillation settings (context.stages.{name}.distillation), so it "
+            f"has no job or served model; stages with one: {with_one}"
+        )
+    return stages[name]
+
+
+def read_job_arn(clients: Clients, stage: StageConfig) -> str:
+    """The stage's current job, as the training stack publishes it in SSM; raises ``StageError`` (exit 1)."""
+    name = job_arn_parameter(stage.name)
+    try:
+        return clients.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except clients.ssm.exceptions.ParameterNotFound:
+        raise StageError(
+            f"the SSM parameter {name} does not exist in {stage.region}: the training stack "
+            f"{stack_name(stage.name, 'training')} has not been deployed to this account and Region. Deploy it, or "
+            "use credentials for the account it was deployed to",
+            exit_code=1,
+        ) from None
+
+
+def serving_stack_outputs(clients: Clients, stage_name: str) -> tuple[str, Mapping[str, str]] | None:
+    """The serving stack's status and outputs, or None when the stack does not exist."""
+    try:
+        stack = clients.cloudformation.describe_stacks(StackName=stack_name(stage_name, "serving"))["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in error.response["Error"].get("Message", ""):
+            return None
+        raise
+    return stack["StackStatus"], {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def served_model_id(outputs: Mapping[str, str]) -> tuple[str, str] | None:
+    """(output name, ARN) of the model the serving stack serves, or None when it serves none."""
+    return next(((key, outputs[key]) for key in SERVED_MODEL_OUTPUTS if key in outputs), None)
+
+
+def served_model_arn(clients: Clients, stage_name: str) -> str:
+    """The ARN to send inference to, from the serving stack's outputs; raises ``StageError``."""
+    described = serving_stack_outputs(clients, stage_name)
+    served = served_model_id(described[1]) if described else None
+    if served is None:
+        stack = stack_name(stage_name, "serving")
+        state = (
+            f"is {described[0]} and has no ProvisionedModelArn or DeploymentArn output"
+            if described
+            else "does not exist"
+        )
+        raise StageError(
+            f"the serving stack {stack} {state}: no model is served; pass the model to use with --student-model"
+        )
+    return served[1]
+
+
+def read_serving(clients: Clients, stage_name: str) -> Serving:
+    stack = stack_name(stage_name, "serving")
+    described = serving_stack_outputs(clients, stage_name)
+    if described is None:
+        return Serving(stack)
+    stack_status, outputs = described
+    served = served_model_id(outputs)
+    if served is None:
+        return Serving(stack, stack_status)
+    output, arn = served
+    if output == "ProvisionedModelArn":
+        model = clients.bedrock.get_provisioned_model_throughput(provisionedModelId=arn)
+    else:
+        model = clients.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn)
+    return Serving(stack, stack_status, SERVED_MODEL_OUTPUTS[output], arn, model["status"], model.get("failureMessage"))
+
+
+def metrics_uri(job: Mapping[str, Any]) -> str:
+    """Where Bedrock writes the job's step-wise training metrics, under the job's output URI."""
+    output = job["outputDataConfig"]["s3Uri"].rstrip("/")
+    return f"{output}/{job_output_folder(job['jobArn'])}{TRAINING_METRICS_PATH}"
+
+
+def read_loss(clients: Clients, job: Mapping[str, Any]) -> Loss:
+    """The loss summary; a missing, unreadable or malformed file becomes a note, as the job matters more."""
+    uri = metrics_uri(job)
+    try:
+        metrics = load_metrics(uri, clients)
+    except FileNotFoundError:
+        return Loss(note=f"no metrics yet (Bedrock writes them once training starts): {uri}")
+    except (OSError, MetricsError) as error:
+        return Loss(note=f"unreadable: {error}")
+    return Loss(metrics.summary(), metrics.no_metrics_reason)
+
+
+def fetch_snapshot(clients: Clients, stage: StageConfig, now: datetime | None = None) -> Snapshot:
+    job = clients.bedrock.get_model_customization_job(jobIdentifier=read_job_arn(clients, stage))
+    return Snapshot(
+        stage=stage.name,
+        region=stage.region,
+        job=job,
+        loss=read_loss(clients, job),
+        serving=read_serving(clients, stage.name),
+        taken_at=now or datetime.now(UTC),
+    )
+
+
+# --- rendering ------------------------------------------------------------------------------------------------
+
+
+def render_status(snapshot: Snapshot) -> str:
+    """The snapshot as text for a terminal or a log; a pure function of the snapshot."""
+    return "\n".join(
+        [
+            *_job_lines(snapshot.job, snapshot.taken_at, snapshot.stage, snapshot.region),
+            *_phase_lines(snapshot.job, snapshot.taken_at),
+            _loss_line(snapshot.loss, snapshot.job["status"]),
+            _serving_line(snapshot.serving),
+        ]
+    )
+
+
+def _job_lines(job: Mapping[str, Any], now: datetime, stage: str, region: str) -> Iterable[str]:
+    yield f"stage      {stage} ({region})"
+    yield f"job        {job['jobName']}: {job['status']}"
+    started = job["creationTime"]
+    ended = job.get("endTime")
+    if ended:
+        yield f"ran        {_time(started)} to {_time(ended)} ({_duration(ended - started)})"
+    else:
+        yield f"running    since {_time(started)} ({_duration(now - started)} so far)"
+    if job.get("failureMessage"):
+        yield f"failure    {job['failureMessage']}"
+    if job.get("outputModelArn"):
+        yield f"model      {job['outputModelArn']}"
+
+
+def _phase_lines(job: Mapping[str, Any], now: datetime) -> Iterable[str]:
+    details = job.get("statusDetails") or {}
+    if not details:
+        yield "phases     not reported by Bedrock"
+        return
+    yield f"phases     {phase_bar(details)}"
+    for key, label in PHASES:
+        phase = details.get(key) or {}
+        yield f"  {label:<16} {phase.get('status', 'NotStarted'):<11} {_phase_times(phase, now)}".rstrip()
+
+
+def phase_bar(details: Mapping[str, Any]) -> str:
+    """``[############|>>>>>>>>>>>>|            ] 1 of 3 phases done``: one segment a phase, filled by its status."""
+    statuses = [(details.get(key) or {}).get("status", "NotStarted") for key, _ in PHASES]
+    segments = "|".join(BAR_FILL.get(status, " ") * BAR_SEGMENT for status in statuses)
+    done = statuses.count("Completed")
+    return f"[{segments}] {done} of {len(PHASES)} phases done"
+
+
+def _phase_times(phase: Mapping[str, Any], now: datetime) -> str:
+    started = phase.get("creationTime")
+    if started is None:
+        return ""
+    if phase.get("status") == "InProgress":
+        return f"since {_time(started)} ({_duration(now - started)})"
+    changed = phase.get("lastModifiedTime", started)
+    return f"{_time(started)} to {_time(changed)} ({_duration(changed - started)})"
+
+
+def _loss_line(loss: Loss, job_status: str) -> str:
+    if loss.summary is None:
+        return f"loss       {loss.note}"
+    summary = loss.summary
+    which = "final" if job_status == "Completed" else "latest"
+    return (
+        f"loss       {which} {summary.final_loss:.4f} at step {summary.last_step} (epoch {summary.last_epoch}); "
+        f"first {summary.first_loss:.4f}, lowest {summary.min_loss:.4f} at step {summary.min_loss_step}"
+    )
+
+
+def _serving_line(serving: Serving) -> str:
+    if serving.stack_status is None:
+        return f"serving    not deployed (no stack {serving.stack})"
+    if serving.kind is None:
+        return f"serving    no model served yet (stack {serving.stack} is {serving.stack_status})"
+    failure = f": {serving.failure}" if serving.failure else ""
+    return f"serving    {serving.kind} {serving.status}{failure} ({serving.arn})"
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(span: timedelta) -> str:
+    seconds = max(int(span.total_seconds()), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return " ".join(f"{value}{unit}" for value, unit in ((hours, "h"), (minutes, "m"), (seconds, "s")) if value) or "0s"

@@ -1,0 +1,171 @@
+"""Seeing what the distillation does: the notification topic, the metrics publisher, the dashboard, the smoke test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from distill.constructs.notifications import FAILED_STACK_STATES
+from distill.naming import METRICS_NAMESPACE
+from tests.conftest import ROOT
+
+
+def only(template: Template, resource_type: str) -> tuple[str, dict]:
+    ((logical_id, resource),) = template.find_resources(resource_type).items()
+    return logical_id, resource
+
+
+def rules(template: Template) -> list[dict]:
+    return [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()]
+
+
+@pytest.fixture(scope="module")
+def dev(templates) -> dict[str, Template]:
+    return templates["dev"]
+
+
+def test_the_topic_is_encrypted_with_the_stage_key_and_refuses_plain_http(dev):
+    (key_id, _) = only(dev["Foundation"], "AWS::KMS::Key")
+    (topic_id, topic) = only(dev["Foundation"], "AWS::SNS::Topic")
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    policy = json.dumps(dev["Foundation"].find_resources("AWS::SNS::TopicPolicy"))
+    assert '"aws:SecureTransport": "false"' in policy and topic_id in policy
+
+
+def test_eventbridge_may_use_the_key_to_publish_to_the_topic(dev):
+    (_, key) = only(dev["Foundation"], "AWS::KMS::Key")
+    (statement,) = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "EventBridgePublishesNotifications"
+    ]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
+
+
+def test_the_configured_email_is_subscribed(dev, templates):
+    dev["Foundation"].has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-platform-dev@example.com"}
+    )
+    templates["sandbox"]["Foundation"].resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_job_state_changes_of_this_stage_reach_the_topic_with_the_failure_message(dev):
+    (topic_id, _) = only(dev["Foundation"], "AWS::SNS::Topic")
+    (rule,) = [
+        r
+        for r in rules(dev["Foundation"])
+        if r.get("EventPattern", {}).get("source") == ["aws.bedrock"] and r["Targets"][0]["Arn"] == {"Ref": topic_id}
+    ]
+    assert rule["EventPattern"]["detail"] == {"jobName": [{"prefix": "dev-distill-"}]}
+    template = rule["Targets"][0]["InputTransformer"]["InputTemplate"]
+    assert "<detail-jobStatus>" in template and "<detail-failureMessage>" in template
+
+
+def test_failed_deployments_of_the_stages_stacks_reach_the_topic(dev):
+    (rule,) = [r for r in rules(dev["Foundation"]) if r.get("EventPattern", {}).get("source") == ["aws.cloudformation"]]
+    detail = rule["EventPattern"]["detail"]
+    assert detail["status-details"] == {"status": FAILED_STACK_STATES}
+    assert detail["stack-id"] == [{"prefix": "arn:aws:cloudformation:us-west-2:111111111111:stack/dev-distillation-"}]
+
+
+def test_completed_jobs_publish_their_metrics(dev):
+    dev["Foundation"].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "index.handler",
+            "Environment": {
+                "Variables": {
+                    "STAGE": "dev",
+                    "NAMESPACE": METRICS_NAMESPACE,
+                    "OUTPUT_S3_URI": Match.object_like({"Fn::Join": Match.any_value()}),
+                }
+            },
+        },
+    )
+    targets = [
+        r["Targets"][0]["Arn"]
+        for r in rules(dev["Foundation"])
+        if r.get("EventPattern", {}).get("source") == ["aws.bedrock"]
+    ]
+    assert any("Fn::GetAtt" in target for target in targets)
+
+
+def test_the_publisher_may_put_metrics_only_in_its_namespace(dev):
+    dev["Foundation"].has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": "cloudwatch:PutMetricData",
+                            "Condition": {"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+                            "Effect": "Allow",
+                            "Resource": "*",
+                        }
+                    ]
+                )
+            }
+        },
+    )
+
+
+def dashboard_body(template: Template) -> str:
+    (_, dashboard) = only(template, "AWS::CloudWatch::Dashboard")
+    return json.dumps(dashboard["Properties"]["DashboardBody"])
+
+
+def test_the_dashboard_shows_loss_job_state_and_the_served_models_traffic(dev):
+    (_, dashboard) = only(dev["Serving"], "AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == "dev-distillation"
+    body = dashboard_body(dev["Serving"])
+    for metric in ("TrainingLoss", "FinalTrainingLoss", "JobStateChanges"):
+        assert f'MetricName=\\\\\\"{metric}\\\\\\" Stage=\\\\\\"dev\\\\\\"' in body
+    for metric in ("Invocations", "InvocationLatency", "InvocationClientErrors", "InvocationThrottles"):
+        assert f'\\"AWS/Bedrock\\",\\"{metric}\\",\\"ModelId\\"' in body
+    assert "ProvisionedThroughput" in body
+
+
+def test_a_stage_that_serves_nothing_still_shows_its_training(templates):
+    body = dashboard_body(templates["haiku-dev"]["Serving"])
+    assert "TrainingLoss" in body and "AWS/Bedrock" not in body
+
+
+def test_the_smoke_test_sends_the_first_prompts_of_the_dataset_to_the_served_model(dev):
+    (_, check) = only(dev["Serving"], "Custom::BedrockServingSmokeTest")
+    (throughput_id, _) = only(dev["Serving"], "Custom::BedrockProvisionedThroughput")
+    prompts = json.loads(check["Properties"]["Prompts"])
+    first = json.loads((ROOT / "datasets" / "sample-sec-filings.jsonl").open().readline())
+    assert len(prompts) == 3
+    assert prompts[0] == first["messages"][0]["content"][0]["text"][:2000]
+    assert check["Properties"]["ModelId"] == {"Fn::GetAtt": [throughput_id, "ProvisionedModelArn"]}
+    assert throughput_id in check["DependsOn"]
+
+
+def test_the_smoke_test_falls_back_to_a_plain_prompt_without_a_local_dataset(templates):
+    (_, check) = only(templates["committed"]["Serving"], "Custom::BedrockServingSmokeTest")
+    assert json.loads(check["Properties"]["Prompts"]) == ["Reply with the single word OK."]
+
+
+def test_the_smoke_test_can_be_switched_off():
+    from distill.config import load_stages
+
+    stage = load_stages(
+        {
+            "dev": {
+                "region": "us-west-2",
+                "distillation": {
+                    "teacher": "meta.llama3-1-405b-instruct-v1:0",
+                    "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                    "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+                },
+                "serving": {"smokeTest": False},
+            }
+        }
+    )["dev"]
+    assert stage.serving.smoke_test is False
+
+
+def test_the_foundation_outputs_the_topic(dev):
+    assert "NotificationTopicArn" in dev["Foundation"].find_outputs("*")

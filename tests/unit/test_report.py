@@ -1,0 +1,124 @@
+"""`distill report`: a PNG of the loss of the exact size asked for, a text summary, and clear failures."""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from distill.cli import main
+from distill.commands import report as report_command
+from distill.metrics import load_metrics
+from distill.report import DEFAULT_HEIGHT_PX, DEFAULT_WIDTH_PX, draw_loss_chart
+from distill.status import Clients
+from tests.conftest import FIXTURES, ROOT
+
+METRICS = FIXTURES / "metrics"
+TRAINING = str(METRICS / "step_wise_training_metrics.csv")
+VALIDATION = str(METRICS / "validation_metrics.csv")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, which the PNG format puts first, right after the signature."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    length, chunk_type = struct.unpack(">I4s", data[8:16])
+    assert (length, chunk_type) == (13, b"IHDR")
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_chart_is_a_png_of_the_size_asked_for(tmp_path):
+    training = load_metrics(TRAINING, Clients(None))
+    validation = load_metrics(VALIDATION, Clients(None))
+    path = tmp_path / "loss.png"
+    draw_loss_chart(training, validation, path, width_px=640, height_px=360, dpi=80)
+    assert png_size(path) == (640, 360)
+
+
+def test_report_prints_a_summary_and_writes_the_default_size(tmp_path, capsys):
+    path = tmp_path / "loss.png"
+    assert main(["report", TRAINING, "--validation", VALIDATION, "-o", str(path)]) == 0
+    assert png_size(path) == (DEFAULT_WIDTH_PX, DEFAULT_HEIGHT_PX)
+    assert capsys.readouterr().out.splitlines() == [
+        f"training metrics: {TRAINING}",
+        "  45 steps (0 to 44) over 3 epochs",
+        "  loss: first 2.3000, final 0.3422, lowest 0.3365 at step 43; mean over the final epoch 0.3858",
+        f"validation metrics: {VALIDATION}",
+        "  3 steps (14 to 44) over 3 epochs",
+        "  loss: first 0.7100, final 0.4700, lowest 0.4700 at step 44; mean over the final epoch 0.4700",
+        f"wrote {path}",
+    ]
+
+
+def test_an_unfinished_last_line_is_drawn_without_it_and_said(tmp_path, capsys):
+    assert main(["report", str(METRICS / "partial_last_line.csv"), "-o", str(tmp_path / "loss.png")]) == 0
+    assert "  line 14 is unfinished (the job is still writing the file) and was left out" in capsys.readouterr().out
+
+
+def test_no_metrics_yet_exits_1_without_a_chart(tmp_path, capsys):
+    path = tmp_path / "loss.png"
+    assert main(["report", str(METRICS / "header_only.csv"), "-o", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == (
+        f"{METRICS / 'header_only.csv'}: no metrics yet: the file holds only its header (no step has been logged)\n"
+    )
+    assert captured.err == "distill report: nothing to draw yet; no chart written\n"
+    assert not path.exists()
+
+
+def test_a_malformed_file_exits_2_naming_the_line(tmp_path, capsys):
+    assert main(["report", str(METRICS / "malformed_loss.csv"), "-o", str(tmp_path / "loss.png")]) == 2
+    assert capsys.readouterr().err == (
+        f"distill report: malformed metrics: {METRICS / 'malformed_loss.csv'}:5: training_loss is 'O.912345'; "
+        "expected a finite number such as 0.8421\n"
+    )
+
+
+def test_a_missing_file_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing.csv")]) == 2
+    assert capsys.readouterr().err == (
+        f"distill report: cannot read the metrics: {tmp_path / 'missing.csv'}: No such file or directory\n"
+    )
+
+
+def test_an_unwritable_output_exits_2(tmp_path, capsys):
+    assert main(["report", TRAINING, "-o", str(tmp_path / "no-such-folder" / "loss.png")]) == 2
+    assert capsys.readouterr().err == (
+        f"distill report: cannot write {tmp_path / 'no-such-folder' / 'loss.png'}: No such file or directory\n"
+    )
+
+
+def test_reads_the_metrics_from_s3(tmp_path, capsys, monkeypatch):
+    uri = "s3://sandbox-distillation-fou-storagejoboutput-7g8h9i0j1k2l/distillation-output/model-customization-job-k3x9q2w7e5r1/training_artifacts/step_wise_training_metrics.csv"
+    clients = Clients("us-west-2")
+    body = (METRICS / "training_loss_only.csv").read_bytes()
+    with Stubber(clients.s3) as s3:
+        s3.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(body), len(body))},
+            {
+                "Bucket": "sandbox-distillation-fou-storagejoboutput-7g8h9i0j1k2l",
+                "Key": "distillation-output/model-customization-job-k3x9q2w7e5r1/training_artifacts/"
+                "step_wise_training_metrics.csv",
+            },
+        )
+        monkeypatch.setattr(report_command, "Clients", lambda region: clients)
+        assert main(["report", uri, "-o", str(tmp_path / "loss.png")]) == 0
+    assert f"training metrics: {uri}" in capsys.readouterr().out
+
+
+def test_the_command_starts_without_importing_matplotlib():
+    """The chart is drawn rarely; every other `distill` command should not pay for importing matplotlib."""
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, distill.cli; print('matplotlib' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert imported.stdout.strip() == "False"
