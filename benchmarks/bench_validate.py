@@ -19,7 +19,7 @@ from pathlib import Path
 
 from distill.dataset import MAX_RECORDS, validate_file
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data" / "uber10k-conversation.jsonl"
+REFERENCE = Path(__file__).resolve().parents[1] / "datasets" / "sample-sec-filings.jsonl"
 TARGET_RATIO = 2.0
 RUNS = 3
 

@@ -14,7 +14,7 @@ from aws_cdk.assertions import Template
 from distill.app import build_app
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
+REFERENCE_DATA = Path(__file__).resolve().parent / "fixtures" / "reference-data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 HAIKU_MODEL_ARN = (

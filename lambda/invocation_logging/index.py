@@ -14,7 +14,7 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
-s3 = custom_resource.client("s3")
+s3 = custom_resource.LazyClient("s3")
 
 # CloudFormation's fixed physical id: Updates keep it, so only a real removal sends Delete.
 PHYSICAL_ID = "bedrock-model-invocation-logging"

@@ -30,8 +30,8 @@ import custom_resource
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
-s3 = custom_resource.client("s3")
+bedrock = custom_resource.LazyClient("bedrock")
+s3 = custom_resource.LazyClient("s3")
 cloudwatch = custom_resource.client("cloudwatch")
 
 # Where Bedrock writes the step-wise metrics inside a job's output folder (distill.naming.TRAINING_METRICS_PATH).

@@ -11,7 +11,7 @@ from distill.cli import main
 from distill.conversion import ConversionError, convert_file, convert_record
 from distill.dataset import validate_file
 
-REFERENCE_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "reference-data"
+REFERENCE_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "reference-data"
 PROMPT_COMPLETION = REFERENCE_DATA / "uber10k-prompt-completion.jsonl"
 CONVERSATION = REFERENCE_DATA / "uber10k-conversation.jsonl"
 

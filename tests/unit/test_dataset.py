@@ -18,7 +18,7 @@ from distill.dataset import (
     validate_record,
 )
 
-REFERENCE_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "reference-data"
+REFERENCE_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "reference-data"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datasets"
 
 COUNT_MESSAGE = "(file): holds {} records; a distillation dataset needs 100 to 15,000"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from distill.config import load_stages
@@ -109,7 +111,7 @@ def test_training_data_must_name_exactly_one_source():
 
 def test_a_valid_local_dataset_parses_and_is_fingerprinted():
     stage = parse(stage_with({**LLAMA, "trainingData": {"file": DATASET}}))
-    assert stage.distillation.training_data.file.name == "uber10k-conversation.jsonl"
+    assert stage.distillation.training_data.file == Path(DATASET).resolve()
     assert len(stage.distillation.training_data.digest) == 64
 
 

@@ -40,6 +40,23 @@ def client(service):
     return SESSION.create_client(service, config=CLIENT_CONFIG)
 
 
+class LazyClient:
+    """A client created on its first use, for calls that only some requests make.
+
+    A cold start pays for every service model a handler loads (S3's alone costs about 40 ms), so a client that most
+    invocations never need is not created at import. It behaves as the client it wraps, Stubber included.
+    """
+
+    def __init__(self, service):
+        self._service = service
+        self._client = None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            self._client = client(self._service)
+        return getattr(self._client, name)
+
+
 def request_token(event):
     """The clientRequestToken for whatever this CloudFormation request starts.
 
