@@ -72,7 +72,6 @@ class DistillationConfig:
             self.training_data.digest,
             self.subnet_ids,
             self.security_group_ids,
-            sorted(self.job_tags.items()),
         ]
         return hashlib.sha256(json.dumps(defining).encode()).hexdigest()[:10]
 

@@ -23,7 +23,8 @@ class DistillationJob(Construct):
 
     The resource does not wait for the job: a job runs for hours and a custom resource gets one hour, and a stack
     rollback elsewhere must never stop a paid job by accident. The serving stack waits for the model instead.
-    Delete stops a job that is still running; the custom model is kept unless ``retain_model`` is false.
+    Delete stops a job that is still running; the custom model is kept unless ``retain_model`` is false. Tags are
+    not part of the job's definition: a change of tags is applied to the job and its model in place.
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class DistillationJob(Construct):
                         "bedrock:GetModelCustomizationJob",
                         "bedrock:StopModelCustomizationJob",
                         "bedrock:TagResource",
+                        "bedrock:UntagResource",
                     ],
                     resources=[jobs, models],
                     wildcard_reason=JOB_NAMES_REASON,

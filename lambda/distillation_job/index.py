@@ -5,7 +5,8 @@ accepted the job; the serving stack waits for its model (see job_watcher). A job
 a Create that fails after starting one stops it (the Provider framework sends no Delete after a failed Create), and
 the request's clientRequestToken makes a retried Create get back the job it already started rather than a second.
 A change to anything that defines the job starts a new one; CloudFormation then deletes the old, which stops it if
-it still runs. The custom model a job produced is kept on Delete unless RetainModelOnDelete is "false".
+it still runs. Tags do not define the job: a change of tags is applied to the job and its model in place. The custom
+model a job produced is kept on Delete unless RetainModelOnDelete is "false".
 """
 
 import json
@@ -19,8 +20,8 @@ LOG.setLevel(logging.INFO)
 bedrock = custom_resource.client("bedrock")
 
 # Properties that do not define the job: changing them must never start a new, paid one. ServiceToken and
-# ServiceTimeout belong to CloudFormation's custom resource itself.
-NOT_JOB_DEFINING = frozenset({"ServiceToken", "ServiceTimeout", "RetainModelOnDelete"})
+# ServiceTimeout belong to CloudFormation's custom resource itself; tags are applied in place.
+NOT_JOB_DEFINING = frozenset({"ServiceToken", "ServiceTimeout", "RetainModelOnDelete", "JobTags", "CustomModelTags"})
 # Compared as values, not text, so that a change in JSON formatting does not start a new job either.
 JSON_PROPERTIES = ("TrainingDataConfig", "VpcConfig", "JobTags", "CustomModelTags")
 
@@ -96,7 +97,25 @@ def update(event):
     if job_definition(event["ResourceProperties"]) != job_definition(event["OldResourceProperties"]):
         return start_job(event)
     job_arn = event["PhysicalResourceId"]
-    return {"PhysicalResourceId": job_arn, "Data": job_data(bedrock.get_model_customization_job(jobIdentifier=job_arn))}
+    job = bedrock.get_model_customization_job(jobIdentifier=job_arn)
+    retag(job, event["ResourceProperties"], event["OldResourceProperties"])
+    return {"PhysicalResourceId": job_arn, "Data": job_data(job)}
+
+
+def retag(job, properties, old_properties):
+    """Apply changed tags to the job and, once it exists, its custom model; removed keys are untagged."""
+    targets = [(job["jobArn"], "JobTags")]
+    if job.get("outputModelArn"):
+        targets.append((job["outputModelArn"], "CustomModelTags"))
+    for arn, name in targets:
+        new = json.loads(properties.get(name) or "{}")
+        old = json.loads(old_properties.get(name) or "{}")
+        if new != old:
+            if new:
+                bedrock.tag_resource(resourceARN=arn, tags=custom_resource.tag_list(properties.get(name)))
+            removed = sorted(set(old) - set(new))
+            if removed:
+                bedrock.untag_resource(resourceARN=arn, tagKeys=removed)
 
 
 def job_definition(properties):

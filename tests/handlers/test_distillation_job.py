@@ -210,6 +210,28 @@ def test_update_that_only_reformats_json_or_sets_a_service_timeout_keeps_the_job
     assert handler.on_event(request, None)["PhysicalResourceId"] == JOB_ARN
 
 
+def test_update_of_tags_alone_retags_the_job_and_its_model_in_place(handler):
+    request = event("distillation_job_update_retain")
+    properties = request["ResourceProperties"]
+    properties["JobTags"] = '{"project": "support-assistant", "cost-center": "ml"}'
+    properties["CustomModelTags"] = '{"project": "support-assistant"}'
+    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
+    handler.stub.add_response(
+        "tag_resource",
+        {},
+        {
+            "resourceARN": JOB_ARN,
+            "tags": [{"key": "project", "value": "support-assistant"}, {"key": "cost-center", "value": "ml"}],
+        },
+    )
+    handler.stub.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["stage"]})
+    handler.stub.add_response(
+        "tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [{"key": "project", "value": "support-assistant"}]}
+    )
+    handler.stub.add_response("untag_resource", {}, {"resourceARN": MODEL_ARN, "tagKeys": ["teacher"]})
+    assert handler.on_event(request, None)["PhysicalResourceId"] == JOB_ARN
+
+
 def test_update_of_the_job_definition_starts_a_new_job_that_replaces_the_old(handler):
     request = event("distillation_job_update")
     expected = create_request(request)

@@ -257,3 +257,4 @@ def test_fingerprint_changes_with_what_defines_the_job():
     base = parse(stage_with(LLAMA)).distillation.fingerprint
     assert parse(stage_with({**LLAMA, "maxResponseLength": 999})).distillation.fingerprint != base
     assert parse(stage_with({**LLAMA, "retainModel": False})).distillation.fingerprint == base
+    assert parse(stage_with({**LLAMA, "jobTags": {"team": "ml"}})).distillation.fingerprint == base
