@@ -36,7 +36,7 @@ synth: setup
 lint: synth
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/cfn-lint
+	$(BIN)/cfn-lint $$(ls cdk.out/*.template.json cdk.out/assembly-*/*.template.json 2>/dev/null)
 
 unit: setup
 	$(BIN)/pytest

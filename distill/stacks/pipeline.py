@@ -101,6 +101,11 @@ class DeliveryPipelineStack(Stack):
         # Build the underlying CodePipeline now, so its generated policies exist to be reviewed below.
         self.pipeline.build_pipeline()
         self._acknowledge_generated()
+        # cfn-lint's E3703 asks for Fn::Sub where CDK Pipelines writes the deploy actions' role ARNs as Fn::Join;
+        # CloudFormation accepts both, and the template is generated, so the rule is silenced on this resource only.
+        self.pipeline.pipeline.node.default_child.add_metadata(  # type: ignore[union-attr]
+            "cfn-lint", {"config": {"ignore_checks": ["E3703"]}}
+        )
 
     def _acknowledge_generated(self) -> None:
         artifacts = self.pipeline.pipeline.artifact_bucket
