@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from constructs import Construct
@@ -20,11 +20,67 @@ GENERATED_NAMES_REASON = (
 )
 
 
-class ProvisionedThroughput(Construct):
-    """Provisioned Throughput for the custom model: created once the job is done, and InService when created.
+class ServedModel(Construct):
+    """What both ways of serving share: a handler with the serving lifecycle (created once the model exists, ready
+    when created, deleted and waited for on Delete), the same naming, tags and deadline; ``arn`` is the modelId."""
 
-    It is billed by the hour. Without a commitment (the default) Delete always deletes it and waits until it is
-    gone; with a commitment, which cannot be cancelled, the resource is retained when the stack is deleted.
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        model_arn: str,
+        key: DataKey,
+        tags: Mapping[str, str],
+        folder: str,
+        resource_type: str,
+        description: str,
+        arn_attribute: str,
+        bedrock_resource: str,
+        actions: Sequence[str],
+        properties: Mapping[str, str],
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self._arn_attribute = arn_attribute
+        self.resource = BedrockResource(
+            self,
+            "Resource",
+            folder=folder,
+            resource_type=resource_type,
+            description=description,
+            key=key,
+            removal_policy=removal_policy,
+            properties={
+                "ModelArn": model_arn,
+                "NamePrefix": f"{stage_name}-distilled",
+                "Tags": stack.to_json_string(dict(tags)),
+                "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
+                **properties,
+            },
+            permissions=[
+                Permission(
+                    actions=[*actions, "bedrock:TagResource"],
+                    resources=[_arn(stack, bedrock_resource), _arn(stack, "custom-model")],
+                    wildcard_reason=GENERATED_NAMES_REASON,
+                ),
+            ],
+            waiting=READY_CHECK,
+            key_via_bedrock=BEDROCK_KEY_ACTIONS,
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.resource.attribute(self._arn_attribute)
+
+
+class ProvisionedThroughput(ServedModel):
+    """Provisioned Throughput for the custom model, billed by the hour per model unit.
+
+    Without a commitment (the default) Delete always deletes it and waits until it is gone; with a commitment, which
+    cannot be cancelled, the resource is retained when the stack is deleted.
     """
 
     def __init__(
@@ -39,51 +95,33 @@ class ProvisionedThroughput(Construct):
         key: DataKey,
         tags: Mapping[str, str],
     ) -> None:
-        super().__init__(scope, id)
-        stack = Stack.of(self)
-        self._resource = BedrockResource(
-            self,
-            "Throughput",
+        super().__init__(
+            scope,
+            id,
+            stage_name=stage_name,
+            model_arn=model_arn,
+            key=key,
+            tags=tags,
             folder="provisioned_throughput",
             resource_type="Custom::BedrockProvisionedThroughput",
             description=f"Creates and deletes the {stage_name} stage's Provisioned Throughput",
-            key=key,
-            removal_policy=RemovalPolicy.DESTROY if commitment == "none" else RemovalPolicy.RETAIN,
+            arn_attribute="ProvisionedModelArn",
+            bedrock_resource="provisioned-model",
+            actions=[
+                "bedrock:CreateProvisionedModelThroughput",
+                "bedrock:GetProvisionedModelThroughput",
+                "bedrock:DeleteProvisionedModelThroughput",
+            ],
             properties={
-                "ModelArn": model_arn,
                 "ModelUnits": str(model_units),
                 "CommitmentDuration": "" if commitment == "none" else commitment,
-                "NamePrefix": f"{stage_name}-distilled",
-                "Tags": stack.to_json_string(dict(tags)),
-                "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
             },
-            permissions=[
-                Permission(
-                    actions=[
-                        "bedrock:CreateProvisionedModelThroughput",
-                        "bedrock:GetProvisionedModelThroughput",
-                        "bedrock:DeleteProvisionedModelThroughput",
-                        "bedrock:TagResource",
-                    ],
-                    resources=[_arn(stack, "provisioned-model"), _arn(stack, "custom-model")],
-                    wildcard_reason=GENERATED_NAMES_REASON,
-                ),
-            ],
-            waiting=READY_CHECK,
-            key_via_bedrock=BEDROCK_KEY_ACTIONS,
+            removal_policy=RemovalPolicy.DESTROY if commitment == "none" else RemovalPolicy.RETAIN,
         )
 
-    @property
-    def arn(self) -> str:
-        return self._resource.attribute("ProvisionedModelArn")
 
-    @property
-    def resource(self) -> BedrockResource:
-        return self._resource
-
-
-class OnDemandDeployment(Construct):
-    """An on-demand custom model deployment: no hourly charge, billed per token; its ARN is the modelId to call."""
+class OnDemandDeployment(ServedModel):
+    """An on-demand custom model deployment: no hourly charge, billed per token."""
 
     def __init__(
         self,
@@ -95,46 +133,26 @@ class OnDemandDeployment(Construct):
         key: DataKey,
         tags: Mapping[str, str],
     ) -> None:
-        super().__init__(scope, id)
-        stack = Stack.of(self)
-        self._resource = BedrockResource(
-            self,
-            "Deployment",
+        super().__init__(
+            scope,
+            id,
+            stage_name=stage_name,
+            model_arn=model_arn,
+            key=key,
+            tags=tags,
             folder="model_deployment",
             resource_type="Custom::BedrockCustomModelDeployment",
             description=f"Creates and deletes the {stage_name} stage's on-demand custom model deployment",
-            key=key,
-            removal_policy=RemovalPolicy.DESTROY,
-            properties={
-                "ModelArn": model_arn,
-                "NamePrefix": f"{stage_name}-distilled",
-                "Description": f"Distilled model of the {stage_name} stage",
-                "Tags": stack.to_json_string(dict(tags)),
-                "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
-            },
-            permissions=[
-                Permission(
-                    actions=[
-                        "bedrock:CreateCustomModelDeployment",
-                        "bedrock:GetCustomModelDeployment",
-                        "bedrock:DeleteCustomModelDeployment",
-                        "bedrock:TagResource",
-                    ],
-                    resources=[_arn(stack, "custom-model-deployment"), _arn(stack, "custom-model")],
-                    wildcard_reason=GENERATED_NAMES_REASON,
-                ),
+            arn_attribute="DeploymentArn",
+            bedrock_resource="custom-model-deployment",
+            actions=[
+                "bedrock:CreateCustomModelDeployment",
+                "bedrock:GetCustomModelDeployment",
+                "bedrock:DeleteCustomModelDeployment",
             ],
-            waiting=READY_CHECK,
-            key_via_bedrock=BEDROCK_KEY_ACTIONS,
+            properties={"Description": f"Distilled model of the {stage_name} stage"},
+            removal_policy=RemovalPolicy.DESTROY,
         )
-
-    @property
-    def arn(self) -> str:
-        return self._resource.attribute("DeploymentArn")
-
-    @property
-    def resource(self) -> BedrockResource:
-        return self._resource
 
 
 def _arn(stack: Stack, resource: str) -> str:

@@ -158,3 +158,71 @@ def wait_until_ready(event, *, kind, ready_status, arn_key, name_key, describe, 
             f"again to retry."
         ) from error
     raise RuntimeError(f"{problem}; it was deleted so that it does not bill; deploy again to retry.")
+
+
+class ServingLifecycle:
+    """on_event and is_complete for a resource that serves a model and bills while it exists (a Provisioned
+    Throughput, a custom model deployment); a handler supplies only the Bedrock calls that differ.
+
+    - ``create(event, model) -> arn`` starts the resource for this request.
+    - ``describe(arn) -> dict | None`` is Bedrock's description, None once the resource is gone.
+    - ``remove(arn)`` deletes it.
+    - ``serves(current, properties, model) -> bool`` says whether the live resource already is what the properties
+      ask for. Update compares with the live resource rather than the old properties: an Update that CloudFormation
+      sends to roll back a failed one then keeps the resource that still serves, and one that failed or vanished is
+      replaced (a new physical id, so CloudFormation deletes the old).
+    """
+
+    def __init__(self, bedrock, *, kind, ready_status, arn_key, name_key, create, describe, remove, serves):
+        self.bedrock = bedrock
+        self.kind = kind
+        self.ready_status = ready_status
+        self.arn_key = arn_key
+        self.name_key = name_key
+        self.create = create
+        self.describe = describe
+        self.remove = remove
+        self.serves = serves
+
+    def on_event(self, event, _context):
+        """Provider framework entry point: Create, Update and Delete."""
+        properties = event["ResourceProperties"]
+        LOG.info("%s %s", event["RequestType"], json.dumps(properties))
+        arn = event.get("PhysicalResourceId", "")
+        if event["RequestType"] == "Delete":
+            if is_arn(arn):
+                self.remove(arn)
+            return {"PhysicalResourceId": arn}
+        model = model_arn(self.bedrock, properties)
+        if event["RequestType"] == "Update":
+            current = self.describe(arn)
+            if current is not None and current["status"] != "Failed" and self.serves(current, properties, model):
+                return self._waiting_for(arn, model)
+        arn = self.create(event, model)
+        LOG.info("Created the %s %s", self.kind, arn)
+        return self._waiting_for(arn, model)
+
+    def is_complete(self, event, _context):
+        """Provider framework entry point: polled until the resource is ready, or gone after a Delete."""
+        return wait_until_ready(
+            event,
+            kind=self.kind,
+            ready_status=self.ready_status,
+            arn_key=self.arn_key,
+            name_key=self.name_key,
+            describe=self.describe,
+            delete=self.remove,
+        )
+
+    def _waiting_for(self, arn, model):
+        return {"PhysicalResourceId": arn, "Data": {self.arn_key: arn, "ModelArn": model, "StartedAt": started_at()}}
+
+
+def unless_gone(call, **arguments):
+    """``call(**arguments)``, or None when Bedrock no longer knows the resource (ResourceNotFoundException)."""
+    try:
+        return call(**arguments)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
