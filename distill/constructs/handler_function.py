@@ -79,49 +79,48 @@ def boto3_layer_directory() -> tuple[Path, str]:
     return target, digest
 
 
-class Boto3Layer(Construct):
-    """One layer per stack, shared by all its handler functions."""
-
-    @classmethod
-    def of(cls, scope: Construct) -> lambda_.ILayerVersion:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child("Boto3Layer")
-        layer = existing if isinstance(existing, Boto3Layer) else cls(stack, "Boto3Layer")
-        return layer.layer
-
-    def __init__(self, scope: Construct, id: str) -> None:
-        super().__init__(scope, id)
-        directory, digest = boto3_layer_directory()
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=lambda_.Code.from_asset(str(directory), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="boto3 pinned for the Bedrock APIs the handlers call",
-        )
+def _layer_of_stack(scope: Construct, id: str, code: lambda_.Code, description: str) -> lambda_.ILayerVersion:
+    """One layer per stack under ``id``, shared by all the stack's handler functions."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child(id)
+    if isinstance(existing, lambda_.LayerVersion):
+        return existing
+    return lambda_.LayerVersion(
+        stack,
+        id,
+        code=code,
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description=description,
+    )
 
 
-class SharedCodeLayer(Construct):
-    """lambda/shared/python: what several handlers share (request tokens, names), as a layer of its own."""
+def boto3_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """The boto3 pinned in lambda/requirements.txt, built once per pin (see ``boto3_layer_directory``)."""
+    directory, digest = boto3_layer_directory()
+    return _layer_of_stack(
+        scope,
+        "Boto3Layer",
+        lambda_.Code.from_asset(str(directory), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM),
+        "boto3 pinned for the Bedrock APIs the handlers call",
+    )
 
-    @classmethod
-    def of(cls, scope: Construct) -> lambda_.ILayerVersion:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child("SharedCodeLayer")
-        layer = existing if isinstance(existing, SharedCodeLayer) else cls(stack, "SharedCodeLayer")
-        return layer.layer
 
-    def __init__(self, scope: Construct, id: str) -> None:
-        super().__init__(scope, id)
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=lambda_.Code.from_asset(str(LAMBDA_ROOT / "shared"), exclude=ASSET_EXCLUDES),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="Code shared by the distillation custom resource handlers",
-        )
+def shared_code_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """lambda/shared/python: what several handlers share (request tokens, names, lifecycles)."""
+    return _layer_of_stack(
+        scope,
+        "SharedCodeLayer",
+        lambda_.Code.from_asset(str(LAMBDA_ROOT / "shared"), exclude=ASSET_EXCLUDES),
+        "Code shared by the distillation custom resource handlers",
+    )
+
+
+def encrypted_log_group(scope: Construct, id: str, key: kms.IKey, removal_policy: RemovalPolicy) -> logs.LogGroup:
+    """A log group encrypted with the stage's key and kept for a year (the compliance packs ask for both)."""
+    return logs.LogGroup(
+        scope, id, encryption_key=key, retention=logs.RetentionDays.ONE_YEAR, removal_policy=removal_policy
+    )
 
 
 class HandlerFunction(Construct):
@@ -145,13 +144,7 @@ class HandlerFunction(Construct):
         environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=removal_policy,
-        )
+        self.log_group = encrypted_log_group(self, "Logs", key, removal_policy)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         # A customer-managed policy rather than an inline one: the compliance packs reject inline policies.
         self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role])
@@ -163,7 +156,7 @@ class HandlerFunction(Construct):
             architecture=ARCHITECTURE,
             handler=entry,
             code=lambda_.Code.from_asset(str(LAMBDA_ROOT / folder), exclude=ASSET_EXCLUDES),
-            layers=[Boto3Layer.of(self), SharedCodeLayer.of(self)],
+            layers=[boto3_layer(self), shared_code_layer(self)],
             role=self.role,
             log_group=self.log_group,
             timeout=timeout or Duration.minutes(5),

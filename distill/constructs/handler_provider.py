@@ -5,12 +5,16 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from distill.constructs.handler_function import HandlerFunction, acknowledge_handler_findings, allow_log_writing
+from distill.constructs.handler_function import (
+    HandlerFunction,
+    acknowledge_handler_findings,
+    allow_log_writing,
+    encrypted_log_group,
+)
 from distill.nag import acknowledge, acknowledge_compliance, logical_id
 
 
@@ -34,13 +38,7 @@ class HandlerProvider(Construct):
         total_timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=removal_policy,
-        )
+        self.log_group = encrypted_log_group(self, "Logs", key, removal_policy)
         on_event_role = self._framework_role("FrameworkRole", "FrameworkPolicy")
         # The waiter (isComplete, onTimeout, state machine) needs a role of its own: sharing one role between the
         # framework's functions and the state machine that invokes them makes a dependency cycle.
