@@ -48,9 +48,9 @@ class ServiceRole(Construct):
         self._acknowledge_objects(bucket, prefix, "reads the training records or invocation logs")
 
     def grant_write_output(self, bucket: s3.IBucket) -> None:
-        """Write the job's output (metrics and artifacts) into ``bucket``."""
+        """Write the job's output (metrics and artifacts) into ``bucket``, and read it back as Bedrock does."""
         self._add(["s3:ListBucket"], [bucket.bucket_arn])
-        self._add(["s3:PutObject"], [bucket.arn_for_objects("*")])
+        self._add(["s3:GetObject", "s3:PutObject"], [bucket.arn_for_objects("*")])
         self._acknowledge_objects(bucket, "", "writes the job's output under a prefix named by the job")
 
     def policy_in(self, scope: Construct, id: str) -> iam.ManagedPolicy:
