@@ -313,3 +313,44 @@ def test_a_pipeline_deploys_only_stages_with_accounts():
 def test_a_disabled_pipeline_is_not_built(stages):
     assert load_app(project_context()).pipeline is None
     assert load_stages(project_context()["stages"]).keys() == {"sandbox", "dev", "prod"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("enabled", "yes", 'context.pipeline.enabled is "yes"; it must be true or false'),
+        (
+            "account",
+            "33333333333",
+            'context.pipeline.account is "33333333333"; it must be the 12-digit account of the pipeline',
+        ),
+        (
+            "connectionArn",
+            "arn:aws:codecommit:us-west-2:333333333333:repo",
+            'context.pipeline.connectionArn is "arn:aws:codecommit:us-west-2:333333333333:repo"; it must be a '
+            "CodeStar/CodeConnections connection ARN",
+        ),
+        (
+            "repository",
+            "bedrock-distillation",
+            'context.pipeline.repository is "bedrock-distillation"; it must be owner/name',
+        ),
+        ("branch", 7, "context.pipeline.branch is 7; it must be a string"),
+        ("region", 7, "context.pipeline.region is 7; it must be the Region of the pipeline"),
+    ],
+)
+def test_each_pipeline_key_is_checked(key, value, message):
+    stages = copy.deepcopy(project_context()["stages"])
+    assert problems(stages, {**PIPELINE, key: value}) == [message]
+
+
+def test_a_pipeline_key_that_does_not_exist():
+    stages = copy.deepcopy(project_context()["stages"])
+    (problem,) = problems(stages, {**PIPELINE, "approvals": ["prod"]})
+    assert problem.startswith('context.pipeline.approvals is not a known key (did you mean "approvalBefore"?)')
+
+
+def test_production_is_a_boolean():
+    assert problems({"prod": {"account": "222222222222", "region": "us-west-2", "production": "yes"}}) == [
+        'context.stages.prod.production is "yes"; it must be true or false'
+    ]
