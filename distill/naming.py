@@ -6,7 +6,6 @@ from __future__ import annotations
 OUTPUT_PREFIX = "distillation-output/"
 # Where Bedrock writes the step-wise metrics inside a job's output folder.
 TRAINING_METRICS_PATH = "training_artifacts/step_wise_training_metrics.csv"
-VALIDATION_METRICS_PATH = "validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv"
 METRICS_NAMESPACE = "BedrockDistillation"
 
 
