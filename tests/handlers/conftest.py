@@ -45,3 +45,20 @@ def event(name: str, **changes) -> dict:
     """A CloudFormation request fixture from tests/fixtures/events, with top-level keys replaced."""
     loaded = json.loads((EVENTS / f"{name}.json").read_text())
     return {**copy.deepcopy(loaded), **changes}
+
+
+def customization_job(job_arn: str, status: str, name: str = "support-assistant-3aa7f4218eee", **extra) -> dict:
+    """A GetModelCustomizationJob answer holding every member the service model requires (Stubber checks them)."""
+    return {
+        "jobArn": job_arn,
+        "jobName": name,
+        "outputModelName": name,
+        "roleArn": "arn:aws:iam::123456789012:role/BedrockServiceRole",
+        "creationTime": "2026-11-28T06:40:03Z",
+        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+        "trainingDataConfig": {"s3Uri": "s3://training/data.jsonl"},
+        "validationDataConfig": {"validators": []},
+        "outputDataConfig": {"s3Uri": "s3://output/distillation"},
+        "status": status,
+        **extra,
+    }

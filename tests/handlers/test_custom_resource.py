@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
 
-from tests.handlers.conftest import event, load_handler
+from tests.handlers.conftest import customization_job, event, load_handler
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
 JOB_ARN = (
@@ -120,20 +120,7 @@ def bedrock():
 
 
 def job(status: str, **extra) -> dict:
-    """A GetModelCustomizationJob answer with what the service model requires."""
-    return {
-        "jobArn": JOB_ARN,
-        "jobName": "support-assistant-3aa7f4218eee",
-        "outputModelName": "support-assistant-3aa7f4218eee",
-        "roleArn": "arn:aws:iam::123456789012:role/BedrockServiceRole",
-        "creationTime": "2026-11-28T06:40:03Z",
-        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
-        "trainingDataConfig": {"s3Uri": "s3://training/data.jsonl"},
-        "validationDataConfig": {"validators": []},
-        "outputDataConfig": {"s3Uri": "s3://output/distillation"},
-        "status": status,
-        **extra,
-    }
+    return customization_job(JOB_ARN, status, **extra)
 
 
 def test_the_model_arn_property_wins_without_asking_bedrock(bedrock):

@@ -9,7 +9,7 @@ import custom_resource
 import pytest
 from botocore.stub import Stubber
 
-from tests.handlers.conftest import event, load_handler
+from tests.handlers.conftest import customization_job, event, load_handler
 
 JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
@@ -61,21 +61,17 @@ def handler():
 
 
 def job(status: str, job_arn: str = JOB_ARN, name: str = NAME, **extra) -> dict:
-    """A GetModelCustomizationJob answer with what the service model requires."""
-    return {
-        "jobArn": job_arn,
-        "jobName": name,
-        "outputModelName": name,
-        "roleArn": JOB_REQUEST["roleArn"],
-        "creationTime": "2026-11-28T06:40:03Z",
-        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
-        "trainingDataConfig": JOB_REQUEST["trainingDataConfig"],
-        "validationDataConfig": {"validators": []},
-        "outputDataConfig": JOB_REQUEST["outputDataConfig"],
-        "customizationType": "DISTILLATION",
-        "status": status,
+    """A GetModelCustomizationJob answer for the job this module's request starts."""
+    return customization_job(
+        job_arn,
+        status,
+        name,
+        roleArn=JOB_REQUEST["roleArn"],
+        trainingDataConfig=JOB_REQUEST["trainingDataConfig"],
+        outputDataConfig=JOB_REQUEST["outputDataConfig"],
+        customizationType="DISTILLATION",
         **extra,
-    }
+    )
 
 
 def create_request(request: dict, **changes) -> dict:

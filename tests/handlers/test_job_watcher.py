@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 from botocore.stub import Stubber
 
-from tests.handlers.conftest import event, load_handler
+from tests.handlers.conftest import customization_job, event, load_handler
 
 JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
@@ -69,19 +69,7 @@ def watcher(monkeypatch, signals):
 
 
 def bedrock_says(watcher, status: str, **extra) -> None:
-    job = {
-        "jobArn": JOB_ARN,
-        "jobName": NAME,
-        "outputModelName": NAME,
-        "roleArn": "arn:aws:iam::123456789012:role/BedrockServiceRole",
-        "creationTime": "2026-11-28T06:40:03Z",
-        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
-        "trainingDataConfig": {"s3Uri": "s3://training/data.jsonl"},
-        "validationDataConfig": {"validators": []},
-        "outputDataConfig": {"s3Uri": "s3://output/distillation"},
-        "status": status,
-        **extra,
-    }
+    job = customization_job(JOB_ARN, status, NAME, **extra)
     watcher.stubs[0].add_response("get_model_customization_job", job, {"jobIdentifier": JOB_ARN})
 
 

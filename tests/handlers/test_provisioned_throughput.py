@@ -8,7 +8,7 @@ import custom_resource
 import pytest
 from botocore.stub import Stubber
 
-from tests.handlers.conftest import event, load_handler
+from tests.handlers.conftest import customization_job, event, load_handler
 
 JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
@@ -35,18 +35,7 @@ def name_for(request: dict) -> str:
 
 
 def expect_job(stub: Stubber, status: str = "Completed") -> None:
-    job = {
-        "jobArn": JOB_ARN,
-        "jobName": "support-assistant-3aa7f4218eee",
-        "outputModelName": "support-assistant-3aa7f4218eee",
-        "roleArn": "arn:aws:iam::123456789012:role/BedrockServiceRole",
-        "creationTime": "2026-11-28T06:40:03Z",
-        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
-        "trainingDataConfig": {"s3Uri": "s3://training/data.jsonl"},
-        "validationDataConfig": {"validators": []},
-        "outputDataConfig": {"s3Uri": "s3://output/distillation"},
-        "status": status,
-    }
+    job = customization_job(JOB_ARN, status)
     if status == "Completed":
         job["outputModelArn"] = MODEL_ARN
     stub.add_response("get_model_customization_job", job, {"jobIdentifier": JOB_ARN})

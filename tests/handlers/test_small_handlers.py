@@ -7,7 +7,7 @@ import time
 import pytest
 from botocore.stub import Stubber
 
-from tests.handlers.conftest import event, load_handler
+from tests.handlers.conftest import customization_job, event, load_handler
 
 SOURCE_MODEL = (
     "arn:aws:bedrock:us-west-2:111111111111:custom-model/anthropic.claude-3-haiku-20240307-v1:0:200k/abcdefghij12"
@@ -91,19 +91,7 @@ class TestDistilledModel:
             bedrock.assert_no_pending_responses()
 
     def job(self, status: str, **fields) -> dict:
-        return {
-            "jobArn": JOB,
-            "jobName": "sandbox-distill-a1b2c3d4e5f6",
-            "outputModelName": "sandbox-distill-a1b2c3d4e5f6",
-            "roleArn": "arn:aws:iam::123456789012:role/service",
-            "status": status,
-            "creationTime": "2026-11-28T06:00:00Z",
-            "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
-            "trainingDataConfig": {"s3Uri": "s3://data/train.jsonl"},
-            "validationDataConfig": {"validators": []},
-            "outputDataConfig": {"s3Uri": "s3://output/"},
-            **fields,
-        }
+        return customization_job(JOB, status, "sandbox-distill-a1b2c3d4e5f6", **fields)
 
     def test_create_reads_the_model_of_the_completed_job(self, handler):
         handler.stub.add_response(
