@@ -1,0 +1,331 @@
+"""Lifecycles proven by simulated deploys: the synthesized stages, driven through CloudFormation's documented
+sequences (rollbacks included), against stateful fakes of Bedrock and the services the handlers call.
+
+Each test reads as what a user does (deploy, change the configuration, destroy) and what AWS does meanwhile (a job
+that fails, a quota, a slow throughput); after every step the lifecycle invariants must hold (``invariants.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.deploy.aws import FakeError
+from tests.deploy.harness import StageDeployment, stage_config
+from tests.deploy.invariants import Expectations
+from tests.deploy.services import Job
+
+MINUTE = 60
+HOUR = 3600
+OTHER_DATASET = "tests/fixtures/datasets/sample-sec-filings-first-100.jsonl"
+COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+# Scenarios that the handlers of this commit fail; the lifecycle fixes that follow remove the marks one by one.
+FAILS_BEFORE_THE_LIFECYCLE_FIX = pytest.mark.xfail(strict=True, reason="the lifecycle fix is not in yet")
+
+
+def deployed(stage: StageDeployment, config=None, **kwargs) -> dict[str, str]:
+    results = stage.deploy(config, **kwargs)
+    assert all(status in COMPLETE for status in results.values()), results
+    stage.assert_invariants()
+    return results
+
+
+def jobs(world) -> list[Job]:
+    return sorted((j for j in world.bedrock.jobs.values() if j.created_by), key=lambda j: j.created)
+
+
+def with_dataset(config: dict, path: str) -> dict:
+    changed = copy.deepcopy(config)
+    changed["distillation"]["trainingData"] = {"file": path}
+    return changed
+
+
+def served_model(stage: StageDeployment) -> str:
+    throughputs = [t for t in stage.world.bedrock.throughputs.values() if t.status == "InService"]
+    assert len(throughputs) == 1, throughputs
+    return throughputs[0].model_arn
+
+
+def another_teams_job(world, name: str = "other-team-job") -> None:
+    """A job someone else runs in the same account: it takes one of the two slots and is none of our business."""
+    world.bedrock.jobs[name] = Job(
+        arn=f"arn:aws:bedrock:us-west-2:111111111111:model-customization-job/other/{name[:12]:0<12}",
+        name=name,
+        request={},
+        account="111111111111",
+        region="us-west-2",
+        created=world.clock.now,
+    )
+
+
+# -- a stage's life ------------------------------------------------------------------------------------------------
+def test_a_new_stage_trains_waits_for_the_model_and_serves_it(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    [job] = jobs(world)
+    assert job.status == "Completed"
+    assert served_model(stage) == job.model_arn
+    assert (
+        world.bedrock.logging[("111111111111", "us-west-2")]["s3Config"]["bucketName"]
+        == stage.resource("foundation", "Custom::BedrockInvocationLogging").properties["BucketName"]
+    )
+
+
+def test_a_new_dataset_stops_the_running_job_starts_one_more_and_serving_follows_it(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    deployed(stage, with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    first, second = jobs(world)
+    world.advance(5 * MINUTE)
+    assert (first.status, second.status) == ("Stopped", "InProgress")
+    deployed(stage)
+    assert served_model(stage) == second.model_arn
+
+
+def test_a_change_of_tags_only_retags_the_job_and_starts_none(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    deployed(stage, stage_config(tags={"cost-center": "research"}), parts=("foundation", "training"))
+    [job] = jobs(world)
+    assert world.bedrock.tags[job.arn]["cost-center"] == "research"
+
+
+def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serves_it(world):
+    world.bedrock.timing.job_seconds = 14 * HOUR
+    stage = StageDeployment(world, "dev", stage_config())
+    results = stage.deploy()
+    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-training"] == "CREATE_COMPLETE"
+    stage.assert_invariants()
+    world.advance(3 * HOUR)
+    deployed(stage)
+    [job] = jobs(world)
+    assert served_model(stage) == job.model_arn
+
+
+def test_destroying_the_training_stack_stops_its_running_job(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    world.advance(5 * MINUTE)
+    assert [j.status for j in jobs(world)] == ["Stopped"]
+    stage.assert_invariants()
+
+
+def test_destroying_the_whole_stage_leaves_nothing_billed_and_restores_logging(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    results = stage.destroy()
+    assert set(results.values()) == {"DELETE_COMPLETE"}, results
+    assert world.bedrock.throughputs == {}
+    assert ("111111111111", "us-west-2") not in world.bedrock.logging
+    stage.assert_invariants()
+
+
+def test_a_throughput_that_fails_fails_the_deploy_with_bedrocks_reason_and_is_deleted(world):
+    world.bedrock.timing.throughput_outcome = "Failed"
+    stage = StageDeployment(world, "dev", stage_config())
+    results = stage.deploy()
+    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert "Insufficient capacity" in stage.stack("serving").status_reason
+    assert world.bedrock.throughputs == {}
+    stage.assert_invariants()
+
+
+def test_bedrock_throttling_every_call_once_changes_nothing(world):
+    world.faults.add(
+        "bedrock", "*", FakeError("ThrottlingException", "Rate exceeded"), times=None, when=lambda c: c.attempt == 1
+    )
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    [job] = jobs(world)
+    assert served_model(stage) == job.model_arn
+    assert stage.destroy() == {
+        f"dev-distillation-{p}": "DELETE_COMPLETE" for p in ("serving", "training", "foundation")
+    }
+    stage.assert_invariants()
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_destroying_serving_while_its_throughput_is_being_created_leaves_none(world):
+    world.bedrock.timing.throughput_seconds = 40 * MINUTE
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    world.advance(4 * HOUR)  # the job has completed
+    world.engine.destroy_during_operation("dev-distillation-serving", at=world.clock.now + 10 * MINUTE)
+    results = stage.deploy(parts=("serving",))
+    assert results["dev-distillation-serving"].endswith("DELETE_COMPLETE"), results
+    stage.assert_invariants()
+
+
+# -- rollbacks as CloudFormation sends them ------------------------------------------------------------------------
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_1_a_rollback_after_bedrock_refuses_the_new_job_starts_no_job(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    world.faults.add(
+        "bedrock", "CreateModelCustomizationJob", FakeError("ValidationException", "The training data is invalid")
+    )
+    results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    [job] = jobs(world)
+    assert job.status == "InProgress"
+    stage.assert_invariants()
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_1_a_rollback_when_the_job_quota_is_full_keeps_the_running_job(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    another_teams_job(world)
+    results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("training").status_reason
+    [job] = jobs(world)
+    assert job.status == "InProgress"
+    stage.assert_invariants()
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_first(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation", "training"))
+    parameter = next(
+        r.logical_id for r in stage.stack("training").resources.values() if r.type == "AWS::SSM::Parameter"
+    )
+    world.engine.fail_next("dev-distillation-training", parameter, "Update")
+    results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    world.advance(5 * MINUTE)
+    first, second = jobs(world)
+    assert (first.status, second.status) == ("InProgress", "Stopped")
+    stage.assert_invariants()
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_2_a_refused_logging_update_rolls_back_without_being_refused_again(world):
+    stage = StageDeployment(world, "dev", stage_config(), Expectations(foreign_logging=True))
+    deployed(stage, parts=("foundation",))
+    world.bedrock.logging[("111111111111", "us-west-2")] = {
+        "s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "theirs"},
+        "textDataDeliveryEnabled": True,
+    }
+    world.s3.create_bucket("another-teams-logs")
+    results = stage.deploy(stage_config(invocationLogging={"keyPrefix": "renamed"}), parts=("foundation",))
+    assert results["dev-distillation-foundation"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert "did not create" in stage.stack("foundation").status_reason
+    assert world.bedrock.logging[("111111111111", "us-west-2")]["s3Config"]["bucketName"] == "another-teams-logs"
+    stage.assert_invariants()
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_3_a_new_model_moves_the_throughput_in_place(world):
+    world.bedrock.quotas.model_units = 1  # an account sized for one throughput
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    deployed(stage, with_dataset(stage.config, OTHER_DATASET))
+    second = jobs(world)[-1]
+    assert served_model(stage) == second.model_arn
+    assert len({e.arn for e in world.bedrock.billing if e.kind == "throughput"}) == 1
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_3_a_commitment_follows_a_new_model_without_a_second_term(world):
+    config = stage_config(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage)
+    deployed(stage, with_dataset(config, OTHER_DATASET))
+    committed = [e for e in world.bedrock.billing if e.kind == "throughput"]
+    assert len(committed) == 1, committed
+    assert served_model(stage) == jobs(world)[-1].model_arn
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_4_a_throughput_that_takes_seventy_minutes_is_served(world):
+    world.bedrock.timing.throughput_seconds = 70 * MINUTE
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    assert served_model(stage) == jobs(world)[0].model_arn
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_5_serving_follows_the_job_the_training_stack_owns_after_it_is_redeployed(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    deployed(stage)
+    owned = stage.resource("training", "Custom::BedrockDistillationJob").physical_id
+    assert served_model(stage) == world.bedrock.jobs[owned].model_arn
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_6_a_replaced_jobs_model_is_deleted_once_nothing_serves_it(world):
+    config = stage_config(distillation={"retainModel": False})
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage)
+    first_model = jobs(world)[0].model_arn
+    deployed(stage, with_dataset(config, OTHER_DATASET))
+    assert first_model not in world.bedrock.models
+    assert world.engine.leaks == []
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_7_destroy_restores_the_taken_over_configuration_after_the_logs_bucket_changed(world):
+    theirs = {"s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "theirs"}, "textDataDeliveryEnabled": True}
+    world.s3.create_bucket("another-teams-logs")
+    world.bedrock.logging[("111111111111", "us-west-2")] = copy.deepcopy(theirs)
+    config = stage_config(invocationLogging={"takeOver": True})
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage, parts=("foundation",))
+    moved = stage.stacks()
+    foundation = moved[0]
+    foundation.template = _renamed_logs_bucket(foundation.template)
+    assert world.deploy([foundation]) == {"dev-distillation-foundation": "UPDATE_COMPLETE"}
+    stage.assert_invariants()
+    assert world.destroy(["dev-distillation-foundation"]) == {"dev-distillation-foundation": "DELETE_COMPLETE"}
+    assert world.bedrock.logging[("111111111111", "us-west-2")] == theirs
+
+
+def _renamed_logs_bucket(template: dict) -> dict:
+    """The foundation template as a later version of the app that renamed the logs bucket's construct makes it:
+    CloudFormation creates a new bucket and deletes the old one."""
+    old = next(
+        lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket" and "InvocationLogs" in lid
+    )
+    return json.loads(json.dumps(template).replace(f'"{old}"', f'"{old}Renamed"'))
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_8_a_create_that_outlives_six_unreachable_minutes_adopts_the_job_bedrock_accepted(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage, parts=("foundation",))
+    until = world.clock.now + 6 * MINUTE
+    world.faults.add("bedrock", "CreateModelCustomizationJob", "lose-response")
+    world.faults.add("bedrock", "*", "unreachable", times=None, when=lambda c: world.clock.now < until)
+    deployed(stage, parts=("foundation", "training"))
+    [job] = jobs(world)
+    assert stage.resource("training", "Custom::BedrockDistillationJob").physical_id == job.arn
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_8_the_state_change_event_ends_the_wait_without_waiting_for_the_poll(world):
+    world.bedrock.timing.job_seconds = 3.5 * HOUR  # half an hour before the next hourly poll
+    stage = StageDeployment(world, "dev", stage_config(serving={"pollMinutes": 60}))
+    deployed(stage)
+    [job] = jobs(world)
+    condition = next(
+        r for r in stage.stack("serving").resources.values() if r.type == "AWS::CloudFormation::WaitCondition"
+    )
+    assert condition.updated_at - job.ended < 5 * MINUTE
+
+
+@FAILS_BEFORE_THE_LIFECYCLE_FIX
+def test_case_8_an_update_of_the_poll_rule_after_the_wait_sends_no_late_signal(world):
+    stage = StageDeployment(world, "dev", stage_config())
+    deployed(stage)
+    deployed(stage, stage_config(serving={"pollMinutes": 15}))
+    world.advance(HOUR)
+    assert [h.late_signals for h in world.engine.handles.values()] == [0] * len(world.engine.handles)
+    polls = [r for r in world.eventbridge.rules.values() if r.schedule_seconds]
+    assert polls and not any(rule.enabled for rule in polls)
