@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.hooks import first_non_none_response
@@ -100,16 +101,37 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+_ACTIVE: list[Bridge] = []
+_SESSION: list[botocore.session.Session] = []
+
+
+def shared_session() -> botocore.session.Session:
+    """The botocore session every simulated function makes its clients from.
+
+    In Lambda each function has a session of its own; here they share one, because a session loads each service
+    model from disk once and a fresh one per cold start would make the simulation crawl. Clients stay per function,
+    and the hooks answer for whichever world is active.
+    """
+    if not _SESSION:
+        session = botocore.session.get_session()
+        session.register("before-parameter-build", lambda **kw: _ACTIVE[-1]._keep_params(**kw))
+        session.register("before-call", lambda **kw: _ACTIVE[-1]._answer(**kw))
+        _SESSION.append(session)
+    return _SESSION[0]
+
+
 class Bridge:
-    """The botocore hooks; ``install(session)`` registers them on a handler's session before it makes clients."""
+    """The botocore hooks behind ``shared_session``, for one world while it is active (``with bridge.active()``)."""
 
     def __init__(self, world) -> None:
         self.world = world
         self._validator = ParamValidator()
 
-    def install(self, session) -> None:
-        session.register("before-parameter-build", self._keep_params)
-        session.register("before-call", self._answer)
+    def activate(self) -> None:
+        _ACTIVE.append(self)
+
+    def deactivate(self) -> None:
+        _ACTIVE.remove(self)
 
     @staticmethod
     def _keep_params(params, context, **_kwargs) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.deploy.aws import shared_session
 from tests.deploy.clock import InvocationTimedOut
 
 # Lambda retries a failed asynchronous invocation twice, waiting about one and then two minutes.
@@ -205,11 +206,10 @@ class LambdaRuntime:
         spec.loader.exec_module(module)
         if isinstance(module.__dict__.get("time"), types.ModuleType):
             module.time = _SimulatedTime(self.world.clock)
-        session = module.__dict__.get("SESSION")
-        if session is not None:
-            # Clients made from this session before the hooks were installed would bypass the fake: there are none,
-            # as the layer module creates its session at import and handlers make clients after importing it.
-            self.world.bridge.install(session)
+        if "SESSION" in module.__dict__:
+            # The layer module makes its session at import and the handlers make their clients from it afterwards,
+            # so replacing it here routes every client to the fake.
+            module.SESSION = shared_session()
         return module
 
 

@@ -110,8 +110,12 @@ class World:
     @contextlib.contextmanager
     def active(self):
         """Route handlers' signals to the simulated handles while the world runs."""
-        with mock.patch.object(urllib.request, "urlopen", self.urlopen):
-            yield self
+        self.bridge.activate()
+        try:
+            with mock.patch.object(urllib.request, "urlopen", self.urlopen):
+                yield self
+        finally:
+            self.bridge.deactivate()
 
     # -- stack operations as the CDK CLI runs them -------------------------------------------------------------------
     def deploy(self, stacks: list[StackTemplate]) -> dict[str, str]:
