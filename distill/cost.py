@@ -269,7 +269,8 @@ def _serving(prices: PriceTable, stage: StageConfig, student: str) -> list[Line]
             )
         ]
     hourly = prices.throughput(region, student, serving.commitment)
-    each = f"{units} model unit{'s' if units > 1 else ''} x hourly price ({serving.commitment})"
+    terms = "no commitment" if serving.commitment == "none" else f"{serving.commitment} commitment"
+    each = f"{units} model unit{'s' if units > 1 else ''} x hourly price ({terms})"
     lines = [
         _priced("servingHour", "Serving, per hour", [hourly], lambda: Amount.exact(hourly.usd * units), each),
         _priced(
