@@ -199,16 +199,15 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
 
 
 def _parse_budget(reader: Reader, *, production: bool) -> float:
-    if not reader.has("monthlyUsd"):
-        reader.reject_unknown()
+    value = reader.raw("monthlyUsd")
+    reader.reject_unknown()
+    if value is None:
         if production:
             reader.problem(
                 f"{reader.where('monthlyUsd')} is missing; a production stage must name its monthly budget in USD "
                 "(the AWS Budgets budget on its distillation-stage tag)"
             )
         return DEFAULT_MONTHLY_BUDGET_USD
-    value = reader.raw("monthlyUsd")
-    reader.reject_unknown()
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         reader.problem(f"{reader.where('monthlyUsd')} is {show(value)}; it must be a number of US dollars above 0")
         return DEFAULT_MONTHLY_BUDGET_USD
