@@ -32,7 +32,7 @@ def idle_message(*, stage_name: str, idle_hours: int, model_units: int, hourly: 
     else:
         cost = (
             f"${hourly.usd * model_units * 24:,.2f} per day ({model_units} model unit(s) x ${hourly.usd:,.2f} per "
-            f"model unit-hour, {commitment} commitment, price of {hourly.date})"
+            f"model unit-hour, {'no' if commitment == 'none' else commitment} commitment, price of {hourly.date})"
         )
     serving = stack_name(stage_name, "serving")
     if commitment == "none":
