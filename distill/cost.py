@@ -241,7 +241,11 @@ def _training(prices: PriceTable, stage: StageConfig, tokens: DatasetTokens | No
         return Amount(low, high)
 
     span = f"{epochs.low} to {epochs.high} epochs ({epochs.source})" if epochs else "an unknown number of epochs"
-    basis = f"the low and high records of the teacher line, prompt and answer tokens, trained for {span}"
+    basis = (
+        "the prompts and answers of the teacher line (low: the dataset's; high: "
+        f"{MAX_PROMPTS:,} of the largest prompt and {length:,} answer tokens), trained for {span}: low at the fewest, "
+        "high at the most"
+    )
     missing = None if tokens else "local dataset"
     if epochs is None:
         missing = "epoch range for the student's provider"

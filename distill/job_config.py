@@ -26,7 +26,9 @@ MIN_POLL_MINUTES = 5
 DEFAULT_POLL_MINUTES = 10
 S3_URI_PATTERN = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?"
 # Hours without an invocation before the idle alarm of a Provisioned Throughput fires. CloudWatch evaluates an
-# hourly alarm over at most 7 days (PutMetricAlarm, EvaluationPeriods x Period <= 604,800 s).
+# hourly alarm over at most 7 days: Period x EvaluationPeriods <= 604,800 s (CloudWatch API reference,
+# PutMetricAlarm, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html, read
+# 2026-12-01).
 DEFAULT_IDLE_HOURS = 24
 MAX_IDLE_HOURS = 7 * 24
 

@@ -81,8 +81,9 @@ def _refresh(table: pricing.PriceTable, path: Path) -> int:
         return 2
     pricing.save(table, path)
     print(
-        f"distill cost: {len(report.updated)} figures refreshed in {path}, {len(report.not_found)} usage types the "
-        f"Price List does not know, {len(report.not_refreshable)} figures without a usage type (left as they were)",
+        f"distill cost: {path} refreshed: {len(report.updated)} figure(s) from the Price List, "
+        f"{len(report.not_found)} usage type(s) it does not know, {len(report.not_refreshable)} figure(s) without a "
+        "usage type (left as they were)",
         file=sys.stderr,
     )
     for line in report.not_found:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,30 @@ def test_an_unknown_stage_or_an_unreadable_table_exits_2(tmp_path, capsys):
     status, _, err = run_cost(capsys, "--stage", "dev", "--prices", str(tmp_path / "missing.json"))
     assert status == 2
     assert f"distill cost: cannot read the price table {tmp_path / 'missing.json'}" in err
+
+
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / ".installed").exists() or not (ROOT / "node_modules" / ".installed").exists(),
+    reason="make plan needs the environment `make setup` builds",
+)
+def test_make_plan_offline_says_the_diff_needs_credentials_and_shows_the_cost(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    done = subprocess.run(
+        ["make", "--no-print-directory", "plan", "STAGE=dev"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "== cdk diff dev: skipped, it needs AWS credentials (none found) to read the deployed stacks"
+    assert lines[1] == "== distill cost --stage dev"
+    assert any(line.startswith("Teacher generation (the job)") for line in lines)
+    assert (
+        "make plan needs STAGE=<name>"
+        in subprocess.run(
+            ["make", "--no-print-directory", "plan"], cwd=ROOT, env=env, capture_output=True, text=True
+        ).stdout
+    )

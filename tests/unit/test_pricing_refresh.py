@@ -125,7 +125,7 @@ def test_the_command_saves_the_refreshed_table(tmp_path, capsys, monkeypatch):
     saved = json.loads(path.read_text())["regions"]["us-west-2"]["meta.llama3-3-70b-instruct-v1:0"]["training"]
     assert saved["usd"] == 0.0075 and saved["read"]
     err = capsys.readouterr().err
-    assert f"distill cost: 1 figures refreshed in {path}, 1 usage types the Price List does not know" in err
+    assert f"distill cost: {path} refreshed: 1 figure(s) from the Price List, 1 usage type(s) it does not know" in err
 
 
 def test_without_credentials_the_table_is_unchanged_and_the_command_says_why(tmp_path, capsys, monkeypatch):
