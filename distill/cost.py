@@ -169,8 +169,10 @@ def estimate(stage: StageConfig, prices: PriceTable, *, dataset_path: Path | Non
             )
         lines.append(_teacher_generation(prices, stage, tokens))
         lines.append(_training(prices, stage, tokens))
-    else:
+    elif stage.model_source is not None:
         notes.append("the stage copies its model from another stage: it runs no distillation job")
+    else:
+        notes.append("the stage deploys its foundation only: no job, no model and no serving to bill")
     student = stage.student
     if student is not None:
         storage = prices.price(region, student, "storage")

@@ -274,3 +274,27 @@ def test_make_plan_offline_says_the_diff_needs_credentials_and_shows_the_cost(tm
             ["make", "--no-print-directory", "plan"], cwd=ROOT, env=env, capture_output=True, text=True
         ).stdout
     )
+
+
+def test_a_foundation_only_stage_bills_nothing_the_estimate_covers():
+    found = cost.estimate(load_stages({"logs": {"region": "us-west-2"}})["logs"], table_with(**FIXED))
+    assert found.lines == ()
+    assert found.notes == ("the stage deploys its foundation only: no job, no model and no serving to bill",)
+
+
+def test_an_on_demand_deployment_lists_its_token_prices_and_no_hourly_bill():
+    nova = {
+        "region": "us-east-1",
+        "distillation": {
+            "teacher": "amazon.nova-pro-v1:0",
+            "student": "amazon.nova-lite-v1:0:300k",
+            "trainingData": {"file": SHIPPED_DATASET},
+        },
+        "serving": {"mode": "onDemand"},
+    }
+    found = cost.estimate(load_stages({"nova": nova})["nova"], pricing.packaged())
+    (serving,) = [line for line in found.lines if line.key.startswith("serving")]
+    assert serving.key == "servingTokens"
+    assert serving.unknown_because == "billed by traffic, which the estimate does not know"
+    assert [price.item for price in serving.prices] == ["customModelOnDemandInput", "customModelOnDemandOutput"]
+    assert serving.prices[0].usage_type == "USE1-NovaLite-input-tokens-custom-model"
