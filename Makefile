@@ -15,7 +15,7 @@ STACKS := $(if $(STAGE),'$(STAGE)/*','**')
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup synth test lint unit diff deploy bench snapshots clean
+.PHONY: setup synth test lint unit diff plan deploy bench snapshots clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -45,6 +45,29 @@ test: lint unit
 
 diff: setup
 	$(CDK) diff $(STACKS)
+
+# What a reviewer runs on a pull request: the stage's template diff, its cost, and the live preflight checks where the
+# command has them. Offline, diff and preflight say that they need credentials and the cost is still shown; the exit
+# status is the first failure's.
+plan: setup
+	@test -n "$(STAGE)" || { echo "make plan needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }
+	@status=0; \
+	if $(BIN)/python -c 'import sys, boto3; sys.exit(boto3.Session().get_credentials() is None)' 2>/dev/null; then \
+		echo "== cdk diff $(STAGE)"; $(CDK) diff $(STACKS) || status=$$?; \
+	else \
+		echo "== cdk diff $(STAGE): skipped, it needs AWS credentials (none found) to read the deployed stacks"; \
+	fi; \
+	echo "== distill cost --stage $(STAGE)"; \
+	$(BIN)/distill cost --stage $(STAGE) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	if $(BIN)/distill preflight --help >/dev/null 2>&1; then \
+		if $(BIN)/python -c 'import sys, boto3; sys.exit(boto3.Session().get_credentials() is None)' 2>/dev/null; then \
+			echo "== distill preflight --stage $(STAGE)"; \
+			$(BIN)/distill preflight --stage $(STAGE) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+		else \
+			echo "== distill preflight $(STAGE): skipped, it needs AWS credentials (none found) to check the account"; \
+		fi; \
+	fi; \
+	exit $$status
 
 deploy: setup
 	@test -n "$(STAGE)" || { echo "make deploy needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }

@@ -15,7 +15,13 @@ from typing import Any
 import boto3
 
 from distill.config_reader import ConfigError, Reader, show
-from distill.job_config import DistillationConfig, ServingConfig, parse_distillation, parse_serving
+from distill.job_config import (
+    DistillationConfig,
+    ServingConfig,
+    check_commitment_budget,
+    parse_distillation,
+    parse_serving,
+)
 from distill.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
 
 # Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
@@ -34,6 +40,9 @@ BEDROCK_REGIONS = tuple(boto3.session.Session().get_available_regions("bedrock")
 
 # Stage names prefix stack, job and model names; Bedrock's name patterns allow no doubled or trailing hyphen.
 STAGE_NAME_PATTERN = r"(?=.{1,24}$)[A-Za-z](-?[A-Za-z0-9])*"
+
+# The monthly AWS Budgets amount of a stage that names none (production stages must name theirs).
+DEFAULT_MONTHLY_BUDGET_USD = 1000
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class StageConfig:
     serving: ServingConfig | None = None
     # Job state changes and serving failures are published to the stage's topic; this address is subscribed.
     notification_email: str | None = None
+    # The AWS Budgets budget on the stage's cost-allocation tag, in USD per month.
+    budget_monthly_usd: float = DEFAULT_MONTHLY_BUDGET_USD
 
     @property
     def student(self) -> str | None:
@@ -163,6 +174,11 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         "email", pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", allowed="an e-mail address to subscribe to the stage's topic"
     )
     notifications.reject_unknown()
+    budget_monthly_usd = _parse_budget(reader.child("budget"), production=production)
+    if serving is not None:
+        check_commitment_budget(
+            reader.child("serving"), serving, student=student or "", region=region or "", monthly_usd=budget_monthly_usd
+        )
     stage = StageConfig(
         name=name,
         region=region or "",
@@ -176,9 +192,26 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         model_source=model_source,
         serving=serving,
         notification_email=email,
+        budget_monthly_usd=budget_monthly_usd,
     )
     reader.reject_unknown()
     return stage
+
+
+def _parse_budget(reader: Reader, *, production: bool) -> float:
+    value = reader.raw("monthlyUsd")
+    reader.reject_unknown()
+    if value is None:
+        if production:
+            reader.problem(
+                f"{reader.where('monthlyUsd')} is missing; a production stage must name its monthly budget in USD "
+                "(the AWS Budgets budget on its distillation-stage tag)"
+            )
+        return DEFAULT_MONTHLY_BUDGET_USD
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        reader.problem(f"{reader.where('monthlyUsd')} is {show(value)}; it must be a number of US dollars above 0")
+        return DEFAULT_MONTHLY_BUDGET_USD
+    return value
 
 
 def _parse_invocation_logging(reader: Reader) -> InvocationLoggingConfig:

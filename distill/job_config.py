@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distill import catalog, dataset
+from distill import catalog, dataset, pricing
 from distill.config_reader import Reader, show
 from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
 from distill.promotion import parse_share_with
@@ -25,6 +25,12 @@ COMMITMENTS = ("none", "OneMonth", "SixMonths")
 MIN_POLL_MINUTES = 5
 DEFAULT_POLL_MINUTES = 10
 S3_URI_PATTERN = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?"
+# Hours without an invocation before the idle alarm of a Provisioned Throughput fires. CloudWatch evaluates an
+# hourly alarm over at most 7 days: Period x EvaluationPeriods <= 604,800 s (CloudWatch API reference,
+# PutMetricAlarm, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html, read
+# 2026-12-01).
+DEFAULT_IDLE_HOURS = 24
+MAX_IDLE_HOURS = 7 * 24
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class ServingConfig:
     poll_minutes: int = DEFAULT_POLL_MINUTES
     # After serving, send a few prompts through Converse; an error fails the deploy.
     smoke_test: bool = True
+    # A Provisioned Throughput without invocations for this many hours raises the stage's idle alarm.
+    idle_hours: int = DEFAULT_IDLE_HOURS
 
 
 def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enabled: bool) -> DistillationConfig:
@@ -230,9 +238,36 @@ def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig
         poll_minutes=reader.integer("pollMinutes", DEFAULT_POLL_MINUTES, minimum=MIN_POLL_MINUTES, maximum=60)
         or DEFAULT_POLL_MINUTES,
         smoke_test=reader.boolean("smokeTest", True),
+        idle_hours=reader.integer("idleHours", DEFAULT_IDLE_HOURS, minimum=1, maximum=MAX_IDLE_HOURS)
+        or DEFAULT_IDLE_HOURS,
     )
     reader.reject_unknown()
     return parsed
+
+
+def check_commitment_budget(
+    reader: Reader, serving: ServingConfig, *, student: str, region: str, monthly_usd: float
+) -> None:
+    """Refuse a commitment whose full term costs more than the stage's budget allows over the term, unless
+    ``acknowledgeCommitment`` is set; the message shows the term's cost. A term whose price is not in the table
+    cannot be compared and passes this check (the acknowledgment is still required for any commitment)."""
+    if serving.mode != "provisioned" or serving.commitment == "none" or reader.raw("acknowledgeCommitment") is True:
+        return
+    hourly = pricing.packaged().throughput(region, student, serving.commitment)
+    cost = pricing.term_cost(hourly, serving.model_units, serving.commitment)
+    months = pricing.TERM_MONTHS[serving.commitment]
+    if cost is None or cost <= monthly_usd * months:
+        return
+    units = serving.model_units
+    budget_key = reader.path.rsplit(".", 1)[0] + ".budget.monthlyUsd"
+    reader.problem(
+        f'{reader.where("commitment")} is "{serving.commitment}": its term costs ${cost:,.2f} ({units} model '
+        f"unit{'s' if units > 1 else ''} x ${hourly.usd:,.2f} per model unit-hour x "
+        f"{pricing.TERM_HOURS[serving.commitment]:,} hours, price of {hourly.date}), more than the "
+        f"${monthly_usd * months:,.2f} that {budget_key} (${monthly_usd:,.2f}) allows over {months} month"
+        f"{'s' if months > 1 else ''}; set {reader.where('acknowledgeCommitment')} to true to accept the cost, or "
+        f"raise {budget_key}"
+    )
 
 
 # How many prompts the post-deploy check sends, and how much of each: it checks that the model answers, no more.

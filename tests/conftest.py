@@ -84,6 +84,7 @@ TEST_STAGES: dict[str, Any] = {
         "account": "555555555555",
         "region": "us-west-2",
         "production": True,
+        "budget": {"monthlyUsd": 20000},
         "modelSource": {"copyFromStage": "haiku-dev", "modelArn": HAIKU_MODEL_ARN},
         "serving": {"modelUnits": 1},
     },

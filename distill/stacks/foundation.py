@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from distill.config import StageConfig
+from distill.constructs.budget import StageBudget
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey
 from distill.constructs.invocation_logging import InvocationLogging
 from distill.constructs.notifications import StageNotifications
@@ -54,6 +55,14 @@ class FoundationStack(Stack):
 
         self.notifications = StageNotifications(
             self, "Notifications", stage_name=stage.name, key=self.data_key, email=stage.notification_email
+        )
+        StageBudget(
+            self,
+            "Budget",
+            stage_name=stage.name,
+            monthly_usd=stage.budget_monthly_usd,
+            topic=self.notifications.topic,
+            key=self.data_key,
         )
         if stage.distillation is not None:
             TrainingMetricsPublisher(

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from distill.config import StageConfig
 from distill.constructs.dashboard import DistillationDashboard
+from distill.constructs.idle_alarm import ThroughputIdleAlarm
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
@@ -45,6 +46,15 @@ class ServingStack(Stack):
         self.served = self._serve()
         if self.served is not None:
             self.served.node.add_dependency(ready)
+        if self.served is not None and stage.serving.mode == "provisioned":
+            ThroughputIdleAlarm.for_stage(
+                self,
+                "IdleAlarm",
+                stage=stage,
+                model_id=self.served.arn,
+                topic=foundation.notifications.topic,
+                key=foundation.data_key,
+            )
         if stage.distillation is not None and stage.distillation.share_with:
             share = ram.CfnResourceShare(
                 self,

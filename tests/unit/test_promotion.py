@@ -62,7 +62,13 @@ def test_prod_keeps_its_data_and_dev_may_destroy(templates):
 
 
 def test_a_production_stage_with_destroy_removal_is_refused():
-    stage = {"account": "222222222222", "region": "us-west-2", "production": True, "removalPolicy": "destroy"}
+    stage = {
+        "account": "222222222222",
+        "region": "us-west-2",
+        "production": True,
+        "removalPolicy": "destroy",
+        "budget": {"monthlyUsd": 5000},
+    }
     assert problems({"prod": stage}) == [
         'context.stages.prod.removalPolicy is "destroy", but the stage is a production stage ("production": true), '
         'whose buckets, key and logs must outlive the stack; use "retain"'
@@ -70,7 +76,8 @@ def test_a_production_stage_with_destroy_removal_is_refused():
 
 
 def test_a_production_stage_must_name_its_account():
-    assert problems({"prod": {"region": "us-west-2", "production": True}}) == [
+    stage = {"region": "us-west-2", "production": True, "budget": {"monthlyUsd": 5000}}
+    assert problems({"prod": stage}) == [
         "context.stages.prod.account is missing; a production stage must name its 12-digit account"
     ]
 

@@ -1,0 +1,247 @@
+"""`distill cost`: what a stage's distillation, storage and serving cost, from the local dataset and the price table."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from distill import cost, dataset, pricing
+from distill.config import load_stages
+from distill.config_reader import ConfigError
+
+FORMATS = ("text", "json", "markdown")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cost", help=__doc__.split(": ", 1)[1])
+    parser.add_argument("--stage", required=True, help="the stage to estimate")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or markdown")
+    parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
+    parser.add_argument("--dataset", type=Path, help="a local copy of a dataset that the stage reads from S3 or logs")
+    parser.add_argument(
+        "--prices", type=Path, default=pricing.PACKAGED_TABLE, help="price table (default: the packaged one)"
+    )
+    parser.add_argument(
+        "--refresh-prices",
+        action="store_true",
+        help="first rewrite the table's figures from the AWS Price List API (needs credentials: pricing:GetProducts)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        context = json.loads(args.cdk_json.read_text())["context"]
+        stages = load_stages(context.get("stages"))
+    except (OSError, ValueError, KeyError) as error:
+        print(f"distill cost: cannot read the context of {args.cdk_json}: {error}", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.stage not in stages:
+        print(f"distill cost: no stage {args.stage!r}; stages: {', '.join(stages)}", file=sys.stderr)
+        return 2
+    try:
+        table = pricing.load(args.prices)
+    except (OSError, ValueError) as error:
+        print(f"distill cost: cannot read the price table {args.prices}: {error}", file=sys.stderr)
+        return 2
+    if args.refresh_prices:
+        status = _refresh(table, args.prices)
+        if status:
+            return status
+    try:
+        found = cost.estimate(stages[args.stage], table, dataset_path=args.dataset)
+    except (OSError, dataset.LineError) as error:
+        print(f"distill cost: cannot read the dataset: {error}", file=sys.stderr)
+        return 2
+    print(RENDERERS[args.format](found))
+    return 0
+
+
+def _refresh(table: pricing.PriceTable, path: Path) -> int:
+    """Rewrite the table from the Price List and save it; a report of what changed goes to stderr."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = boto3.client("pricing", region_name=pricing.PRICE_LIST_REGION)
+        report = pricing.refresh(table, client, datetime.date.today().isoformat())
+    except (BotoCoreError, ClientError) as error:
+        print(
+            f"distill cost --refresh-prices: the AWS Price List API could not be read ({error}); it needs AWS "
+            "credentials allowed pricing:GetProducts. The table is unchanged.",
+            file=sys.stderr,
+        )
+        return 2
+    pricing.save(table, path)
+    print(
+        f"distill cost: {path} refreshed: {len(report.updated)} figure(s) from the Price List, "
+        f"{len(report.not_found)} usage type(s) it does not know, {len(report.not_refreshable)} figure(s) without a "
+        "usage type (left as they were)",
+        file=sys.stderr,
+    )
+    for line in report.not_found:
+        print(f"  not in the Price List: {line}", file=sys.stderr)
+    return 0
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"${value:,.2f}" if value >= 0.005 or value == 0 else f"${value:.4f}"
+
+
+def _range(amount: cost.Amount) -> tuple[str, str]:
+    return _usd(amount.low), _usd(amount.high)
+
+
+# How each priced item reads in a line of text.
+SHORT_UNITS = {
+    "onDemandInput": "per 1,000 teacher input tokens",
+    "onDemandOutput": "per 1,000 teacher output tokens",
+    "training": "per 1,000 tokens trained",
+    "storage": "per model-month of storage",
+    "provisionedNoCommit": "per model unit-hour, no commitment",
+    "provisionedOneMonth": "per model unit-hour, OneMonth commitment",
+    "provisionedSixMonths": "per model unit-hour, SixMonths commitment",
+    "customModelOnDemandInput": "per 1,000 input tokens served",
+    "customModelOnDemandOutput": "per 1,000 output tokens served",
+}
+
+
+def _price_text(price: pricing.Price) -> str:
+    figure = "unknown" if price.usd is None else f"${price.usd:g}"
+    return f"{figure} {SHORT_UNITS[price.item]} ({price.source}, {price.date})"
+
+
+def _prices_used(found: cost.Estimate) -> list[pricing.Price]:
+    return list(dict.fromkeys(price for line in found.lines for price in line.prices))
+
+
+def _header(found: cost.Estimate) -> list[str]:
+    stage = found.stage
+    lines = [f"Stage {stage.name} ({stage.region})"]
+    if stage.distillation is not None:
+        lines.append(
+            f"Teacher {stage.distillation.teacher}, student {stage.distillation.student}, "
+            f"maxResponseLength {stage.distillation.max_response_length:,}"
+        )
+    if stage.serving is not None and stage.serving.mode != "none":
+        serving = stage.serving
+        lines.append(f"Serving {serving.mode}, {serving.model_units} model unit(s), commitment {serving.commitment}")
+    tokens = found.dataset
+    if tokens is not None:
+        lines.append(
+            f"Dataset {tokens.path.name}: {tokens.records:,} records ({tokens.records_with_answer:,} with an answer), "
+            f"{tokens.prompt_tokens:,} prompt tokens, {tokens.answer_tokens:,} answer tokens, largest prompt "
+            f"{tokens.largest_prompt_tokens:,} tokens"
+        )
+        lines.append(
+            f"Tokens estimated as characters / {cost.CHARS_PER_TOKEN} ({cost.TOKEN_ESTIMATE_SOURCE}); the true count "
+            f"lies between {cost.TOKEN_BAND[0]} and {cost.TOKEN_BAND[1]} times the estimate"
+        )
+    lines.append(f"Budget {_usd(stage.budget_monthly_usd)} per month on the distillation-stage tag")
+    return lines
+
+
+def _totals(found: cost.Estimate) -> list[tuple[str, cost.Amount]]:
+    return [("Total, the job", found.job), ("Total, the first month", found.first_month)]
+
+
+def render_text(found: cost.Estimate) -> str:
+    rows = [(line.label, *_range(line.amount)) for line in found.lines]
+    rows += [(label, *_range(amount)) for label, amount in _totals(found)]
+    width = max(len(row[0]) for row in rows)
+    out = [*_header(found), "", f"{'item':<{width}}  {'low':>14}  {'high':>14}"]
+    out += [f"{label:<{width}}  {low:>14}  {high:>14}" for label, low, high in rows]
+    out += ["", "How each line is computed:"]
+    for line in found.lines:
+        unknown = f" Unknown: {line.unknown_because}." if line.unknown_because else ""
+        out.append(f"  {line.label}: {line.basis}.{unknown}")
+    out += ["", "Prices:"] + [f"  {_price_text(price)}" for price in _prices_used(found)]
+    out += [f"Note: {note}" for note in found.notes]
+    return "\n".join(out)
+
+
+def render_markdown(found: cost.Estimate) -> str:
+    out = [f"### Cost estimate: {found.stage.name}", "", *(f"- {line}" for line in _header(found)), ""]
+    out += ["| item | low (USD) | high (USD) | prices (source, date) |", "|---|---:|---:|---|"]
+    for line in found.lines:
+        low, high = _range(line.amount)
+        prices = "<br>".join(_price_text(price) for price in line.prices) or "-"
+        out.append(f"| {line.label} | {low} | {high} | {prices} |")
+    for label, amount in _totals(found):
+        low, high = _range(amount)
+        out.append(f"| **{label}** | **{low}** | **{high}** | |")
+    out += ["", "<details><summary>How each line is computed</summary>", ""]
+    for line in found.lines:
+        unknown = f" Unknown: {line.unknown_because}." if line.unknown_because else ""
+        out.append(f"- {line.label}: {line.basis}.{unknown}")
+    out += [f"- Note: {note}" for note in found.notes]
+    out += ["", "</details>"]
+    return "\n".join(out)
+
+
+def as_json(found: cost.Estimate) -> dict[str, Any]:
+    def amount(value: cost.Amount) -> dict[str, Any]:
+        return {
+            "low": value.low if value.low is not None else "unknown",
+            "high": value.high if value.high is not None else "unknown",
+        }
+
+    stage, tokens = found.stage, found.dataset
+    return {
+        "stage": stage.name,
+        "region": stage.region,
+        "teacher": stage.distillation.teacher if stage.distillation else None,
+        "student": stage.student,
+        "serving": None
+        if stage.serving is None
+        else {
+            "mode": stage.serving.mode,
+            "modelUnits": stage.serving.model_units,
+            "commitment": stage.serving.commitment,
+        },
+        "budgetMonthlyUsd": stage.budget_monthly_usd,
+        "dataset": None
+        if tokens is None
+        else {
+            "file": str(tokens.path),
+            "records": tokens.records,
+            "recordsWithAnswer": tokens.records_with_answer,
+            "promptTokens": tokens.prompt_tokens,
+            "answerTokens": tokens.answer_tokens,
+            "largestPromptTokens": tokens.largest_prompt_tokens,
+        },
+        "tokenEstimate": {
+            "charactersPerToken": cost.CHARS_PER_TOKEN,
+            "band": list(cost.TOKEN_BAND),
+            "source": cost.TOKEN_ESTIMATE_SOURCE,
+        },
+        "items": [
+            {
+                "item": line.key,
+                "label": line.label,
+                "usd": amount(line.amount),
+                "basis": line.basis,
+                "unknownBecause": line.unknown_because,
+                "prices": [price.to_json() for price in line.prices],
+            }
+            for line in found.lines
+        ],
+        "totals": {"job": amount(found.job), "firstMonth": amount(found.first_month)},
+        "notes": list(found.notes),
+    }
+
+
+RENDERERS = {
+    "text": render_text,
+    "json": lambda found: json.dumps(as_json(found), indent=2),
+    "markdown": render_markdown,
+}
