@@ -619,8 +619,8 @@ def test_a_provisioned_throughput_says_which_quotas_support_must_raise():
         'a Provisioned Throughput of 2 model units needs AWS support to raise "Model units no-commitment Provisioned '
         'Throughputs across custom models" and "Model units per provisioned model for Amazon Nova Lite" to at least 2 '
         "(an account has 0 before asking; "
-        "https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html, read 2026-12-01; quotas: https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read "
-        "2026-12-01)"
+        "https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html, read 2026-12-01; quotas: "
+        "https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01)"
     )
     committed = parse(
         stage_with(NOVA, serving={"commitment": "OneMonth", "acknowledgeCommitment": True}, region="us-east-1")
