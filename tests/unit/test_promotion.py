@@ -276,8 +276,31 @@ def stage_actions(template: Template, name: str) -> list[dict]:
 
 def test_prod_waits_for_a_manual_approval_and_dev_does_not(pipeline_template):
     prod = stage_actions(pipeline_template, "prod")
-    assert prod[0]["ActionTypeId"]["Category"] == "Approval"
+    assert [action["Name"] for action in prod[:2]] == ["Preflight-prod", "Approve-prod"]
+    assert prod[1]["ActionTypeId"]["Category"] == "Approval"
+    assert prod[0]["RunOrder"] < prod[1]["RunOrder"]
     assert all(action["ActionTypeId"]["Category"] != "Approval" for action in stage_actions(pipeline_template, "dev"))
+
+
+@pytest.mark.parametrize(("name", "account"), [("dev", "111111111111"), ("prod", "222222222222")])
+def test_each_stage_starts_with_a_preflight_of_its_account(pipeline_template, name, account):
+    actions = stage_actions(pipeline_template, name)
+    first = actions[0]
+    assert (first["Name"], first["ActionTypeId"]["Category"]) == (f"Preflight-{name}", "Build")
+    assert all(first["RunOrder"] < action["RunOrder"] for action in actions[1:])
+    lookup_role = f"arn:aws:iam::{account}:role/cdk-hnb659fds-lookup-role-{account}-us-east-1"
+    projects = pipeline_template.find_resources("AWS::CodeBuild::Project")
+    (project,) = [
+        p["Properties"]
+        for p in projects.values()
+        if {"Name": "ROLE_ARN", "Type": "PLAINTEXT", "Value": lookup_role}
+        in p["Properties"]["Environment"].get("EnvironmentVariables", [])
+    ]
+    assert {"Name": "STAGE", "Type": "PLAINTEXT", "Value": name} in project["Environment"]["EnvironmentVariables"]
+    spec = json.loads(project["Source"]["BuildSpec"])
+    assert spec["phases"]["build"]["commands"][-1] == 'PYTHONPATH=. python3 -m distill.cli preflight --stage "$STAGE"'
+    policies = json.dumps(pipeline_template.find_resources("AWS::IAM::Policy"))
+    assert f'{{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": "{lookup_role}"}}' in policies
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
