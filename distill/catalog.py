@@ -194,7 +194,9 @@ def today() -> date:
 
 
 def base_model_id(model_id: str) -> str:
-    """The foundation model id behind an inference profile id or a customizable variant."""
+    """The foundation model id behind an inference profile id, a customizable variant or an ARN of either."""
+    if model_id.startswith("arn:"):
+        model_id = model_id.rsplit("/", 1)[-1]
     return _CONTEXT_SUFFIX.sub("", _PROFILE_PREFIX.sub("", model_id))
 
 

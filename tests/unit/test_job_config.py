@@ -627,3 +627,18 @@ def test_a_provisioned_throughput_says_which_quotas_support_must_raise():
     ).serving
     assert committed.model_unit_quotas == ("Model units per provisioned model for Amazon Nova Lite",)
     assert parse(stage_with(NOVA, serving={"mode": "onDemand"}, region="us-east-1")).serving.model_unit_quotas == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "multi_turn"),
+    [
+        ("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0", True),
+        ("arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.amazon.nova-pro-v1:0", True),
+        ("arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-70b-instruct-v1:0", False),
+        ("arn:aws:bedrock:us-west-2:111111111111:application-inference-profile/a1b2c3d4e5f6", False),
+    ],
+)
+def test_the_provider_rules_read_a_model_in_any_form(model, multi_turn):
+    from distill import catalog
+
+    assert catalog.allows_multi_turn(model) is multi_turn
