@@ -297,7 +297,7 @@ def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig
             + ", ".join(catalog.catalog().on_demand_models)
             + " in "
             + ", ".join(catalog.catalog().on_demand_regions)
-            + '; use "provisioned"'
+            + f' ({catalog.catalog().on_demand_source}); use "provisioned"'
         )
     if mode != "provisioned":
         for key in ("commitment", "modelUnits"):

@@ -227,7 +227,9 @@ def test_on_demand_only_for_students_that_support_it():
     assert only_problem(stage_with(LLAMA, serving={"mode": "onDemand"})) == (
         'context.stages.dev.serving.mode is "onDemand", but on-demand custom model deployment is not offered for '
         '"meta.llama3-1-8b-instruct-v1:0:128k" in us-west-2; it is offered for amazon.nova-lite-v1:0, '
-        'amazon.nova-micro-v1:0, amazon.nova-pro-v1:0 in us-east-1, us-west-2; use "provisioned"'
+        "amazon.nova-micro-v1:0, amazon.nova-pro-v1:0 in us-east-1, us-west-2 "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html, read 2026-12-01); "
+        'use "provisioned"'
     )
 
 
