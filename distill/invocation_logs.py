@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distill.catalog import base_model_id
+from distill.catalog import CatalogError, ModelReference, parse_model
 from distill.config_reader import show
 
 GZIP_MAGIC = b"\x1f\x8b"
+GUARDRAIL_STOP_REASON = "guardrail_intervened"
 # What a directory walk reads; a file named on the command line is read whatever its name.
 LOG_SUFFIXES = (".json", ".jsonl", ".gz")
 SCHEMA_TYPE = "ModelInvocationLog"
@@ -63,6 +64,78 @@ class LogRecord:
         """
         output = self.data.get("output")
         return isinstance(output, Mapping) and bool(output.get("outputBodyJson") or output.get("outputBodyS3Path"))
+
+    @property
+    def _input_body(self) -> Mapping[str, Any]:
+        return _mapping(_mapping(self.data.get("input")).get("inputBodyJson"))
+
+    @property
+    def _output_body(self) -> Mapping[str, Any]:
+        return _mapping(_mapping(self.data.get("output")).get("outputBodyJson"))
+
+    @property
+    def user_turns(self) -> int:
+        """User messages in the prompt: Converse and messages-style InvokeModel bodies list them; a body with a
+        single prompt string (Llama's InvokeModel format) is one turn."""
+        messages = self._input_body.get("messages")
+        if not isinstance(messages, list):
+            return 1
+        return sum(1 for message in messages if isinstance(message, Mapping) and message.get("role") == "user")
+
+    @property
+    def text_only(self) -> bool:
+        """Whether every content item of the prompt, the system prompt and the response is text.
+
+        Distillation takes text only (the distillation data page: the supported models "support only the
+        text-to-text modality"); an image, document, video, audio or tool block makes the record unusable.
+        """
+        body = self._input_body
+        messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+        items = [item for message in messages for item in _content(message)]
+        items += _items(body.get("system"))
+        output = self._output_body
+        answer = _mapping(output.get("output")).get("message") or output
+        items += _content(answer)
+        return all(_is_text(item) for item in items)
+
+    @property
+    def guardrail_intervened(self) -> bool:
+        """Whether a guardrail replaced the answer: Converse logs ``stopReason: guardrail_intervened`` (the
+        StopReason enum of the botocore bedrock-runtime model); InvokeModel bodies carry
+        ``"amazon-bedrock-guardrailAction": "INTERVENED"`` (as public invocation log records show; not on a user
+        guide page read for this)."""
+        output = self._output_body
+        return (
+            output.get("stopReason") == GUARDRAIL_STOP_REASON
+            or output.get("stop_reason") == GUARDRAIL_STOP_REASON
+            or output.get("amazon-bedrock-guardrailAction") == "INTERVENED"
+        )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, list) else []
+
+
+def _content(message: Any) -> list[Any]:
+    return _items(_mapping(message).get("content"))
+
+
+def _is_text(item: Any) -> bool:
+    """A string, a Converse ``{"text": ...}`` block, or a messages-API ``{"type": "text", "text": ...}`` block."""
+    if isinstance(item, str):
+        return True
+    return (
+        isinstance(item, Mapping)
+        and "text" in item
+        and set(item) <= {"text", "type"}
+        and item.get("type", "text") == "text"
+    )
 
 
 @dataclass(frozen=True)
@@ -137,11 +210,63 @@ def _parse_line(path: Path, number: int, raw: bytes) -> LogRecord | SkippedLine:
     return LogRecord(path, number, data)
 
 
-def model_key(model_id: str) -> str:
-    """The foundation model id behind a model id as a job or a log record gives it, so the forms compare equal.
+# Why a selected record is not one the job can use, in the order they are judged (a record counts under the first).
+DROP_REASONS = {
+    "otherModel": "from another model (usePromptResponse trains only on pairs from exactly the teacher)",
+    "noResponse": "no response (a failed or throttled call)",
+    "guardrail": "a guardrail intervened (the logged answer is a refusal, which the student would learn)",
+    "notText": "not text only (image, document, video, audio or tool content)",
+    "multiTurn": "more than one user turn (the provider allows one)",
+}
 
-    An ARN (foundation-model/ or inference-profile/) ends with the id after its last "/"; a cross-Region
-    profile id carries a geography prefix and a customizable variant a ":NNNk" suffix, which
-    ``catalog.base_model_id`` removes.
+
+@dataclass(frozen=True)
+class JobUse:
+    """How the job will read the records it selects.
+
+    With ``teacher`` set (usePromptResponse), it trains on the logged answers of exactly that teacher; without
+    it, on the prompts of pairs from any model, and the teacher answers them again (the invocation-logs data page
+    asks for "at least 100 prompt-response pairs generated from across all models" for prompts only, and for 100
+    pairs "that exactly match with the teacher model you've chosen" for prompt-response pairs).
     """
-    return base_model_id(model_id.rsplit("/", 1)[-1])
+
+    teacher: ModelReference | None = None
+    multi_turn_allowed: bool = True
+
+
+def drop_reason(record: LogRecord, use: JobUse) -> str | None:
+    """The ``DROP_REASONS`` key of the first reason the job cannot use this record, or None when it can."""
+    if use.teacher is not None and not same_identifier(record.model_id, use.teacher):
+        return "otherModel"
+    if not record.has_response:
+        return "noResponse"
+    if use.teacher is not None and record.guardrail_intervened:
+        return "guardrail"
+    if not record.text_only:
+        return "notText"
+    if not use.multi_turn_allowed and record.user_turns > 1:
+        return "multiTurn"
+    return None
+
+
+def same_identifier(model_id: str | None, teacher: ModelReference) -> bool:
+    """Whether a record's modelId names the teacher by the same identifier (an ARN counting as the id it ends with).
+
+    Whether Bedrock counts a record logged under the model id as "exactly" a teacher given as an inference profile
+    (or the other way round) is not documented; this is the strict reading, and ``same_model`` the loose one.
+    """
+    reference = _reference(model_id)
+    return reference is not None and reference.identifier == teacher.identifier
+
+
+def same_model(model_id: str | None, teacher: ModelReference) -> bool:
+    """Whether a record's modelId is the teacher's model under any identifier (model id, profile id or ARN)."""
+    reference = _reference(model_id)
+    return reference is not None and reference.model_id == teacher.model_id
+
+
+def _reference(model_id: str | None) -> ModelReference | None:
+    try:
+        return parse_model(model_id) if model_id else None
+    except CatalogError:
+        return None

@@ -1,7 +1,9 @@
 """A stage's distillation and serving settings: teacher, student, training data and how the model is served.
 
-Everything that would make a paid job fail is checked here, at synth: the model pair against the catalog, a local
-dataset against the validator, invocation-log filters against the API's rules.
+Everything that would make a paid job fail is checked here, at synth: the model pair, its Regions and lifecycles
+against the catalog, a local dataset against the validator, invocation-log filters against the API's rules, and
+the serving settings against what Bedrock serves. Teacher and student are read in every form the API takes and
+normalised here, once, so that the job, the IAM policy and the commands all see the same model.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ S3_URI_PATTERN = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?"
 # 2026-12-01).
 DEFAULT_IDLE_HOURS = 24
 MAX_IDLE_HOURS = 7 * 24
+# An AWS Region code; which Regions a profile really routes to is the catalog's or the stage's word, not a pattern's.
+REGION_PATTERN = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,20 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class DistillationConfig:
-    """The distillation job: teacher, student and data; any change to these starts a new job."""
+    """The distillation job: teacher, student and data; any change to these starts a new job.
+
+    ``teacher`` and ``student`` are the normalised identifiers (a model id or system inference profile id, never an
+    ARN); ``teacher_model`` is the foundation model behind the teacher, ``teacher_profile`` the inference profile
+    when the teacher is one, and ``teacher_regions`` every Region whose foundation model the service role may
+    invoke (the stage's Region, or each Region the profile routes to).
+    """
 
     teacher: str
     student: str
     training_data: TrainingData
+    teacher_model: str = ""
+    teacher_profile: str | None = None
+    teacher_regions: tuple[str, ...] = ()
     max_response_length: int = 1000
     allow_unlisted_pair: bool = False
     retain_model: bool = True
@@ -65,6 +78,8 @@ class DistillationConfig:
     security_group_ids: tuple[str, ...] = ()
     job_tags: Mapping[str, str] = field(default_factory=dict)
     pair_warning: str | None = None
+    # Legacy teacher or student, or a lifecycle the catalog could not confirm: warned at synth.
+    model_warnings: tuple[str, ...] = ()
     # Accounts the distilled model is shared with through AWS RAM, for stages that copy it (modelSource).
     share_with: tuple[str, ...] = ()
 
@@ -94,18 +109,54 @@ class ServingConfig:
     smoke_test: bool = True
     # A Provisioned Throughput without invocations for this many hours raises the stage's idle alarm.
     idle_hours: int = DEFAULT_IDLE_HOURS
+    # Provisioned Throughput only: the Service Quotas its model units are drawn from, each of which AWS support
+    # must have raised to at least ``model_units`` before the purchase.
+    model_unit_quotas: tuple[str, ...] = ()
+
+    def model_unit_request(self) -> str:
+        """What to ask AWS support for before this throughput can be bought (the purchase page's rule)."""
+        rules = catalog.catalog().provisioned
+        term = "" if self.commitment == "none" else f" with a {self.commitment} commitment"
+        return (
+            f"a Provisioned Throughput of {self.model_units} model unit{'s' * (self.model_units != 1)}{term} needs "
+            "AWS support to raise "
+            + " and ".join(f'"{quota}"' for quota in self.model_unit_quotas)
+            + f" to at least {self.model_units} (an account has {rules.units_without_request} before asking; "
+            f"{rules.source}; quotas: {rules.quota_page})"
+        )
 
 
 def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enabled: bool) -> DistillationConfig:
-    teacher = reader.string("teacher", required=True, allowed="a Bedrock model id, inference profile id or ARN")
-    student = reader.string("student", required=True, allowed="a Bedrock customizable model id")
+    teacher_ref = _model_reference(reader, "teacher", "a Bedrock model id, inference profile id or ARN")
+    student_ref = _model_reference(reader, "student", "a Bedrock customizable model id or foundation-model ARN")
+    listed_regions = _region_list(reader, "teacherRegions")
     allow_unlisted = reader.boolean("allowUnlistedPair", False)
-    warning = None
-    if teacher and student:
+    if student_ref is not None and student_ref.kind != "model":
+        reader.problem(
+            f'{reader.where("student")} is "{student_ref.given}"; a student is a foundation model with its context '
+            'suffix, like "amazon.nova-lite-v1:0:300k", not an inference profile'
+        )
+        student_ref = None
+    elif student_ref is not None and student_ref.arn_region not in (None, region):
+        reader.problem(
+            f"{reader.where('student')} is an ARN in {student_ref.arn_region}, but the stage is in {region}; use "
+            f'"{student_ref.identifier}"'
+        )
+    regions: tuple[str, ...] = ()
+    if teacher_ref is not None:
         try:
-            warning = catalog.check_pair(teacher, student, region, allow_unlisted=allow_unlisted).warning
+            regions = catalog.teacher_regions(teacher_ref, region, listed_regions)
         except catalog.CatalogError as error:
             reader.problem(f"{reader.path}: {error}")
+            teacher_ref = None if teacher_ref.kind == "applicationProfile" else teacher_ref
+    pair = None
+    if teacher_ref is not None and student_ref is not None:
+        try:
+            pair = catalog.check_pair(teacher_ref, student_ref, region, allow_unlisted=allow_unlisted)
+        except catalog.CatalogError as error:
+            reader.problem(f"{reader.path}: {error}")
+    teacher = teacher_ref.identifier if teacher_ref else None
+    student = student_ref.identifier if student_ref else None
     multi_turn = dataset.multi_turn_allowed_for(teacher, student)
     training_data = _parse_training_data(
         reader.child("trainingData"), base_dir=base_dir, multi_turn=multi_turn, logs_enabled=logs_enabled
@@ -120,17 +171,44 @@ def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enab
         teacher=teacher or "",
         student=student or "",
         training_data=training_data,
+        teacher_model=(teacher_ref.model_id or "") if teacher_ref else "",
+        teacher_profile=teacher_ref.identifier if teacher_ref and teacher_ref.is_profile else None,
+        teacher_regions=regions,
         max_response_length=reader.integer("maxResponseLength", 1000, minimum=1, maximum=32768) or 1000,
         allow_unlisted_pair=allow_unlisted,
         retain_model=reader.boolean("retainModel", True),
         subnet_ids=subnets,
         security_group_ids=groups,
         job_tags=reader.string_map("jobTags", key_limit=128, value_limit=256, what="tags for the job and model"),
-        pair_warning=warning,
+        pair_warning=pair.warning if pair else None,
+        model_warnings=pair.model_warnings if pair else (),
         share_with=parse_share_with(reader),
     )
     reader.reject_unknown()
     return parsed
+
+
+def _model_reference(reader: Reader, key: str, allowed: str) -> catalog.ModelReference | None:
+    text = reader.string(key, required=True, allowed=allowed)
+    if text is None:
+        return None
+    try:
+        return catalog.parse_model(text)
+    except catalog.CatalogError as error:
+        reader.problem(f"{reader.where(key)}: {error}")
+        return None
+
+
+def _region_list(reader: Reader, key: str) -> tuple[str, ...]:
+    value = reader.raw(key, [])
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and re.fullmatch(REGION_PATTERN, item) for item in value
+    ):
+        reader.problem(
+            f'{reader.where(key)} is {show(value)}; it must be a list of Region codes like ["us-east-1", "us-west-2"]'
+        )
+        return ()
+    return tuple(dict.fromkeys(value))
 
 
 def _id_list(reader: Reader, key: str, pattern: str, most: int) -> tuple[str, ...]:
@@ -227,19 +305,37 @@ def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig
             + ", ".join(catalog.catalog().on_demand_models)
             + " in "
             + ", ".join(catalog.catalog().on_demand_regions)
-            + '; use "provisioned"'
+            + f' ({catalog.catalog().on_demand_source}); use "provisioned"'
         )
-    if mode == "onDemand" and commitment != "none":
-        reader.problem(f"{reader.where('commitment')} applies to Provisioned Throughput only, not to onDemand")
+    if mode != "provisioned":
+        for key in ("commitment", "modelUnits"):
+            if reader.has(key):
+                reader.problem(f'{reader.where(key)} applies to Provisioned Throughput only, not to "{mode}"')
+    units = reader.integer("modelUnits", 1, minimum=1, maximum=1000) or 1
+    quotas: tuple[str, ...] = ()
+    if mode == "provisioned" and student:
+        quotas = catalog.model_unit_quotas(student, commitment)
+        found = catalog.lifecycle(student)
+        if found is not None and found.status == catalog.LIFECYCLE_LEGACY:
+            reader.problem(
+                f'{reader.where("mode")} is "provisioned", but "{student}" is Legacy and Bedrock creates no new '
+                f"Provisioned Throughput for a Legacy model ({found.source}); "
+                + (
+                    'use "onDemand"'
+                    if catalog.supports_on_demand(student, region)
+                    else "choose an ACTIVE student, or serve the model elsewhere"
+                )
+            )
     parsed = ServingConfig(
         mode=mode,
-        model_units=reader.integer("modelUnits", 1, minimum=1, maximum=1000) or 1,
+        model_units=units,
         commitment=commitment,
         poll_minutes=reader.integer("pollMinutes", DEFAULT_POLL_MINUTES, minimum=MIN_POLL_MINUTES, maximum=60)
         or DEFAULT_POLL_MINUTES,
         smoke_test=reader.boolean("smokeTest", True),
         idle_hours=reader.integer("idleHours", DEFAULT_IDLE_HOURS, minimum=1, maximum=MAX_IDLE_HOURS)
         or DEFAULT_IDLE_HOURS,
+        model_unit_quotas=quotas,
     )
     reader.reject_unknown()
     return parsed

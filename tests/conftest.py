@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
+from distill import catalog
 from distill.app import build_app
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DATA = Path(__file__).resolve().parent / "fixtures" / "reference-data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-HAIKU_MODEL_ARN = (
-    "arn:aws:bedrock:us-west-2:444444444444:custom-model/anthropic.claude-3-haiku-20240307-v1:0:200k/abcdefghij12"
-)
+SHARED_MODEL_ARN = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/abcdefghij12"
+# Bedrock can share no model that distillation offers as a student today (the sharing table's only student, Claude 3
+# Haiku, is past its end of life: see the catalog). The share-and-copy path is still built and tested, on a stand-in
+# sharing entry for Nova Lite that only these tests add; `stand_in_sharing` says so wherever it is used.
+STAND_IN_SHARING = {"amazon.nova-lite-v1:0": ("us-east-1", "us-west-2")}
 PIPELINE = {
     "enabled": True,
     "account": "333333333333",
-    "region": "us-west-2",
-    "connectionArn": "arn:aws:codeconnections:us-west-2:333333333333:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+    "region": "us-east-1",
+    "connectionArn": "arn:aws:codeconnections:us-east-1:333333333333:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
     "repository": "example-org/bedrock-distillation",
     "branch": "main",
     "stages": ["dev", "prod"],
@@ -33,6 +40,7 @@ PIPELINE = {
 
 # Stages that exist only in tests, beside the ones in cdk.json, to cover the settings the default does not use.
 TEST_STAGES: dict[str, Any] = {
+    # A teacher behind a cross-Region inference profile, invocation logs with a filter, on-demand serving, takeOver.
     "compliant": {
         "account": "111111111111",
         "region": "us-east-1",
@@ -41,7 +49,7 @@ TEST_STAGES: dict[str, Any] = {
         "invocationLogging": {"takeOver": True, "keyPrefix": "bedrock/logs"},
         "tags": {"owner": "platform"},
         "distillation": {
-            "teacher": "us.amazon.nova-premier-v1:0",
+            "teacher": "us.amazon.nova-pro-v1:0",
             "student": "amazon.nova-lite-v1:0:300k",
             "trainingData": {
                 "invocationLogs": {
@@ -52,12 +60,15 @@ TEST_STAGES: dict[str, Any] = {
         },
         "serving": {"mode": "onDemand"},
     },
+    # A pair the catalog does not list (the escape hatch), a profile whose Regions the stage lists itself, a model
+    # without a lifecycle in the catalog, VPC, a committed throughput.
     "committed": {
         "account": "222222222222",
         "region": "us-west-2",
         "distillation": {
-            "teacher": "meta.llama3-3-70b-instruct-v1:0",
-            "student": "meta.llama3-1-70b-instruct-v1:0:128k",
+            "teacher": "us.meta.llama3-1-70b-instruct-v1:0",
+            "teacherRegions": ["us-east-1", "us-east-2", "us-west-2"],
+            "student": "meta.llama3-2-11b-instruct-v1:0:128k",
             "allowUnlistedPair": True,
             "maxResponseLength": 2048,
             "retainModel": False,
@@ -68,27 +79,36 @@ TEST_STAGES: dict[str, Any] = {
         "serving": {"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True, "pollMinutes": 5},
     },
     "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
-    # A model family Bedrock can share: one stage distils and shares, the other copies and serves.
-    "haiku-dev": {
+    # One stage distils and shares, the other copies and serves (on the stand-in sharing entry above).
+    "shared-dev": {
         "account": "444444444444",
-        "region": "us-west-2",
+        "region": "us-east-1",
         "distillation": {
-            "teacher": "anthropic.claude-3-5-sonnet-20241022-v2:0",
-            "student": "anthropic.claude-3-haiku-20240307-v1:0:200k",
+            "teacher": "amazon.nova-pro-v1:0",
+            "student": "amazon.nova-lite-v1:0:300k",
             "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
             "shareWith": ["555555555555"],
         },
         "serving": {"mode": "none"},
     },
-    "haiku-prod": {
+    "shared-prod": {
         "account": "555555555555",
-        "region": "us-west-2",
+        "region": "us-east-1",
         "production": True,
         "budget": {"monthlyUsd": 20000},
-        "modelSource": {"copyFromStage": "haiku-dev", "modelArn": HAIKU_MODEL_ARN},
+        "modelSource": {"copyFromStage": "shared-dev", "modelArn": SHARED_MODEL_ARN},
         "serving": {"modelUnits": 1},
     },
 }
+
+
+@contextmanager
+def stand_in_sharing() -> Iterator[None]:
+    """The catalog with the stand-in sharing entry (see ``STAND_IN_SHARING``), for as long as the block runs."""
+    real = catalog.catalog()
+    patched = dataclasses.replace(real, shareable={**real.shareable, **STAND_IN_SHARING})
+    with mock.patch.object(catalog, "catalog", lambda: patched):
+        yield
 
 
 def project_context() -> dict[str, Any]:
@@ -106,7 +126,8 @@ def stages() -> dict[str, Any]:
     context = copy.deepcopy(project_context())
     context["stages"].update(copy.deepcopy(TEST_STAGES))
     app = App(context=context, analytics_reporting=False)
-    built = build_app(app)
+    with stand_in_sharing():
+        built = build_app(app)
     app.synth()
     return built
 

@@ -1,8 +1,11 @@
-"""`distill preview-logs`: count the invocation log records a request-metadata filter selects, before a job does.
+"""`distill preview-logs`: count the invocation log records a distillation job will use, before a job does.
 
-A distillation job that trains from invocation logs fails when its filter selects fewer than 100 usable records,
-and with usePromptResponse the pairs must come from exactly the chosen teacher model. Running the filter over a
-local copy of the logs (``aws s3 sync s3://bucket/prefix/AWSLogs/ logs/``) shows the counts in seconds.
+A distillation job that trains from invocation logs needs at least 100 usable records among those its filter
+selects: prompt-response pairs from exactly the chosen teacher with usePromptResponse, prompt-response pairs from any
+model otherwise (the user guide page "Use invocation logs for data preparation"). Usable means what the job can
+read: text only, one user turn for providers that allow one, with a response; a guardrail refusal is no answer to
+learn from. Running this over a local copy of the logs (``aws s3 sync s3://bucket/prefix/AWSLogs/ logs/``) shows
+the counts, and why the rest was dropped, in seconds.
 """
 
 from __future__ import annotations
@@ -10,11 +13,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distill.invocation_logs import LogReadError, LogRecord, SkippedLine, log_files, model_key, read_log_file
+from distill.catalog import CatalogError, parse_model
+from distill.dataset import multi_turn_allowed_for
+from distill.invocation_logs import (
+    DROP_REASONS,
+    LOG_SUFFIXES,
+    JobUse,
+    LogReadError,
+    LogRecord,
+    SkippedLine,
+    drop_reason,
+    log_files,
+    read_log_file,
+    same_model,
+)
 from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
 
 MINIMUM_RECORDS = 100
@@ -23,30 +40,32 @@ SHOWN_SKIPPED_LINES = 5
 
 
 class UsageError(Exception):
-    """A --filter value that cannot be read or is not JSON."""
+    """A --filter, --teacher or --student value that cannot be used, or paths that hold no log file."""
 
 
 @dataclass
 class Preview:
-    """Counts over the log records; ``teacher`` is None when no teacher was given."""
+    """Counts over the log records for one way the job reads them (``use``)."""
 
-    teacher: str | None
+    use: JobUse
+    # False when no model was named, so multi-turn records could not be judged and were counted.
+    turns_checked: bool = True
+    multi_turn_unjudged: int = 0
     files: int = 0
     records: int = 0
     selected: int = 0
-    from_teacher: int = 0
-    teacher_pairs: int = 0
+    usable: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    # Guardrail refusals among the selected records with a response, whether or not they were dropped.
+    guardrail_refusals: int = 0
+    # Teacher mode: records dropped as another model that are the teacher's model under another identifier.
+    same_model_other_id: int = 0
     skipped: int = 0
     first_skipped: list[SkippedLine] = field(default_factory=list)
 
     @property
-    def counted(self) -> int:
-        """What the minimum applies to: prompt-response pairs from the teacher, or every selected record."""
-        return self.teacher_pairs if self.teacher else self.selected
-
-    @property
     def minimum_met(self) -> bool:
-        return self.counted >= MINIMUM_RECORDS
+        return self.usable >= MINIMUM_RECORDS
 
     def add(self, line: LogRecord | SkippedLine, log_filter: RequestMetadataFilter) -> None:
         if isinstance(line, SkippedLine):
@@ -58,9 +77,15 @@ class Preview:
         if not log_filter.matches(line.request_metadata):
             return
         self.selected += 1
-        if self.teacher and line.model_id and model_key(line.model_id) == model_key(self.teacher):
-            self.from_teacher += 1
-            self.teacher_pairs += line.has_response
+        self.guardrail_refusals += line.has_response and line.guardrail_intervened
+        reason = drop_reason(line, self.use)
+        if reason is None:
+            self.usable += 1
+            self.multi_turn_unjudged += not self.turns_checked and line.user_turns > 1
+            return
+        self.dropped[reason] += 1
+        if reason == "otherModel" and self.use.teacher is not None:
+            self.same_model_other_id += same_model(line.model_id, self.use.teacher)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -77,8 +102,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--teacher",
         metavar="ID",
-        help="teacher model id, inference profile id or ARN; the minimum then counts prompt-response pairs from "
-        "exactly this model (usePromptResponse). Without it, the minimum counts every selected record",
+        help="the job's teacher (model id, inference profile id or ARN) with usePromptResponse: only prompt-response "
+        "pairs from exactly this model count. Without it, pairs from any model count (prompts only)",
+    )
+    parser.add_argument(
+        "--student",
+        metavar="ID",
+        help="the job's student; with it (or --teacher) records of more than one user turn are dropped for "
+        "providers that allow one",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.set_defaults(run=run)
@@ -87,11 +118,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         log_filter = load_filter(args.filter)
-        preview = Preview(args.teacher)
+        preview = Preview(job_use(args.teacher, args.student), turns_checked=bool(args.teacher or args.student))
         for path in log_files(args.paths):
             preview.files += 1
             for line in read_log_file(path):
                 preview.add(line, log_filter)
+        if preview.files == 0:
+            raise UsageError(no_files_hint(args.paths))
     except (UsageError, FilterError, LogReadError) as error:
         print(f"distill preview-logs: {error}", file=sys.stderr)
         return 2
@@ -99,9 +132,21 @@ def run(args: argparse.Namespace) -> int:
     return 0 if preview.minimum_met else 1
 
 
+def job_use(teacher: str | None, student: str | None) -> JobUse:
+    """The job as the flags describe it; raise ``UsageError`` for an id that is no model identifier."""
+    references = {}
+    for flag, text in (("--teacher", teacher), ("--student", student)):
+        try:
+            references[flag] = parse_model(text) if text else None
+        except CatalogError as error:
+            raise UsageError(f"{flag}: {error}") from error
+    named = [reference.model_id or reference.identifier for reference in references.values() if reference]
+    return JobUse(teacher=references["--teacher"], multi_turn_allowed=multi_turn_allowed_for(*named))
+
+
 def load_filter(argument: str) -> RequestMetadataFilter:
-    """A filter given inline (it starts with "{") or as the path of a JSON file."""
-    if argument.lstrip().startswith("{"):
+    """A filter given inline (JSON text: it starts with "{", "[" or a quote) or as the path of a JSON file."""
+    if argument.lstrip()[:1] in ("{", "[", '"'):
         text, where = argument, "filter"
     else:
         try:
@@ -115,14 +160,32 @@ def load_filter(argument: str) -> RequestMetadataFilter:
     return parse_filter(data, where)
 
 
+def no_files_hint(paths: list[Path]) -> str:
+    return (
+        f"no log files in {', '.join(map(str, paths))}: a directory is searched for {', '.join(LOG_SUFFIXES)} files "
+        "(Bedrock writes .json.gz files under AWSLogs/<account>/BedrockModelInvocationLogs/); copy them with "
+        "`aws s3 sync s3://BUCKET/PREFIX/AWSLogs/ logs/` and give that directory"
+    )
+
+
+def counted(preview: Preview) -> str:
+    teacher = preview.use.teacher
+    return f"prompt-response pairs from teacher {teacher.identifier}" if teacher else "prompt-response pairs"
+
+
 def as_json(preview: Preview) -> dict:
+    teacher = preview.use.teacher
     return {
         "files": preview.files,
         "records": preview.records,
         "selected": preview.selected,
-        "teacher": preview.teacher,
-        "fromTeacher": preview.from_teacher if preview.teacher else None,
-        "teacherPairs": preview.teacher_pairs if preview.teacher else None,
+        "teacher": teacher.identifier if teacher else None,
+        "multiTurnAllowed": preview.use.multi_turn_allowed if preview.turns_checked else None,
+        "multiTurnUnjudged": preview.multi_turn_unjudged,
+        "usable": preview.usable,
+        "dropped": {reason: preview.dropped[reason] for reason in DROP_REASONS if preview.dropped[reason]},
+        "guardrailRefusals": preview.guardrail_refusals,
+        "sameModelOtherIdentifier": preview.same_model_other_id if teacher else None,
         "minimum": MINIMUM_RECORDS,
         "minimumMet": preview.minimum_met,
         "skippedLines": preview.skipped,
@@ -131,16 +194,36 @@ def as_json(preview: Preview) -> dict:
 
 
 def as_text(preview: Preview) -> Iterable[str]:
+    teacher = preview.use.teacher
     yield f"files read: {preview.files}"
     yield f"records read: {preview.records}"
     yield f"selected by the filter: {preview.selected}"
-    if preview.teacher:
-        yield (
-            f"selected from teacher {preview.teacher}: {preview.from_teacher} ({preview.teacher_pairs} with a response)"
+    yield f"usable by the job: {preview.usable} {counted(preview)}"
+    dropped = sum(preview.dropped.values())
+    if dropped:
+        yield f"dropped: {dropped}"
+        yield from (
+            f"  {preview.dropped[reason]} {DROP_REASONS[reason]}" for reason in DROP_REASONS if preview.dropped[reason]
         )
-    counted = "prompt-response pairs from the teacher" if preview.teacher else "selected records"
-    verdict = "met" if preview.minimum_met else f"not met, {MINIMUM_RECORDS - preview.counted} more needed"
-    yield f"minimum of {MINIMUM_RECORDS} {counted}: {verdict} ({preview.counted})"
+    if preview.guardrail_refusals:
+        yield f"guardrail refusals among the selected records: {preview.guardrail_refusals}" + (
+            " (dropped: with usePromptResponse the student would learn to refuse)"
+            if teacher
+            else " (counted: without usePromptResponse the teacher answers these prompts again)"
+        )
+    if teacher and preview.same_model_other_id:
+        yield (
+            f"from {teacher.model_id} under another identifier than {teacher.identifier}: "
+            f"{preview.same_model_other_id} (not counted: Bedrock does not document whether a profile id and a model "
+            "id match exactly)"
+        )
+    if preview.multi_turn_unjudged:
+        yield (
+            f"multi-turn records counted as usable: {preview.multi_turn_unjudged} (no --teacher or --student given; "
+            "Meta and Anthropic allow one user turn)"
+        )
+    verdict = "met" if preview.minimum_met else f"not met, {MINIMUM_RECORDS - preview.usable} more needed"
+    yield f"minimum of {MINIMUM_RECORDS} usable {counted(preview)}: {verdict} ({preview.usable})"
     if preview.skipped:
         yield f"skipped lines: {preview.skipped}" + (
             f" (first {len(preview.first_skipped)} below)" if preview.skipped > len(preview.first_skipped) else ""

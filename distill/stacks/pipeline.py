@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from aws_cdk import Stack, pipelines
+from aws_cdk import DefaultStackSynthesizer, Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -56,6 +56,17 @@ SMOKE_TEST_COMMANDS = [
     'test -n "$answer" && echo "The served model answered: $answer"',
 ]
 
+# Before a stage deploys: `distill preflight` reads the stage's account through its CDK bootstrap lookup role (read
+# only, and trusted by the pipeline account once the target is bootstrapped with --trust), so a deploy that would
+# fail, or a job that would fail hours later, stops the pipeline first. It needs boto3 only, at the pinned version.
+PREFLIGHT_COMMANDS = [
+    "python3 -m pip install --quiet $(grep -E '^(boto3|botocore)==' requirements.txt)",
+    'set -- $(aws sts assume-role --role-arn "$ROLE_ARN" --role-session-name distill-preflight '
+    "--query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)",
+    'export AWS_ACCESS_KEY_ID="$1" AWS_SECRET_ACCESS_KEY="$2" AWS_SESSION_TOKEN="$3"',
+    'PYTHONPATH=. python3 -m distill.cli preflight --stage "$STAGE"',
+]
+
 
 class DeliveryPipelineStack(Stack):
     """CDK Pipelines from a CodeStar/CodeConnections source: the synth step runs `make test` (which synthesizes),
@@ -91,12 +102,13 @@ class DeliveryPipelineStack(Stack):
         self.stages: dict[str, DistillationStage] = {}
         for name in pipeline.stages:
             stage = DistillationStage(self, stages[name], smoke_test_account=pipeline.account)
-            pre = [pipelines.ManualApprovalStep(f"Approve-{name}", comment=f"Promote to {name}?")]
-            self.pipeline.add_stage(
-                stage,
-                pre=pre if name in pipeline.approval_before else None,
-                post=self._smoke_test(stage),
-            )
+            pre: list[pipelines.Step] = [self._preflight(source, stages[name])]
+            if name in pipeline.approval_before:
+                # The approver sees a passed preflight: the approval waits for it.
+                approval = pipelines.ManualApprovalStep(f"Approve-{name}", comment=f"Promote to {name}?")
+                approval.add_step_dependency(pre[0])
+                pre.append(approval)
+            self.pipeline.add_stage(stage, pre=pre, post=self._smoke_test(stage))
             self.stages[name] = stage
         # Build the underlying CodePipeline now, so its generated policies exist to be reviewed below.
         self.pipeline.build_pipeline()
@@ -118,6 +130,21 @@ class DeliveryPipelineStack(Stack):
         for construct in self.pipeline.node.find_all():
             if isinstance(construct, iam.Policy):
                 acknowledge_all(construct, _generated_wildcard_reasons(construct))
+
+    def _preflight(self, source: pipelines.IFileSetProducer, config: StageConfig) -> pipelines.Step:
+        lookup_role = (
+            DefaultStackSynthesizer.DEFAULT_LOOKUP_ROLE_ARN.replace("${AWS::Partition}", self.partition)
+            .replace("${AWS::AccountId}", str(config.account))
+            .replace("${AWS::Region}", config.region)
+            .replace("${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER)
+        )
+        return pipelines.CodeBuildStep(
+            f"Preflight-{config.name}",
+            input=source,
+            env={"STAGE": config.name, "ROLE_ARN": lookup_role},
+            role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[lookup_role])],
+            commands=PREFLIGHT_COMMANDS,
+        )
 
     def _smoke_test(self, stage: DistillationStage) -> list[pipelines.Step] | None:
         serving = stage.serving

@@ -7,7 +7,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from distill import catalog
 from distill.config import StageConfig
 from distill.constructs.distillation_job import DistillationJob
 from distill.constructs.training_data import TrainingDataUpload
@@ -58,13 +57,22 @@ class TrainingStack(Stack):
         CfnOutput(self, "CustomModelName", value=self.job.custom_model_name, description="The custom model's name")
 
     def _grant_teacher(self, config: DistillationConfig) -> None:
-        profiles, regions = catalog.teacher_invoke_targets(config.teacher, self.region)
-        model = catalog.base_model_id(config.teacher)
-        resources = [f"arn:{self.partition}:bedrock:{region}::foundation-model/{model}" for region in regions]
-        resources += [
-            self.format_arn(service="bedrock", resource="inference-profile", resource_name=p) for p in profiles
+        """Let the service role invoke exactly the teacher: its foundation model in each Region the job's calls can
+        reach (``teacher_regions``: one, or every Region an inference profile routes to) and the profile itself.
+
+        The models' lifecycle warnings are raised here too, on the stack that starts the paid job.
+        """
+        resources = [
+            f"arn:{self.partition}:bedrock:{region}::foundation-model/{config.teacher_model}"
+            for region in config.teacher_regions
         ]
+        if config.teacher_profile is not None:
+            resources.append(
+                self.format_arn(service="bedrock", resource="inference-profile", resource_name=config.teacher_profile)
+            )
         self.job_access.add_statements(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources))
+        for warning in config.model_warnings:
+            Annotations.of(self).add_warning_v2("distill:model-lifecycle", warning)
 
     def _training_data_config(
         self, config: DistillationConfig, foundation: FoundationStack, removal: RemovalPolicy

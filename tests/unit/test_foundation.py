@@ -65,7 +65,7 @@ def test_key_lets_the_service_role_use_it_only_through_bedrock_and_s3(sandbox):
     role_arn = {"Fn::GetAtt": [service_role_id(sandbox), "Arn"]}
     through_bedrock = key_statement(sandbox, "BedrockServiceRoleUsesKeyThroughBedrock")
     assert through_bedrock["Principal"] == {"AWS": role_arn}
-    assert through_bedrock["Condition"] == {"StringEquals": {"kms:ViaService": "bedrock.us-west-2.amazonaws.com"}}
+    assert through_bedrock["Condition"] == {"StringEquals": {"kms:ViaService": "bedrock.us-east-1.amazonaws.com"}}
     assert sorted(through_bedrock["Action"]) == [
         "kms:CreateGrant",
         "kms:Decrypt",
@@ -73,7 +73,7 @@ def test_key_lets_the_service_role_use_it_only_through_bedrock_and_s3(sandbox):
         "kms:GenerateDataKey",
     ]
     through_s3 = key_statement(sandbox, "BedrockServiceRoleUsesKeyThroughS3")
-    assert through_s3["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}}
+    assert through_s3["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
 
 
 def test_key_lets_bedrock_write_invocation_logs_for_this_account_only(sandbox):
@@ -166,7 +166,7 @@ def test_service_role_trusts_bedrock_only_for_this_accounts_customization_jobs(s
                                     "Fn::Join": [
                                         "",
                                         [
-                                            "arn:aws:bedrock:us-west-2:",
+                                            "arn:aws:bedrock:us-east-1:",
                                             {"Ref": "AWS::AccountId"},
                                             ":model-customization-job/*",
                                         ],

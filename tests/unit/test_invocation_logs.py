@@ -13,13 +13,25 @@ from pathlib import Path
 
 import pytest
 
+from distill.catalog import parse_model
 from distill.cli import main
-from distill.invocation_logs import LogReadError, LogRecord, SkippedLine, log_files, model_key, read_log_file
+from distill.invocation_logs import (
+    JobUse,
+    LogReadError,
+    LogRecord,
+    SkippedLine,
+    drop_reason,
+    log_files,
+    read_log_file,
+    same_identifier,
+    same_model,
+)
 from distill.log_filters import parse_filter
-from tests.conftest import REFERENCE_DATA
+from tests.conftest import FIXTURES, REFERENCE_DATA
 
 REFERENCE_RECORD_FILE = REFERENCE_DATA / "docs-invocation-log-record.jsonl"
 TEACHER = "meta.llama3-1-405b-instruct-v1:0"
+STUDENT = "meta.llama3-1-8b-instruct-v1:0:128k"
 OTHER_MODEL = "meta.llama3-1-70b-instruct-v1:0"
 SUPPORT = {"project": "CustomerService"}
 SUPPORT_FILTER = '{"equals": {"project": "CustomerService"}}'
@@ -162,21 +174,118 @@ def test_corrupt_gzip_is_an_unreadable_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "model_id",
+    ("model_id", "identical"),
     [
-        TEACHER,
-        f"us.{TEACHER}",
-        f"arn:aws:bedrock:us-east-1::foundation-model/{TEACHER}",
-        f"arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.{TEACHER}",
+        (TEACHER, True),
+        (f"arn:aws:bedrock:us-east-1::foundation-model/{TEACHER}", True),
+        (f"us.{TEACHER}", False),
+        (f"arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.{TEACHER}", False),
     ],
 )
-def test_model_forms_compare_equal(model_id):
-    assert model_key(model_id) == TEACHER
+def test_a_records_model_is_the_teacher_by_identifier_or_by_model(model_id, identical):
+    teacher = parse_model(TEACHER)
+    assert same_identifier(model_id, teacher) is identical
+    assert same_model(model_id, teacher)
 
 
-def test_model_key_strips_context_suffix_and_keeps_other_models_apart():
-    assert model_key("amazon.nova-lite-v1:0:300k") == "amazon.nova-lite-v1:0"
-    assert model_key(OTHER_MODEL) != model_key(TEACHER)
+def test_other_models_and_unreadable_ids_are_not_the_teacher():
+    teacher = parse_model(TEACHER)
+    for model_id in (OTHER_MODEL, "not a model", None):
+        assert not same_identifier(model_id, teacher) and not same_model(model_id, teacher)
+
+
+# --- what the job can use -------------------------------------------------------------------------------------
+
+
+def converse_record(
+    content: list | None = None,
+    *,
+    turns: int = 1,
+    stop_reason: str = "end_turn",
+    model_id: str = TEACHER,
+    response: bool = True,
+) -> dict:
+    """A Converse invocation log record (the shape the case 09-guardrail-logs records have)."""
+    messages = []
+    for turn in range(turns):
+        messages.append({"role": "user", "content": content or [{"text": f"Question {turn}"}]})
+        if turn < turns - 1:
+            messages.append({"role": "assistant", "content": [{"text": f"Answer {turn}"}]})
+    data = {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "operation": "Converse",
+        "modelId": model_id,
+        "input": {"inputContentType": "application/json", "inputBodyJson": {"messages": messages}},
+        "requestMetadata": dict(SUPPORT),
+        "output": {
+            "outputContentType": "application/json",
+            "outputBodyJson": {
+                "output": {"message": {"role": "assistant", "content": [{"text": "An answer."}]}},
+                "stopReason": stop_reason,
+            },
+        },
+    }
+    if not response:
+        del data["output"]
+        data["errorCode"] = "ThrottlingException"
+    return data
+
+
+IMAGE = [{"text": "What is in this picture?"}, {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}]
+PAIRS = JobUse(teacher=parse_model(TEACHER), multi_turn_allowed=False)
+PROMPTS = JobUse(multi_turn_allowed=False)
+
+
+def reason(record: dict, use: JobUse) -> str | None:
+    (line,) = read_all_from(record)
+    return drop_reason(line, use)
+
+
+def read_all_from(record: dict) -> list[LogRecord]:
+    return [LogRecord(Path("x.jsonl"), 1, record)]
+
+
+@pytest.mark.parametrize(
+    ("record", "pairs", "prompts"),
+    [
+        (converse_record(), None, None),
+        (converse_record(model_id=OTHER_MODEL), "otherModel", None),
+        (converse_record(response=False), "noResponse", "noResponse"),
+        (converse_record(stop_reason="guardrail_intervened"), "guardrail", None),
+        (converse_record(IMAGE), "notText", "notText"),
+        (converse_record(turns=2), "multiTurn", "multiTurn"),
+        (reference_record(), None, None),
+    ],
+)
+def test_each_record_is_usable_or_dropped_for_its_first_reason(record, pairs, prompts):
+    assert (reason(record, PAIRS), reason(record, PROMPTS)) == (pairs, prompts)
+
+
+def test_multi_turn_records_are_usable_where_the_provider_allows_them():
+    assert reason(converse_record(turns=3), JobUse(multi_turn_allowed=True)) is None
+
+
+def test_tool_content_in_the_answer_is_not_text():
+    record = converse_record()
+    record["output"]["outputBodyJson"]["output"]["message"]["content"] = [
+        {"toolUse": {"toolUseId": "t1", "name": "lookup", "input": {}}}
+    ]
+    assert reason(record, PROMPTS) == "notText"
+
+
+def test_an_invoke_model_guardrail_intervention_is_a_refusal():
+    record = copy.deepcopy(reference_record())
+    record["output"]["outputBodyJson"]["amazon-bedrock-guardrailAction"] = "INTERVENED"
+    assert reason(record, PAIRS) == "guardrail"
+
+
+def test_messages_api_text_blocks_are_text():
+    record = converse_record([{"type": "text", "text": "Hello"}])
+    record["output"]["outputBodyJson"] = {"content": [{"type": "text", "text": "Hi"}], "stop_reason": "end_turn"}
+    assert reason(record, PAIRS) is None
+    record["input"]["inputBodyJson"]["messages"][0]["content"].append({"type": "image", "source": {}})
+    assert reason(record, PAIRS) == "notText"
 
 
 # --- distill preview-logs --------------------------------------------------------------------------------------
@@ -195,32 +304,42 @@ def preview_json(capsys, *args: str) -> tuple[int, dict]:
 
 @pytest.fixture
 def logs(tmp_path) -> Path:
-    """A log directory: 100 usable teacher pairs split over a gzipped and a plain file, plus records that must not
-    count (another model, another project, a failed call) and one bad line."""
+    """A log directory: 100 usable teacher pairs split over a gzipped and a plain file (half logged under the model
+    id, half under its foundation-model ARN), plus records that must not count (the teacher through a profile id,
+    another model, another project, a failed call) and one bad line."""
     root = tmp_path / "AWSLogs"
-    teacher_forms = [TEACHER, f"us.{TEACHER}", f"arn:aws:bedrock:us-east-1::foundation-model/{TEACHER}"]
-    pairs = [record(teacher_forms[index % 3], {**SUPPORT, "n": str(index)}) for index in range(100)]
+    teacher_forms = [TEACHER, f"arn:aws:bedrock:us-east-1::foundation-model/{TEACHER}"]
+    pairs = [record(teacher_forms[index % 2], {**SUPPORT, "n": str(index)}) for index in range(100)]
     write_records(root / "2024/09/11/17/a.json.gz", pairs[:60], compress=True)
-    noise = [record(OTHER_MODEL), record(metadata={"project": "Sales"}), record(response=False)]
+    noise = [
+        record(f"us.{TEACHER}"),
+        record(OTHER_MODEL),
+        record(metadata={"project": "Sales"}),
+        record(response=False),
+    ]
     write_lines(root / "2024/09/11/18/b.jsonl", [*map(json.dumps, pairs[60:] + noise), "not json"])
     return root
 
 
 def test_preview_meets_the_minimum_with_teacher_pairs(capsys, logs):
-    code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", f"us.{TEACHER}")
+    code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", TEACHER)
     assert code == 0
     assert report == {
         "files": 2,
-        "records": 103,
-        "selected": 102,
-        "teacher": f"us.{TEACHER}",
-        "fromTeacher": 101,
-        "teacherPairs": 100,
+        "records": 104,
+        "selected": 103,
+        "teacher": TEACHER,
+        "multiTurnAllowed": False,
+        "multiTurnUnjudged": 0,
+        "usable": 100,
+        "dropped": {"otherModel": 2, "noResponse": 1},
+        "guardrailRefusals": 0,
+        "sameModelOtherIdentifier": 1,
         "minimum": 100,
         "minimumMet": True,
         "skippedLines": 1,
         "firstSkippedLines": [
-            {"where": f"{logs}/2024/09/11/18/b.jsonl:44", "problem": "not JSON: Expecting value at column 1"}
+            {"where": f"{logs}/2024/09/11/18/b.jsonl:45", "problem": "not JSON: Expecting value at column 1"}
         ],
     }
 
@@ -231,21 +350,97 @@ def test_preview_misses_the_minimum_when_a_pair_is_filtered_out(capsys, logs):
     assert (code, err) == (1, "")
     assert out.splitlines() == [
         "files read: 2",
-        "records read: 103",
-        "selected by the filter: 101",
-        f"selected from teacher {TEACHER}: 100 (99 with a response)",
-        "minimum of 100 prompt-response pairs from the teacher: not met, 1 more needed (99)",
+        "records read: 104",
+        "selected by the filter: 102",
+        f"usable by the job: 99 prompt-response pairs from teacher {TEACHER}",
+        "dropped: 3",
+        "  2 from another model (usePromptResponse trains only on pairs from exactly the teacher)",
+        "  1 no response (a failed or throttled call)",
+        f"from {TEACHER} under another identifier than {TEACHER}: 1 (not counted: Bedrock does not document "
+        "whether a profile id and a model id match exactly)",
+        f"minimum of 100 usable prompt-response pairs from teacher {TEACHER}: not met, 1 more needed (99)",
         "skipped lines: 1",
-        f"  {logs}/2024/09/11/18/b.jsonl:44: not JSON: Expecting value at column 1",
+        f"  {logs}/2024/09/11/18/b.jsonl:45: not JSON: Expecting value at column 1",
     ]
 
 
-def test_preview_without_teacher_counts_every_selected_record(capsys, logs):
+def test_preview_without_teacher_counts_pairs_from_every_model(capsys, logs):
     code, report = preview_json(capsys, str(logs / "2024/09/11/18"), "--filter", SUPPORT_FILTER)
     assert code == 1
-    assert (report["records"], report["selected"], report["fromTeacher"], report["minimumMet"]) == (43, 42, None, False)
+    assert (report["records"], report["selected"], report["usable"], report["dropped"]) == (
+        44,
+        43,
+        42,
+        {"noResponse": 1},
+    )
+    assert (report["teacher"], report["multiTurnAllowed"], report["sameModelOtherIdentifier"]) == (None, None, None)
     code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER)
-    assert (code, report["selected"], report["minimumMet"]) == (0, 102, True)
+    assert (code, report["selected"], report["usable"], report["minimumMet"]) == (0, 103, 102, True)
+
+
+def test_preview_counts_only_what_the_job_can_use_and_says_why_the_rest_is_dropped(capsys, tmp_path):
+    # 120 selected records, 40 of them usable: the minimum is judged on those 40.
+    records = (
+        [converse_record() for _ in range(40)]
+        + [converse_record(IMAGE) for _ in range(20)]
+        + [converse_record(turns=2) for _ in range(20)]
+        + [converse_record(response=False) for _ in range(20)]
+        + [converse_record(stop_reason="guardrail_intervened") for _ in range(20)]
+    )
+    path = write_records(tmp_path / "held-out.json.gz", records, compress=True)
+    code, out, _ = preview(capsys, str(path), "--filter", SUPPORT_FILTER, "--teacher", TEACHER)
+    assert code == 1
+    assert out.splitlines() == [
+        "files read: 1",
+        "records read: 120",
+        "selected by the filter: 120",
+        f"usable by the job: 40 prompt-response pairs from teacher {TEACHER}",
+        "dropped: 80",
+        "  20 no response (a failed or throttled call)",
+        "  20 a guardrail intervened (the logged answer is a refusal, which the student would learn)",
+        "  20 not text only (image, document, video, audio or tool content)",
+        "  20 more than one user turn (the provider allows one)",
+        "guardrail refusals among the selected records: 20 (dropped: with usePromptResponse the student would learn "
+        "to refuse)",
+        f"minimum of 100 usable prompt-response pairs from teacher {TEACHER}: not met, 60 more needed (40)",
+    ]
+
+
+CASE_09 = FIXTURES / "cases" / "09-guardrail-logs"
+
+
+def test_guardrail_refusals_are_flagged_and_not_counted_as_pairs(capsys):
+    code, report = preview_json(
+        capsys, str(CASE_09 / "logs"), "--filter", str(CASE_09 / "filter.json"), "--teacher", TEACHER
+    )
+    assert code == 1
+    assert (report["records"], report["selected"], report["usable"]) == (110, 110, 70)
+    assert (report["dropped"], report["guardrailRefusals"], report["minimumMet"]) == ({"guardrail": 40}, 40, False)
+
+
+def test_guardrail_refusals_are_flagged_but_their_prompts_count_without_use_prompt_response(capsys):
+    code, out, _ = preview(
+        capsys, str(CASE_09 / "logs"), "--filter", str(CASE_09 / "filter.json"), "--student", STUDENT
+    )
+    assert code == 0
+    assert out.splitlines()[3:] == [
+        "usable by the job: 110 prompt-response pairs",
+        "guardrail refusals among the selected records: 40 (counted: without usePromptResponse the teacher answers "
+        "these prompts again)",
+        "minimum of 100 usable prompt-response pairs: met (110)",
+    ]
+
+
+def test_turns_are_not_judged_without_a_model(capsys, tmp_path):
+    path = write_records(tmp_path / "turns.jsonl", [converse_record(turns=2)])
+    code, out, _ = preview(capsys, str(path), "--filter", SUPPORT_FILTER)
+    assert code == 1
+    assert (
+        "multi-turn records counted as usable: 1 (no --teacher or --student given; Meta and Anthropic allow one user "
+        "turn)" in out.splitlines()
+    )
+    code, report = preview_json(capsys, str(path), "--filter", SUPPORT_FILTER, "--student", STUDENT)
+    assert (report["usable"], report["dropped"]) == (0, {"multiTurn": 1})
 
 
 def test_preview_reads_the_filter_from_a_file_and_single_files(capsys, tmp_path, logs):
@@ -254,7 +449,7 @@ def test_preview_reads_the_filter_from_a_file_and_single_files(capsys, tmp_path,
     code, report = preview_json(
         capsys, str(logs / "2024/09/11/17/a.json.gz"), str(logs / "2024/09/11/18/b.jsonl"), "--filter", str(filter_file)
     )
-    assert (code, report["files"], report["records"], report["selected"]) == (1, 2, 103, 1)
+    assert (code, report["files"], report["records"], report["selected"]) == (1, 2, 104, 1)
 
 
 def test_preview_of_the_reference_record(capsys):
@@ -266,14 +461,14 @@ def test_preview_of_the_reference_record(capsys):
         "--teacher",
         TEACHER,
     )
-    assert (code, report["records"], report["selected"], report["teacherPairs"]) == (1, 1, 1, 1)
+    assert (code, report["records"], report["selected"], report["usable"]) == (1, 1, 1, 1)
 
 
 def test_preview_lists_only_the_first_skipped_lines(capsys, tmp_path):
     path = write_lines(tmp_path / "bad.jsonl", ["{"] * 7)
     code, out, _ = preview(capsys, str(path), "--filter", SUPPORT_FILTER)
     assert code == 1
-    assert out.splitlines()[4:] == ["skipped lines: 7 (first 5 below)"] + [
+    assert out.splitlines()[5:] == ["skipped lines: 7 (first 5 below)"] + [
         f"  {path}:{number}: not JSON: Expecting property name enclosed in double quotes at column 2"
         for number in range(1, 6)
     ]
@@ -335,3 +530,30 @@ def test_preview_usage_errors_exit_2(capsys, args):
     with pytest.raises(SystemExit) as raised:
         main(["preview-logs", *args])
     assert raised.value.code == 2
+
+
+@pytest.mark.parametrize("inline", ["[]", '"equals"', ' [{"equals": {"a": "b"}}]'])
+def test_inline_json_that_is_not_an_object_is_read_as_a_filter_not_a_file_name(capsys, logs, inline):
+    code, out, err = preview(capsys, str(logs), "--filter", inline)
+    assert (code, out) == (2, "")
+    assert err.splitlines()[1].startswith(f"  - filter is {json.dumps(json.loads(inline))}; it must be an object")
+
+
+def test_a_directory_without_log_files_says_where_they_are_expected(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    code, out, err = preview(capsys, str(tmp_path), "--filter", SUPPORT_FILTER)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"distill preview-logs: no log files in {tmp_path}: a directory is searched for .json, .jsonl, .gz files "
+        "(Bedrock writes .json.gz files under AWSLogs/<account>/BedrockModelInvocationLogs/); copy them with "
+        "`aws s3 sync s3://BUCKET/PREFIX/AWSLogs/ logs/` and give that directory\n"
+    )
+
+
+def test_a_teacher_that_is_no_model_identifier_is_refused(capsys, logs):
+    code, out, err = preview(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", "Llama 405B")
+    assert (code, out) == (2, "")
+    assert err == (
+        'distill preview-logs: --teacher: "Llama 405B" is not a Bedrock model id (like "amazon.nova-pro-v1:0") or '
+        "inference profile id\n"
+    )

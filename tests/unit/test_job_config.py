@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from tests.conftest import REFERENCE_DATA
 
 DATASET = str(REFERENCE_DATA / "uber10k-conversation.jsonl")
 LLAMA = {
-    "teacher": "meta.llama3-1-405b-instruct-v1:0",
+    "teacher": "meta.llama3-1-70b-instruct-v1:0",
     "student": "meta.llama3-1-8b-instruct-v1:0:128k",
     "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
 }
@@ -53,21 +55,28 @@ def test_a_listed_pair_with_an_s3_dataset_parses_with_default_serving():
 
 
 def test_unsupported_pair_lists_the_teachers_students():
-    message = only_problem(stage_with({**LLAMA, "student": "meta.llama3-2-3b-instruct-v1:0:128k"}))
+    message = only_problem(stage_with({**LLAMA, "student": "meta.llama3-1-70b-instruct-v1:0:128k"}))
     assert message == (
-        'context.stages.dev.distillation: student "meta.llama3-2-3b-instruct-v1:0:128k" is not offered for teacher '
-        '"meta.llama3-1-405b-instruct-v1:0"; its students are: meta.llama3-1-8b-instruct-v1:0:128k, '
-        "meta.llama3-1-70b-instruct-v1:0:128k, meta.llama3-2-1b-instruct-v1:0:128k, "
-        "meta.llama3-3-70b-instruct-v1:0:128k (catalog checked 2026-11-01; set allowUnlistedPair to true to use a "
-        "pair AWS added since)"
+        'context.stages.dev.distillation: student "meta.llama3-1-70b-instruct-v1:0:128k" is not offered for teacher '
+        '"meta.llama3-1-70b-instruct-v1:0"; its students are: meta.llama3-1-8b-instruct-v1:0:128k, '
+        "meta.llama3-2-1b-instruct-v1:0:128k, meta.llama3-2-3b-instruct-v1:0:128k (catalog read 2026-12-01; set "
+        "allowUnlistedPair to true to use a pair AWS added since)"
+    )
+
+
+def test_a_student_without_its_context_suffix_gets_the_suffixed_id():
+    message = only_problem(stage_with({**LLAMA, "student": "meta.llama3-1-8b-instruct-v1:0"}))
+    assert message.startswith(
+        'context.stages.dev.distillation: student "meta.llama3-1-8b-instruct-v1:0" is not offered for teacher '
+        '"meta.llama3-1-70b-instruct-v1:0" (did you mean "meta.llama3-1-8b-instruct-v1:0:128k"?); its students are:'
     )
 
 
 def test_pair_in_a_region_without_it():
     message = only_problem(stage_with(LLAMA, region="us-east-1"))
     assert message == (
-        'context.stages.dev.distillation: teacher "meta.llama3-1-405b-instruct-v1:0" is not available for '
-        "distillation in us-east-1; its Regions are: us-west-2 (catalog checked 2026-11-01; set allowUnlistedPair "
+        'context.stages.dev.distillation: teacher "meta.llama3-1-70b-instruct-v1:0" is not available for '
+        "distillation in us-east-1; its Regions are: us-west-2 (catalog read 2026-12-01; set allowUnlistedPair "
         "to true to use a pair AWS added since)"
     )
 
@@ -82,13 +91,13 @@ def test_unknown_teacher_lists_the_teachers():
 
 def test_teacher_and_student_from_different_providers():
     assert only_problem(stage_with({**LLAMA, "student": "amazon.nova-lite-v1:0:300k"})) == (
-        'context.stages.dev.distillation: teacher "meta.llama3-1-405b-instruct-v1:0" and student '
+        'context.stages.dev.distillation: teacher "meta.llama3-1-70b-instruct-v1:0" and student '
         '"amazon.nova-lite-v1:0:300k" come from different providers; Bedrock distils only within one provider'
     )
 
 
 def test_the_escape_hatch_allows_an_unlisted_pair_with_a_warning():
-    stage = parse(stage_with({**LLAMA, "student": "meta.llama3-2-3b-instruct-v1:0:128k", "allowUnlistedPair": True}))
+    stage = parse(stage_with({**LLAMA, "student": "meta.llama3-1-70b-instruct-v1:0:128k", "allowUnlistedPair": True}))
     assert stage.distillation.pair_warning.endswith("; allowed by allowUnlistedPair")
 
 
@@ -218,7 +227,9 @@ def test_on_demand_only_for_students_that_support_it():
     assert only_problem(stage_with(LLAMA, serving={"mode": "onDemand"})) == (
         'context.stages.dev.serving.mode is "onDemand", but on-demand custom model deployment is not offered for '
         '"meta.llama3-1-8b-instruct-v1:0:128k" in us-west-2; it is offered for amazon.nova-lite-v1:0, '
-        'amazon.nova-micro-v1:0, amazon.nova-pro-v1:0 in us-east-1, us-west-2; use "provisioned"'
+        "amazon.nova-micro-v1:0, amazon.nova-pro-v1:0 in us-east-1, us-west-2 "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html, read 2026-12-01); "
+        'use "provisioned"'
     )
 
 
@@ -258,3 +269,378 @@ def test_fingerprint_changes_with_what_defines_the_job():
     assert parse(stage_with({**LLAMA, "maxResponseLength": 999})).distillation.fingerprint != base
     assert parse(stage_with({**LLAMA, "retainModel": False})).distillation.fingerprint == base
     assert parse(stage_with({**LLAMA, "jobTags": {"team": "ml"}})).distillation.fingerprint == base
+
+
+# --- teacher and student identifiers in every form the API takes (case 06-arn-teacher) ---------------------------
+
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "cases"
+
+
+def case_stages(name: str) -> dict:
+    return json.loads((CASES / name).read_text())["context"]["stages"]
+
+
+def with_teacher(stages: dict, teacher: str) -> dict:
+    changed = copy.deepcopy(stages)
+    for stage in changed.values():
+        stage["distillation"]["teacher"] = teacher
+    return changed
+
+
+def outcome(stages: dict):
+    """What parsing gives: the stages, or the list of problems."""
+    try:
+        return load_stages(stages)
+    except ConfigError as error:
+        return error.problems
+
+
+@pytest.mark.parametrize(
+    ("case", "model_id"),
+    [
+        ("06-arn-teacher/cdk-foundation-model-arn.json", "meta.llama3-1-405b-instruct-v1:0"),
+        ("06-arn-teacher/cdk-arn-allow-unlisted.json", "meta.llama3-1-405b-instruct-v1:0"),
+        ("06-arn-teacher/cdk-inference-profile-arn.json", "us.amazon.nova-premier-v1:0"),
+    ],
+)
+def test_a_teacher_given_as_an_arn_has_the_same_outcome_as_its_id(case, model_id):
+    stages = case_stages(case)
+    assert outcome(stages) == outcome(with_teacher(stages, model_id))
+
+
+def test_a_foundation_model_arn_teacher_is_its_model_with_no_provider_mismatch():
+    stage = load_stages(case_stages("06-arn-teacher/cdk-foundation-model-arn.json"))["s1"]
+    assert (stage.distillation.teacher, stage.distillation.teacher_model) == (
+        "meta.llama3-1-405b-instruct-v1:0",
+        "meta.llama3-1-405b-instruct-v1:0",
+    )
+    assert (stage.distillation.teacher_profile, stage.distillation.teacher_regions) == (None, ("us-west-2",))
+    assert stage.distillation.pair_warning is None
+
+
+def test_an_inference_profile_arn_teacher_is_its_profile():
+    stages = case_stages("06-arn-teacher/cdk-inference-profile-arn.json")
+    stages["s1"]["distillation"]["teacher"] = (
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0"
+    )
+    distillation = load_stages(stages)["s1"].distillation
+    assert (distillation.teacher, distillation.teacher_model, distillation.teacher_profile) == (
+        "us.amazon.nova-pro-v1:0",
+        "amazon.nova-pro-v1:0",
+        "us.amazon.nova-pro-v1:0",
+    )
+
+
+def test_a_student_given_as_a_foundation_model_arn_is_its_id():
+    arn = "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k"
+    assert parse(stage_with({**LLAMA, "student": arn})).distillation.student == "meta.llama3-1-8b-instruct-v1:0:128k"
+
+
+def test_an_application_inference_profile_is_refused_for_distillation():
+    arn = "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4e5f6"
+    assert only_problem(stage_with({**LLAMA, "teacher": arn})) == (
+        f'context.stages.dev.distillation: teacher "{arn}" is an application inference profile; only system '
+        "inference profiles are supported for model distillation "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html, read 2026-12-01); "
+        "name the system profile or the model it copies"
+    )
+
+
+def test_an_arn_of_another_region_is_refused_with_the_id_to_use():
+    arn = "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-1-70b-instruct-v1:0"
+    assert only_problem(stage_with({**LLAMA, "teacher": arn})) == (
+        f'context.stages.dev.distillation: teacher "{arn}" is an ARN in us-east-1, but the stage is in us-west-2; a '
+        'distillation job calls its teacher from its own Region: use "meta.llama3-1-70b-instruct-v1:0"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("teacher", "message"),
+    [
+        (
+            "arn:aws:s3:::bucket/teacher",
+            'context.stages.dev.distillation.teacher: "arn:aws:s3:::bucket/teacher" is not a model ARN Bedrock '
+            "accepts; use arn:aws:bedrock:<region>::foundation-model/<model id> or "
+            "arn:aws:bedrock:<region>:<account>:inference-profile/<profile id>",
+        ),
+        (
+            "arn:aws:bedrock:us-west-2::foundation-model/us.meta.llama3-1-70b-instruct-v1:0",
+            'context.stages.dev.distillation.teacher: "arn:aws:bedrock:us-west-2::foundation-model/'
+            'us.meta.llama3-1-70b-instruct-v1:0" is not a foundation-model ARN Bedrock accepts: it must end with a '
+            "model id",
+        ),
+        (
+            "Llama 3.1 70B",
+            'context.stages.dev.distillation.teacher: "Llama 3.1 70B" is not a Bedrock model id (like '
+            '"amazon.nova-pro-v1:0") or inference profile id',
+        ),
+    ],
+)
+def test_text_that_is_no_model_identifier_is_refused(teacher, message):
+    assert only_problem(stage_with({**LLAMA, "teacher": teacher})) == message
+
+
+def test_a_student_given_as_an_inference_profile_is_refused():
+    assert only_problem(stage_with({**LLAMA, "student": "us.meta.llama3-1-8b-instruct-v1:0"})) == (
+        'context.stages.dev.distillation.student is "us.meta.llama3-1-8b-instruct-v1:0"; a student is a foundation '
+        'model with its context suffix, like "amazon.nova-lite-v1:0:300k", not an inference profile'
+    )
+
+
+# --- inference profiles and their Regions (case 05-profile-teacher-regions) ---------------------------------------
+
+
+def test_a_profile_teacher_gets_every_region_it_routes_to():
+    distillation = load_stages(case_stages("05-profile-teacher-regions/cdk.json"))["novaprof"].distillation
+    assert (distillation.teacher, distillation.teacher_profile) == (
+        "us.amazon.nova-pro-v1:0",
+        "us.amazon.nova-pro-v1:0",
+    )
+    assert distillation.teacher_regions == ("us-east-1", "us-east-2", "us-west-2")
+
+
+PROFILE_70B = {**LLAMA, "teacher": "us.meta.llama3-1-70b-instruct-v1:0"}
+
+
+def test_a_profile_whose_regions_the_catalog_does_not_know_is_refused_with_the_fix():
+    assert only_problem(stage_with(PROFILE_70B)) == (
+        'context.stages.dev.distillation: teacher "us.meta.llama3-1-70b-instruct-v1:0" is a cross-Region inference '
+        "profile whose Regions the catalog does not know when called from us-west-2; the service role needs the "
+        "model in every Region it routes to, so list them in teacherRegions (GetInferenceProfile shows them: `aws "
+        "bedrock get-inference-profile --inference-profile-identifier us.meta.llama3-1-70b-instruct-v1:0 --region "
+        "us-west-2`)"
+    )
+
+
+def test_a_profile_the_stage_lists_the_regions_of_is_granted_them():
+    stage = parse(stage_with({**PROFILE_70B, "teacherRegions": ["us-west-2", "us-east-1", "us-west-2"]}))
+    assert stage.distillation.teacher_regions == ("us-west-2", "us-east-1")
+
+
+def test_listed_regions_must_cover_the_catalogs():
+    settings = stage_with(
+        {
+            "teacher": "us.amazon.nova-pro-v1:0",
+            "student": "amazon.nova-lite-v1:0:300k",
+            "teacherRegions": ["us-east-1"],
+        },
+        region="us-east-1",
+    )
+    settings["distillation"]["trainingData"] = {"s3Uri": "s3://datasets/train.jsonl"}
+    assert only_problem(settings) == (
+        "context.stages.dev.distillation: teacherRegions leaves out us-east-2, us-west-2, where "
+        '"us.amazon.nova-pro-v1:0" routes from us-east-1 '
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-amazon-nova-pro.html, read 2026-12-01); list "
+        "every Region: us-east-1, us-east-2, us-west-2"
+    )
+
+
+def test_listed_regions_are_for_profiles_only():
+    assert only_problem(stage_with({**LLAMA, "teacherRegions": ["us-west-2"]})) == (
+        "context.stages.dev.distillation: teacherRegions applies to a teacher given as a cross-Region inference "
+        'profile; "meta.llama3-1-70b-instruct-v1:0" runs in us-west-2 only: remove teacherRegions'
+    )
+
+
+def test_listed_regions_must_be_region_codes():
+    assert problems(stage_with({**PROFILE_70B, "teacherRegions": "us-west-2"}))[0] == (
+        'context.stages.dev.distillation.teacherRegions is "us-west-2"; it must be a list of Region codes like '
+        '["us-east-1", "us-west-2"]'
+    )
+
+
+def test_a_profile_only_teacher_given_by_its_model_id_is_refused_with_the_profile_to_use():
+    settings = stage_with({**LLAMA, "teacher": "meta.llama3-3-70b-instruct-v1:0"})
+    assert only_problem(settings) == (
+        'context.stages.dev.distillation: teacher "meta.llama3-3-70b-instruct-v1:0" is offered for distillation only '
+        "through an inference profile "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html, read 2026-12-01); "
+        'use "us.meta.llama3-3-70b-instruct-v1:0"'
+    )
+    distillation = parse(stage_with({**LLAMA, "teacher": "us.meta.llama3-3-70b-instruct-v1:0"})).distillation
+    assert distillation.teacher_regions == ("us-east-1", "us-east-2", "us-west-2")
+
+
+def test_a_model_only_teacher_given_as_a_profile_is_refused_with_its_id():
+    found = problems(
+        stage_with({**LLAMA, "teacher": "us.meta.llama3-1-405b-instruct-v1:0", "teacherRegions": ["us-west-2"]})
+    )
+    assert found == [
+        'context.stages.dev.distillation: teacher "us.meta.llama3-1-405b-instruct-v1:0" is an inference profile, but '
+        "the distillation page offers meta.llama3-1-405b-instruct-v1:0 by its model id only; use "
+        '"meta.llama3-1-405b-instruct-v1:0" (catalog read 2026-12-01; set allowUnlistedPair to true to use a pair AWS '
+        "added since)"
+    ]
+
+
+# --- lifecycles ---------------------------------------------------------------------------------------------------
+
+NOVA = {
+    "teacher": "amazon.nova-pro-v1:0",
+    "student": "amazon.nova-lite-v1:0:300k",
+    "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+}
+ACTIVE_TEACHERS = (
+    "choose an ACTIVE teacher: amazon.nova-pro-v1:0 in us-east-1 (students: amazon.nova-lite-v1:0:300k, "
+    "amazon.nova-micro-v1:0:128k); meta.llama3-1-70b-instruct-v1:0 in us-west-2 (students: "
+    "meta.llama3-1-8b-instruct-v1:0:128k)"
+)
+
+
+@pytest.mark.parametrize("allow_unlisted", [False, True])
+def test_a_teacher_past_its_end_of_life_is_refused_whatever_the_stage_allows(allow_unlisted):
+    settings = stage_with(
+        {**NOVA, "teacher": "us.amazon.nova-premier-v1:0", "allowUnlistedPair": allow_unlisted}, region="us-east-1"
+    )
+    assert only_problem(settings) == (
+        'context.stages.dev.distillation: teacher "amazon.nova-premier-v1:0" (Amazon Nova Premier) reached its end of '
+        "life on 2026-09-14 (https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-amazon-nova-premier.html, "
+        "read 2026-12-01; the card gives the end of life as September 14, 2026 and also 'EOL no sooner than Oct 31, "
+        "2026'; both dates are past, so either way Bedrock no longer serves it): Bedrock no longer serves it, and "
+        f"allowUnlistedPair cannot change that; {ACTIVE_TEACHERS}"
+    )
+
+
+def test_a_student_past_its_end_of_life_is_refused():
+    settings = stage_with(
+        {
+            "teacher": "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "student": "anthropic.claude-3-haiku-20240307-v1:0:200k",
+            "allowUnlistedPair": True,
+            "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+        }
+    )
+    assert only_problem(settings) == (
+        'context.stages.dev.distillation: student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 '
+        "Haiku) reached its end of life on 2026-09-10 "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle-legacy.html, read 2026-12-01): Bedrock "
+        f"no longer serves it, and allowUnlistedPair cannot change that; {ACTIVE_TEACHERS}"
+    )
+
+
+def test_the_end_of_life_is_judged_on_the_day_it_is_checked():
+    from datetime import date
+
+    from distill import catalog
+
+    teacher = catalog.parse_model("us.amazon.nova-premier-v1:0")
+    student = catalog.parse_model("amazon.nova-lite-v1:0:300k")
+    before = catalog.check_pair(teacher, student, "us-east-1", on=date(2026, 9, 13))
+    assert before.model_warnings[0].startswith('teacher "amazon.nova-premier-v1:0" (Amazon Nova Premier) is Legacy')
+    with pytest.raises(catalog.CatalogError, match="reached its end of life on 2026-09-14"):
+        catalog.check_pair(teacher, student, "us-east-1", on=date(2026, 9, 14))
+
+
+def test_a_legacy_teacher_is_accepted_with_a_warning_that_says_what_to_choose():
+    stage = parse(stage_with({**LLAMA, "teacher": "meta.llama3-1-405b-instruct-v1:0"}))
+    assert stage.distillation.model_warnings == (
+        'teacher "meta.llama3-1-405b-instruct-v1:0" (Meta Llama 3.1 405B Instruct) is Legacy (Legacy since '
+        "2026-07-07, end of life not announced; "
+        "https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-meta-llama-3-1-405b-instruct.html, read "
+        "2026-12-01; the card gives no end-of-life date; the lifecycle page promises at least 6 months in Legacy): new "
+        "customers cannot use a Legacy model, and existing ones lose access after 15 days without use; "
+        f"{ACTIVE_TEACHERS}",
+    )
+
+
+def test_a_listed_active_pair_has_no_warnings():
+    distillation = parse(stage_with(LLAMA)).distillation
+    assert (distillation.pair_warning, distillation.model_warnings) == (None, ())
+
+
+def test_a_model_the_distillation_page_does_not_offer_says_why():
+    settings = stage_with({**NOVA, "student": "amazon.nova-2-lite-v1:0:256k"}, region="us-east-1")
+    assert only_problem(settings).startswith(
+        'context.stages.dev.distillation: student "amazon.nova-2-lite-v1:0:256k" is not offered for teacher '
+        '"amazon.nova-pro-v1:0" (the distillation page lists no Nova 2 model; Nova 2 Lite is offered for fine-tuning '
+        "only; https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html, read "
+        "2026-12-01); its students are: amazon.nova-lite-v1:0:300k, amazon.nova-micro-v1:0:128k"
+    )
+
+
+def test_no_shipped_stage_uses_a_model_that_is_not_active(context):
+    from distill import catalog
+
+    for name, stage in load_stages(context["stages"]).items():
+        for model in (stage.distillation.teacher, stage.distillation.student):
+            assert catalog.lifecycle(model).status == catalog.LIFECYCLE_ACTIVE, (name, model)
+        assert stage.distillation.model_warnings == ()
+
+
+def test_every_catalog_entry_names_its_user_guide_page_and_the_day_it_was_read():
+    from distill import catalog
+
+    table = catalog.catalog()
+    sources = [t.source for t in table.teachers.values()] + [p.source for p in table.profiles.values()]
+    sources += [life.source for life in table.lifecycles.values()]
+    sources += [table.sharing_source, table.on_demand_source, table.profiles_source, table.not_offered_source]
+    sources += [table.provisioned.source, table.provisioned.quota_page]
+    for source in sources:
+        assert source.page.startswith("https://docs.aws.amazon.com/"), source
+        assert source.read == "2026-12-01", source
+    for teacher in table.teachers.values():
+        for model in (teacher.model_id, *teacher.students):
+            assert catalog.lifecycle(model) is not None, model
+    for profile in table.profiles.values():
+        assert catalog.base_model_id(profile.profile_id) == profile.model_id
+
+
+# --- serving: model units and commitment ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["modelUnits", "commitment"])
+def test_model_units_and_commitment_apply_to_provisioned_throughput_only(key):
+    settings = stage_with(
+        NOVA, serving={"mode": "onDemand", key: 2 if key == "modelUnits" else "none"}, region="us-east-1"
+    )
+    assert only_problem(settings) == (
+        f'context.stages.dev.serving.{key} applies to Provisioned Throughput only, not to "onDemand"'
+    )
+
+
+def test_a_legacy_student_cannot_get_a_provisioned_throughput():
+    settings = stage_with(
+        {**LLAMA, "teacher": "meta.llama3-1-405b-instruct-v1:0", "student": "meta.llama3-3-70b-instruct-v1:0:128k"},
+        serving={"mode": "provisioned"},
+    )
+    assert only_problem(settings) == (
+        'context.stages.dev.serving.mode is "provisioned", but "meta.llama3-3-70b-instruct-v1:0:128k" is Legacy and '
+        "Bedrock creates no new Provisioned Throughput for a Legacy model "
+        "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-meta-llama-3-3-70b-instruct.html, read "
+        "2026-12-01); choose an ACTIVE student, or serve the model elsewhere"
+    )
+
+
+def test_a_provisioned_throughput_says_which_quotas_support_must_raise():
+    serving = parse(stage_with(NOVA, serving={"modelUnits": 2}, region="us-east-1")).serving
+    assert serving.model_unit_quotas == (
+        "Model units no-commitment Provisioned Throughputs across custom models",
+        "Model units per provisioned model for Amazon Nova Lite",
+    )
+    assert serving.model_unit_request() == (
+        'a Provisioned Throughput of 2 model units needs AWS support to raise "Model units no-commitment Provisioned '
+        'Throughputs across custom models" and "Model units per provisioned model for Amazon Nova Lite" to at least 2 '
+        "(an account has 0 before asking; "
+        "https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html, read 2026-12-01; quotas: "
+        "https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01)"
+    )
+    committed = parse(
+        stage_with(NOVA, serving={"commitment": "OneMonth", "acknowledgeCommitment": True}, region="us-east-1")
+    ).serving
+    assert committed.model_unit_quotas == ("Model units per provisioned model for Amazon Nova Lite",)
+    assert parse(stage_with(NOVA, serving={"mode": "onDemand"}, region="us-east-1")).serving.model_unit_quotas == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "multi_turn"),
+    [
+        ("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0", True),
+        ("arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.amazon.nova-pro-v1:0", True),
+        ("arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-70b-instruct-v1:0", False),
+        ("arn:aws:bedrock:us-west-2:111111111111:application-inference-profile/a1b2c3d4e5f6", False),
+    ],
+)
+def test_the_provider_rules_read_a_model_in_any_form(model, multi_turn):
+    from distill import catalog
+
+    assert catalog.allows_multi_turn(model) is multi_turn

@@ -66,7 +66,7 @@ def test_failed_deployments_of_the_stages_stacks_reach_the_topic(dev):
     (rule,) = [r for r in rules(dev["Foundation"]) if r.get("EventPattern", {}).get("source") == ["aws.cloudformation"]]
     detail = rule["EventPattern"]["detail"]
     assert detail["status-details"] == {"status": FAILED_STACK_STATES}
-    assert detail["stack-id"] == [{"prefix": "arn:aws:cloudformation:us-west-2:111111111111:stack/dev-distillation-"}]
+    assert detail["stack-id"] == [{"prefix": "arn:aws:cloudformation:us-east-1:111111111111:stack/dev-distillation-"}]
 
 
 def test_completed_jobs_publish_their_metrics(dev):
@@ -124,17 +124,18 @@ def test_the_dashboard_shows_loss_job_state_and_the_served_models_traffic(dev):
         assert f'MetricName=\\\\\\"{metric}\\\\\\" Stage=\\\\\\"dev\\\\\\"' in body
     for metric in ("Invocations", "InvocationLatency", "InvocationClientErrors", "InvocationThrottles"):
         assert f'\\"AWS/Bedrock\\",\\"{metric}\\",\\"ModelId\\"' in body
-    assert "ProvisionedThroughput" in body
+    assert "OnDemandDeployment" in body
 
 
 def test_a_stage_that_serves_nothing_still_shows_its_training(templates):
-    body = dashboard_body(templates["haiku-dev"]["Serving"])
+    body = dashboard_body(templates["shared-dev"]["Serving"])
     assert "TrainingLoss" in body and "AWS/Bedrock" not in body
 
 
-def test_the_smoke_test_sends_the_first_prompts_of_the_dataset_to_the_served_model(dev):
-    (_, check) = only(dev["Serving"], "Custom::BedrockServingSmokeTest")
-    (throughput_id, _) = only(dev["Serving"], "Custom::BedrockProvisionedThroughput")
+def test_the_smoke_test_sends_the_first_prompts_of_the_dataset_to_the_served_model(templates):
+    serving = templates["prod"]["Serving"]
+    (_, check) = only(serving, "Custom::BedrockServingSmokeTest")
+    (throughput_id, _) = only(serving, "Custom::BedrockProvisionedThroughput")
     prompts = json.loads(check["Properties"]["Prompts"])
     first = json.loads((ROOT / "datasets" / "sample-sec-filings.jsonl").open().readline())
     assert len(prompts) == 3

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 
 from distill.config import load_app, load_stages
 from distill.config_reader import ConfigError
-from tests.conftest import HAIKU_MODEL_ARN, PIPELINE, TEST_STAGES, project_context
+from tests.conftest import PIPELINE, SHARED_MODEL_ARN, TEST_STAGES, project_context, stand_in_sharing
 
 
 def problems(stages: dict, pipeline: dict | None = None) -> list[str]:
@@ -25,7 +25,7 @@ def problems(stages: dict, pipeline: dict | None = None) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "account", "region"), [("dev", "111111111111", "us-west-2"), ("prod", "222222222222", "us-west-2")]
+    ("name", "account", "region"), [("dev", "111111111111", "us-east-1"), ("prod", "222222222222", "us-east-1")]
 )
 def test_each_example_stage_has_its_environment_and_prefixed_stack_names(stages, name, account, region):
     stage = stages[name]
@@ -91,10 +91,11 @@ def test_an_account_that_is_not_twelve_digits_is_refused():
 def test_a_region_where_the_pair_is_unavailable_is_refused():
     stage = copy.deepcopy(project_context()["stages"]["dev"])
     stage["region"] = "eu-west-1"
+    del stage["serving"]  # on-demand serving is not offered there either; this test is about the pair
     (problem,) = problems({"dev": stage})
     assert problem.startswith(
-        'context.stages.dev.distillation: teacher "meta.llama3-1-405b-instruct-v1:0" is not available for '
-        "distillation in eu-west-1; its Regions are: us-west-2"
+        'context.stages.dev.distillation: teacher "amazon.nova-pro-v1:0" is not available for distillation in '
+        "eu-west-1; its Regions are: us-east-1"
     )
 
 
@@ -109,99 +110,129 @@ def test_notification_email_must_be_an_address():
 
 
 def test_the_source_stage_shares_its_model_with_the_copying_account(templates):
-    share = templates["haiku-dev"]["Serving"].find_resources("AWS::RAM::ResourceShare")
+    share = templates["shared-dev"]["Serving"].find_resources("AWS::RAM::ResourceShare")
     (resource,) = share.values()
     assert resource["Properties"]["Principals"] == ["555555555555"]
     assert resource["Properties"]["AllowExternalPrincipals"] is False
-    (model_id,) = templates["haiku-dev"]["Serving"].find_resources("Custom::BedrockDistilledModel")
+    (model_id,) = templates["shared-dev"]["Serving"].find_resources("Custom::BedrockDistilledModel")
     assert resource["Properties"]["ResourceArns"] == [{"Fn::GetAtt": [model_id, "ModelArn"]}]
     assert model_id in resource["DependsOn"]
 
 
 def test_the_copying_stage_copies_the_model_and_serves_the_copy(templates):
-    assert set(templates["haiku-prod"]) == {"Foundation", "Serving"}
-    serving = templates["haiku-prod"]["Serving"]
+    assert set(templates["shared-prod"]) == {"Foundation", "Serving"}
+    serving = templates["shared-prod"]["Serving"]
     ((copy_id, copy_resource),) = serving.find_resources("Custom::BedrockModelCopy").items()
-    assert copy_resource["Properties"]["SourceModelArn"] == HAIKU_MODEL_ARN
+    assert copy_resource["Properties"]["SourceModelArn"] == SHARED_MODEL_ARN
     assert copy_resource["Properties"]["RetainModelOnDelete"] == "true"
     ((_, throughput),) = serving.find_resources("Custom::BedrockProvisionedThroughput").items()
     assert throughput["Properties"]["ModelArn"] == {"Fn::GetAtt": [copy_id, "ModelArn"]}
 
 
-def haiku_stages() -> dict:
-    return copy.deepcopy({name: TEST_STAGES[name] for name in ("haiku-dev", "haiku-prod")})
+def shared_stages() -> dict:
+    return copy.deepcopy({name: TEST_STAGES[name] for name in ("shared-dev", "shared-prod")})
+
+
+def shared_problems(stages: dict) -> list[str]:
+    with stand_in_sharing():
+        return problems(stages)
+
+
+def test_no_student_distillation_offers_today_can_be_shared():
+    # The real catalog: the sharing table's only distillation student, Claude 3 Haiku, is past its end of life.
+    assert problems(shared_stages()) == [
+        "context.stages.shared-prod.modelSource.modelArn is a custom model of amazon.nova-lite-v1:0:300k, which "
+        "Bedrock cannot share across accounts; models that can be shared: amazon.titan-embed-image-v1, "
+        "amazon.titan-image-generator-v1, amazon.titan-text-express-v1, amazon.titan-text-lite-v1, "
+        "anthropic.claude-3-haiku-20240307-v1:0. Run the distillation in this stage instead (give it a distillation "
+        "section)"
+    ]
 
 
 def test_copying_a_model_family_bedrock_cannot_share_is_refused():
-    stages = {"dev": copy.deepcopy(project_context()["stages"]["dev"])}
-    stages["dev"]["distillation"]["shareWith"] = ["222222222222"]
-    stages["prod"] = {
-        "account": "222222222222",
-        "region": "us-west-2",
-        "modelSource": {
-            "copyFromStage": "dev",
-            "modelArn": (
-                "arn:aws:bedrock:us-west-2:111111111111:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/abcdefghij12"
-            ),
+    stages = {
+        "dev": {
+            "account": "111111111111",
+            "region": "us-west-2",
+            "distillation": {
+                "teacher": "meta.llama3-1-70b-instruct-v1:0",
+                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+                "shareWith": ["222222222222"],
+            },
+        },
+        "prod": {
+            "account": "222222222222",
+            "region": "us-west-2",
+            "modelSource": {
+                "copyFromStage": "dev",
+                "modelArn": (
+                    "arn:aws:bedrock:us-west-2:111111111111:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/"
+                    "abcdefghij12"
+                ),
+            },
         },
     }
-    assert problems(stages) == [
+    assert shared_problems(stages) == [
         "context.stages.prod.modelSource.modelArn is a custom model of meta.llama3-1-8b-instruct-v1:0:128k, which "
-        "Bedrock cannot share across accounts; models that can be shared: anthropic.claude-3-haiku-20240307-v1:0. "
-        "Run the distillation in this stage instead (give it a distillation section)"
+        "Bedrock cannot share across accounts; models that can be shared: amazon.titan-embed-image-v1, "
+        "amazon.titan-image-generator-v1, amazon.titan-text-express-v1, amazon.titan-text-lite-v1, "
+        "anthropic.claude-3-haiku-20240307-v1:0, amazon.nova-lite-v1:0. Run the distillation in this stage instead "
+        "(give it a distillation section)"
     ]
 
 
 def test_copying_needs_the_source_to_share_with_this_account():
-    stages = haiku_stages()
-    stages["haiku-dev"]["distillation"]["shareWith"] = []
-    assert problems(stages) == [
-        'context.stages.haiku-prod.modelSource: stage "haiku-dev" does not share its model with this stage\'s '
-        "account 555555555555; add it to context.stages.haiku-dev.distillation.shareWith"
+    stages = shared_stages()
+    stages["shared-dev"]["distillation"]["shareWith"] = []
+    assert shared_problems(stages) == [
+        'context.stages.shared-prod.modelSource: stage "shared-dev" does not share its model with this stage\'s '
+        "account 555555555555; add it to context.stages.shared-dev.distillation.shareWith"
     ]
 
 
 def test_copying_needs_a_model_of_the_source_stages_account():
-    stages = haiku_stages()
-    stages["haiku-prod"]["modelSource"]["modelArn"] = HAIKU_MODEL_ARN.replace("444444444444", "999999999999")
-    assert problems(stages) == [
-        "context.stages.haiku-prod.modelSource.modelArn belongs to account 999999999999 in us-west-2; stage "
-        '"haiku-dev" is account 444444444444 in us-west-2'
+    stages = shared_stages()
+    stages["shared-prod"]["modelSource"]["modelArn"] = SHARED_MODEL_ARN.replace("444444444444", "999999999999")
+    assert shared_problems(stages) == [
+        "context.stages.shared-prod.modelSource.modelArn belongs to account 999999999999 in us-east-1; stage "
+        '"shared-dev" is account 444444444444 in us-east-1'
     ]
 
 
 def test_copying_from_a_stage_that_does_not_distil():
-    stages = haiku_stages()
-    stages["haiku-prod"]["modelSource"]["copyFromStage"] = "nowhere"
-    assert problems(stages) == [
-        'context.stages.haiku-prod.modelSource.copyFromStage is "nowhere"; it must name a stage that runs a '
-        "distillation: haiku-dev"
+    stages = shared_stages()
+    stages["shared-prod"]["modelSource"]["copyFromStage"] = "nowhere"
+    assert shared_problems(stages) == [
+        'context.stages.shared-prod.modelSource.copyFromStage is "nowhere"; it must name a stage that runs a '
+        "distillation: shared-dev"
     ]
 
 
 def test_a_stage_either_distils_or_copies():
-    stages = haiku_stages()
-    stages["haiku-prod"]["distillation"] = copy.deepcopy(stages["haiku-dev"]["distillation"])
+    stages = shared_stages()
+    stages["shared-prod"]["distillation"] = copy.deepcopy(stages["shared-dev"]["distillation"])
     assert (
-        "context.stages.haiku-prod has both distillation and modelSource; a stage either distils or copies a model"
-        in problems(stages)
+        "context.stages.shared-prod has both distillation and modelSource; a stage either distils or copies a model"
+        in shared_problems(stages)
     )
 
 
 def test_a_model_source_needs_a_custom_model_arn():
-    stages = haiku_stages()
-    stages["haiku-prod"]["modelSource"]["modelArn"] = "anthropic.claude-3-haiku-20240307-v1:0"
-    assert problems(stages) == [
-        'context.stages.haiku-prod.modelSource.modelArn is "anthropic.claude-3-haiku-20240307-v1:0"; it must be a '
+    stages = shared_stages()
+    stages["shared-prod"]["modelSource"]["modelArn"] = "amazon.nova-lite-v1:0:300k"
+    assert shared_problems(stages) == [
+        'context.stages.shared-prod.modelSource.modelArn is "amazon.nova-lite-v1:0:300k"; it must be a '
         "custom model ARN like arn:aws:bedrock:us-west-2:111122223333:custom-model/<base model id>/<12-character id>"
     ]
 
 
 def test_share_with_takes_account_ids():
-    stages = haiku_stages()
-    stages["haiku-dev"]["distillation"]["shareWith"] = ["prod"]
-    assert 'context.stages.haiku-dev.distillation.shareWith is ["prod"]; it must be a list of 12-digit account ids' in (
-        problems(stages)
+    stages = shared_stages()
+    stages["shared-dev"]["distillation"]["shareWith"] = ["prod"]
+    assert (
+        'context.stages.shared-dev.distillation.shareWith is ["prod"]; it must be a list of 12-digit account ids'
+        in (shared_problems(stages))
     )
 
 
@@ -252,8 +283,31 @@ def stage_actions(template: Template, name: str) -> list[dict]:
 
 def test_prod_waits_for_a_manual_approval_and_dev_does_not(pipeline_template):
     prod = stage_actions(pipeline_template, "prod")
-    assert prod[0]["ActionTypeId"]["Category"] == "Approval"
+    assert [action["Name"] for action in prod[:2]] == ["Preflight-prod", "Approve-prod"]
+    assert prod[1]["ActionTypeId"]["Category"] == "Approval"
+    assert prod[0]["RunOrder"] < prod[1]["RunOrder"]
     assert all(action["ActionTypeId"]["Category"] != "Approval" for action in stage_actions(pipeline_template, "dev"))
+
+
+@pytest.mark.parametrize(("name", "account"), [("dev", "111111111111"), ("prod", "222222222222")])
+def test_each_stage_starts_with_a_preflight_of_its_account(pipeline_template, name, account):
+    actions = stage_actions(pipeline_template, name)
+    first = actions[0]
+    assert (first["Name"], first["ActionTypeId"]["Category"]) == (f"Preflight-{name}", "Build")
+    assert all(first["RunOrder"] < action["RunOrder"] for action in actions[1:])
+    lookup_role = f"arn:aws:iam::{account}:role/cdk-hnb659fds-lookup-role-{account}-us-east-1"
+    projects = pipeline_template.find_resources("AWS::CodeBuild::Project")
+    (project,) = [
+        p["Properties"]
+        for p in projects.values()
+        if {"Name": "ROLE_ARN", "Type": "PLAINTEXT", "Value": lookup_role}
+        in p["Properties"]["Environment"].get("EnvironmentVariables", [])
+    ]
+    assert {"Name": "STAGE", "Type": "PLAINTEXT", "Value": name} in project["Environment"]["EnvironmentVariables"]
+    spec = json.loads(project["Source"]["BuildSpec"])
+    assert spec["phases"]["build"]["commands"][-1] == 'PYTHONPATH=. python3 -m distill.cli preflight --stage "$STAGE"'
+    policies = json.dumps(pipeline_template.find_resources("AWS::IAM::Policy"))
+    assert f'{{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": "{lookup_role}"}}' in policies
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Annotations, Match, Template
 
+from distill.app import build_app
 from distill.constructs.model_wait import JOB_STATE_CHANGE
+from tests.conftest import project_context
 
 
 def resources(template: Template, resource_type: str) -> dict[str, dict]:
@@ -36,10 +39,21 @@ def sandbox(templates) -> dict[str, Template]:
     return templates["sandbox"]
 
 
+@pytest.fixture(scope="module")
+def prod(templates) -> dict[str, Template]:
+    """The shipped stage that serves through a Provisioned Throughput."""
+    return templates["prod"]
+
+
+def invoke_statement(template: Template) -> dict:
+    (statement,) = [s for s in statements(template) if s["Action"] == "bedrock:InvokeModel"]
+    return statement
+
+
 def test_the_job_is_a_distillation_of_the_configured_pair(sandbox):
     job = only(sandbox["Training"], "Custom::BedrockDistillationJob")["Properties"]
-    assert job["TeacherModelIdentifier"] == "meta.llama3-1-405b-instruct-v1:0"
-    assert job["StudentModelIdentifier"] == "meta.llama3-1-8b-instruct-v1:0:128k"
+    assert job["TeacherModelIdentifier"] == "amazon.nova-pro-v1:0"
+    assert job["StudentModelIdentifier"] == "amazon.nova-lite-v1:0:300k"
     assert job["MaxResponseLengthForInference"] == "1000"
     assert job["JobNamePrefix"] == "sandbox-distill"
     assert job["RetainModelOnDelete"] == "true"
@@ -72,11 +86,23 @@ def test_invocation_log_training_data_carries_the_filter_and_the_log_prefix(temp
     )
 
 
+def warnings_of(stage, kind: str) -> list[str]:
+    found = Annotations.from_stack(stage.training).find_warning("*", Match.any_value())
+    return [w.entry.data for w in found if w.entry.data.endswith(f"[ack: {kind}]")]
+
+
 def test_an_unlisted_pair_synthesizes_with_a_warning(stages):
-    warnings = Annotations.from_stack(stages["committed"].training).find_warning("*", Match.any_value())
-    (warning,) = [w.entry.data for w in warnings]
-    assert warning.startswith('student "meta.llama3-1-70b-instruct-v1:0:128k" is not offered for teacher')
+    (warning,) = warnings_of(stages["committed"], "distill:unlisted-pair")
+    assert warning.startswith('student "meta.llama3-2-11b-instruct-v1:0:128k" is not offered for teacher')
     assert warning.endswith("allowed by allowUnlistedPair [ack: distill:unlisted-pair]")
+
+
+def test_a_model_without_a_confirmed_lifecycle_synthesizes_with_a_warning(stages):
+    assert warnings_of(stages["committed"], "distill:model-lifecycle") == [
+        'student "meta.llama3-2-11b-instruct-v1:0:128k" has no lifecycle in the catalog; check its model card, or '
+        "run `distill preflight`, which reads it from Bedrock [ack: distill:model-lifecycle]"
+    ]
+    assert warnings_of(stages["sandbox"], "distill:model-lifecycle") == []
 
 
 def test_vpc_and_tags_reach_the_job(templates):
@@ -87,17 +113,74 @@ def test_vpc_and_tags_reach_the_job(templates):
 
 
 def test_the_service_role_may_invoke_exactly_the_teacher(sandbox):
-    invoke = [s for s in statements(sandbox["Training"]) if s["Action"] == "bedrock:InvokeModel"]
-    (statement,) = invoke
-    assert statement["Resource"] == "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-405b-instruct-v1:0"
+    statement = invoke_statement(sandbox["Training"])
+    assert statement["Resource"] == "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
 
 
 def test_a_teacher_behind_an_inference_profile_gets_the_profile_and_every_region_it_routes_to(templates):
-    (statement,) = [s for s in statements(templates["compliant"]["Training"]) if s["Action"] == "bedrock:InvokeModel"]
+    # us.amazon.nova-pro-v1:0 called from us-east-1 routes to us-east-1, us-east-2 and us-west-2 (its model card).
+    statement = invoke_statement(templates["compliant"]["Training"])
+    assert statement["Resource"] == [
+        "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-east-2::foundation-model/amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0",
+    ]
+
+
+def test_a_profile_the_catalog_has_no_regions_for_gets_the_regions_the_stage_lists(templates):
+    statement = invoke_statement(templates["committed"]["Training"])
     rendered = json.dumps(statement["Resource"])
     for region in ("us-east-1", "us-east-2", "us-west-2"):
-        assert f"bedrock:{region}::foundation-model/amazon.nova-premier-v1:0" in rendered
-    assert "inference-profile/us.amazon.nova-premier-v1:0" in rendered
+        assert f"bedrock:{region}::foundation-model/meta.llama3-1-70b-instruct-v1:0" in rendered
+    assert "inference-profile/us.meta.llama3-1-70b-instruct-v1:0" in rendered
+
+
+@pytest.fixture(scope="module")
+def arn_teachers() -> dict[str, dict[str, Template]]:
+    """Two stages whose teachers are given as ARNs (case 06-arn-teacher): the shipped teacher as a foundation-model
+    ARN, and the compliant stage's profile as an inference-profile ARN."""
+    data = {"s3Uri": "s3://example-datasets/support/train.jsonl"}
+    stages = {
+        "fm-arn": {
+            "region": "us-east-1",
+            "distillation": {
+                "teacher": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+                "student": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k",
+                "trainingData": data,
+            },
+            "serving": {"mode": "none"},
+        },
+        "profile-arn": {
+            "account": "111111111111",
+            "region": "us-east-1",
+            "distillation": {
+                "teacher": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
+                "student": "amazon.nova-lite-v1:0:300k",
+                "trainingData": data,
+            },
+            "serving": {"mode": "none"},
+        },
+    }
+    app = App(context={**project_context(), "stages": stages}, analytics_reporting=False)
+    built = build_app(app)
+    return {name: {"Training": Template.from_stack(stage.training)} for name, stage in built.items()}
+
+
+def test_a_teacher_given_as_a_foundation_model_arn_gets_the_same_iam_and_job_as_its_id(arn_teachers, sandbox):
+    assert invoke_statement(arn_teachers["fm-arn"]["Training"]) == invoke_statement(sandbox["Training"])
+    job = only(arn_teachers["fm-arn"]["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    assert (job["TeacherModelIdentifier"], job["StudentModelIdentifier"]) == (
+        "amazon.nova-pro-v1:0",
+        "amazon.nova-lite-v1:0:300k",
+    )
+
+
+def test_a_teacher_given_as_an_inference_profile_arn_gets_the_same_iam_and_job_as_its_id(arn_teachers, templates):
+    compliant = templates["compliant"]["Training"]
+    assert invoke_statement(arn_teachers["profile-arn"]["Training"]) == invoke_statement(compliant)
+    job = only(arn_teachers["profile-arn"]["Training"], "Custom::BedrockDistillationJob")["Properties"]
+    assert job["TeacherModelIdentifier"] == "us.amazon.nova-pro-v1:0"
 
 
 def test_pass_role_is_limited_to_the_service_role_and_to_bedrock(sandbox):
@@ -161,17 +244,17 @@ def test_the_watcher_may_disable_only_its_own_poll_rule(sandbox):
     assert "rule/sandbox-distill-poll-" in json.dumps(statement["Resource"])
 
 
-def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with_the_stack(sandbox):
-    throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
+def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with_the_stack(prod):
+    throughput = only(prod["Serving"], "Custom::BedrockProvisionedThroughput")
     assert throughput["Properties"]["CommitmentDuration"] == ""
     assert throughput["Properties"]["ModelUnits"] == "1"
     assert throughput["DeletionPolicy"] == "Delete"
 
 
-def test_throughput_is_created_for_the_model_once_the_wait_is_over(sandbox):
-    throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
-    ((model_id, model),) = resources(sandbox["Serving"], "Custom::BedrockDistilledModel").items()
-    (condition_id,) = resources(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
+def test_throughput_is_created_for_the_model_once_the_wait_is_over(prod):
+    throughput = only(prod["Serving"], "Custom::BedrockProvisionedThroughput")
+    ((model_id, model),) = resources(prod["Serving"], "Custom::BedrockDistilledModel").items()
+    (condition_id,) = resources(prod["Serving"], "AWS::CloudFormation::WaitCondition")
     assert condition_id in model["DependsOn"]
     assert model_id in throughput["DependsOn"]
     assert throughput["Properties"]["ModelArn"] == {"Fn::GetAtt": [model_id, "ModelArn"]}
@@ -191,12 +274,12 @@ def test_on_demand_serving_uses_a_custom_model_deployment(templates):
     assert "DeploymentArn" in serving.find_outputs("*")
 
 
-def test_readiness_is_checked_every_minute_for_at_most_an_hour(sandbox):
-    machine = only(sandbox["Serving"], "AWS::StepFunctions::StateMachine")
+def test_readiness_is_checked_every_minute_for_at_most_an_hour(prod):
+    machine = only(prod["Serving"], "AWS::StepFunctions::StateMachine")
     definition = json.dumps(machine["Properties"]["DefinitionString"])
     assert '\\"IntervalSeconds\\":60' in definition
     assert '\\"MaxAttempts\\":60' in definition
-    throughput = only(sandbox["Serving"], "Custom::BedrockProvisionedThroughput")
+    throughput = only(prod["Serving"], "Custom::BedrockProvisionedThroughput")
     assert throughput["Properties"]["GiveUpAfterSeconds"] == "3300"
 
 
@@ -206,8 +289,8 @@ def test_handler_functions_get_enough_time_for_their_calls(sandbox):
             assert function["Properties"]["Timeout"] <= 900
 
 
-def test_serving_outputs(sandbox):
-    assert set(sandbox["Serving"].find_outputs("*")) >= {
+def test_serving_outputs(prod):
+    assert set(prod["Serving"].find_outputs("*")) >= {
         "JobArn",
         "MetricsS3Uri",
         "CustomModelArn",

@@ -1,0 +1,74 @@
+"""`distill preflight`: read-only checks of a stage's account before a deploy, with the fix for each finding.
+
+Everything heavy (the configuration with its catalog, boto3 and the checks) is imported when the command runs, so
+`distill --help` starts without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "preflight", help="read-only checks of a stage's account before a deploy; exit 0 clear, 1 blocked, 2 unknown"
+    )
+    parser.add_argument("--stage", required=True, metavar="NAME", help="the stage in cdk.json")
+    parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from distill.config import load_stages
+    from distill.config_reader import ConfigError
+    from distill.preflight import PreflightClients, exit_code, run_checks
+
+    try:
+        context = json.loads(args.cdk_json.read_text())["context"]
+        stages = load_stages(context.get("stages"), base_dir=args.cdk_json.resolve().parent)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"distill preflight: cannot read the context of {args.cdk_json}: {error}", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(f"distill preflight: {error}", file=sys.stderr)
+        return 2
+    if args.stage not in stages:
+        print(
+            f"distill preflight: no stage {args.stage!r} in {args.cdk_json}; stages: {', '.join(stages)}",
+            file=sys.stderr,
+        )
+        return 2
+    stage = stages[args.stage]
+    findings = run_checks(stage, PreflightClients(stage.region))
+    code = exit_code(findings)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "stage": stage.name,
+                    "region": stage.region,
+                    "exitCode": code,
+                    "checks": [
+                        {"check": f.check, "status": f.status, "finding": f.finding, "fix": f.fix} for f in findings
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return code
+    print(f"preflight of stage {stage.name} (account {stage.account or 'from the credentials'}, {stage.region})")
+    print("\n".join(map(str, findings)))
+    blocking = sum(f.status == "blocks" for f in findings)
+    unknown = sum(f.status == "unknown" for f in findings)
+    print(
+        f"{blocking} check{'s' * (blocking != 1)} block the deploy"
+        if blocking
+        else f"nothing blocks, but {unknown} check{'s' * (unknown != 1)} could not tell"
+        if unknown
+        else "nothing blocks the deploy"
+    )
+    return code
