@@ -82,19 +82,8 @@ class DistillationConfig:
     model_warnings: tuple[str, ...] = ()
     # Accounts the distilled model is shared with through AWS RAM, for stages that copy it (modelSource).
     share_with: tuple[str, ...] = ()
-
-    @property
-    def fingerprint(self) -> str:
-        """Identifies the job these settings define: resources that belong to one job carry it in their ids."""
-        defining = [
-            self.teacher,
-            self.student,
-            self.max_response_length,
-            self.training_data.digest,
-            self.subnet_ids,
-            self.security_group_ids,
-        ]
-        return hashlib.sha256(json.dumps(defining).encode()).hexdigest()[:10]
+    # Part of the job's name: a new revision is a new job with the same settings (a job cannot be restarted).
+    revision: int = 1
 
 
 @dataclass(frozen=True)
@@ -183,6 +172,7 @@ def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enab
         pair_warning=pair.warning if pair else None,
         model_warnings=pair.model_warnings if pair else (),
         share_with=parse_share_with(reader),
+        revision=reader.integer("revision", 1, minimum=1, maximum=9999) or 1,
     )
     reader.reject_unknown()
     return parsed

@@ -25,6 +25,16 @@ class Permission:
     conditions: Mapping[str, object] | None = None
 
 
+# Whether anything still serves a custom model before it is deleted: these list actions take no resource-level
+# permission (Service Authorization Reference for Amazon Bedrock, read 2026-11-30).
+SERVED_CHECK = Permission(
+    actions=["bedrock:ListProvisionedModelThroughputs", "bedrock:ListCustomModelDeployments"],
+    resources=["*"],
+    wildcard_reason="Bedrock's list actions take no resource-level permission; these only read what serves a model "
+    "before the model is deleted.",
+)
+
+
 @dataclass(frozen=True)
 class Waiting:
     """For resources that take minutes to become usable: how often to check and how long in all (at most 1 h)."""

@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission
+from distill.constructs.bedrock_resource import SERVED_CHECK, BedrockResource, Permission
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.job_config import DistillationConfig
 
 JOB_NAMES_REASON = (
-    "Job and custom model names are generated per CloudFormation request (unique, idempotent), so the handler "
-    "acts on this account and Region's customization jobs and custom models rather than on names known at synth."
+    "A job's ARN carries an id Bedrock chooses when it accepts the job, so the handler acts on this account and "
+    "Region's customization jobs and custom models, which it finds by the names the stack derives for them."
 )
+# The job's handler may wait for IAM to propagate and for an unreachable Bedrock to answer (lambda/distillation_job),
+# so it gets Lambda's longest timeout (Lambda developer guide, "Configure Lambda function timeout": 900 s).
+HANDLER_TIMEOUT = Duration.minutes(15)
+
+
+def job_name(stage_name: str, definition: Mapping[str, object]) -> str:
+    """``<stage>-distill-<12 hex digits>``: the job's identity, from everything that defines it as synthesized
+    (cross-stack values as the references CloudFormation resolves). It fits Bedrock's job and custom model name
+    patterns (63 characters; letters, digits, hyphens)."""
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    return f"{stage_name}-distill-{digest[:12]}"
 
 
 class DistillationJob(Construct):
-    """A DISTILLATION model customization job; a change to anything that defines it starts a new job.
+    """A DISTILLATION model customization job, named from what defines it: a change of any of that is a new job.
 
     The resource does not wait for the job: a job runs for hours and a custom resource gets one hour, and a stack
-    rollback elsewhere must never stop a paid job by accident. The serving stack waits for the model instead.
-    Delete stops a job that is still running; the custom model is kept unless ``retain_model`` is false. Tags are
-    not part of the job's definition: a change of tags is applied to the job and its model in place.
+    rollback elsewhere must never stop a paid job by accident. The serving stack waits for the model instead, by the
+    job's name (``job_name``, known at synth). Delete stops a job that is still running; the custom model is kept
+    unless ``retain_model`` is false. Tags are not part of the job's definition: a change of tags is applied to the
+    job and its model in place. ``config.revision`` is part of the name, so raising it starts the same settings anew.
     """
 
     def __init__(
@@ -45,8 +59,7 @@ class DistillationJob(Construct):
         stack = Stack.of(self)
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
-        properties: dict[str, object] = {
-            "JobNamePrefix": f"{stage_name}-distill",
+        defining: dict[str, object] = {
             "RoleArn": service_role.role_arn,
             "TeacherModelIdentifier": config.teacher,
             "StudentModelIdentifier": config.student,
@@ -54,36 +67,45 @@ class DistillationJob(Construct):
             "TrainingDataConfig": stack.to_json_string(training_data_config),
             "OutputS3Uri": output_s3_uri,
             "CustomModelKmsKeyId": key.key_arn,
-            "JobTags": stack.to_json_string({**tags, **config.job_tags}),
-            "CustomModelTags": stack.to_json_string({**tags, **config.job_tags}),
-            "RetainModelOnDelete": "true" if config.retain_model else "false",
         }
         if config.subnet_ids:
-            properties["VpcConfig"] = stack.to_json_string(
+            defining["VpcConfig"] = stack.to_json_string(
                 {"subnetIds": list(config.subnet_ids), "securityGroupIds": list(config.security_group_ids)}
             )
+        # The training data's digest too: a local file reaches the job as another resource's attribute, whose
+        # reference does not change with the file's content.
+        identity = {"revision": config.revision, "data": config.training_data.digest, **stack.resolve(defining)}
+        self.job_name = job_name(stage_name, identity)
         self._resource = BedrockResource(
             self,
             "Job",
             folder="distillation_job",
             resource_type="Custom::BedrockDistillationJob",
-            description=f"Starts, replaces and stops the {stage_name} stage's Bedrock distillation job",
+            description=f"Starts, adopts and stops the {stage_name} stage's Bedrock distillation job",
             key=key,
             removal_policy=removal_policy,
-            properties=properties,
+            properties={
+                "JobName": self.job_name,
+                **defining,
+                "JobTags": stack.to_json_string({**tags, **config.job_tags}),
+                "CustomModelTags": stack.to_json_string({**tags, **config.job_tags}),
+                "RetainModelOnDelete": "true" if config.retain_model else "false",
+            },
             permissions=[
                 Permission(
                     actions=[
                         "bedrock:CreateModelCustomizationJob",
                         "bedrock:GetModelCustomizationJob",
                         "bedrock:StopModelCustomizationJob",
+                        "bedrock:GetCustomModel",
+                        "bedrock:DeleteCustomModel",
                         "bedrock:TagResource",
                         "bedrock:UntagResource",
                     ],
                     resources=[jobs, models],
                     wildcard_reason=JOB_NAMES_REASON,
                 ),
-                Permission(actions=["bedrock:DeleteCustomModel"], resources=[models], wildcard_reason=JOB_NAMES_REASON),
+                SERVED_CHECK,
                 Permission(
                     actions=["iam:PassRole"],
                     resources=[service_role.role_arn],
@@ -91,15 +113,12 @@ class DistillationJob(Construct):
                 ),
             ],
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
+            timeout=HANDLER_TIMEOUT,
         )
 
     @property
     def job_arn(self) -> str:
         return self._resource.physical_id
-
-    @property
-    def job_name(self) -> str:
-        return self._resource.attribute("JobName")
 
     @property
     def custom_model_name(self) -> str:

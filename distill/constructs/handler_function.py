@@ -34,7 +34,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # The AWS services the handlers call. The layer keeps botocore's data for these only: a client's creation lists the
 # service directories botocore ships (over 400), and the layer shrinks from about 37 MB to a fraction of that. A
 # test checks that every client the handlers create is in this list.
-LAYER_SERVICES = ("bedrock", "bedrock-runtime", "cloudwatch", "events", "s3")
+LAYER_SERVICES = ("bedrock", "bedrock-runtime", "cloudformation", "cloudwatch", "events", "s3", "ssm")
 # Files that appear beside handler code when tests import it; they must not change the asset hash.
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", "tests"]
 
@@ -176,6 +176,9 @@ class HandlerFunction(Construct):
             description=description,
             environment=environment or {},
         )
+        # A function depends on its role, not on a managed policy attached to the role: without this, CloudFormation
+        # may invoke the handler before its permissions exist.
+        self.function.node.add_dependency(self.policy)
         acknowledge_handler_findings(self.function)
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:

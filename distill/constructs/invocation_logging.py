@@ -7,13 +7,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from distill.constructs.data_key import S3_KEY_ACTIONS, DataKey
+from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.nag import acknowledge
-
-# Where the handler keeps the configuration it replaced, so that Delete can put it back.
-STATE_KEY = "invocation-logging-state/previous-configuration.json"
 
 LOGGING_ACTIONS = [
     "bedrock:GetModelInvocationLoggingConfiguration",
@@ -34,6 +31,7 @@ class InvocationLogging(Construct):
         scope: Construct,
         id: str,
         *,
+        stage_name: str,
         bucket: s3.Bucket,
         key: DataKey,
         key_prefix: str,
@@ -68,14 +66,13 @@ class InvocationLogging(Construct):
             removal_policy=removal_policy,
         )
         handler.add_to_role_policy(iam.PolicyStatement(actions=LOGGING_ACTIONS, resources=["*"]))
+        # What the handler replaced and last put in place, kept outside the bucket it may be asked to move from.
+        state_parameter = f"/bedrock-distillation/{stage_name}/invocation-logging"
         handler.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                resources=[bucket.arn_for_objects(STATE_KEY)],
+                actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+                resources=[stack.format_arn(service="ssm", resource="parameter", resource_name=state_parameter[1:])],
             )
-        )
-        key.allow_via_service(
-            "InvocationLoggingHandlerKeepsStateThroughS3", handler.role, service="s3", actions=S3_KEY_ACTIONS
         )
         acknowledge(
             handler.policy,
@@ -103,7 +100,7 @@ class InvocationLogging(Construct):
                 "BucketName": bucket.bucket_name,
                 "KeyPrefix": key_prefix,
                 "TakeOver": take_over,
-                "StateKey": STATE_KEY,
+                "StateParameterName": state_parameter,
             },
         )
         # Bedrock checks that it can write to the bucket when the configuration is put.

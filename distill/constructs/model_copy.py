@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, Waiting
+from distill.constructs.bedrock_resource import SERVED_CHECK, BedrockResource, Permission, Waiting
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 
 # A copy job runs in the background; the provider checks it every two minutes, for at most CloudFormation's hour.
@@ -18,8 +20,10 @@ GIVE_UP_AFTER = Duration.minutes(55)
 class ModelCopy(Construct):
     """CreateModelCopyJob as a stack resource: complete once the copy exists, encrypted with this stage's key.
 
-    Retried requests reuse their clientRequestToken, so they cannot start a second copy. Delete removes the copied
-    model only when the stage's removal policy is destroy; the source model in the other account is never touched.
+    The copy's name comes from the source model and the key (``target_model_name``, known at synth): an Update finds
+    the copy its properties describe and adopts it, so neither a retried request nor a rollback makes a second
+    copy. Delete removes the copied model only when the stage's removal policy is destroy; the source model in the
+    other account is never touched.
     """
 
     def __init__(
@@ -37,6 +41,8 @@ class ModelCopy(Construct):
         stack = Stack.of(self)
         copies = stack.format_arn(service="bedrock", resource="model-copy-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+        identity = hashlib.sha256(json.dumps(stack.resolve([source_model_arn, key.key_arn])).encode()).hexdigest()
+        self.target_model_name = f"{stage_name}-copy-{identity[:12]}"
         self._resource = BedrockResource(
             self,
             "Copy",
@@ -47,7 +53,7 @@ class ModelCopy(Construct):
             removal_policy=removal_policy,
             properties={
                 "SourceModelArn": source_model_arn,
-                "NamePrefix": f"{stage_name}-distilled-copy",
+                "TargetModelName": self.target_model_name,
                 "KmsKeyArn": key.key_arn,
                 "Tags": stack.to_json_string(dict(tags)),
                 "RetainModelOnDelete": "true" if removal_policy == RemovalPolicy.RETAIN else "false",
@@ -57,13 +63,21 @@ class ModelCopy(Construct):
                 Permission(
                     actions=["bedrock:CreateModelCopyJob", "bedrock:GetModelCopyJob", "bedrock:TagResource"],
                     resources=[copies, models, source_model_arn],
-                    wildcard_reason="Copy jobs and the copied model get names generated per CloudFormation request.",
+                    wildcard_reason="A copy job's ARN carries an id Bedrock chooses; the copied model is named by "
+                    "the stack and found by that name.",
                 ),
                 Permission(
-                    actions=["bedrock:DeleteCustomModel"],
+                    actions=["bedrock:GetCustomModel", "bedrock:DeleteCustomModel"],
                     resources=[models],
-                    wildcard_reason="The copied model's name is generated per CloudFormation request.",
+                    wildcard_reason="The copied model's ARN carries an id Bedrock chooses.",
                 ),
+                Permission(
+                    actions=["bedrock:ListModelCopyJobs"],
+                    resources=["*"],
+                    wildcard_reason="Bedrock's list actions take no resource-level permission; the handler finds its "
+                    "copy by name before it makes one.",
+                ),
+                SERVED_CHECK,
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

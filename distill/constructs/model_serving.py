@@ -2,85 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, Waiting
+from distill.constructs.bedrock_resource import BedrockResource, Permission
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
+from distill.constructs.signalled_wait import SignalledWait
 
-# The provider checks readiness this often, for at most CloudFormation's hour; the handler gives up (and deletes
-# what it created, so nothing bills unseen) a little before that hour ends.
-READY_CHECK = Waiting(query_interval=Duration.minutes(1), total_timeout=Duration.hours(1))
-GIVE_UP_AFTER = Duration.minutes(55)
+# Bedrock sends no events for throughputs or deployments; the watcher checks this often until the model serves.
+READY_POLL = Duration.minutes(2)
 GENERATED_NAMES_REASON = (
-    "Serving resources get names generated per CloudFormation request, and the model's ARN is known only at deploy "
-    "time, so the handler acts on this account and Region's custom models and serving resources."
+    "The served model's ARN is known only at deploy time and serving resources get their ARN from Bedrock, so the "
+    "handler acts on this account and Region's custom models and serving resources, found by the names it gives them."
 )
 
 
+def identity(*parts: str) -> str:
+    """Twelve hex digits naming what defines a resource, for names Bedrock allows (letters, digits, hyphens)."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
 class ServedModel(Construct):
-    """What both ways of serving share: a handler with the serving lifecycle (created once the model exists, ready
-    when created, deleted and waited for on Delete), the same naming, tags and deadline; ``arn`` is the modelId."""
+    """What both ways of serving share: a resource that returns once Bedrock has accepted it and moves to each new
+    model in place, then a wait (up to 12 h) until it serves the model; ``arn`` is the modelId for inference and
+    ``ready`` completes once it serves.
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        stage_name: str,
-        model_arn: str,
-        key: DataKey,
-        tags: Mapping[str, str],
-        folder: str,
-        resource_type: str,
-        description: str,
-        arn_attribute: str,
-        bedrock_resource: str,
-        actions: Sequence[str],
-        properties: Mapping[str, str],
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        super().__init__(scope, id)
-        stack = Stack.of(self)
-        self._arn_attribute = arn_attribute
-        self.resource = BedrockResource(
-            self,
-            "Resource",
-            folder=folder,
-            resource_type=resource_type,
-            description=description,
-            key=key,
-            removal_policy=removal_policy,
-            properties={
-                "ModelArn": model_arn,
-                "NamePrefix": f"{stage_name}-distilled",
-                "Tags": stack.to_json_string(dict(tags)),
-                "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
-                **properties,
-            },
-            permissions=[
-                Permission(
-                    actions=[*actions, "bedrock:TagResource"],
-                    resources=[_arn(stack, bedrock_resource), _arn(stack, "custom-model")],
-                    wildcard_reason=GENERATED_NAMES_REASON,
-                ),
-            ],
-            waiting=READY_CHECK,
-            key_via_bedrock=BEDROCK_KEY_ACTIONS,
-        )
-
-    @property
-    def arn(self) -> str:
-        return self.resource.attribute(self._arn_attribute)
-
-
-class ProvisionedThroughput(ServedModel):
-    """Provisioned Throughput for the custom model, billed by the hour per model unit.
-
-    Without a commitment (the default) Delete always deletes it and waits until it is gone; with a commitment, which
-    cannot be cancelled, the resource is retained when the stack is deleted.
+    ``defining`` are the settings Bedrock cannot change in place (model units, commitment, base model): they are in
+    the resource's name, so a change of them is a new resource, and the name lets an Update find the resource its
+    properties describe (lambda/shared/python/serving_lifecycle.py). ``model_key`` names the model at synth (the
+    job's name): each model served gets its own wait.
     """
 
     def __init__(
@@ -90,38 +44,70 @@ class ProvisionedThroughput(ServedModel):
         *,
         stage_name: str,
         model_arn: str,
-        model_units: int,
-        commitment: str,
+        model_key: str,
         key: DataKey,
         tags: Mapping[str, str],
+        folder: str,
+        resource_type: str,
+        kind: str,
+        description: str,
+        bedrock_resource: str,
+        actions: Sequence[str],
+        defining: Sequence[str],
+        properties: Mapping[str, str],
+        removal_policy: RemovalPolicy,
     ) -> None:
-        super().__init__(
-            scope,
-            id,
-            stage_name=stage_name,
-            model_arn=model_arn,
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        name = f"{stage_name}-serving-{identity(stage_name, resource_type, *defining)}"
+        resources = [_arn(stack, bedrock_resource), _arn(stack, "custom-model")]
+        self.resource = BedrockResource(
+            self,
+            "Resource",
+            folder=folder,
+            resource_type=resource_type,
+            description=description,
             key=key,
-            tags=tags,
-            folder="provisioned_throughput",
-            resource_type="Custom::BedrockProvisionedThroughput",
-            description=f"Creates and deletes the {stage_name} stage's Provisioned Throughput",
-            arn_attribute="ProvisionedModelArn",
-            bedrock_resource="provisioned-model",
-            actions=[
-                "bedrock:CreateProvisionedModelThroughput",
-                "bedrock:GetProvisionedModelThroughput",
-                "bedrock:DeleteProvisionedModelThroughput",
+            removal_policy=removal_policy,
+            properties={"Name": name, "ModelArn": model_arn, "Tags": stack.to_json_string(dict(tags)), **properties},
+            permissions=[
+                Permission(
+                    actions=[*actions, "bedrock:TagResource", "bedrock:UntagResource"],
+                    resources=resources,
+                    wildcard_reason=GENERATED_NAMES_REASON,
+                ),
             ],
-            properties={
-                "ModelUnits": str(model_units),
-                "CommitmentDuration": "" if commitment == "none" else commitment,
-            },
-            removal_policy=RemovalPolicy.DESTROY if commitment == "none" else RemovalPolicy.RETAIN,
+            key_via_bedrock=BEDROCK_KEY_ACTIONS,
         )
+        get = next(action for action in actions if action.startswith("bedrock:Get"))
+        wait = SignalledWait(
+            self,
+            f"Ready{identity(name, model_key)}",
+            folder="serving_watcher",
+            description=f"Signals when the {kind} {name} serves the model",
+            environment={"KIND": kind, "RESOURCE_ARN": self.arn, "MODEL_ARN": model_arn},
+            statements=[iam.PolicyStatement(actions=[get], resources=[self.arn])],
+            poll=READY_POLL,
+            poll_rule_name=f"{name}-ready-{identity(model_key)}",
+            key=key,
+            removal_policy=removal_policy,
+        )
+        self.ready: Construct = wait.condition
+        self.name = name
+
+    @property
+    def arn(self) -> str:
+        return self.resource.attribute("Arn")
 
 
-class OnDemandDeployment(ServedModel):
-    """An on-demand custom model deployment: no hourly charge, billed per token."""
+class ProvisionedThroughput(ServedModel):
+    """Provisioned Throughput for the custom model, billed by the hour per model unit.
+
+    A new model of the same base model moves the throughput in place; the model units, the commitment and the base
+    model define it, and a change of them buys a new one (the old one is deleted once the new one serves). Without a
+    commitment (the default) Delete deletes it; with a commitment, which cannot be cancelled, the resource is
+    retained when it is replaced or its stack is deleted, and a new stack with the same settings adopts it.
+    """
 
     def __init__(
         self,
@@ -130,6 +116,51 @@ class OnDemandDeployment(ServedModel):
         *,
         stage_name: str,
         model_arn: str,
+        model_key: str,
+        base_model: str,
+        model_units: int,
+        commitment: str,
+        key: DataKey,
+        tags: Mapping[str, str],
+    ) -> None:
+        duration = "" if commitment == "none" else commitment
+        super().__init__(
+            scope,
+            id,
+            stage_name=stage_name,
+            model_arn=model_arn,
+            model_key=model_key,
+            key=key,
+            tags=tags,
+            folder="provisioned_throughput",
+            resource_type="Custom::BedrockProvisionedThroughput",
+            kind="Provisioned Throughput",
+            description=f"Buys, moves and deletes the {stage_name} stage's Provisioned Throughput",
+            bedrock_resource="provisioned-model",
+            actions=[
+                "bedrock:GetProvisionedModelThroughput",
+                "bedrock:CreateProvisionedModelThroughput",
+                "bedrock:UpdateProvisionedModelThroughput",
+                "bedrock:DeleteProvisionedModelThroughput",
+            ],
+            defining=[base_model, str(model_units), duration],
+            properties={"ModelUnits": str(model_units), "CommitmentDuration": duration},
+            removal_policy=RemovalPolicy.DESTROY if commitment == "none" else RemovalPolicy.RETAIN,
+        )
+
+
+class OnDemandDeployment(ServedModel):
+    """An on-demand custom model deployment: no hourly charge, billed per token; it moves to a new model in place."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        model_arn: str,
+        model_key: str,
+        base_model: str,
         key: DataKey,
         tags: Mapping[str, str],
     ) -> None:
@@ -138,18 +169,21 @@ class OnDemandDeployment(ServedModel):
             id,
             stage_name=stage_name,
             model_arn=model_arn,
+            model_key=model_key,
             key=key,
             tags=tags,
             folder="model_deployment",
             resource_type="Custom::BedrockCustomModelDeployment",
-            description=f"Creates and deletes the {stage_name} stage's on-demand custom model deployment",
-            arn_attribute="DeploymentArn",
+            kind="custom model deployment",
+            description=f"Creates, moves and deletes the {stage_name} stage's on-demand custom model deployment",
             bedrock_resource="custom-model-deployment",
             actions=[
-                "bedrock:CreateCustomModelDeployment",
                 "bedrock:GetCustomModelDeployment",
+                "bedrock:CreateCustomModelDeployment",
+                "bedrock:UpdateCustomModelDeployment",
                 "bedrock:DeleteCustomModelDeployment",
             ],
+            defining=[base_model],
             properties={"Description": f"Distilled model of the {stage_name} stage"},
             removal_policy=RemovalPolicy.DESTROY,
         )

@@ -13,12 +13,36 @@ from constructs import Construct
 from distill.constructs.data_key import S3_KEY_ACTIONS, DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
+from distill.nag import acknowledge, rendered
+
+DATASETS_PREFIX = "datasets/"
+
+
+def dataset_uploads_policy(scope: Construct, id: str, bucket: s3.IBucket) -> iam.ManagedPolicy:
+    """Reading and writing the uploaded datasets of ``bucket``, for the stack that owns the bucket to make (the
+    upload handler's role, in another stack, attaches it). HeadObject, which finds a dataset already copied, is
+    authorized as s3:GetObject."""
+    datasets = bucket.arn_for_objects(f"{DATASETS_PREFIX}*")
+    policy = iam.ManagedPolicy(
+        scope, id, statements=[iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[datasets])]
+    )
+    acknowledge(
+        policy,
+        f"AwsSolutions-IAM5[Resource::{rendered(scope, datasets)}]",
+        "The stage's uploaded datasets, each named by its content hash: rolling an upload back needs the last one.",
+    )
+    return policy
 
 
 class TrainingDataUpload(Construct):
     """The file travels as a CDK asset and is copied, encrypted with the stage's key, to
     ``datasets/<content hash>.jsonl`` in the training-data bucket: a changed file is a new object, never an
-    overwrite of the data an earlier job used."""
+    overwrite of the data an earlier job used.
+
+    ``uploads`` (``dataset_uploads_policy``) lets the handler read and write every dataset of the bucket, not only
+    this one: CloudFormation rolls this resource back to the previous dataset before it rolls back any policy, and
+    the handler must find the previous object then.
+    """
 
     def __init__(
         self,
@@ -28,6 +52,7 @@ class TrainingDataUpload(Construct):
         file: Path,
         digest: str,
         bucket: s3.IBucket,
+        uploads: iam.IManagedPolicy,
         key: DataKey,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -42,13 +67,11 @@ class TrainingDataUpload(Construct):
             key=key.key,
             removal_policy=removal_policy,
         )
-        destination_key = f"datasets/{digest[:16]}.jsonl"
+        destination_key = f"{DATASETS_PREFIX}{digest[:16]}.jsonl"
         handler.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[asset.bucket.arn_for_objects(asset.s3_object_key)])
         )
-        handler.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(destination_key)])
-        )
+        handler.role.add_managed_policy(uploads)
         handler.add_to_role_policy(key.usage_through("s3", S3_KEY_ACTIONS))
         provider = HandlerProvider(self, "Provider", on_event=handler, key=key.key, removal_policy=removal_policy)
         self.resource = CustomResource(

@@ -12,6 +12,7 @@ from distill.constructs.invocation_logging import InvocationLogging
 from distill.constructs.notifications import StageNotifications
 from distill.constructs.service_role import ServiceRole
 from distill.constructs.storage import DistillationStorage
+from distill.constructs.training_data import dataset_uploads_policy
 from distill.constructs.training_metrics import TrainingMetricsPublisher
 
 
@@ -27,6 +28,7 @@ class FoundationStack(Stack):
         self.storage = DistillationStorage(
             self, "Storage", key=self.data_key.key, destroy_on_delete=stage.destroy_on_delete
         )
+        self.dataset_uploads = dataset_uploads_policy(self, "DatasetUploads", self.storage.training_data)
         self.service_role = ServiceRole(self, "ServiceRole", stage_name=stage.name)
         self.service_role.grant_read_data(self.storage.training_data)
         self.service_role.grant_write_output(self.storage.output)
@@ -45,6 +47,7 @@ class FoundationStack(Stack):
             self.invocation_logging = InvocationLogging(
                 self,
                 "InvocationLogging",
+                stage_name=stage.name,
                 bucket=self.storage.invocation_logs,
                 key=self.data_key,
                 key_prefix=stage.invocation_logging.key_prefix,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ram as ram
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from distill.config import StageConfig
@@ -15,7 +14,7 @@ from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
 from distill.constructs.smoke_test import ServingSmokeTest
-from distill.naming import OUTPUT_PREFIX, job_arn_parameter
+from distill.naming import OUTPUT_PREFIX
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.training import metrics_s3_uri
 
@@ -31,9 +30,11 @@ class ServingStack(Stack):
         *,
         stage: StageConfig,
         foundation: FoundationStack,
+        job_name: str | None = None,
         smoke_test_account: str | None = None,
         **kwargs,
     ) -> None:
+        """``job_name`` is the training stack's job (DistillationJob.job_name) for a stage that distils."""
         super().__init__(scope, id, **kwargs)
         assert stage.serving is not None
         self.stage = stage
@@ -42,8 +43,13 @@ class ServingStack(Stack):
         self.tags_for_bedrock = {"distillation-stage": stage.name, **stage.tags}
         self.model_id_output: CfnOutput | None = None
         self.smoke_test_role_output: CfnOutput | None = None
-        self.model_arn, ready = self._distilled_model() if stage.distillation is not None else self._copied_model()
-        self.served = self._serve()
+        if stage.distillation is not None:
+            assert job_name is not None
+            self.model_arn, ready = self._distilled_model(job_name)
+            model_key, base_model = job_name, stage.distillation.student
+        else:
+            self.model_arn, ready, model_key, base_model = self._copied_model()
+        self.served = self._serve(model_key, base_model)
         if self.served is not None:
             self.served.node.add_dependency(ready)
         if self.served is not None and stage.serving.mode == "provisioned":
@@ -77,43 +83,47 @@ class ServingStack(Stack):
                 key=self.foundation.data_key,
                 removal_policy=self.removal,
             )
-            check.node.add_dependency(self.served)
+            check.node.add_dependency(self.served.ready)
         DistillationDashboard(
             self, "Dashboard", stage_name=stage.name, served_model_id=self.served.arn if self.served else None
         )
         CfnOutput(self, "CustomModelArn", value=self.model_arn, description="The distilled model")
 
-    def _distilled_model(self) -> tuple[str, Construct]:
-        """The model the stage's own job produces: its ARN, and what completes once it exists."""
+    def _distilled_model(self, job_name: str) -> tuple[str, Construct]:
+        """The model the stage's own job produces: its ARN, and what completes once it exists.
+
+        The wait follows the job's name, the job's identity at synth: each job gets a wait of its own, and a job the
+        stack already waited for is not waited for again.
+        """
         stage = self.stage
-        assert stage.distillation is not None and stage.serving is not None
-        fingerprint = stage.distillation.fingerprint
-        job_arn = ssm.StringParameter.value_for_string_parameter(self, job_arn_parameter(stage.name))
+        assert stage.serving is not None
+        job_id = job_name.rsplit("-", 1)[1]
         wait = DistilledModelWait(
             self,
-            f"ModelWait{fingerprint}",
-            job_arn=job_arn,
+            f"ModelWait{job_id}",
+            job_name=job_name,
             poll_minutes=stage.serving.poll_minutes,
-            poll_rule_name=f"{stage.name}-distill-poll-{fingerprint}",
+            poll_rule_name=f"{job_name}-poll",
             key=self.foundation.data_key,
             removal_policy=self.removal,
         )
         model = DistilledModel(
-            self, "DistilledModel", job_arn=job_arn, key=self.foundation.data_key, removal_policy=self.removal
+            self, "DistilledModel", job_name=job_name, key=self.foundation.data_key, removal_policy=self.removal
         )
         model.node.add_dependency(wait.condition)
         output_s3_uri = f"s3://{self.foundation.storage.output.bucket_name}/{OUTPUT_PREFIX}"
-        CfnOutput(self, "JobArn", value=job_arn, description="The distillation job")
+        CfnOutput(self, "JobArn", value=model.job_arn, description="The distillation job")
         CfnOutput(
             self,
             "MetricsS3Uri",
-            value=metrics_s3_uri(output_s3_uri, job_arn),
+            value=metrics_s3_uri(output_s3_uri, model.job_arn),
             description="Step-wise training metrics (step_number, epoch_number, training_loss)",
         )
-        return model.model_arn, model
+        return model.model_arn, model.ready
 
-    def _copied_model(self) -> tuple[str, Construct]:
-        """A copy of the model another stage shares with this account."""
+    def _copied_model(self) -> tuple[str, Construct, str, str]:
+        """A copy of the model another stage shares with this account: its ARN, what completes once it exists, its
+        name (its identity at synth) and its base model (from the source model's ARN)."""
         stage = self.stage
         assert stage.model_source is not None
         copy = ModelCopy(
@@ -126,12 +136,19 @@ class ServingStack(Stack):
             removal_policy=self.removal,
         )
         CfnOutput(self, "SourceModelArn", value=stage.model_source.model_arn, description="The model copied")
-        return copy.model_arn, copy.ready
+        base_model = stage.model_source.model_arn.split(":custom-model/", 1)[1].rsplit("/", 1)[0]
+        return copy.model_arn, copy.ready, copy.target_model_name, base_model
 
-    def _serve(self) -> ProvisionedThroughput | OnDemandDeployment | None:
+    def _serve(self, model_key: str, base_model: str) -> ProvisionedThroughput | OnDemandDeployment | None:
         stage = self.stage
         assert stage.serving is not None
-        common = {"stage_name": stage.name, "model_arn": self.model_arn, "key": self.foundation.data_key}
+        common = {
+            "stage_name": stage.name,
+            "model_arn": self.model_arn,
+            "model_key": model_key,
+            "base_model": base_model,
+            "key": self.foundation.data_key,
+        }
         if stage.serving.mode == "provisioned":
             served = ProvisionedThroughput(
                 self,

@@ -49,10 +49,11 @@ class DistillationStage(Stage):
                 description=f"Bedrock distillation ({stage.name}): obtains the distilled model and serves it",
                 stage=stage,
                 foundation=self.foundation,
+                job_name=self.training.job.job_name if self.training is not None else None,
                 smoke_test_account=smoke_test_account,
             )
             if self.training is not None:
-                # The job's ARN reaches the serving stack through SSM, so the order must be explicit.
+                # The serving stack waits for the job by its name, known at synth: no reference orders the stacks.
                 self.serving.add_stack_dependency(self.training)
         for key, value in {"distillation-stage": stage.name, **stage.tags}.items():
             Tags.of(self).add(key, value)

@@ -86,6 +86,7 @@ class TrainingStack(Stack):
                 file=data.file,
                 digest=data.digest,
                 bucket=storage.training_data,
+                uploads=foundation.dataset_uploads,
                 key=foundation.data_key,
                 removal_policy=removal,
             )

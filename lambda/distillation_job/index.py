@@ -1,60 +1,171 @@
 """Custom resource handler: a Bedrock model distillation job, started by CloudFormation and left to run.
 
 A job runs for hours and a custom resource may wait one hour at most, so Create returns as soon as Bedrock has
-accepted the job; the serving stack waits for its model (see job_watcher). A job bills from the moment it starts, so
-a Create that fails after starting one stops it (the Provider framework sends no Delete after a failed Create), and
-the request's clientRequestToken makes a retried Create get back the job it already started rather than a second.
-A change to anything that defines the job starts a new one; CloudFormation then deletes the old, which stops it if
-it still runs. Tags do not define the job: a change of tags is applied to the job and its model in place. The custom
-model a job produced is kept on Delete unless RetainModelOnDelete is "false".
+accepted the job; the serving stack waits for its model. The job's name (JobName, derived by the stack from
+everything that defines the job) is its identity:
+
+- Create and Update first look the job up by that name and adopt it when it exists. A retried request, a rollback
+  (CloudFormation's second Update with the previous properties) and a redeployed stack therefore get back the job
+  they describe instead of starting and paying for another; only a name Bedrock does not know starts a new job.
+- A new name on Update is a new job (a new physical id); CloudFormation then deletes the old one in its cleanup,
+  which stops it if it still runs. Tags do not define the job and are applied in place.
+- Delete stops a running job. A completed job's custom model is kept unless RetainModelOnDelete is "false"; then it
+  is deleted, or, while a Provisioned Throughput still serves it, tagged so that the serving stack deletes it once
+  it has moved off it.
+
+Two waits fit inside the function's timeout: right after a role or policy is created, Bedrock may not yet see the
+permissions ("Could not validate GetObject permissions..."), and a Create whose answer is lost leaves its outcome
+unknown. Both are retried until a call budget before the timeout; a lost answer is resolved by looking the job up by
+name.
 """
 
 import json
 import logging
+import time
 
 import custom_resource
+from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
 
-# Properties that do not define the job: changing them must never start a new, paid one. ServiceToken and
-# ServiceTimeout belong to CloudFormation's custom resource itself; tags are applied in place.
-NOT_JOB_DEFINING = frozenset({"ServiceToken", "ServiceTimeout", "RetainModelOnDelete", "JobTags", "CustomModelTags"})
-# Compared as values, not text, so that a change in JSON formatting does not start a new job either.
-JSON_PROPERTIES = ("TrainingDataConfig", "VpcConfig", "JobTags", "CustomModelTags")
+# Bedrock's answer while IAM has not propagated the service role's new permissions (user guide, "Troubleshooting
+# model customization issues", read 2026-11-30: "Could not validate GetObject permissions to access Amazon S3
+# bucket"). IAM changes are eventually consistent and usually visible within seconds to a minute.
+PROPAGATION_MESSAGES = ("could not validate", "not authorized to perform", "is not authorized")
+FIRST_RETRY_DELAY = 5
+MAX_RETRY_DELAY = 60
+# Statuses of a job that will not produce a model.
+ENDED_WITHOUT_MODEL = ("Failed", "Stopped", "Stopping")
 
 
-def on_event(event, _context):
+def on_event(event, context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
-    LOG.info("%s %s", event["RequestType"], json.dumps(event["ResourceProperties"]))
+    LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
     if event["RequestType"] == "Create":
-        return start_job(event)
+        return create(event, context)
     if event["RequestType"] == "Update":
-        return update(event)
+        return update(event, context)
     return delete(event)
 
 
-def start_job(event):
+def create(event, context):
     properties = event["ResourceProperties"]
-    token = custom_resource.request_token(event)
-    name = custom_resource.unique_name(properties["JobNamePrefix"], token, custom_resource.NAME_MAX_LENGTH)
-    job_arn = bedrock.create_model_customization_job(
-        **job_request(properties), jobName=name, customModelName=name, clientRequestToken=token
-    )["jobArn"]
-    LOG.info("Bedrock accepted the distillation job %s (%s)", name, job_arn)
-    try:
-        return {
-            "PhysicalResourceId": job_arn,
-            "Data": job_data(bedrock.get_model_customization_job(jobIdentifier=job_arn)),
-        }
-    except Exception as error:
-        raise failure_after_stopping(job_arn, error) from error
+    job = find_job(properties["JobName"])
+    if job is None:
+        return answer(start_job(properties, context))
+    refuse_if_unusable(job)
+    LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
+    custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), None)
+    return answer(job)
+
+
+def update(event, context):
+    properties, old = event["ResourceProperties"], event["OldResourceProperties"]
+    job = find_job(properties["JobName"])
+    if job is None:
+        return answer(start_job(properties, context))
+    if job["jobArn"] != event["PhysicalResourceId"]:
+        # A rollback, or a return to settings that already ran: the job they describe exists, so it is kept as it is.
+        LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
+    custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), old.get("JobTags"))
+    if job.get("outputModelArn"):
+        custom_resource.retag(
+            bedrock, job["outputModelArn"], properties.get("CustomModelTags"), old.get("CustomModelTags")
+        )
+    return answer(job)
+
+
+def find_job(name):
+    """Bedrock's description of the job named ``name``, or None when there is none."""
+    return custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
+
+
+def refuse_if_unusable(job):
+    """A new stack resource may adopt a job that runs or completed with its model; one that ended without a model (or
+    whose model was deleted) cannot be restarted, and a name is used once, so the settings need a new revision."""
+    reason = None
+    if job["status"] in ENDED_WITHOUT_MODEL:
+        reason = f"ended {job['status']}" + (f" ({job['failureMessage']})" if job.get("failureMessage") else "")
+    elif job["status"] == "Completed" and not model_exists(job["outputModelArn"]):
+        reason = "completed, but its custom model has since been deleted"
+    if reason:
+        raise RuntimeError(
+            f"The distillation job {job['jobName']} for these settings {reason}. A job cannot be restarted: raise "
+            f"distillation.revision in cdk.json (it names a new job with the same settings) and deploy again."
+        )
+
+
+def model_exists(model_arn):
+    return custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
+
+
+def start_job(properties, context):
+    """Start the job, retrying while IAM propagates; an unknown outcome is settled by looking the job up by name."""
+    name = properties["JobName"]
+    request = job_request(properties)
+    delay = FIRST_RETRY_DELAY
+    while True:
+        try:
+            job_arn = bedrock.create_model_customization_job(**request)["jobArn"]
+        except ClientError as error:
+            code, message = error.response["Error"]["Code"], error.response["Error"].get("Message", "")
+            if code == "ConflictException" and find_job(name) is not None:
+                return find_job(name)
+            propagating = code == "ValidationException" and any(m in message.lower() for m in PROPAGATION_MESSAGES)
+            if (
+                not propagating
+                or custom_resource.remaining_seconds(context) < delay + 2 * custom_resource.CALL_BUDGET_SECONDS
+            ):
+                raise RuntimeError(refusal(name, code, message, propagating)) from error
+            LOG.info("Bedrock cannot see the permissions yet (%s); retrying in %d s", message, delay)
+            time.sleep(delay)
+            delay = min(2 * delay, MAX_RETRY_DELAY)
+            continue
+        except BotoCoreError as error:
+            return settle_unknown_outcome(name, error, context)
+        LOG.info("Bedrock accepted the distillation job %s (%s)", name, job_arn)
+        return {"jobArn": job_arn, "jobName": name, "outputModelName": name, "status": "InProgress"}
+
+
+def refusal(name, code, message, propagating):
+    if propagating:
+        return (
+            f"Bedrock refused the distillation job {name}: {message} ({code}), still after waiting for the role's "
+            "permissions to propagate. Check that the service role may read the training data and write the output "
+            "location, that its trust policy allows bedrock.amazonaws.com, and that the KMS key allows the role."
+        )
+    return f"Bedrock refused the distillation job {name}: {message} ({code})."
+
+
+def settle_unknown_outcome(name, error, context):
+    """Bedrock may or may not have accepted the job whose answer was lost: look it up by name until the function's
+    time runs out; found, it is this request's job."""
+    while custom_resource.remaining_seconds(context) > 2 * custom_resource.CALL_BUDGET_SECONDS:
+        try:
+            job = find_job(name)
+        except BotoCoreError:
+            time.sleep(FIRST_RETRY_DELAY)
+            continue
+        if job is not None:
+            LOG.info("Bedrock had accepted the distillation job %s (%s)", name, job["jobArn"])
+            return job
+        raise RuntimeError(f"Bedrock did not accept the distillation job {name} ({error}); deploy again to retry.")
+    raise RuntimeError(
+        f"Bedrock could not be reached to start the distillation job {name} ({error}). Deploy again: the next deploy "
+        "adopts the job if Bedrock did accept it, and starts it otherwise."
+    )
 
 
 def job_request(properties):
+    name = properties["JobName"]
     request = {
+        "jobName": name,
+        "customModelName": name,
+        # Names are used once, so the name alone identifies this request to Bedrock's idempotency.
+        "clientRequestToken": custom_resource.token(name),
         "roleArn": properties["RoleArn"],
         "baseModelIdentifier": properties["StudentModelIdentifier"],
         "customizationType": "DISTILLATION",
@@ -77,61 +188,15 @@ def job_request(properties):
     return request
 
 
-def failure_after_stopping(job_arn, error):
-    """Stops the job this request started, as nothing else would once the request fails, and says so in the error."""
-    try:
-        bedrock.stop_model_customization_job(jobIdentifier=job_arn)
-    except bedrock.exceptions.ClientError as stop_error:
-        return RuntimeError(
-            f"Bedrock accepted the distillation job {job_arn}, then this request failed: {error}. Stopping the job "
-            f"failed too ({stop_error}): stop it by hand (aws bedrock stop-model-customization-job "
-            f"--job-identifier {job_arn}) so that it does not run on unwatched."
-        )
-    return RuntimeError(
-        f"Bedrock accepted the distillation job {job_arn}, then this request failed: {error}. The job was stopped "
-        f"so that it does not run on unwatched; fix the cause and deploy again."
-    )
-
-
-def update(event):
-    if job_definition(event["ResourceProperties"]) != job_definition(event["OldResourceProperties"]):
-        return start_job(event)
-    job_arn = event["PhysicalResourceId"]
-    job = bedrock.get_model_customization_job(jobIdentifier=job_arn)
-    retag(job, event["ResourceProperties"], event["OldResourceProperties"])
-    return {"PhysicalResourceId": job_arn, "Data": job_data(job)}
-
-
-def retag(job, properties, old_properties):
-    """Apply changed tags to the job and, once it exists, its custom model; removed keys are untagged."""
-    targets = [(job["jobArn"], "JobTags")]
-    if job.get("outputModelArn"):
-        targets.append((job["outputModelArn"], "CustomModelTags"))
-    for arn, name in targets:
-        new = json.loads(properties.get(name) or "{}")
-        old = json.loads(old_properties.get(name) or "{}")
-        if new != old:
-            if new:
-                bedrock.tag_resource(resourceARN=arn, tags=custom_resource.tag_list(properties.get(name)))
-            removed = sorted(set(old) - set(new))
-            if removed:
-                bedrock.untag_resource(resourceARN=arn, tagKeys=removed)
-
-
-def job_definition(properties):
-    definition = {name: value for name, value in properties.items() if name not in NOT_JOB_DEFINING}
-    for name in JSON_PROPERTIES:
-        if definition.get(name):
-            definition[name] = json.loads(definition[name])
-    return definition
-
-
-def job_data(job):
+def answer(job):
     return {
-        "JobArn": job["jobArn"],
-        "JobName": job["jobName"],
-        "CustomModelName": job["outputModelName"],
-        "Status": job["status"],
+        "PhysicalResourceId": job["jobArn"],
+        "Data": {
+            "JobArn": job["jobArn"],
+            "JobName": job["jobName"],
+            "CustomModelName": job["outputModelName"],
+            "Status": job["status"],
+        },
     }
 
 
@@ -139,26 +204,22 @@ def delete(event):
     job_arn = event["PhysicalResourceId"]
     if not custom_resource.is_arn(job_arn):
         return {"PhysicalResourceId": job_arn}
-    try:
-        job = bedrock.get_model_customization_job(jobIdentifier=job_arn)
-    except bedrock.exceptions.ResourceNotFoundException:
+    job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=job_arn)
+    if job is None:
         LOG.info("The distillation job %s is already gone", job_arn)
         return {"PhysicalResourceId": job_arn}
     retain_model = str(event["ResourceProperties"].get("RetainModelOnDelete", "true")).lower() != "false"
     if job["status"] == "InProgress":
-        bedrock.stop_model_customization_job(jobIdentifier=job_arn)
+        try:
+            bedrock.stop_model_customization_job(jobIdentifier=job_arn)
+        except ClientError as error:
+            # It may have ended between the two calls; only a job still in progress is a problem.
+            if find_job(job["jobName"])["status"] == "InProgress":
+                raise RuntimeError(f"Could not stop the distillation job {job_arn}: {error}") from error
         LOG.info("Stopped the distillation job %s", job_arn)
     elif job["status"] == "Completed" and not retain_model:
-        delete_model(job["outputModelArn"])
+        outcome = custom_resource.delete_model_unless_served(bedrock, job["outputModelArn"])
+        LOG.info("The custom model %s of %s: %s", job["outputModelArn"], job["jobName"], outcome)
     else:
         LOG.info("The distillation job %s is %s; nothing to stop or delete", job_arn, job["status"])
     return {"PhysicalResourceId": job_arn}
-
-
-def delete_model(model_arn):
-    try:
-        bedrock.delete_custom_model(modelIdentifier=model_arn)
-    except bedrock.exceptions.ResourceNotFoundException:
-        LOG.info("The custom model %s is already gone", model_arn)
-        return
-    LOG.info("Deleted the custom model %s", model_arn)

@@ -1,12 +1,22 @@
-"""Custom resource handler: the ARN of the custom model that the stage's completed distillation job produced.
+"""Custom resource handler: the custom model that the stage's completed distillation job produced, and its release.
 
-CloudFormation types a wait condition's data as an object, so the serving stack cannot hand the signalled ARN to
-other resources; this resource asks Bedrock for it once the wait is over. A new job is a new JobArn, hence a new
-physical id, and resources that use the model are updated with it. Delete has nothing to do: the model belongs to
-the job's lifecycle, not to this lookup.
+The serving stack waits for the job on a wait condition, whose data CloudFormation types as an object, so other
+resources cannot take the model ARN from it; this resource asks Bedrock for it once the wait is over. Its physical
+id is the model ARN: a new job is a new model, hence a new physical id, and resources that use the model are updated
+with it.
+
+Delete releases the model. When its job's resource was deleted while a Provisioned Throughput still served the model
+(RetainModelOnDelete "false"), the job's handler tagged it to be deleted once unserved; CloudFormation deletes this
+resource only after whatever served the model has moved off it (the cleanup after an update) or been deleted (a stack
+deletion), so that is when a tagged model is deleted.
 """
 
+import logging
+
 import custom_resource
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
 
@@ -14,6 +24,34 @@ bedrock = custom_resource.client("bedrock")
 def on_event(event, _context):
     """Provider framework entry point."""
     if event["RequestType"] == "Delete":
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    model_arn = custom_resource.model_arn(bedrock, event["ResourceProperties"])
-    return {"PhysicalResourceId": model_arn, "Data": {"ModelArn": model_arn}}
+        return release(event["PhysicalResourceId"])
+    name = event["ResourceProperties"]["JobName"]
+    job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
+    if job is None:
+        raise RuntimeError(f"No distillation job named {name} exists: deploy the training stack first.")
+    if job["status"] != "Completed":
+        raise RuntimeError(
+            f"The distillation job {name} is {job['status']}; its model does not exist. "
+            + (
+                "Deploy again once it has completed."
+                if job["status"] == "InProgress"
+                else "Raise distillation.revision in cdk.json to start a new job, then deploy again."
+            )
+        )
+    model = custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=job["outputModelArn"])
+    if model is None:
+        raise RuntimeError(
+            f"The custom model of the distillation job {name} has been deleted. Raise distillation.revision in "
+            "cdk.json to train it again, then deploy again."
+        )
+    data = {"ModelArn": model["modelArn"], "JobArn": job["jobArn"], "BaseModelArn": model.get("baseModelArn", "")}
+    return {"PhysicalResourceId": model["modelArn"], "Data": data}
+
+
+def release(model_arn):
+    if custom_resource.is_arn(model_arn):
+        tags = custom_resource.unless_gone(bedrock.list_tags_for_resource, resourceARN=model_arn)
+        if tags and any(t["key"] == custom_resource.DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]):
+            outcome = custom_resource.delete_model_unless_served(bedrock, model_arn)
+            LOG.info("The custom model %s, no longer wanted by its job's stack: %s", model_arn, outcome)
+    return {"PhysicalResourceId": model_arn}

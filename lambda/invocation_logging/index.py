@@ -1,8 +1,17 @@
 """Custom resource handler: the account and Region's Bedrock model invocation logging configuration.
 
-There is one configuration per account and Region, so this handler never replaces one it did not create
-unless told to take it over; then it keeps the replaced configuration in S3 and puts it back on Delete.
-Delete removes the configuration only while it is still the one this stack put in place.
+There is one configuration per account and Region, so this handler never replaces one it did not create unless told
+to take it over; then it keeps the replaced configuration and puts it back on Delete. Delete removes the
+configuration only while it is still the one this stack put in place.
+
+What the handler must remember (the configuration it replaced, and the one it last put in place) lives in an SSM
+parameter named by the stack (StateParameterName), not in a bucket the stack may replace or empty: a new logs bucket
+must not make Delete forget what it promised to restore.
+
+CloudFormation rolls back a refused Update with a second Update carrying the previous properties. When those
+describe the configuration this stack last put in place, there is nothing to undo: if someone else's configuration
+is in place now, it is left alone and the rollback succeeds, instead of being refused a second time
+(UPDATE_ROLLBACK_FAILED). Only a change the stack asks for is refused.
 """
 
 import json
@@ -14,7 +23,7 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
-s3 = custom_resource.LazyClient("s3")
+ssm = custom_resource.client("ssm")
 
 # CloudFormation's fixed physical id: Updates keep it, so only a real removal sends Delete.
 PHYSICAL_ID = "bedrock-model-invocation-logging"
@@ -22,7 +31,7 @@ PHYSICAL_ID = "bedrock-model-invocation-logging"
 
 def on_event(event, _context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
-    LOG.info("%s %s", event["RequestType"], json.dumps(event["ResourceProperties"]))
+    LOG.info("%s %s", event["RequestType"], event["LogicalResourceId"])
     properties = event["ResourceProperties"]
     if event["RequestType"] == "Create":
         return create(properties)
@@ -33,30 +42,41 @@ def on_event(event, _context):
 
 def create(properties):
     current = current_configuration()
+    state = load_state(properties)
     if current and not is_ours(current, properties):
         refuse_unless_taking_over(current, properties)
-        save_replaced(properties, current)
-    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired_configuration(properties))
-    return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Destination": destination(properties)}}
+        state.setdefault("replaced", current)
+    put(properties, state)
+    return answer(properties)
 
 
 def update(properties, old_properties):
     current = current_configuration()
-    if current and not is_ours(current, properties) and not is_ours(current, old_properties):
+    state = load_state(properties, old_properties)
+    desired = desired_configuration(properties)
+    if current == desired:
+        pass
+    elif not current or is_ours(current, old_properties) or current == state.get("applied"):
+        put(properties, state)
+    elif desired == state.get("applied") and not taking_over(properties):
+        # This stack is asked to be what it last was (a rollback of a refused change, say), but someone else's
+        # configuration has replaced it since: there is nothing to undo, and theirs is not ours to replace.
+        LOG.info("Leaving the configuration in place (%s): it is not this stack's", describe(current))
+    else:
         refuse_unless_taking_over(current, properties)
-        if load_replaced(properties) is None:
-            save_replaced(properties, current)
-    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired_configuration(properties))
-    return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Destination": destination(properties)}}
+        state.setdefault("replaced", current)
+        put(properties, state)
+    save_state(properties, state)
+    return answer(properties)
 
 
 def delete(properties):
     current = current_configuration()
+    state = load_state(properties)
     if not is_ours(current, properties):
         LOG.info("The configuration is no longer this stack's (%s); leaving it as it is", describe(current))
-        return {"PhysicalResourceId": PHYSICAL_ID}
-    replaced = load_replaced(properties)
-    if replaced:
+    elif state.get("replaced"):
+        replaced = state["replaced"]
         try:
             bedrock.put_model_invocation_logging_configuration(loggingConfig=replaced)
         except bedrock.exceptions.ClientError as error:
@@ -68,8 +88,19 @@ def delete(properties):
         LOG.info("Restored the replaced configuration: %s", describe(replaced))
     else:
         bedrock.delete_model_invocation_logging_configuration()
-    forget_replaced(properties)
+    custom_resource.unless_gone(ssm.delete_parameter, Name=properties["StateParameterName"])
     return {"PhysicalResourceId": PHYSICAL_ID}
+
+
+def put(properties, state):
+    desired = desired_configuration(properties)
+    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired)
+    state["applied"] = desired
+    save_state(properties, state)
+
+
+def answer(properties):
+    return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Destination": destination(properties)}}
 
 
 def current_configuration():
@@ -93,8 +124,12 @@ def is_ours(configuration, properties):
     )
 
 
+def taking_over(properties):
+    return str(properties.get("TakeOver", "false")).lower() == "true"
+
+
 def refuse_unless_taking_over(current, properties):
-    if str(properties.get("TakeOver", "false")).lower() != "true":
+    if not taking_over(properties):
         raise RuntimeError(
             f"This account and Region already has a model invocation logging configuration that this stack "
             f"did not create ({describe(current)}). Set invocationLogging.takeOver to true in the stage to "
@@ -119,22 +154,21 @@ def describe(configuration):
     return "delivering to " + " and ".join(places) if places else "delivering nowhere"
 
 
-def save_replaced(properties, configuration):
-    s3.put_object(
-        Bucket=properties["BucketName"],
-        Key=properties["StateKey"],
-        Body=json.dumps(configuration).encode(),
-        ContentType="application/json",
+def load_state(properties, old_properties=None):
+    """What this stack remembers: {"replaced": the configuration it took over, "applied": the one it put}."""
+    for name in {properties["StateParameterName"], (old_properties or properties)["StateParameterName"]}:
+        try:
+            return json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        except ssm.exceptions.ParameterNotFound:
+            continue
+    return {}
+
+
+def save_state(properties, state):
+    ssm.put_parameter(
+        Name=properties["StateParameterName"],
+        Value=json.dumps(state),
+        Type="String",
+        Overwrite=True,
+        Description="What the stage's invocation logging resource replaced and last put in place; do not edit",
     )
-
-
-def load_replaced(properties):
-    try:
-        body = s3.get_object(Bucket=properties["BucketName"], Key=properties["StateKey"])["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    return json.loads(body)
-
-
-def forget_replaced(properties):
-    s3.delete_object(Bucket=properties["BucketName"], Key=properties["StateKey"])

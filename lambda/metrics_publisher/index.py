@@ -45,15 +45,17 @@ def handler(event, _context):
     """Publishes the event's metrics; returns how many data went to CloudWatch."""
     detail = event["detail"]
     stage = os.environ["STAGE"]
-    data = training_data(detail["jobArn"], stage) if detail["jobStatus"] == "Completed" else []
+    # The event's jobArn may be in a shorter form than the API takes (the documented sample event's is); the name is
+    # the job's identity in both.
+    data = training_data(detail["jobName"], stage) if detail["jobStatus"] == "Completed" else []
     data.append(datum("JobStateChanges", 1, {"Stage": stage, "State": detail["jobStatus"]}, unit="Count"))
     return put(data)
 
 
-def training_data(job_arn, stage):
+def training_data(job_name, stage):
     """The completed job's loss (and perplexity) per step and its final loss; empty when there is no usable CSV."""
-    job = bedrock.get_model_customization_job(jobIdentifier=job_arn)
-    steps = read_steps(job_arn)
+    job = bedrock.get_model_customization_job(jobIdentifier=job_name)
+    steps = read_steps(job["jobArn"])
     if not steps:
         return []
     start, end = training_window(job)

@@ -1,13 +1,13 @@
 """Custom resource handler: a copy, in this account, of a custom model another account shares through AWS RAM.
 
 CreateModelCopyJob runs in the background, so on_event starts it and is_complete reports the copied model once the
-job has completed. The copy takes the clientRequestToken of the CloudFormation request, so a retried request cannot
-start a second copy. A change of source model or key is a replacement: a new copy, and CloudFormation then deletes
-the old one. Delete removes the copied model only when RetainModelOnDelete is "false"; the shared source model in
-the other account is never touched.
+job has completed. The copy's name (TargetModelName, derived by the stack from the source model and the key) is its
+identity: Create and Update first look for a copy job of that name and adopt it, so a retried request or a
+CloudFormation rollback never makes a second copy; a copy whose model has since been deleted is made again. A new
+name on Update is a new copy, and CloudFormation then deletes the old one. Delete removes the copied model only when
+RetainModelOnDelete is "false"; the shared source model in the other account is never touched.
 """
 
-import json
 import logging
 import time
 
@@ -18,46 +18,50 @@ LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
 
-# A change to any of these is a different copy.
-DEFINING = ("SourceModelArn", "KmsKeyArn")
-
 
 def on_event(event, _context):
     """Provider framework entry point: one function per request type."""
+    LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
+    if event["RequestType"] == "Delete":
+        return delete(event)
     properties = event["ResourceProperties"]
-    LOG.info("%s %s", event["RequestType"], json.dumps(properties))
-    if event["RequestType"] == "Create":
-        return start_copy(event)
-    if event["RequestType"] == "Update":
-        old = event["OldResourceProperties"]
-        if any(properties.get(key) != old.get(key) for key in DEFINING):
-            return start_copy(event)
-        return {"PhysicalResourceId": event["PhysicalResourceId"], "Data": {"StartedAt": custom_resource.started_at()}}
-    return delete(event)
-
-
-def start_copy(event):
-    properties = event["ResourceProperties"]
-    token = custom_resource.request_token(event)
+    existing = find_copy(properties["TargetModelName"])
+    if existing is not None:
+        LOG.info("Adopting the model copy %s (%s)", existing["jobArn"], existing["status"])
+        return {"PhysicalResourceId": existing["jobArn"], "Data": {"StartedAt": str(int(time.time()))}}
     response = bedrock.create_model_copy_job(
         sourceModelArn=properties["SourceModelArn"],
-        targetModelName=custom_resource.unique_name(properties["NamePrefix"], token, custom_resource.NAME_MAX_LENGTH),
+        targetModelName=properties["TargetModelName"],
         modelKmsKeyId=properties["KmsKeyArn"],
         targetModelTags=custom_resource.tag_list(properties.get("Tags")),
-        clientRequestToken=token,
+        clientRequestToken=custom_resource.token(properties["TargetModelName"], event["RequestId"]),
     )
-    return {"PhysicalResourceId": response["jobArn"], "Data": {"StartedAt": custom_resource.started_at()}}
+    return {"PhysicalResourceId": response["jobArn"], "Data": {"StartedAt": str(int(time.time()))}}
+
+
+def find_copy(name):
+    """The copy job that makes (or made) the model ``name``, unless it failed or its model was deleted since."""
+    summaries = bedrock.list_model_copy_jobs(targetModelNameContains=name)["modelCopyJobSummaries"]
+    for summary in sorted(summaries, key=lambda s: s["creationTime"], reverse=True):
+        if summary.get("targetModelName") != name or summary["status"] == "Failed":
+            continue
+        if summary["status"] == "Completed" and not model_exists(summary["targetModelArn"]):
+            continue
+        return summary
+    return None
+
+
+def model_exists(model_arn):
+    return custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
 
 
 def delete(event):
     job_arn = event["PhysicalResourceId"]
     if event["ResourceProperties"].get("RetainModelOnDelete") == "false" and custom_resource.is_arn(job_arn):
-        try:
-            job = bedrock.get_model_copy_job(jobArn=job_arn)
-            if job.get("targetModelArn"):
-                bedrock.delete_custom_model(modelIdentifier=job["targetModelArn"])
-        except bedrock.exceptions.ResourceNotFoundException:
-            LOG.info("The copy job or its model is already gone")
+        job = custom_resource.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
+        if job is not None and job["status"] == "Completed":
+            outcome = custom_resource.delete_model_unless_served(bedrock, job["targetModelArn"])
+            LOG.info("The copied model %s: %s", job["targetModelArn"], outcome)
     return {"PhysicalResourceId": job_arn}
 
 
@@ -76,8 +80,7 @@ def is_complete(event, _context):
     give_up_after = int(event["ResourceProperties"]["GiveUpAfterSeconds"])
     if time.time() - int(event["Data"]["StartedAt"]) > give_up_after:
         raise RuntimeError(
-            f"The model copy {job['jobArn']} did not complete within {give_up_after / 60:g} minutes. A copy cannot be "
-            f"stopped: when it completes, its model {job['targetModelName']} stays in this account (delete it with "
-            "`aws bedrock delete-custom-model` if the next deployment makes a new copy)."
+            f"The model copy {job['jobArn']} did not complete within {give_up_after / 60:g} minutes. It goes on in "
+            "the background (a copy cannot be stopped); deploy again later: the next deploy adopts it."
         )
     return {"IsComplete": False}

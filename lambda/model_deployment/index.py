@@ -2,25 +2,20 @@
 
 Where Bedrock supports it (Amazon Nova models customized after 2025-07-16), a deployment serves a custom model on
 demand, billed per token, instead of a Provisioned Throughput billed by the hour. It shares the throughput's
-lifecycle (custom_resource.ServingLifecycle): one that fails or does not become Active in time is deleted by
-is_complete, and Delete waits until Bedrock has removed it. The model and the description define a deployment: a
-change to either replaces it, anything else keeps it. (UpdateCustomModelDeployment could swap the model in place
-and keep the ARN; replacing keeps one lifecycle for both kinds of serving.)
+lifecycle (serving_lifecycle.ServingLifecycle): found by name, moved in place to a new model with
+UpdateCustomModelDeployment, created anew only when its name changes.
 """
 
 import custom_resource
+import serving_lifecycle
 
 bedrock = custom_resource.client("bedrock")
 
 
-def create(event, model):
-    properties = event["ResourceProperties"]
-    token = custom_resource.request_token(event)
+def create(properties, model, token):
     request = {
         "clientRequestToken": token,
-        "modelDeploymentName": custom_resource.unique_name(
-            properties["NamePrefix"], token, custom_resource.NAME_MAX_LENGTH
-        ),
+        "modelDeploymentName": properties["Name"],
         "modelArn": model,
         "tags": custom_resource.tag_list(properties.get("Tags")),
     }
@@ -30,28 +25,25 @@ def create(event, model):
     return bedrock.create_custom_model_deployment(**request)["customModelDeploymentArn"]
 
 
-def serves(current, properties, model):
-    return (current["modelArn"], current.get("description", "")) == (model, properties.get("Description", ""))
+def describe(identifier):
+    return custom_resource.unless_gone(bedrock.get_custom_model_deployment, customModelDeploymentIdentifier=identifier)
 
 
-def describe(arn):
-    return custom_resource.unless_gone(bedrock.get_custom_model_deployment, customModelDeploymentIdentifier=arn)
+def move(arn, model):
+    bedrock.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=model)
 
 
 def remove(arn):
-    custom_resource.unless_gone(bedrock.delete_custom_model_deployment, customModelDeploymentIdentifier=arn)
+    bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
 
 
-LIFECYCLE = custom_resource.ServingLifecycle(
+on_event = serving_lifecycle.ServingLifecycle(
     bedrock,
     kind="custom model deployment",
-    ready_status="Active",
-    arn_key="DeploymentArn",
-    name_key="modelDeploymentName",
-    create=create,
     describe=describe,
+    create=create,
+    move=move,
     remove=remove,
-    serves=serves,
-)
-on_event = LIFECYCLE.on_event
-is_complete = LIFECYCLE.is_complete
+    wanted_model=lambda deployment: deployment["modelArn"],
+    busy=("Creating",),
+).on_event

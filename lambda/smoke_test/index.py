@@ -24,7 +24,7 @@ MAX_PROMPTS = 5
 
 def on_event(event, _context):
     """Provider framework entry point: Create and Update check the model; Delete does nothing."""
-    LOG.info("%s %s", event["RequestType"], json.dumps(event["ResourceProperties"]))
+    LOG.info("%s %s", event["RequestType"], event["LogicalResourceId"])
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": PHYSICAL_ID}
     properties = event["ResourceProperties"]

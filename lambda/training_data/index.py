@@ -2,11 +2,12 @@
 
 The CDK uploads the local JSONL file as an asset; the distillation job reads it from the training-data bucket, where
 it is encrypted with the stage's key and governed by that bucket's policies. The destination key carries the
-file's content hash, so a changed dataset is a new object (and a new job) and nothing is overwritten. Delete keeps
-the object: the data outlives the stack unless the bucket itself is destroyed with it.
+file's content hash, so a changed dataset is a new object (and a new job) and nothing is overwritten; an object
+that is already there is the same data and is not copied again (a CloudFormation rollback asks for the previous
+dataset, which the previous deploy copied). Delete keeps the object: the data outlives the stack unless the bucket
+itself is destroyed with it.
 """
 
-import json
 import logging
 
 import custom_resource
@@ -20,7 +21,7 @@ s3 = custom_resource.client("s3")
 def on_event(event, _context):
     """Provider framework entry point."""
     properties = event["ResourceProperties"]
-    LOG.info("%s %s", event["RequestType"], json.dumps(properties))
+    LOG.info("%s %s", event["RequestType"], event["LogicalResourceId"])
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     return copy(properties)
@@ -28,6 +29,9 @@ def on_event(event, _context):
 
 def copy(properties):
     destination = f"s3://{properties['DestinationBucket']}/{properties['DestinationKey']}"
+    if exists(properties["DestinationBucket"], properties["DestinationKey"]):
+        LOG.info("%s is already there", destination)
+        return {"PhysicalResourceId": destination, "Data": {"S3Uri": destination}}
     s3.copy_object(
         CopySource={"Bucket": properties["SourceBucket"], "Key": properties["SourceKey"]},
         Bucket=properties["DestinationBucket"],
@@ -38,3 +42,13 @@ def copy(properties):
         MetadataDirective="REPLACE",
     )
     return {"PhysicalResourceId": destination, "Data": {"S3Uri": destination}}
+
+
+def exists(bucket, key):
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True

@@ -113,7 +113,7 @@ def shared_session() -> botocore.session.Session:
     and the hooks answer for whichever world is active.
     """
     if not _SESSION:
-        session = botocore.session.get_session()
+        session = botocore.session.Session()
         session.register("before-parameter-build", lambda **kw: _ACTIVE[-1]._keep_params(**kw))
         session.register("before-call", lambda **kw: _ACTIVE[-1]._answer(**kw))
         _SESSION.append(session)

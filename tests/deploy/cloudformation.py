@@ -714,14 +714,24 @@ class Role(Native):
         name = properties.get("RoleName") or self.engine.generated_name(self.stack, self.resource.logical_id, 64)
         arn = f"arn:aws:iam::{self.stack.account}:role/{name}"
         self.world.iam.put_role(
-            name, arn, properties.get("AssumeRolePolicyDocument", {}), properties.get("Policies", [])
+            name,
+            arn,
+            properties.get("AssumeRolePolicyDocument", {}),
+            properties.get("Policies", []),
+            properties.get("ManagedPolicyArns", []),
         )
         return name, {"Arn": arn, "RoleId": f"AROA{name[-12:].upper()}"}
 
     def update(self, old, new):
         name = self.resource.physical_id
         arn = self.resource.attributes["Arn"]
-        self.world.iam.put_role(name, arn, new.get("AssumeRolePolicyDocument", {}), new.get("Policies", []))
+        self.world.iam.put_role(
+            name,
+            arn,
+            new.get("AssumeRolePolicyDocument", {}),
+            new.get("Policies", []),
+            new.get("ManagedPolicyArns", []),
+        )
         return name, self.resource.attributes
 
     def delete(self, physical_id, properties):

@@ -31,8 +31,11 @@ class Iam:
         self.function_roles: dict[str, str] = {}  # function name -> role name
 
     # -- what the engine registers --------------------------------------------------------------------------
-    def put_role(self, name: str, arn: str, trust: dict[str, Any], inline: list[dict[str, Any]]) -> None:
-        self.roles[name] = {"arn": arn, "trust": trust}
+    def put_role(
+        self, name: str, arn: str, trust: dict[str, Any], inline: list[dict[str, Any]], managed: list[str]
+    ) -> None:
+        """A role with its inline policies and the ARNs of the managed policies it attaches (ManagedPolicyArns)."""
+        self.roles[name] = {"arn": arn, "trust": trust, "managed": set(managed)}
         statements: list[dict[str, Any]] = []
         for policy in inline:
             statements += _statements(policy["PolicyDocument"])
@@ -64,10 +67,11 @@ class Iam:
         role = self.function_roles.get(call.caller)
         if role is None:
             return f"{call.caller} has no role the simulator knows"
+        attached = self.roles.get(role, {}).get("managed", set())
         statements = [
             statement
             for policy_id, roles in self.policies.attachments.items()
-            if role in roles
+            if role in roles or policy_id in attached
             for statement in self.policies.statements[policy_id]
         ]
         for action, resource, context in authorization.requests:

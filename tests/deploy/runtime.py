@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from tests.deploy.aws import shared_session
 from tests.deploy.clock import InvocationTimedOut
@@ -178,39 +179,49 @@ class LambdaRuntime:
         return module
 
     def _load(self, function: Function) -> types.ModuleType:
-        """Import the function's module as a cold start does: its layers' modules first, each a fresh copy."""
+        """Import the function's module as a cold start does: from its code and its layers, every module fresh."""
         if function.code is None:
             raise AssertionError(f"{function.name} has no code the simulator can run ({function.runtime})")
         module_name, _ = function.handler.rsplit(".", 1)
-        layer_paths = [
-            layer / "python"
+        paths = [str(function.code)] + [
+            str(layer / "python")
             for layer in function.layers
             if (layer / "python").is_dir() and not _is_sdk_layer(layer / "python")
         ]
-        shared = {path.stem: path for layer in layer_paths for path in layer.glob("*.py") if path.stem != "__init__"}
-        saved = {name: sys.modules.pop(name) for name in list(sys.modules) if name in shared}
-        load = next(self._loads)
+        ours = {Path(p).resolve() for p in paths}
+        before = set(sys.modules)
+        shadowed = {name: sys.modules.pop(name) for name in self._names_in(paths) if name in sys.modules}
+        sys.path[:0] = paths
         try:
-            for name, path in shared.items():
-                sys.modules[name] = self._exec(f"{name}", path, load)
-            return self._exec(module_name, function.code / f"{module_name}.py", load)
+            # The layer module makes its session at import; every handler client comes from it, and so to the fake.
+            with mock.patch("botocore.session.get_session", shared_session):
+                spec = importlib.util.spec_from_file_location(
+                    f"simulated_{next(self._loads)}_{module_name}", function.code / f"{module_name}.py"
+                )
+                assert spec and spec.loader
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            loaded = [module] + [sys.modules[name] for name in set(sys.modules) - before]
+            for each in loaded:
+                source = getattr(each, "__file__", None)
+                if (
+                    source
+                    and Path(source).resolve().parent in ours
+                    and isinstance(each.__dict__.get("time"), types.ModuleType)
+                ):
+                    each.time = _SimulatedTime(self.world.clock)
+            return module
         finally:
-            for name in shared:
-                sys.modules.pop(name, None)
-            sys.modules.update(saved)
+            del sys.path[: len(paths)]
+            for name in set(sys.modules) - before:
+                source = getattr(sys.modules[name], "__file__", None)
+                if source and Path(source).resolve().parent in ours:
+                    del sys.modules[name]
+            sys.modules.update(shadowed)
 
-    def _exec(self, name: str, path: Path, load: int) -> types.ModuleType:
-        spec = importlib.util.spec_from_file_location(f"simulated_{load}_{name}", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        if isinstance(module.__dict__.get("time"), types.ModuleType):
-            module.time = _SimulatedTime(self.world.clock)
-        if "SESSION" in module.__dict__:
-            # The layer module makes its session at import and the handlers make their clients from it afterwards,
-            # so replacing it here routes every client to the fake.
-            module.SESSION = shared_session()
-        return module
+    @staticmethod
+    def _names_in(paths: list[str]) -> set[str]:
+        return {py.stem for path in paths for py in Path(path).glob("*.py")}
 
 
 def _is_sdk_layer(path: Path) -> bool:

@@ -93,6 +93,9 @@ class S3(Service):
         return Authorization().need("s3:GetObject", self._arn(call.params["Bucket"], call.params["Key"]))
 
     def head_object(self, call: Call) -> dict[str, Any]:
+        # A HEAD response has no body, so S3's error for a missing key reaches botocore as its status code alone.
+        if call.params["Key"] not in self._bucket(call.params["Bucket"]):
+            raise FakeError("404", "Not Found", 404)
         return {"ContentLength": len(self._object(call.params["Bucket"], call.params["Key"]))}
 
     def authorize_head_object(self, call: Call) -> Authorization:

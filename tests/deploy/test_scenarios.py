@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import json
 
-import pytest
-
 from tests.deploy.aws import FakeError
 from tests.deploy.harness import StageDeployment, stage_config
 from tests.deploy.invariants import Expectations
@@ -21,8 +19,16 @@ MINUTE = 60
 HOUR = 3600
 OTHER_DATASET = "tests/fixtures/datasets/sample-sec-filings-first-100.jsonl"
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-# Scenarios that the handlers of this commit fail; the lifecycle fixes that follow remove the marks one by one.
-FAILS_BEFORE_THE_LIFECYCLE_FIX = pytest.mark.xfail(strict=True, reason="the lifecycle fix is not in yet")
+
+
+def served(**changes) -> dict:
+    """The shipped dev stage, served by a Provisioned Throughput (the kind of serving with the most at stake)."""
+    serving = {"mode": "provisioned", "modelUnits": 1, **changes.pop("serving", {})}
+    return stage_config(serving=serving, **changes)
+
+
+BASE = served()
+ACCOUNT, REGION = BASE["account"], BASE["region"]
 
 
 def deployed(stage: StageDeployment, config=None, **kwargs) -> dict[str, str]:
@@ -51,30 +57,30 @@ def served_model(stage: StageDeployment) -> str:
 def another_teams_job(world, name: str = "other-team-job") -> None:
     """A job someone else runs in the same account: it takes one of the two slots and is none of our business."""
     world.bedrock.jobs[name] = Job(
-        arn=f"arn:aws:bedrock:us-west-2:111111111111:model-customization-job/other/{name[:12]:0<12}",
+        arn=f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/other/{name[:12]:0<12}",
         name=name,
         request={},
-        account="111111111111",
-        region="us-west-2",
+        account=ACCOUNT,
+        region=REGION,
         created=world.clock.now,
     )
 
 
 # -- a stage's life ------------------------------------------------------------------------------------------------
 def test_a_new_stage_trains_waits_for_the_model_and_serves_it(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
     [job] = jobs(world)
     assert job.status == "Completed"
     assert served_model(stage) == job.model_arn
     assert (
-        world.bedrock.logging[("111111111111", "us-west-2")]["s3Config"]["bucketName"]
+        world.bedrock.logging[(ACCOUNT, REGION)]["s3Config"]["bucketName"]
         == stage.resource("foundation", "Custom::BedrockInvocationLogging").properties["BucketName"]
     )
 
 
 def test_a_new_dataset_stops_the_running_job_starts_one_more_and_serving_follows_it(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     deployed(stage, with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
     first, second = jobs(world)
@@ -85,16 +91,16 @@ def test_a_new_dataset_stops_the_running_job_starts_one_more_and_serving_follows
 
 
 def test_a_change_of_tags_only_retags_the_job_and_starts_none(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
-    deployed(stage, stage_config(tags={"cost-center": "research"}), parts=("foundation", "training"))
+    deployed(stage, served(tags={"cost-center": "research"}), parts=("foundation", "training"))
     [job] = jobs(world)
     assert world.bedrock.tags[job.arn]["cost-center"] == "research"
 
 
 def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serves_it(world):
     world.bedrock.timing.job_seconds = 14 * HOUR
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
     assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
     assert results["dev-distillation-training"] == "CREATE_COMPLETE"
@@ -106,7 +112,7 @@ def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serve
 
 
 def test_destroying_the_training_stack_stops_its_running_job(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
     world.advance(5 * MINUTE)
@@ -115,18 +121,18 @@ def test_destroying_the_training_stack_stops_its_running_job(world):
 
 
 def test_destroying_the_whole_stage_leaves_nothing_billed_and_restores_logging(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
     results = stage.destroy()
     assert set(results.values()) == {"DELETE_COMPLETE"}, results
     assert world.bedrock.throughputs == {}
-    assert ("111111111111", "us-west-2") not in world.bedrock.logging
+    assert (ACCOUNT, REGION) not in world.bedrock.logging
     stage.assert_invariants()
 
 
 def test_a_throughput_that_fails_fails_the_deploy_with_bedrocks_reason_and_is_deleted(world):
     world.bedrock.timing.throughput_outcome = "Failed"
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
     assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
     assert "Insufficient capacity" in stage.stack("serving").status_reason
@@ -138,7 +144,7 @@ def test_bedrock_throttling_every_call_once_changes_nothing(world):
     world.faults.add(
         "bedrock", "*", FakeError("ThrottlingException", "Rate exceeded"), times=None, when=lambda c: c.attempt == 1
     )
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
     [job] = jobs(world)
     assert served_model(stage) == job.model_arn
@@ -148,10 +154,9 @@ def test_bedrock_throttling_every_call_once_changes_nothing(world):
     stage.assert_invariants()
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_destroying_serving_while_its_throughput_is_being_created_leaves_none(world):
     world.bedrock.timing.throughput_seconds = 40 * MINUTE
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     world.advance(4 * HOUR)  # the job has completed
     world.engine.destroy_during_operation("dev-distillation-serving", at=world.clock.now + 10 * MINUTE)
@@ -161,9 +166,8 @@ def test_destroying_serving_while_its_throughput_is_being_created_leaves_none(wo
 
 
 # -- rollbacks as CloudFormation sends them ------------------------------------------------------------------------
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_1_a_rollback_after_bedrock_refuses_the_new_job_starts_no_job(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     world.faults.add(
         "bedrock", "CreateModelCustomizationJob", FakeError("ValidationException", "The training data is invalid")
@@ -175,9 +179,8 @@ def test_case_1_a_rollback_after_bedrock_refuses_the_new_job_starts_no_job(world
     stage.assert_invariants()
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_1_a_rollback_when_the_job_quota_is_full_keeps_the_running_job(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     another_teams_job(world)
     results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
@@ -187,9 +190,8 @@ def test_case_1_a_rollback_when_the_job_quota_is_full_keeps_the_running_job(worl
     stage.assert_invariants()
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_first(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     parameter = next(
         r.logical_id for r in stage.stack("training").resources.values() if r.type == "AWS::SSM::Parameter"
@@ -203,26 +205,24 @@ def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_firs
     stage.assert_invariants()
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_2_a_refused_logging_update_rolls_back_without_being_refused_again(world):
-    stage = StageDeployment(world, "dev", stage_config(), Expectations(foreign_logging=True))
+    stage = StageDeployment(world, "dev", served(), Expectations(foreign_logging=True))
     deployed(stage, parts=("foundation",))
-    world.bedrock.logging[("111111111111", "us-west-2")] = {
+    world.bedrock.logging[(ACCOUNT, REGION)] = {
         "s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "theirs"},
         "textDataDeliveryEnabled": True,
     }
     world.s3.create_bucket("another-teams-logs")
-    results = stage.deploy(stage_config(invocationLogging={"keyPrefix": "renamed"}), parts=("foundation",))
+    results = stage.deploy(served(invocationLogging={"keyPrefix": "renamed"}), parts=("foundation",))
     assert results["dev-distillation-foundation"] == "UPDATE_ROLLBACK_COMPLETE"
     assert "did not create" in stage.stack("foundation").status_reason
-    assert world.bedrock.logging[("111111111111", "us-west-2")]["s3Config"]["bucketName"] == "another-teams-logs"
+    assert world.bedrock.logging[(ACCOUNT, REGION)]["s3Config"]["bucketName"] == "another-teams-logs"
     stage.assert_invariants()
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_3_a_new_model_moves_the_throughput_in_place(world):
     world.bedrock.quotas.model_units = 1  # an account sized for one throughput
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
     deployed(stage, with_dataset(stage.config, OTHER_DATASET))
     second = jobs(world)[-1]
@@ -230,9 +230,8 @@ def test_case_3_a_new_model_moves_the_throughput_in_place(world):
     assert len({e.arn for e in world.bedrock.billing if e.kind == "throughput"}) == 1
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_3_a_commitment_follows_a_new_model_without_a_second_term(world):
-    config = stage_config(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
+    config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
     stage = StageDeployment(world, "dev", config)
     deployed(stage)
     deployed(stage, with_dataset(config, OTHER_DATASET))
@@ -241,17 +240,15 @@ def test_case_3_a_commitment_follows_a_new_model_without_a_second_term(world):
     assert served_model(stage) == jobs(world)[-1].model_arn
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_4_a_throughput_that_takes_seventy_minutes_is_served(world):
     world.bedrock.timing.throughput_seconds = 70 * MINUTE
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
     assert served_model(stage) == jobs(world)[0].model_arn
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_5_serving_follows_the_job_the_training_stack_owns_after_it_is_redeployed(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
     assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
     deployed(stage)
@@ -259,9 +256,8 @@ def test_case_5_serving_follows_the_job_the_training_stack_owns_after_it_is_rede
     assert served_model(stage) == world.bedrock.jobs[owned].model_arn
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_6_a_replaced_jobs_model_is_deleted_once_nothing_serves_it(world):
-    config = stage_config(distillation={"retainModel": False})
+    config = served(distillation={"retainModel": False})
     stage = StageDeployment(world, "dev", config)
     deployed(stage)
     first_model = jobs(world)[0].model_arn
@@ -270,12 +266,11 @@ def test_case_6_a_replaced_jobs_model_is_deleted_once_nothing_serves_it(world):
     assert world.engine.leaks == []
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_7_destroy_restores_the_taken_over_configuration_after_the_logs_bucket_changed(world):
     theirs = {"s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "theirs"}, "textDataDeliveryEnabled": True}
     world.s3.create_bucket("another-teams-logs")
-    world.bedrock.logging[("111111111111", "us-west-2")] = copy.deepcopy(theirs)
-    config = stage_config(invocationLogging={"takeOver": True})
+    world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(theirs)
+    config = served(invocationLogging={"takeOver": True})
     stage = StageDeployment(world, "dev", config)
     deployed(stage, parts=("foundation",))
     moved = stage.stacks()
@@ -284,7 +279,7 @@ def test_case_7_destroy_restores_the_taken_over_configuration_after_the_logs_buc
     assert world.deploy([foundation]) == {"dev-distillation-foundation": "UPDATE_COMPLETE"}
     stage.assert_invariants()
     assert world.destroy(["dev-distillation-foundation"]) == {"dev-distillation-foundation": "DELETE_COMPLETE"}
-    assert world.bedrock.logging[("111111111111", "us-west-2")] == theirs
+    assert world.bedrock.logging[(ACCOUNT, REGION)] == theirs
 
 
 def _renamed_logs_bucket(template: dict) -> dict:
@@ -296,22 +291,25 @@ def _renamed_logs_bucket(template: dict) -> dict:
     return json.loads(json.dumps(template).replace(f'"{old}"', f'"{old}Renamed"'))
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_8_a_create_that_outlives_six_unreachable_minutes_adopts_the_job_bedrock_accepted(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation",))
-    until = world.clock.now + 6 * MINUTE
+
+    def unreachable(call) -> bool:
+        # From the moment Bedrock accepted the job (whose answer is lost) and for six minutes after.
+        accepted = [job.created for job in world.bedrock.jobs.values()]
+        return bool(accepted) and world.clock.now < accepted[0] + 6 * MINUTE
+
     world.faults.add("bedrock", "CreateModelCustomizationJob", "lose-response")
-    world.faults.add("bedrock", "*", "unreachable", times=None, when=lambda c: world.clock.now < until)
+    world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
     deployed(stage, parts=("foundation", "training"))
     [job] = jobs(world)
     assert stage.resource("training", "Custom::BedrockDistillationJob").physical_id == job.arn
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_8_the_state_change_event_ends_the_wait_without_waiting_for_the_poll(world):
     world.bedrock.timing.job_seconds = 3.5 * HOUR  # half an hour before the next hourly poll
-    stage = StageDeployment(world, "dev", stage_config(serving={"pollMinutes": 60}))
+    stage = StageDeployment(world, "dev", served(serving={"pollMinutes": 60}))
     deployed(stage)
     [job] = jobs(world)
     condition = next(
@@ -320,11 +318,10 @@ def test_case_8_the_state_change_event_ends_the_wait_without_waiting_for_the_pol
     assert condition.updated_at - job.ended < 5 * MINUTE
 
 
-@FAILS_BEFORE_THE_LIFECYCLE_FIX
 def test_case_8_an_update_of_the_poll_rule_after_the_wait_sends_no_late_signal(world):
-    stage = StageDeployment(world, "dev", stage_config())
+    stage = StageDeployment(world, "dev", served())
     deployed(stage)
-    deployed(stage, stage_config(serving={"pollMinutes": 15}))
+    deployed(stage, served(serving={"pollMinutes": 15}))
     world.advance(HOUR)
     assert [h.late_signals for h in world.engine.handles.values()] == [0] * len(world.engine.handles)
     polls = [r for r in world.eventbridge.rules.values() if r.schedule_seconds]

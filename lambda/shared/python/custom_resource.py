@@ -1,14 +1,17 @@
-"""What the Bedrock distillation handlers share: request identity, names, the model to serve, and waiting for it.
+"""What the Bedrock distillation handlers share: clients with a retry budget that fits, names, tags, lookups.
 
 Shipped as a Lambda layer (on the runtime's path as /opt/python) so that every handler imports the one copy. It
 holds only what more than one handler needs; each handler keeps its own lifecycle.
+
+Every Bedrock resource these handlers make has a name the stack derives from what defines it (the construct passes
+it as a property), so an Update can find the resource its properties describe before it creates anything. That is
+what keeps CloudFormation's rollback (a second Update with the previous properties) from starting a second paid job,
+copy or throughput: the previous one is found by name and adopted.
 """
 
 import hashlib
 import json
 import logging
-import re
-import time
 
 import botocore.session
 from botocore.config import Config
@@ -16,19 +19,28 @@ from botocore.exceptions import ClientError
 
 LOG = logging.getLogger()
 
-# Bedrock's control-plane APIs have low request-rate quotas, and CloudFormation runs several of these handlers at
-# once. Standard mode retries throttling (and transient errors) with jittered exponential backoff capped at 20 s; if
-# all 8 attempts are throttled, the waits add up to about 46 s on average and 71 s at most, within a handler's timeout.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8})
+# Bedrock's control-plane APIs answer in about a second and have low request-rate quotas. Standard retry mode retries
+# throttling, transient errors and timeouts with jittered exponential backoff. The budget of one call at worst is
+# MAX_ATTEMPTS x (CONNECT_TIMEOUT + READ_TIMEOUT) plus the backoff between attempts (at most 1 + 2 + 4 s): 87 s, so
+# that a handler's timeout holds several calls, and a handler is never ended by Lambda in the middle of its retries
+# (botocore user guide, "Retries", standard mode; botocore.config.Config: connect_timeout and read_timeout default
+# to 60 s, which with 8 attempts exceeds a 5-minute function).
+MAX_ATTEMPTS = 4
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 15
+MAX_BACKOFF_TOTAL = sum(min(2**attempt, 20) for attempt in range(MAX_ATTEMPTS - 1))
+CALL_BUDGET_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + MAX_BACKOFF_TOTAL
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
+)
 # One session for all of a handler's clients: each session loads the endpoint data again.
 SESSION = botocore.session.get_session()
 
-# Every Bedrock name these handlers create (job, custom model, provisioned model, deployment) allows 63 characters.
-NAME_MAX_LENGTH = 63
-# Twelve hex digits of the request token: unique per request, and short enough to leave room for the prefix.
-NAME_SUFFIX_LENGTH = 12
-# Where Bedrock's job-name and model-name patterns meet: letters and digits joined by single hyphens.
-NAME_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
+# The tag a job's handler puts on a custom model it could not delete because a Provisioned Throughput or deployment
+# still served it; whatever stops serving the model deletes it then (distilled_model's Delete).
+DELETE_WHEN_UNSERVED_TAG = "bedrock-distillation:delete-when-unserved"
 
 
 def client(service):
@@ -57,54 +69,19 @@ class LazyClient:
         return getattr(self._client, name)
 
 
-def request_token(event):
-    """The clientRequestToken for whatever this CloudFormation request starts.
+def token(*parts):
+    """A clientRequestToken from what identifies a request: hex digits fit Bedrock's token pattern.
 
-    CloudFormation retries a request with the same RequestId, so a retried Create yields the same token and Bedrock's
-    idempotency hands back the job or throughput it already started instead of starting a second, paid one. Any new
-    request (an Update that replaces, a Create after a delete) yields a new token. Hex digits fit the token pattern.
+    A retried call (botocore's retries, or CloudFormation resending the same request) carries the same parts and so
+    the same token, and Bedrock hands back what it already started instead of starting a second one.
     """
-    identity = "\n".join((event["StackId"], event["LogicalResourceId"], event["RequestId"]))
-    return hashlib.sha256(identity.encode()).hexdigest()
-
-
-def unique_name(prefix, token, max_length):
-    """`<prefix>-<12 hex digits of token>`, cut to max_length: a valid name for a job, a custom model, a provisioned
-    model and a deployment alike.
-
-    Bedrock names must be unique in the account, so each request gets its own; deriving it from the request token
-    gives a retried request the same name, as its token is the same too.
-    """
-    if not NAME_PREFIX_PATTERN.fullmatch(prefix):
-        raise ValueError(
-            f"The name prefix {prefix!r} is not usable in Bedrock names: use letters and digits joined by single "
-            f"hyphens, for example 'support-assistant'."
-        )
-    suffix = token[:NAME_SUFFIX_LENGTH]
-    return f"{prefix[: max_length - len(suffix) - 1].rstrip('-')}-{suffix}"
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def is_arn(physical_id):
     """Whether a physical id names something Bedrock made; a Create that failed before it got one leaves a placeholder
     (the Provider framework's CREATE_FAILED marker), which there is nothing to delete for."""
-    return physical_id.startswith("arn:")
-
-
-def model_arn(bedrock, properties):
-    """The custom model to serve: `ModelArn` when given, else the model that the job `JobArn` produced."""
-    if properties.get("ModelArn"):
-        return properties["ModelArn"]
-    job = bedrock.get_model_customization_job(jobIdentifier=properties["JobArn"])
-    if job["status"] == "Completed":
-        return job["outputModelArn"]
-    if job["status"] == "InProgress":
-        next_step = "Deploy this stack again once the job has completed."
-    else:
-        reason = f" ({job['failureMessage']})" if job.get("failureMessage") else ""
-        next_step = f"It will not produce one{reason}: start a new job from the training stack, then deploy again."
-    raise RuntimeError(
-        f"The distillation job {job['jobName']} is {job['status']}; its model does not exist yet. {next_step}"
-    )
+    return bool(physical_id) and physical_id.startswith("arn:")
 
 
 def tag_list(tags_json):
@@ -112,110 +89,17 @@ def tag_list(tags_json):
     return [{"key": key, "value": value} for key, value in json.loads(tags_json or "{}").items()]
 
 
-def started_at():
-    """Now, in epoch seconds as CloudFormation carries values (a string): when waiting for a resource began."""
-    return str(int(time.time()))
-
-
-def wait_until_ready(event, *, kind, ready_status, arn_key, name_key, describe, delete):
-    """The Provider framework's is_complete for a Bedrock resource that becomes ready, or goes away, in the background
-    (a Provisioned Throughput, a custom model deployment).
-
-    `describe(arn)` returns Bedrock's description of the resource, or None once it is gone; `delete(arn)` deletes it.
-    Create and Update complete once the resource reaches `ready_status`, with Data {arn_key, ModelArn}. A resource
-    that fails, or is not ready `GiveUpAfterSeconds` after `StartedAt`, fails the request; if this request created it,
-    it is deleted first, as no Delete follows a failed Create and a failed replacement would be left behind billing.
-    One that this request did not create (an Update that kept it) is never deleted here. Delete completes once Bedrock
-    no longer knows the resource, so a stack deletion ends only when the billing has.
-    """
-    arn = event["PhysicalResourceId"]
-    if event["RequestType"] == "Delete":
-        return {"IsComplete": not is_arn(arn) or describe(arn) is None}
-    resource = describe(arn)
-    if resource is None:
-        raise RuntimeError(f"The {kind} {arn} was deleted while it was being created. Deploy again to create it anew.")
-    status = resource["status"]
-    if status == ready_status:
-        return {"IsComplete": True, "Data": {arn_key: arn, "ModelArn": resource["modelArn"]}}
-    properties = event["ResourceProperties"]
-    give_up_after = int(properties["GiveUpAfterSeconds"])
-    if status == "Failed":
-        problem = f"The {kind} {arn} failed: {resource.get('failureMessage') or 'Bedrock gave no reason'}"
-    elif time.time() - int(event["Data"]["StartedAt"]) > give_up_after:
-        problem = f"The {kind} {arn} did not reach {ready_status} within {give_up_after / 60:g} minutes"
-    else:
-        LOG.info("The %s %s is %s", kind, arn, status)
-        return {"IsComplete": False}
-    if resource[name_key] != unique_name(properties["NamePrefix"], request_token(event), NAME_MAX_LENGTH):
-        raise RuntimeError(
-            f"{problem}. This deployment did not create it, so it was left as it is; check it in Bedrock."
-        )
-    try:
-        delete(arn)
-    except ClientError as error:
-        raise RuntimeError(
-            f"{problem}. Deleting it failed too ({error}): delete it by hand so that it does not bill, then deploy "
-            f"again to retry."
-        ) from error
-    raise RuntimeError(f"{problem}; it was deleted so that it does not bill; deploy again to retry.")
-
-
-class ServingLifecycle:
-    """on_event and is_complete for a resource that serves a model and bills while it exists (a Provisioned
-    Throughput, a custom model deployment); a handler supplies only the Bedrock calls that differ.
-
-    - ``create(event, model) -> arn`` starts the resource for this request.
-    - ``describe(arn) -> dict | None`` is Bedrock's description, None once the resource is gone.
-    - ``remove(arn)`` deletes it.
-    - ``serves(current, properties, model) -> bool`` says whether the live resource already is what the properties
-      ask for. Update compares with the live resource rather than the old properties: an Update that CloudFormation
-      sends to roll back a failed one then keeps the resource that still serves, and one that failed or vanished is
-      replaced (a new physical id, so CloudFormation deletes the old).
-    """
-
-    def __init__(self, bedrock, *, kind, ready_status, arn_key, name_key, create, describe, remove, serves):
-        self.bedrock = bedrock
-        self.kind = kind
-        self.ready_status = ready_status
-        self.arn_key = arn_key
-        self.name_key = name_key
-        self.create = create
-        self.describe = describe
-        self.remove = remove
-        self.serves = serves
-
-    def on_event(self, event, _context):
-        """Provider framework entry point: Create, Update and Delete."""
-        properties = event["ResourceProperties"]
-        LOG.info("%s %s", event["RequestType"], json.dumps(properties))
-        arn = event.get("PhysicalResourceId", "")
-        if event["RequestType"] == "Delete":
-            if is_arn(arn):
-                self.remove(arn)
-            return {"PhysicalResourceId": arn}
-        model = model_arn(self.bedrock, properties)
-        if event["RequestType"] == "Update":
-            current = self.describe(arn)
-            if current is not None and current["status"] != "Failed" and self.serves(current, properties, model):
-                return self._waiting_for(arn, model)
-        arn = self.create(event, model)
-        LOG.info("Created the %s %s", self.kind, arn)
-        return self._waiting_for(arn, model)
-
-    def is_complete(self, event, _context):
-        """Provider framework entry point: polled until the resource is ready, or gone after a Delete."""
-        return wait_until_ready(
-            event,
-            kind=self.kind,
-            ready_status=self.ready_status,
-            arn_key=self.arn_key,
-            name_key=self.name_key,
-            describe=self.describe,
-            delete=self.remove,
-        )
-
-    def _waiting_for(self, arn, model):
-        return {"PhysicalResourceId": arn, "Data": {self.arn_key: arn, "ModelArn": model, "StartedAt": started_at()}}
+def retag(bedrock, arn, new_tags_json, old_tags_json):
+    """Apply a change of tags to a Bedrock resource in place: changed and new keys are tagged, removed keys untagged."""
+    new = json.loads(new_tags_json or "{}")
+    old = json.loads(old_tags_json or "{}")
+    if new == old:
+        return
+    if new:
+        bedrock.tag_resource(resourceARN=arn, tags=tag_list(new_tags_json))
+    removed = sorted(set(old) - set(new))
+    if removed:
+        bedrock.untag_resource(resourceARN=arn, tagKeys=removed)
 
 
 def unless_gone(call, **arguments):
@@ -226,3 +110,34 @@ def unless_gone(call, **arguments):
         if error.response["Error"]["Code"] == "ResourceNotFoundException":
             return None
         raise
+
+
+def served_by(bedrock, model_arn):
+    """The Provisioned Throughputs and custom model deployments that serve ``model_arn``, by ARN."""
+    throughputs = bedrock.list_provisioned_model_throughputs(modelArnEquals=model_arn)["provisionedModelSummaries"]
+    deployments = bedrock.list_custom_model_deployments(modelArnEquals=model_arn)["modelDeploymentSummaries"]
+    return [t["provisionedModelArn"] for t in throughputs] + [d["customModelDeploymentArn"] for d in deployments]
+
+
+def delete_model_unless_served(bedrock, model_arn):
+    """Delete a custom model that nothing serves; a served one is tagged to be deleted once it is not, as Bedrock
+    cannot delete a model that a Provisioned Throughput serves (user guide, prov-thru-delete.html, read 2026-11-30).
+    Returns what happened, for the log."""
+    serving = served_by(bedrock, model_arn)
+    if not serving:
+        try:
+            bedrock.delete_custom_model(modelIdentifier=model_arn)
+            return "deleted"
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "ResourceNotFoundException":
+                return "already gone"
+            if code != "ConflictException":  # something began serving it since the check
+                raise
+    bedrock.tag_resource(resourceARN=model_arn, tags=[{"key": DELETE_WHEN_UNSERVED_TAG, "value": "true"}])
+    return f"kept while {', '.join(serving) or 'something'} serves it, tagged to be deleted afterwards"
+
+
+def remaining_seconds(context):
+    """Seconds left before Lambda ends this invocation."""
+    return context.get_remaining_time_in_millis() / 1000

@@ -1,0 +1,58 @@
+"""Scheduled target: tells the serving stack's wait condition when the served model is ready, or failed.
+
+A Provisioned Throughput can take more than an hour to reach InService (user guide, prov-thru-purchase.html, read
+2026-11-30), longer than a custom resource may wait, so the serving resource returns once Bedrock has accepted it
+and a wait condition (up to 12 hours) waits for this function's signal. Bedrock sends no events for throughputs or
+deployments, so a schedule invokes it. It signals SUCCESS once the resource serves the wanted model (a throughput
+InService, a deployment Active), FAILURE with Bedrock's failureMessage when it failed; then the stack's rollback
+deletes what it created.
+"""
+
+import logging
+import os
+
+import custom_resource
+import wait_signal
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+bedrock = custom_resource.client("bedrock")
+
+# How each kind of serving is described, and the status in which it serves.
+KINDS = {
+    "Provisioned Throughput": (
+        lambda arn: bedrock.get_provisioned_model_throughput(provisionedModelId=arn),
+        "InService",
+    ),
+    "custom model deployment": (
+        lambda arn: bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn),
+        "Active",
+    ),
+}
+
+
+def handler(event, _context):
+    """Signals the wait condition once the served model is ready or has failed; returns its status."""
+    kind, arn, model = os.environ["KIND"], os.environ["RESOURCE_ARN"], os.environ["MODEL_ARN"]
+    if not wait_signal.still_waiting():
+        wait_signal.stop_polling()
+        return "not waiting"
+    describe, ready = KINDS[kind]
+    resource = custom_resource.unless_gone(describe, arn=arn)
+    if resource is None:
+        wait_signal.signal("FAILURE", f"The {kind} {arn} no longer exists. Deploy again to create it anew.")
+        return "missing"
+    status = resource["status"]
+    if status == ready and resource["modelArn"] == model:
+        wait_signal.signal("SUCCESS", f"The {kind} {arn} serves {model}.", arn)
+    elif status == "Failed":
+        reason = wait_signal.shorten(resource.get("failureMessage") or "Bedrock gave no reason")
+        wait_signal.signal(
+            "FAILURE",
+            f"The {kind} {arn} failed: {reason}. The rollback deletes it if this deployment created it; deploy again "
+            "to retry.",
+        )
+    else:
+        LOG.info("The %s %s is %s (serving %s, wanted %s)", kind, arn, status, resource["modelArn"], model)
+    return status
