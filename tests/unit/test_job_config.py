@@ -264,11 +264,12 @@ def test_unknown_serving_key():
     )
 
 
-def test_fingerprint_changes_with_what_defines_the_job():
-    base = parse(stage_with(LLAMA)).distillation.fingerprint
-    assert parse(stage_with({**LLAMA, "maxResponseLength": 999})).distillation.fingerprint != base
-    assert parse(stage_with({**LLAMA, "retainModel": False})).distillation.fingerprint == base
-    assert parse(stage_with({**LLAMA, "jobTags": {"team": "ml"}})).distillation.fingerprint == base
+def test_revision_defaults_to_one_and_is_a_whole_number():
+    assert parse(stage_with(LLAMA)).distillation.revision == 1
+    assert parse(stage_with({**LLAMA, "revision": 3})).distillation.revision == 3
+    assert only_problem(stage_with({**LLAMA, "revision": 0})) == (
+        "context.stages.dev.distillation.revision is 0; it must be a whole number from 1 to 9999"
+    )
 
 
 # --- teacher and student identifiers in every form the API takes (case 06-arn-teacher) ---------------------------

@@ -140,8 +140,10 @@ def test_the_smoke_test_sends_the_first_prompts_of_the_dataset_to_the_served_mod
     first = json.loads((ROOT / "datasets" / "sample-sec-filings.jsonl").open().readline())
     assert len(prompts) == 3
     assert prompts[0] == first["messages"][0]["content"][0]["text"][:2000]
-    assert check["Properties"]["ModelId"] == {"Fn::GetAtt": [throughput_id, "ProvisionedModelArn"]}
-    assert throughput_id in check["DependsOn"]
+    assert check["Properties"]["ModelId"] == {"Fn::GetAtt": [throughput_id, "Arn"]}
+    # It runs once the throughput serves: after the wait condition the serving watcher signals.
+    conditions = serving.find_resources("AWS::CloudFormation::WaitCondition")
+    assert any(condition in check["DependsOn"] for condition in conditions)
 
 
 def test_the_smoke_test_falls_back_to_a_plain_prompt_without_a_local_dataset(templates):

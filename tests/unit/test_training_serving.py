@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from aws_cdk import App
@@ -55,7 +56,7 @@ def test_the_job_is_a_distillation_of_the_configured_pair(sandbox):
     assert job["TeacherModelIdentifier"] == "amazon.nova-pro-v1:0"
     assert job["StudentModelIdentifier"] == "amazon.nova-lite-v1:0:300k"
     assert job["MaxResponseLengthForInference"] == "1000"
-    assert job["JobNamePrefix"] == "sandbox-distill"
+    assert re.fullmatch(r"sandbox-distill-[0-9a-f]{12}", job["JobName"])
     assert job["RetainModelOnDelete"] == "true"
     assert "VpcConfig" not in job
 
@@ -191,34 +192,52 @@ def test_pass_role_is_limited_to_the_service_role_and_to_bedrock(sandbox):
 
 def test_job_handler_actions_are_scoped_to_this_accounts_jobs_and_models(sandbox):
     bedrock = [s for s in statements(sandbox["Training"]) if any(a.startswith("bedrock:") for a in actions_of(s))]
+    listing = [s for s in bedrock if all(a.startswith("bedrock:List") for a in actions_of(s))]
+    # Listing what serves a model takes no resource-level permission; everything else is this account's.
+    assert [s["Resource"] for s in listing] == ["*"]
     for statement in bedrock:
+        if statement in listing:
+            continue
         rendered = json.dumps(statement["Resource"])
         assert "*" not in rendered.replace("/*", "")
         assert "AWS::AccountId" in rendered or "foundation-model" in rendered
 
 
-def test_the_job_arn_is_published_for_the_serving_stack(sandbox):
+def job_name(stage: dict[str, Template]) -> str:
+    return only(stage["Training"], "Custom::BedrockDistillationJob")["Properties"]["JobName"]
+
+
+def test_the_job_arn_is_published_for_the_distill_command(sandbox):
     sandbox["Training"].has_resource_properties(
         "AWS::SSM::Parameter", {"Name": "/bedrock-distillation/sandbox/job-arn", "Type": "String"}
     )
-    parameters = sandbox["Serving"].to_json()["Parameters"]
-    assert any(p.get("Default") == "/bedrock-distillation/sandbox/job-arn" for p in parameters.values())
 
 
-def test_the_wait_lasts_up_to_twelve_hours_on_a_fresh_handle(sandbox):
-    condition = only(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
-    assert condition["Properties"]["Timeout"] == "43200"
-    assert condition["Properties"]["Count"] == 1
-    (handle_id,) = resources(sandbox["Serving"], "AWS::CloudFormation::WaitConditionHandle")
-    assert condition["Properties"]["Handle"] == {"Ref": handle_id}
+def test_serving_waits_for_the_job_by_the_name_the_training_stack_gives_it(sandbox):
+    # No SSM parameter or export ties the stacks: the job's name is known at synth, so a new job is a new wait.
+    assert "SsmParameterValue" not in json.dumps(sandbox["Serving"].to_json().get("Parameters", {}))
+    sandbox["Serving"].has_resource_properties("Custom::BedrockDistilledModel", {"JobName": job_name(sandbox)})
+    sandbox["Serving"].has_resource_properties(
+        "AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like({"JOB_NAME": job_name(sandbox)})}}
+    )
 
 
-def test_the_state_change_rule_matches_only_this_jobs_events(sandbox):
+def test_every_wait_lasts_up_to_twelve_hours_on_a_handle_of_its_own(sandbox):
+    conditions = resources(sandbox["Serving"], "AWS::CloudFormation::WaitCondition").values()
+    handles = set(resources(sandbox["Serving"], "AWS::CloudFormation::WaitConditionHandle"))
+    assert len(conditions) == 2  # the job's model, then the on-demand deployment serving it
+    assert {c["Properties"]["Timeout"] for c in conditions} == {"43200"}
+    assert {c["Properties"]["Count"] for c in conditions} == {1}
+    assert {c["Properties"]["Handle"]["Ref"] for c in conditions} == handles
+
+
+def test_the_state_change_rule_matches_the_jobs_name(sandbox):
     rules = resources(sandbox["Serving"], "AWS::Events::Rule")
     (pattern,) = [r["Properties"]["EventPattern"] for r in rules.values() if "EventPattern" in r["Properties"]]
     assert pattern["source"] == ["aws.bedrock"]
     assert pattern["detail-type"] == [JOB_STATE_CHANGE]
-    assert list(pattern["detail"]) == ["jobArn"]
+    # The documented sample event's jobArn is in a shorter form than the API's: the name is what both carry.
+    assert pattern["detail"] == {"jobName": [job_name(sandbox)]}
 
 
 def test_the_fallback_poll_runs_no_more_often_than_every_five_minutes(sandbox, templates):
@@ -229,19 +248,24 @@ def test_the_fallback_poll_runs_no_more_often_than_every_five_minutes(sandbox, t
             if "ScheduleExpression" in r["Properties"]
         ]
 
-    assert schedules(sandbox["Serving"]) == ["rate(10 minutes)"]
-    assert schedules(templates["committed"]["Serving"]) == ["rate(5 minutes)"]
+    # The job's fallback poll, then the check that the served model is ready (Bedrock sends no events for that).
+    assert sorted(schedules(sandbox["Serving"])) == ["rate(10 minutes)", "rate(2 minutes)"]
+    assert sorted(schedules(templates["committed"]["Serving"])) == ["rate(2 minutes)", "rate(5 minutes)"]
 
 
-def test_the_wait_starts_after_its_watchers_exist(sandbox):
-    condition = only(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
+def test_each_wait_starts_after_its_watchers_triggers_exist(sandbox):
+    conditions = resources(sandbox["Serving"], "AWS::CloudFormation::WaitCondition").values()
     rule_ids = set(resources(sandbox["Serving"], "AWS::Events::Rule"))
-    assert rule_ids <= set(condition["DependsOn"])
+    waited_after = {d for c in conditions for d in c["DependsOn"]}
+    assert rule_ids <= waited_after
 
 
-def test_the_watcher_may_disable_only_its_own_poll_rule(sandbox):
-    (statement,) = [s for s in statements(sandbox["Serving"]) if s["Action"] == "events:DisableRule"]
-    assert "rule/sandbox-distill-poll-" in json.dumps(statement["Resource"])
+def test_each_watcher_may_disable_only_its_own_poll_rule(sandbox):
+    disabling = [s for s in statements(sandbox["Serving"]) if s["Action"] == "events:DisableRule"]
+    rendered = sorted(json.dumps(s["Resource"]) for s in disabling)
+    assert len(rendered) == 2
+    assert f"rule/{job_name(sandbox)}-poll" in rendered[0] + rendered[1]
+    assert "rule/sandbox-serving-" in rendered[0] + rendered[1]
 
 
 def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with_the_stack(prod):
@@ -254,8 +278,8 @@ def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with
 def test_throughput_is_created_for_the_model_once_the_wait_is_over(prod):
     throughput = only(prod["Serving"], "Custom::BedrockProvisionedThroughput")
     ((model_id, model),) = resources(prod["Serving"], "Custom::BedrockDistilledModel").items()
-    (condition_id,) = resources(prod["Serving"], "AWS::CloudFormation::WaitCondition")
-    assert condition_id in model["DependsOn"]
+    conditions = resources(prod["Serving"], "AWS::CloudFormation::WaitCondition")
+    assert any(condition_id in model["DependsOn"] for condition_id in conditions)
     assert model_id in throughput["DependsOn"]
     assert throughput["Properties"]["ModelArn"] == {"Fn::GetAtt": [model_id, "ModelArn"]}
 
@@ -274,13 +298,21 @@ def test_on_demand_serving_uses_a_custom_model_deployment(templates):
     assert "DeploymentArn" in serving.find_outputs("*")
 
 
-def test_readiness_is_checked_every_minute_for_at_most_an_hour(prod):
-    machine = only(prod["Serving"], "AWS::StepFunctions::StateMachine")
-    definition = json.dumps(machine["Properties"]["DefinitionString"])
-    assert '\\"IntervalSeconds\\":60' in definition
-    assert '\\"MaxAttempts\\":60' in definition
-    throughput = only(prod["Serving"], "Custom::BedrockProvisionedThroughput")
-    assert throughput["Properties"]["GiveUpAfterSeconds"] == "3300"
+def test_a_throughput_is_waited_for_on_a_wait_condition_not_inside_its_custom_resource(prod):
+    # A throughput can take more than the hour a custom resource may wait: the resource returns once Bedrock has
+    # accepted it (no waiter state machine), and a wait condition signalled by the serving watcher waits for it.
+    prod["Serving"].resource_count_is("AWS::StepFunctions::StateMachine", 0)
+    throughput_id = next(iter(resources(prod["Serving"], "Custom::BedrockProvisionedThroughput")))
+    prod["Serving"].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"KIND": "Provisioned Throughput", "RESOURCE_ARN": {"Fn::GetAtt": [throughput_id, "Arn"]}}
+                )
+            }
+        },
+    )
 
 
 def test_handler_functions_get_enough_time_for_their_calls(sandbox):
@@ -320,17 +352,26 @@ def test_every_lambda_runs_the_pinned_runtime(templates, stage):
             assert function["Properties"]["Runtime"] in {"python3.14", "nodejs24.x"}
 
 
-def test_the_watcher_knows_its_job_wait_handle_and_poll_rule(sandbox):
+def test_the_watcher_knows_its_job_wait_handle_condition_and_poll_rule(sandbox):
+    conditions = resources(sandbox["Serving"], "AWS::CloudFormation::WaitCondition")
     sandbox["Serving"].has_resource_properties(
         "AWS::Lambda::Function",
         {
             "Handler": "index.handler",
             "Environment": {
                 "Variables": {
-                    "JOB_ARN": {"Ref": Match.string_like_regexp("SsmParameterValue")},
+                    "JOB_NAME": job_name(sandbox),
                     "WAIT_HANDLE_URL": {"Ref": Match.string_like_regexp("Handle")},
-                    "POLL_RULE_NAME": Match.string_like_regexp("^sandbox-distill-poll-[0-9a-f]{10}$"),
+                    "POLL_RULE_NAME": f"{job_name(sandbox)}-poll",
+                    "STACK_ID": {"Ref": "AWS::StackId"},
+                    "WAIT_CONDITION": Match.any_value(),
                 }
             },
         },
     )
+    watchers = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in resources(sandbox["Serving"], "AWS::Lambda::Function").values()
+        if "WAIT_CONDITION" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert sorted(w["WAIT_CONDITION"] for w in watchers) == sorted(conditions)
