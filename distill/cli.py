@@ -5,17 +5,47 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from distill.commands import COMMANDS
 
+# The distribution that installs `distill` (pyproject.toml), whose version --version prints.
+DISTRIBUTION = "bedrock-distillation-cdk"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="distill", description=__doc__)
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments).parse_args(arguments)
     return args.run(args)
+
+
+def build_parser(arguments: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for these arguments: with the named command's own module only, or every command's when none is
+    named (``distill --help``, a misspelt command), to list them."""
+    parser = argparse.ArgumentParser(prog="distill", description=__doc__)
+    parser.add_argument("--version", action=_Version)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # The top level has no option that takes a value, so the first argument that is not an option names the command.
+    named = next((argument for argument in arguments if not argument.startswith("-")), None)
+    for name in [named] if named in COMMANDS else COMMANDS:
+        import_module(COMMANDS[name]).add_parser(subparsers)
+    return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version of distill and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version(DISTRIBUTION)
+        except PackageNotFoundError:
+            found = f"unknown ({DISTRIBUTION} is not installed: run `make setup`)"
+        parser.exit(message=f"distill {found}\n")
 
 
 if __name__ == "__main__":
