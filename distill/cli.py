@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -13,10 +14,23 @@ from distill.commands import COMMANDS
 DISTRIBUTION = "bedrock-distillation-cdk"
 
 
+# Exit codes of a command cut short, as a shell reports a process stopped by SIGINT or SIGPIPE.
+INTERRUPTED = 130
+OUTPUT_CLOSED = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(arguments).parse_args(arguments)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader of the output went away (`distill validate data.jsonl | head`): stop without a traceback, and
+        # point stdout at nothing so that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OUTPUT_CLOSED
 
 
 def build_parser(arguments: Sequence[str]) -> argparse.ArgumentParser:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prefix}{error}", file=sys.stderr)
         return error.exit_code
     if args.stage and args.stage not in stages:
-        print(f"distill config: no stage {args.stage!r}; stages: {', '.join(stages)}", file=sys.stderr)
+        print(f'distill config: no stage "{args.stage}"; stages: {", ".join(stages)}', file=sys.stderr)
         return 2
     chosen = {args.stage: stages[args.stage]} if args.stage else stages
     print(json.dumps({name: as_json(stage) for name, stage in chosen.items()}, indent=2))
