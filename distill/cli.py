@@ -59,7 +59,8 @@ class _Version(argparse.Action):
             found = version(DISTRIBUTION)
         except PackageNotFoundError:
             found = f"unknown ({DISTRIBUTION} is not installed: run `make setup`)"
-        parser.exit(message=f"distill {found}\n")
+        print(f"distill {found}")
+        parser.exit()
 
 
 if __name__ == "__main__":

@@ -37,8 +37,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
-from distill.catalog import allows_multi_turn
-
 SCHEMA_VERSION = "bedrock-conversation-2024"
 MIN_RECORDS = 100
 MAX_RECORDS = 15_000
@@ -168,6 +166,9 @@ class Report:
 
 def multi_turn_allowed_for(*model_ids: str | None) -> bool:
     """Whether records may be multi-turn for all the given models (teacher, student); True when none is given."""
+    # The catalog is read only when there is a model to look up: checking a file alone never pays for it.
+    from distill.catalog import allows_multi_turn
+
     return all(allows_multi_turn(model_id) for model_id in model_ids if model_id)
 
 
@@ -176,6 +177,8 @@ def multi_turn_allowed_for(*model_ids: str | None) -> bool:
 
 def validate_record(record: object, *, multi_turn_allowed: bool) -> list[Finding]:
     """The problems of one parsed record; an empty list when Bedrock distillation can use it."""
+    if type(record) is dict and _plain_turns(record, multi_turn_allowed):
+        return []
     if not isinstance(record, dict):
         return [Finding(RECORD, f"must be a JSON object, found {_kind(record)}")]
     if "messages" not in record and ("prompt" in record or "completion" in record):
@@ -190,6 +193,47 @@ def validate_record(record: object, *, multi_turn_allowed: bool) -> list[Finding
             record, _RECORD_FIELDS, "", "a record holds only schemaVersion, system and messages", findings
         )
     return findings
+
+
+def _plain_turns(record: dict, multi_turn_allowed: bool) -> int:
+    """The number of turns of a record in the plain shape nearly every valid one has, or 0 for any other record.
+
+    One pass with no calls and no field paths built, so a valid dataset is checked at the speed of parsing it. It
+    accepts only what the full check below accepts (a test holds it to that): anything else, valid or not, goes
+    through the full check, which alone writes messages.
+    """
+    if record.get("schemaVersion") != SCHEMA_VERSION:
+        return 0
+    system = record.get("system", _MISSING)
+    if len(record) != (2 if system is _MISSING else 3):
+        return 0
+    if system is not _MISSING:
+        if type(system) is not list or len(system) != 1:
+            return 0
+        item = system[0]
+        if type(item) is not dict or len(item) != 1:
+            return 0
+        text = item.get("text")
+        if type(text) is not str or not text or text.isspace():
+            return 0
+    messages = record.get("messages")
+    if type(messages) is not list or not messages or (len(messages) > 2 and not multi_turn_allowed):
+        return 0
+    role = "user"
+    for message in messages:
+        if type(message) is not dict or len(message) != 2 or message.get("role") != role:
+            return 0
+        content = message.get("content")
+        if type(content) is not list or len(content) != 1:
+            return 0
+        item = content[0]
+        if type(item) is not dict or len(item) != 1:
+            return 0
+        text = item.get("text")
+        if type(text) is not str or not text or text.isspace():
+            return 0
+        role = "assistant" if role == "user" else "user"
+    return len(messages)
 
 
 def _check_schema_version(value: object, findings: list[Finding]) -> None:

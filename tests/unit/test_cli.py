@@ -1,0 +1,98 @@
+"""The `distill` command line: what starting it imports, --version, and output that stops being read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+
+from distill.cli import main
+from tests.conftest import REFERENCE_DATA, ROOT
+
+# What the offline commands must not pay for at start: AWS's SDK, the CDK (and its Node runtime), the chart library.
+HEAVY = ("boto3", "aws_cdk", "jsii", "matplotlib")
+IMPORTED = (
+    "import json, sys\n"
+    "from distill.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(json.dumps(sorted(name for name in {heavy} if name in sys.modules)), file=sys.stderr)\n"
+)
+
+
+def heavy_imports(*arguments: str) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED.format(heavy=HEAVY), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return json.loads(result.stderr.splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--help"],
+        ["validate", str(REFERENCE_DATA / "uber10k-conversation.jsonl")],
+        ["validate", "--stage", "dev", str(REFERENCE_DATA / "uber10k-conversation.jsonl")],
+        ["config", "--stage", "dev"],
+        ["convert", "--help"],
+    ],
+    ids=["help", "validate", "validate-stage", "config", "convert-help"],
+)
+def test_starting_a_command_imports_neither_boto3_nor_the_cdk(arguments):
+    assert heavy_imports(*arguments) == []
+
+
+def test_validate_does_not_even_import_botocore_or_the_other_commands():
+    code = (
+        "import sys\n"
+        "from distill.cli import main\n"
+        f"main(['validate', {str(REFERENCE_DATA / 'uber10k-conversation.jsonl')!r}])\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('botocore', 'distill.commands.'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.splitlines()[-1] == "['distill.commands.validate']"
+
+
+def test_version_prints_the_installed_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"distill {version('bedrock-distillation-cdk')}\n"
+
+
+def test_every_command_is_listed_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("config", "validate", "convert", "preview-logs", "status", "report", "evaluate"):
+        assert f"    {command}" in out
+
+
+def test_a_misspelt_command_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["validat", "data.jsonl"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'validat' (choose from 'config', 'validate', 'convert'," in capsys.readouterr().err
+
+
+def test_output_that_stops_being_read_ends_the_command_quietly():
+    """`distill validate big.jsonl | head -1`: no BrokenPipeError traceback, and the shell's SIGPIPE exit code."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "distill.cli", "validate", str(REFERENCE_DATA / "uber10k-prompt-completion.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == b""
