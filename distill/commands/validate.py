@@ -61,24 +61,24 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as error:
         print(f"distill validate: {error}", file=sys.stderr)
         return 2
-    # Each file's report, or why it could not be read, in the order given.
-    results: dict[str, Report | str] = {}
+    # Each file with its report, or why it could not be read, in the order given.
+    results: list[tuple[str, Report | str]] = []
     for name in args.files:
         try:
             report = _validate(name, rule.allowed)
-            results[report.path] = report
+            results.append((report.path, report))
         except OSError as error:
-            results[name] = error.strerror or str(error)
-            print(f"distill validate: cannot read {name}: {results[name]}", file=sys.stderr)
+            results.append((name, error.strerror or str(error)))
+            print(f"distill validate: cannot read {name}: {results[-1][1]}", file=sys.stderr)
+    reports = [result for _, result in results if not isinstance(result, str)]
     if args.format == "json":
         print(json.dumps(_as_json(results, rule), indent=2))
     else:
-        for result in results.values():
-            if not isinstance(result, str):
-                _print_text(result, rule)
-    if any(isinstance(result, str) for result in results.values()):
+        for report in reports:
+            _print_text(report, rule)
+    if len(reports) < len(results):
         return 2
-    return 0 if all(result.ok for result in results.values() if not isinstance(result, str)) else 1
+    return 0 if all(report.ok for report in reports) else 1
 
 
 def _validate(name: str, multi_turn_allowed: bool) -> Report:
@@ -197,10 +197,10 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _as_json(results: dict[str, Report | str], rule: MultiTurnRule) -> dict:
+def _as_json(results: list[tuple[str, Report | str]], rule: MultiTurnRule) -> dict:
     files = {
         name: {"ok": False, "readable": False, "error": result} if isinstance(result, str) else _report_json(result)
-        for name, result in results.items()
+        for name, result in results
     }
     return {"multiTurnAllowed": rule.allowed, "multiTurnRule": rule.reason, "files": files}
 

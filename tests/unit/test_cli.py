@@ -85,8 +85,10 @@ def test_a_misspelt_command_lists_the_commands(capsys):
 
 def test_output_that_stops_being_read_ends_the_command_quietly():
     """`distill validate big.jsonl | head -1`: no BrokenPipeError traceback, and the shell's SIGPIPE exit code."""
+    # Ten copies of 100 problems: more than a pipe holds, so the command is still writing when the reader leaves.
+    invalid = [str(REFERENCE_DATA / "uber10k-prompt-completion.jsonl")] * 10
     process = subprocess.Popen(
-        [sys.executable, "-m", "distill.cli", "validate", str(REFERENCE_DATA / "uber10k-prompt-completion.jsonl")],
+        [sys.executable, "-m", "distill.cli", "validate", *invalid],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
