@@ -19,9 +19,10 @@ The rules follow the Bedrock user guide, read on 2026-12-01:
   (https://docs.aws.amazon.com/bedrock/latest/userguide/distillation-data-prep-option-2.html): at most 15,000
   prompts or prompt-response pairs.
 
-Where the guide says nothing, the check takes the reading under which a dataset it accepts cannot fail a job, and
-its message says so: a field the schema does not define, whitespace-only text, a byte order mark and blank lines
-are errors. A final newline at the end of the file does not make a blank line, and CRLF line ends are fine.
+Blank lines are errors, as "each line ... is a JSON object" leaves no room for them; a final newline at the end of
+the file does not make a blank line, and CRLF line ends are fine. Where the guide says nothing, the check takes the
+reading under which a dataset it accepts cannot fail a job, and its message says so: a field the schema does not
+define, whitespace-only text and a byte order mark are errors.
 
 The file is read line by line and nothing is kept per record, so memory stays flat whatever the file size (it is
 bounded by the longest record, which has to be parsed whole). The checks on a record use plain type tests and build

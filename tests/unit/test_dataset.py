@@ -14,6 +14,7 @@ from distill.dataset import (
     MAX_FILE_BYTES,
     MAX_KEPT_PROBLEMS,
     Problem,
+    _plain_turns,
     multi_turn_allowed_for,
     validate_file,
     validate_record,
@@ -216,6 +217,18 @@ FAILING = {
     ),
     "text only whitespace": (record(messages=[turn("user", " \t\n ")]), f"messages[0].content[0].{WHITESPACE}"),
 }
+
+
+@pytest.mark.parametrize(("invalid", "expected"), FAILING.values(), ids=FAILING.keys())
+def test_the_fast_path_for_plain_records_never_passes_one_with_a_problem(invalid, expected):
+    assert not (isinstance(invalid, dict) and _plain_turns(invalid, True))
+
+
+def test_the_fast_path_takes_the_plain_records_and_leaves_multi_turn_to_the_rule():
+    assert _plain_turns(record(), False) == 2
+    assert _plain_turns(record(system=None, messages=[turn("user")]), False) == 1
+    three_turns = record(messages=[turn("user"), turn("assistant"), turn("user")])
+    assert (_plain_turns(three_turns, True), _plain_turns(three_turns, False)) == (3, 0)
 
 
 @pytest.mark.parametrize("valid", PASSING.values(), ids=PASSING.keys())
