@@ -538,7 +538,8 @@ def _compressed_message(name: str) -> str:
 
 def _too_large_message(size: str) -> str:
     return (
-        f"{size}; this check allows a training file of at most {MAX_FILE_BYTES:,} bytes (2 GiB), a cap of its own "
+        f"{size}; this check allows a training file of at most {MAX_FILE_BYTES:,} bytes "
+        f"({MAX_FILE_BYTES / 1024**3:g} GiB), a cap of its own "
         "since the Bedrock user guide gives none for distillation: split the file or sample fewer records"
     )
 
