@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from importlib.util import find_spec
+from pathlib import Path
 
 from distill.commands import COMMANDS
 
@@ -34,16 +37,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser(arguments: Sequence[str]) -> argparse.ArgumentParser:
-    """The parser for these arguments: with the named command's own module only, or every command's when none is
-    named (``distill --help``, a misspelt command), to list them."""
+    """The parser for these arguments: the named command's, from its module, or when no command is named
+    (``distill --help``, a misspelt name) one that lists them all, without importing any."""
     parser = argparse.ArgumentParser(prog="distill", description=__doc__)
     parser.add_argument("--version", action=_Version)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # The top level has no option that takes a value, so the first argument that is not an option names the command.
     named = next((argument for argument in arguments if not argument.startswith("-")), None)
-    for name in [named] if named in COMMANDS else COMMANDS:
-        import_module(COMMANDS[name]).add_parser(subparsers)
+    if named in COMMANDS:
+        import_module(COMMANDS[named]).add_parser(subparsers)
+    else:
+        for name, module in COMMANDS.items():
+            subparsers.add_parser(name, help=summary(module))
     return parser
+
+
+# A module's docstring: the first string of its source, after any comments.
+_DOCSTRING = re.compile(r'\s*(?:#[^\n]*\n\s*)*"""(.*?)"""', re.DOTALL)
+
+
+def summary(module: str) -> str:
+    """A command's one-line help, as its ``add_parser`` gives it: the first line of its module's docstring, after
+    "`distill NAME`: ". Read from the source, so that listing the commands runs none of their imports (boto3 for some,
+    the model catalog for others); from the imported module where there is no source."""
+    spec = find_spec(module)
+    origin = spec.origin if spec is not None else None
+    found = _DOCSTRING.match(Path(origin).read_text(encoding="utf-8")) if origin and origin.endswith(".py") else None
+    docstring = found[1] if found else import_module(module).__doc__ or ""
+    return docstring.split(": ", 1)[-1].split("\n", 1)[0]
 
 
 class _Version(argparse.Action):

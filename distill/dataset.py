@@ -34,9 +34,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import BinaryIO, NamedTuple
+from io import BufferedIOBase
 
 SCHEMA_VERSION = "bedrock-conversation-2024"
 MIN_RECORDS = 100
@@ -102,52 +102,61 @@ TRAILING_BLANK_LINE_MESSAGE = (
 )
 
 
-class Finding(NamedTuple):
+# The result types are named tuples and plain classes rather than dataclasses and typing's NamedTuple: importing those
+# two modules (and inspect, which dataclasses needs) would be most of the start-up of `distill validate`.
+
+
+class Finding(namedtuple("Finding", ["field", "message"])):
     """A problem in one record: the JSON path of the field (``messages[1].content[0].text``) and what is wrong."""
 
-    field: str
-    message: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A problem in a dataset file; ``line`` is None for one about the whole file (its size or record count)."""
+class Problem(namedtuple("Problem", ["path", "line", "field", "message"])):
+    """A problem in a dataset file (path, line, field, message); ``line`` is None for one about the whole file (its
+    size or record count)."""
 
-    path: str
-    line: int | None
-    field: str
-    message: str
+    __slots__ = ()
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.field}: {self.message}"
 
 
-@dataclass
 class Summary:
     """What a file holds, counted while streaming. The turn counts cover the records without problems; ``bytes`` is
     the size of the JSON Lines text (after decompressing, for a gzip file)."""
 
-    records: int = 0
-    prompt_only: int = 0
-    with_response: int = 0
-    multi_turn: int = 0
-    largest_record_bytes: int = 0
-    largest_record_line: int | None = None
-    bytes: int = 0
-    gzip: bool = False
+    __slots__ = (
+        "bytes",
+        "gzip",
+        "largest_record_bytes",
+        "largest_record_line",
+        "multi_turn",
+        "prompt_only",
+        "records",
+        "with_response",
+    )
+
+    def __init__(self) -> None:
+        self.records = self.prompt_only = self.with_response = self.multi_turn = 0
+        self.largest_record_bytes = self.bytes = 0
+        self.largest_record_line: int | None = None
+        self.gzip = False
 
 
-@dataclass
 class Report:
     """The result of validating one file: the first ``MAX_KEPT_PROBLEMS`` problems, the count of all, a summary, and
     the multi-turn rule that was applied."""
 
-    path: str
-    multi_turn_allowed: bool
-    summary: Summary = field(default_factory=Summary)
-    problems: list[Problem] = field(default_factory=list)
-    problem_count: int = 0
+    __slots__ = ("multi_turn_allowed", "path", "problem_count", "problems", "summary")
+
+    def __init__(self, path: str, multi_turn_allowed: bool) -> None:
+        self.path = path
+        self.multi_turn_allowed = multi_turn_allowed
+        self.summary = Summary()
+        self.problems: list[Problem] = []
+        self.problem_count = 0
 
     @property
     def ok(self) -> bool:
@@ -487,7 +496,7 @@ def validate_file(path: str | os.PathLike[str], *, multi_turn_allowed: bool, dec
 
 
 def validate_stream(
-    stream: BinaryIO,
+    stream: BufferedIOBase,
     name: str,
     *,
     multi_turn_allowed: bool,
@@ -523,7 +532,7 @@ def validate_stream(
     return report
 
 
-def _peek(stream: BinaryIO, count: int) -> bytes:
+def _peek(stream: BufferedIOBase, count: int) -> bytes:
     """The first bytes of a stream without consuming them (a buffered reader, as ``open`` and stdin give)."""
     peek = getattr(stream, "peek", None)
     return peek(count)[:count] if peek is not None else b""
@@ -548,7 +557,7 @@ class _FileCheck:
     """The line loop of one file: each line is a record, a blank line, or the start of a record pretty-printed over
     several lines, which is then read whole so that its one real problem is reported once."""
 
-    def __init__(self, report: Report, stream: BinaryIO) -> None:
+    def __init__(self, report: Report, stream: BufferedIOBase) -> None:
         self.report = report
         self.summary = report.summary
         self.lines: Iterator[bytes] = iter(stream)

@@ -1,7 +1,7 @@
 """Subcommands of `distill`: each module has ``add_parser(subparsers)`` and ``run(args) -> exit code``.
 
-The command line imports only the module of the command it runs (all of them only to list them in ``--help``), so a
-command never pays for what another one needs: boto3 for the commands that call AWS, matplotlib for the chart.
+The command line imports only the module of the command it runs (and none to list them in ``--help``), so a command
+never pays for what another one needs: boto3 for the commands that call AWS, matplotlib for the chart.
 """
 
 # Command name -> module, in the order ``distill --help`` lists them.

@@ -6,12 +6,10 @@ import argparse
 import difflib
 import json
 import sys
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from distill.dataset import Report
+from distill.dataset import MAX_KEPT_PROBLEMS, Report, multi_turn_allowed_for, validate_file, validate_stream
 
 STDIN = "-"
 # What messages call standard input.
@@ -45,12 +43,10 @@ class UsageError(Exception):
     """Arguments that cannot be used as given: the message says which and what is allowed."""
 
 
-@dataclass(frozen=True)
-class MultiTurnRule:
+class MultiTurnRule(namedtuple("MultiTurnRule", ["allowed", "reason"])):
     """Whether multi-turn records are allowed, and why, in words for the summary."""
 
-    allowed: bool
-    reason: str
+    __slots__ = ()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validate(name: str, multi_turn_allowed: bool) -> Report:
-    from distill.dataset import validate_file, validate_stream
-
     if name == STDIN:
         return validate_stream(sys.stdin.buffer, STDIN_NAME, multi_turn_allowed=multi_turn_allowed, decompress=True)
     return validate_file(name, multi_turn_allowed=multi_turn_allowed, decompress=True)
@@ -95,8 +89,6 @@ def _validate(name: str, multi_turn_allowed: bool) -> Report:
 def multi_turn_rule(stage: str | None, cdk_json: Path, teacher: str | None, student: str | None) -> MultiTurnRule:
     """The rule from the stage's models, the models given, or, with neither, the single-turn rule that holds for
     every provider; raises ``UsageError`` for a stage that cannot be read or a model id the catalog does not know."""
-    from distill.dataset import multi_turn_allowed_for
-
     if stage is not None:
         if teacher or student:
             raise UsageError(
@@ -166,8 +158,6 @@ def _unknown_message(option: str, model_id: str, kind: str, known: list[str]) ->
 
 
 def _print_text(report: Report, rule: MultiTurnRule) -> None:
-    from distill.dataset import MAX_KEPT_PROBLEMS
-
     for problem in report.problems:
         print(problem)
     if report.omitted:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+from importlib import import_module
 from importlib.metadata import version
 
 import pytest
 
-from distill.cli import main
+from distill.cli import main, summary
+from distill.commands import COMMANDS
 from tests.conftest import REFERENCE_DATA, ROOT
 
 # What the offline commands must not pay for at start: AWS's SDK, the CDK (and its Node runtime), the chart library.
@@ -50,15 +53,37 @@ def test_starting_a_command_imports_neither_boto3_nor_the_cdk(arguments):
     assert heavy_imports(*arguments) == []
 
 
-def test_validate_does_not_even_import_botocore_or_the_other_commands():
+def commands_and_botocore_imported(arguments: list[str]) -> list[str]:
     code = (
         "import sys\n"
         "from distill.cli import main\n"
-        f"main(['validate', {str(REFERENCE_DATA / 'uber10k-conversation.jsonl')!r}])\n"
+        "try:\n"
+        f"    main({arguments!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
         "print(sorted(name for name in sys.modules if name.startswith(('botocore', 'distill.commands.'))))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert result.stdout.splitlines()[-1] == "['distill.commands.validate']"
+    return result.stdout.splitlines()[-1]
+
+
+def test_validate_imports_no_other_command_and_not_even_botocore():
+    valid = str(REFERENCE_DATA / "uber10k-conversation.jsonl")
+    assert commands_and_botocore_imported(["validate", valid]) == "['distill.commands.validate']"
+
+
+def test_listing_the_commands_imports_none_of_them():
+    assert commands_and_botocore_imported(["--help"]) == "[]"
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_listed_summary_is_the_help_the_command_gives_itself(name):
+    """``distill --help`` reads each summary from the module's source; it must match what the module registers."""
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers()
+    import_module(COMMANDS[name]).add_parser(subparsers)
+    (action,) = subparsers._choices_actions
+    assert (action.dest, action.help) == (name, summary(COMMANDS[name]))
 
 
 def test_version_prints_the_installed_version(capsys):
