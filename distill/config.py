@@ -6,14 +6,17 @@ keyword arguments and never reads context or the environment itself.
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from distill import catalog
 from distill.config_reader import ConfigError, Reader, show
 from distill.job_config import (
     DistillationConfig,
@@ -35,8 +38,28 @@ COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 
 REMOVAL_POLICIES = ("retain", "destroy")
 
-# Bedrock's endpoint list, as shipped in the pinned botocore: offline, and it moves with the pin.
-BEDROCK_REGIONS = tuple(boto3.session.Session().get_available_regions("bedrock"))
+
+@cache
+def bedrock_regions() -> tuple[str, ...]:
+    """The Regions of the aws partition where Bedrock has an endpoint, from the pinned botocore's endpoint data.
+
+    Read from the data file itself, offline and without importing boto3 (a session costs a third of a second, which
+    every `distill` command would pay); the list is the one ``Session().get_available_regions("bedrock")`` returns,
+    and it moves with the botocore pin.
+    """
+    botocore = importlib.util.find_spec("botocore")
+    assert botocore is not None and botocore.origin is not None  # a pinned runtime dependency
+    endpoints = json.loads((Path(botocore.origin).parent / "data" / "endpoints.json").read_text())
+    aws = next(partition for partition in endpoints["partitions"] if partition["partition"] == "aws")
+    return tuple(name for name in aws["services"]["bedrock"]["endpoints"] if name in aws["regions"])
+
+
+def __getattr__(name: str) -> Any:
+    # BEDROCK_REGIONS is read on first use, so importing this module reads no endpoint data.
+    if name == "BEDROCK_REGIONS":
+        return bedrock_regions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Stage names prefix stack, job and model names; Bedrock's name patterns allow no doubled or trailing hyphen.
 STAGE_NAME_PATTERN = r"(?=.{1,24}$)[A-Za-z](-?[A-Za-z0-9])*"
@@ -129,18 +152,16 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
             f'{reader.path}: stage name "{name}" must start with a letter and hold at most 24 letters, digits '
             "and single hyphens, not ending with one (it prefixes stack, job and model names)"
         )
-    region = reader.string(
-        "region",
-        required=True,
-        pattern="|".join(map(re.escape, BEDROCK_REGIONS)),
-        allowed="a Region where Amazon Bedrock is available: " + ", ".join(BEDROCK_REGIONS),
-    )
+    region = _parse_region(reader)
+    # The checks that depend on the Region (the model pair, on-demand serving, sharing) run against a Region that
+    # exists, so a wrong or missing one is reported once rather than again by each of them.
+    checked_region = region or _stand_in_region(reader)
     invocation_logging = _parse_invocation_logging(reader.child("invocationLogging"))
     distillation = None
     if reader.has("distillation"):
         distillation = parse_distillation(
             reader.child("distillation"),
-            region=region or "",
+            region=checked_region,
             base_dir=base_dir,
             logs_enabled=invocation_logging.enabled,
         )
@@ -156,7 +177,7 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
     if reader.has("serving"):
         if distillation is None and not reader.has("modelSource"):
             reader.problem(f"{reader.where('serving')} is set, but there is no distillation or modelSource to serve")
-        serving = parse_serving(reader.child("serving"), student=student or "", region=region or "")
+        serving = parse_serving(reader.child("serving"), student=student or "", region=checked_region)
     elif student is not None:
         serving = ServingConfig()
     account = reader.string("account", pattern=r"\d{12}", allowed="an AWS account id of 12 digits")
@@ -177,11 +198,15 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
     budget_monthly_usd = _parse_budget(reader.child("budget"), production=production)
     if serving is not None:
         check_commitment_budget(
-            reader.child("serving"), serving, student=student or "", region=region or "", monthly_usd=budget_monthly_usd
+            reader.child("serving"),
+            serving,
+            student=student or "",
+            region=checked_region,
+            monthly_usd=budget_monthly_usd,
         )
     stage = StageConfig(
         name=name,
-        region=region or "",
+        region=checked_region,
         account=account,
         production=production,
         removal_policy=removal_policy,
@@ -212,6 +237,36 @@ def _parse_budget(reader: Reader, *, production: bool) -> float:
         reader.problem(f"{reader.where('monthlyUsd')} is {show(value)}; it must be a number of US dollars above 0")
         return DEFAULT_MONTHLY_BUDGET_USD
     return value
+
+
+def _parse_region(reader: Reader) -> str | None:
+    """The stage's Region, or None after reporting it missing or unknown (with the closest known Region)."""
+    regions = bedrock_regions()
+    allowed = "a Region where Amazon Bedrock is available: " + ", ".join(regions)
+    region = reader.string("region", required=True, allowed=allowed)
+    if region is None or region in regions:
+        return region
+    close = _closest_region(region)
+    hint = f' (did you mean "{close}"?)' if close else ""
+    reader.problem(f"{reader.where('region')} is {show(region)}{hint}; it must be {allowed}")
+    return None
+
+
+def _closest_region(written: object) -> str | None:
+    close = difflib.get_close_matches(written, bedrock_regions(), n=1) if isinstance(written, str) else []
+    return close[0] if close else None
+
+
+def _stand_in_region(reader: Reader) -> str:
+    """A Region for the Region-dependent checks when the stage's own is unusable: the closest known one to what was
+    written, else the first Region the catalog offers the teacher in."""
+    close = _closest_region(reader.raw("region"))
+    if close:
+        return close
+    distillation = reader.raw("distillation")
+    teacher_id = distillation.get("teacher") if isinstance(distillation, Mapping) else None
+    teacher = catalog.teacher(teacher_id) if isinstance(teacher_id, str) else None
+    return teacher.regions[0] if teacher else ""
 
 
 def _parse_invocation_logging(reader: Reader) -> InvocationLoggingConfig:

@@ -3,8 +3,10 @@
 Datasets written for Bedrock fine-tuning hold ``{"prompt": ..., "completion": ...}`` records, which a distillation
 job rejects. Each becomes one user turn (the prompt) and, when there is a completion, one assistant turn; a record
 without a completion becomes a prompt-only record, whose response the teacher model generates. The conversion
-streams line by line, and checks every record it writes with the validator, so its output is never a file that
-``distill validate`` would reject record by record (the record count is still the caller's to check).
+streams line by line and checks every record it writes with the validator, so its output is never a file that
+``distill validate`` would reject record by record (the record count is still the caller's to check). Every line
+that cannot be converted is reported in one run, and then nothing is written. Blank lines in the input hold no
+record and are skipped, and a byte order mark at its start is dropped: the output is plain UTF-8 JSON Lines.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
-from distill.dataset import RECORD, SCHEMA_VERSION, LineError, parse_line, validate_record
+from distill.dataset import BOM, MAX_KEPT_PROBLEMS, RECORD, SCHEMA_VERSION, LineError, parse_line, validate_record
 
 _INPUT_FIELDS = frozenset({"prompt", "completion"})
 # The input field a problem found in a converted record comes from, so that the message names what to fix.
@@ -24,6 +27,9 @@ _SOURCE_FIELDS = {
     "messages[0].content[0].text": "prompt",
     "messages[1].content[0].text": "completion",
 }
+ALREADY_CONVERTED_MESSAGE = (
+    f"this record is already in the {SCHEMA_VERSION} format (it has schemaVersion or messages); it needs no conversion"
+)
 
 
 class ConversionError(ValueError):
@@ -33,6 +39,32 @@ class ConversionError(ValueError):
         super().__init__(f"{where}: {field}: {message}" if where else f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class ConversionFailed(ValueError):
+    """An input with lines that cannot be converted: the first ``MAX_KEPT_PROBLEMS`` messages, and the count."""
+
+    def __init__(self, problems: list[str], count: int) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+        self.count = count
+
+
+class AlreadyConverted(ValueError):
+    """An input whose first record is already a bedrock-conversation-2024 record: there is nothing to convert."""
+
+
+class OutputError(ValueError):
+    """An OUTPUT that cannot be written as asked: the input itself, or a folder for standard input."""
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What a conversion wrote: where, how many records, and how many blank input lines it skipped."""
+
+    target: Path
+    records: int
+    blank_lines: int
 
 
 def convert_record(record: object, *, system: str | None = None) -> dict:
@@ -46,9 +78,15 @@ def convert_record(record: object, *, system: str | None = None) -> dict:
     return converted
 
 
+def _is_conversation(record: object) -> bool:
+    return isinstance(record, dict) and ("schemaVersion" in record or "messages" in record)
+
+
 def _check_input_shape(record: object) -> None:
     if not isinstance(record, dict):
         raise ConversionError(RECORD, 'must be a JSON object {"prompt": ..., "completion": ...}')
+    if _is_conversation(record):
+        raise ConversionError(RECORD, ALREADY_CONVERTED_MESSAGE)
     for key in record:
         if key not in _INPUT_FIELDS:
             raise ConversionError(key, "unknown field; a prompt/completion record holds only prompt and completion")
@@ -67,43 +105,93 @@ def _conversation(record: dict, system: str | None) -> dict:
     return converted
 
 
+def output_path(source: str | None, target: str | os.PathLike[str]) -> Path:
+    """Where the converted file goes: ``target``, or the input's file name inside ``target`` when it is a folder.
+
+    ``source`` is None for standard input. Raises ``OutputError`` when the result would be the input itself or a
+    folder needs a name that standard input does not have.
+    """
+    path = Path(target)
+    if path.is_dir():
+        if source is None:
+            raise OutputError(f"{path} is a folder; with - (standard input) as INPUT, name the output file")
+        path = path / Path(source).name
+    if source is not None and path.exists() and os.path.samefile(source, path):
+        raise OutputError(f"{path} is the input file itself; give another OUTPUT")
+    return path
+
+
 def convert_file(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str],
     *,
     system: str | None = None,
     overwrite: bool = False,
-) -> int:
-    """Convert a prompt/completion file into ``target`` and return the number of records.
+) -> Converted:
+    """Convert a prompt/completion file into ``target`` (a file, or a folder to put it in), as ``convert_stream``
+    does; also raises ``OSError`` when the input cannot be read and ``OutputError`` for an unusable ``target``."""
+    name = os.fspath(source)
+    with open(name, "rb") as lines:
+        return convert_stream(lines, name, output_path(name, target), system=system, overwrite=overwrite)
 
-    Raises ``FileExistsError`` if ``target`` exists and ``overwrite`` is false, ``OSError`` if a file cannot be
-    read or written, and ``ConversionError`` at the first record that cannot be converted. The output is written
-    beside ``target`` and renamed into place only when every record converted, so a failure leaves no half file.
+
+def convert_stream(
+    lines: BinaryIO,
+    source: str,
+    target: Path,
+    *,
+    system: str | None = None,
+    overwrite: bool = False,
+) -> Converted:
+    """Convert the prompt/completion lines of a stream (``source`` is what messages call it) into ``target``.
+
+    Raises ``FileExistsError`` if ``target`` exists and ``overwrite`` is false, ``OSError`` if it cannot be written,
+    ``AlreadyConverted`` when the first record needs no conversion, and ``ConversionFailed`` listing every line that
+    cannot be converted. The output is written beside ``target`` and renamed into place only when every record
+    converted, so a failure leaves no half file.
     """
-    source, target = Path(source), Path(target)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists")
     partial = target.with_name(f".{target.name}.partial")
-    with open(source, "rb") as lines:
-        try:
-            with open(partial, "w", encoding="utf-8") as output:
-                count = _convert_lines(lines, output, source, system)
-            os.replace(partial, target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-    return count
+    try:
+        with open(partial, "w", encoding="utf-8") as output:
+            converted = _convert_lines(lines, output, source, system)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return Converted(target, *converted)
 
 
-def _convert_lines(lines: Iterable[bytes], output: TextIO, source: Path, system: str | None) -> int:
-    number = 0
+def _convert_lines(lines: Iterable[bytes], output: TextIO, source: str, system: str | None) -> tuple[int, int]:
+    """Write every converted record; returns (records, blank lines skipped) or raises once every line was read."""
+    problems: list[str] = []
+    count = records = blank = 0
     for number, line in enumerate(lines, 1):
+        if number == 1 and line.startswith(BOM):
+            line = line[len(BOM) :]
+        if not line.strip():
+            blank += 1
+            continue
         try:
-            converted = convert_record(_parse(line), system=system)
+            record = _parse(line)
+            if records == count == 0 and _is_conversation(record):
+                raise AlreadyConverted(
+                    f"{source}:{number} is already a {SCHEMA_VERSION} record, so the file needs no conversion; "
+                    f"check it with `distill validate {source}`"
+                )
+            converted = convert_record(record, system=system)
         except ConversionError as error:
-            raise ConversionError(error.field, error.message, f"{source}:{number}") from None
-        output.write(json.dumps(converted) + "\n")
-    return number
+            count += 1
+            if len(problems) < MAX_KEPT_PROBLEMS:
+                problems.append(str(ConversionError(error.field, error.message, f"{source}:{number}")))
+            continue
+        records += 1
+        if not count:
+            output.write(json.dumps(converted) + "\n")
+    if count:
+        raise ConversionFailed(problems, count)
+    return records, blank
 
 
 def _parse(line: bytes) -> object:

@@ -3,13 +3,15 @@
 Bedrock writes ``step_wise_training_metrics.csv`` (step_number, epoch_number, training_loss and, for some models,
 perplexity) while a job trains, and a validation metrics file (validation_loss instead of training_loss) when there
 is validation data. A file is read line by line from any iterable of text lines (an open file, an S3 body's lines),
-so a job that is still writing shows its last line half written: that line is dropped and reported, not an error.
+so a job that is still writing shows its last line half written: a last line without its line ending is dropped and
+reported, not an error, and not charted as if it were a real loss.
 Any other line that is not a row is an error naming the file, the line, what is wrong and what was expected.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,8 @@ TRAINING_LOSS = "training_loss"
 VALIDATION_LOSS = "validation_loss"
 PERPLEXITY = "perplexity"
 LOSS_COLUMNS = (TRAINING_LOSS, VALIDATION_LOSS)
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 EXPECTED_HEADER = f"{STEP}, {EPOCH} and {TRAINING_LOSS} or {VALIDATION_LOSS} ({PERPLEXITY} optional)"
 
 
@@ -106,36 +110,39 @@ class Metrics:
 def read_metrics(lines: Iterable[str], source: str) -> Metrics:
     """Parse a metrics CSV from its lines (with their line endings, as a file yields them); raise ``MetricsError``.
 
-    A last line without a line ending that does not parse is an unfinished write: it is left out and its number kept
-    in ``partial_line``. Blank lines are skipped. Columns beyond the known ones are ignored.
+    A last line without a line ending is an unfinished write, even when what is there parses (``3,0,1.`` may become
+    ``3,0,1.25``): it is left out and its number kept in ``partial_line``. Rows come back in step order, whatever the
+    order of the file. Blank lines are skipped. Columns beyond the known ones are ignored.
     """
     columns: dict[str, int] | None = None
     rows: list[MetricsRow] = []
+    partial_line = None
     for number, line in enumerate(lines, 1):
+        if not line.endswith("\n"):
+            partial_line = number if line.strip() else None
+            break
         text = line.rstrip("\r\n")
         if not text.strip():
             continue
-        try:
-            if columns is None:
-                columns = _parse_header(text.lstrip("\ufeff"), source, number)
-            else:
-                rows.append(_parse_row(text, columns, source, number))
-        except MetricsError:
-            if line.endswith("\n"):
-                raise
-            return Metrics(source, _loss_column(columns), tuple(rows), partial_line=number)
-    return Metrics(source, _loss_column(columns), tuple(rows))
+        if columns is None:
+            columns = _parse_header(text.lstrip("\ufeff"), source, number)
+        else:
+            rows.append(_parse_row(text, columns, source, number))
+    rows.sort(key=lambda row: row.step)
+    return Metrics(source, _loss_column(columns), tuple(rows), partial_line=partial_line)
 
 
 def load_metrics(location: str, clients: Any) -> Metrics:
-    """A metrics file from a local path or an ``s3://`` URI, read with ``clients.s3`` (a boto3 S3 client, touched only
-    for an S3 URI, so reading a local file creates no client).
+    """A metrics file from a local path, ``-`` (standard input) or an ``s3://`` URI, read with ``clients.s3`` (a boto3
+    S3 client, touched only for an S3 URI, so reading a local file needs no client).
 
     Raises ``OSError`` naming the location when it cannot be read (``FileNotFoundError`` for a missing file or
     object), ``ValueError`` for a malformed S3 URI, and ``MetricsError`` for a malformed file.
     """
     if location.startswith("s3://"):
         return read_metrics(_decoded(_s3_lines(location, clients.s3), location), location)
+    if location == STDIN:
+        return read_metrics(_decoded(sys.stdin.buffer, STDIN_NAME), STDIN_NAME)
     try:
         with open(location, "rb") as lines:
             return read_metrics(_decoded(lines, location), location)

@@ -1,7 +1,7 @@
 """The loss report of a distillation job: a PNG chart of its metrics and a text summary.
 
-matplotlib is imported only inside ``draw_loss_chart``: the `distill` command imports every subcommand at start,
-and matplotlib alone takes longer to import than the rest of the command.
+matplotlib is imported only inside ``draw_loss_chart``: it takes longer to import than the rest of the command, and
+the summary needs none of it.
 """
 
 from __future__ import annotations
@@ -81,4 +81,7 @@ def summary_lines(metrics: Metrics) -> Iterable[str]:
         f"step {summary.min_loss_step}; mean over the final epoch {summary.final_epoch_mean_loss:.4f}"
     )
     if metrics.partial_line is not None:
-        yield f"  line {metrics.partial_line} is unfinished (the job is still writing the file) and was left out"
+        yield (
+            f"  line {metrics.partial_line} has no line ending, so it may be unfinished (the job still writing the "
+            "file); it was left out"
+        )

@@ -15,8 +15,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from distill.config import StageConfig, load_stages
@@ -25,7 +23,7 @@ from distill.metrics import MetricsError, Summary, load_metrics
 from distill.naming import TRAINING_METRICS_PATH, job_arn_parameter, job_output_folder, stack_name
 
 # Bedrock's control plane throttles at a few requests a second; standard mode retries with backoff.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+CLIENT_RETRIES = {"mode": "standard", "max_attempts": 5}
 
 # A distillation job's sub-tasks in the order they run, as GetModelCustomizationJob names them in statusDetails.
 PHASES = (
@@ -58,7 +56,11 @@ class Clients:
         self.region = region
 
     def _client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region, config=CLIENT_CONFIG)
+        # boto3 is imported on the first client: it takes longer to import than the rest of the command.
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(service, region_name=self.region, config=Config(retries=CLIENT_RETRIES))
 
     @cached_property
     def ssm(self) -> Any:

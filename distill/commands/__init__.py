@@ -1,5 +1,18 @@
-"""Subcommands of `distill`: each module has ``add_parser(subparsers)`` and ``run(args) -> exit code``."""
+"""Subcommands of `distill`: each module has ``add_parser(subparsers)`` and ``run(args) -> exit code``.
 
-from distill.commands import config, convert, cost, evaluate, preflight, preview_logs, report, status, validate
+The command line imports only the module of the command it runs (and none to list them in ``--help``), so a command
+never pays for what another one needs: boto3 for the commands that call AWS, matplotlib for the chart.
+"""
 
-COMMANDS = [config, preview_logs, validate, convert, status, report, evaluate, cost, preflight]
+# Command name -> module, in the order ``distill --help`` lists them.
+COMMANDS = {
+    "config": "distill.commands.config",
+    "validate": "distill.commands.validate",
+    "convert": "distill.commands.convert",
+    "preview-logs": "distill.commands.preview_logs",
+    "status": "distill.commands.status",
+    "report": "distill.commands.report",
+    "evaluate": "distill.commands.evaluate",
+    "cost": "distill.commands.cost",
+    "preflight": "distill.commands.preflight",
+}

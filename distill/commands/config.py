@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
-from distill.config import load_stages
-from distill.config_reader import ConfigError
+if TYPE_CHECKING:
+    from distill.config import StageConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,20 +21,67 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+class StagesError(Exception):
+    """A cdk.json whose stages cannot be had: ``exit_code`` is 2 when the file cannot be read, 1 when its
+    configuration is invalid (the message then lists every problem, as synth does)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def read_stages(cdk_json: Path) -> dict[str, StageConfig]:
+    """The stages of a cdk.json, parsed as synth parses them, with relative paths (a local dataset) taken from the
+    file's folder; raises ``StagesError``."""
+    from distill.config import load_stages
+    from distill.config_reader import ConfigError
+
+    try:
+        document = json.loads(cdk_json.read_text())
+    except OSError as error:
+        raise StagesError(f"cannot read {cdk_json}: {error.strerror or error}", 2) from None
+    except ValueError as error:
+        raise StagesError(f"{cdk_json} is not JSON: {error}", 2) from None
+    context = document.get("context") if isinstance(document, dict) else None
+    if not isinstance(context, dict):
+        raise StagesError(f'{cdk_json} has no "context" object, where the stages are kept', 2)
+    try:
+        return load_stages(context.get("stages"), base_dir=cdk_json.resolve().parent)
+    except ConfigError as error:
+        raise StagesError(str(error), 1) from None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        context = json.loads(args.cdk_json.read_text())["context"]
-    except (OSError, ValueError, KeyError) as error:
-        print(f"distill config: cannot read the context of {args.cdk_json}: {error}", file=sys.stderr)
-        return 2
-    try:
-        stages = load_stages(context.get("stages"))
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
+        stages = read_stages(args.cdk_json)
+    except StagesError as error:
+        prefix = "distill config: " if error.exit_code == 2 else ""
+        print(f"{prefix}{error}", file=sys.stderr)
+        return error.exit_code
     if args.stage and args.stage not in stages:
-        print(f"distill config: no stage {args.stage!r}; stages: {', '.join(stages)}", file=sys.stderr)
+        print(f'distill config: no stage "{args.stage}"; stages: {", ".join(stages)}', file=sys.stderr)
         return 2
     chosen = {args.stage: stages[args.stage]} if args.stage else stages
-    print(json.dumps({name: asdict(stage) for name, stage in chosen.items()}, indent=2, default=list))
+    print(json.dumps({name: as_json(stage) for name, stage in chosen.items()}, indent=2))
     return 0
+
+
+def as_json(value: Any) -> Any:
+    """A parsed setting as JSON: dataclass fields in camelCase (as in cdk.json and AWS's own JSON), a filter in its
+    API shape, paths as strings; the keys of a mapping (tags, say) as they were written."""
+    if hasattr(value, "to_api"):
+        return value.to_api()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {_camel_case(item.name): as_json(getattr(value, item.name)) for item in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [as_json(item) for item in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    return value
+
+
+def _camel_case(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)

@@ -6,11 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError
-
-from distill.metrics import MetricsError, load_metrics
-from distill.report import draw_loss_chart, summary_lines
-from distill.status import Clients
+STDIN = "-"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,24 +14,54 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "metrics",
         metavar="METRICS.csv|s3://...",
-        help="the job's step_wise_training_metrics.csv: a local file or an S3 URI",
+        help="the job's step_wise_training_metrics.csv: a local file, an S3 URI, or - for standard input",
     )
     parser.add_argument(
         "--validation", metavar="CSV|s3://...", help="the job's validation metrics, drawn beside the training loss"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, default=Path("loss.png"), help="the PNG to write (default: loss.png)"
+        "-o",
+        "--output",
+        type=png_path,
+        default=Path("loss.png"),
+        metavar="FILE.png",
+        help="the PNG to write (default: loss.png)",
     )
     parser.set_defaults(run=run)
 
 
+def png_path(text: str) -> Path:
+    """The chart's file name: it is written as a PNG, so the name must say so."""
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(
+            f"{text!r} does not end in .png; the chart is a PNG image, so give a name such as {path.stem or 'loss'}.png"
+        )
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
-    # The default Region of the credentials: S3 redirects a request for a bucket in another Region.
-    clients = Clients(None)
+    from distill.metrics import MetricsError, load_metrics
+    from distill.report import draw_loss_chart, summary_lines
+
+    locations = [location for location in (args.metrics, args.validation) if location]
+    if locations.count(STDIN) > 1:
+        print("distill report: - (standard input) can be read once; give it for one file only", file=sys.stderr)
+        return 2
+    errors: tuple[type[Exception], ...] = (OSError, ValueError)  # MetricsError is a ValueError
+    clients = None
+    if any(location.startswith("s3://") for location in locations):
+        from botocore.exceptions import BotoCoreError
+
+        from distill.status import Clients
+
+        errors += (BotoCoreError,)
+        # The default Region of the credentials: S3 redirects a request for a bucket in another Region.
+        clients = Clients(None)
     try:
         training = load_metrics(args.metrics, clients)
         validation = load_metrics(args.validation, clients) if args.validation else None
-    except (OSError, ValueError, BotoCoreError) as error:  # MetricsError is a ValueError
+    except errors as error:
         kind = "malformed metrics" if isinstance(error, MetricsError) else "cannot read the metrics"
         print(f"distill report: {kind}: {error}", file=sys.stderr)
         return 2

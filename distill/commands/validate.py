@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
-from dataclasses import asdict
+from collections import namedtuple
 from pathlib import Path
 
-from distill.catalog import allows_multi_turn
-from distill.dataset import MAX_KEPT_PROBLEMS, Report, multi_turn_allowed_for, validate_file
+from distill.dataset import MAX_KEPT_PROBLEMS, Report, multi_turn_allowed_for, validate_file, validate_stream
+
+STDIN = "-"
+# What messages call standard input.
+STDIN_NAME = "<stdin>"
+# How many of the catalog's ids an unknown model id is shown beside.
+CLOSEST_IDS = 3
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("validate", help=__doc__.split(": ", 1)[1])
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a JSON Lines dataset file")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="a JSON Lines dataset file, gzipped or not; - reads standard input"
+    )
+    parser.add_argument(
+        "--stage",
+        metavar="NAME",
+        help="a stage in cdk.json: its teacher and student decide whether multi-turn records are allowed, as at synth",
+    )
+    parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
     parser.add_argument(
         "--teacher", metavar="ID", help="teacher model id: its provider decides if multi-turn is allowed"
     )
@@ -25,70 +39,180 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+class UsageError(Exception):
+    """Arguments that cannot be used as given: the message says which and what is allowed."""
+
+
+class MultiTurnRule(namedtuple("MultiTurnRule", ["allowed", "reason"])):
+    """Whether multi-turn records are allowed, and why, in words for the summary."""
+
+    __slots__ = ()
+
+
 def run(args: argparse.Namespace) -> int:
-    multi_turn = multi_turn_allowed_for(args.teacher, args.student)
-    reports = []
-    unreadable = False
-    for path in args.files:
+    try:
+        rule = multi_turn_rule(args.stage, args.cdk_json, args.teacher, args.student)
+        if args.files.count(STDIN) > 1:
+            raise UsageError("- (standard input) can be read once; give it once")
+    except UsageError as error:
+        print(f"distill validate: {error}", file=sys.stderr)
+        return 2
+    # Each file with its report, or why it could not be read, in the order given.
+    results: list[tuple[str, Report | str]] = []
+    for name in args.files:
         try:
-            reports.append(validate_file(path, multi_turn_allowed=multi_turn))
+            report = _validate(name, rule.allowed)
+            results.append((report.path, report))
         except OSError as error:
-            print(f"distill validate: cannot read {path}: {error.strerror or error}", file=sys.stderr)
-            unreadable = True
+            results.append((name, error.strerror or str(error)))
+            print(f"distill validate: cannot read {name}: {results[-1][1]}", file=sys.stderr)
+    reports = [result for _, result in results if not isinstance(result, str)]
     if args.format == "json":
-        print(json.dumps(_as_json(reports, multi_turn), indent=2))
+        print(json.dumps(_as_json(results, rule), indent=2))
     else:
-        note = _multi_turn_note(args.teacher, args.student)
         for report in reports:
-            _print_text(report, note)
-    if unreadable:
+            _print_text(report, rule)
+    if len(reports) < len(results):
         return 2
     return 0 if all(report.ok for report in reports) else 1
 
 
-def _multi_turn_note(*model_ids: str | None) -> str:
-    """Why multi-turn records are or are not allowed, for the summary line."""
-    given = [model_id for model_id in model_ids if model_id]
-    if not given:
-        return "multi-turn records allowed (no --teacher or --student given)"
-    single_turn = [model_id for model_id in given if not allows_multi_turn(model_id)]
+def _validate(name: str, multi_turn_allowed: bool) -> Report:
+    if name == STDIN:
+        return validate_stream(sys.stdin.buffer, STDIN_NAME, multi_turn_allowed=multi_turn_allowed, decompress=True)
+    return validate_file(name, multi_turn_allowed=multi_turn_allowed, decompress=True)
+
+
+# --- which multi-turn rule applies --------------------------------------------------------------------------------
+
+
+def multi_turn_rule(stage: str | None, cdk_json: Path, teacher: str | None, student: str | None) -> MultiTurnRule:
+    """The rule from the stage's models, the models given, or, with neither, the single-turn rule that holds for
+    every provider; raises ``UsageError`` for a stage that cannot be read or a model id the catalog does not know."""
+    if stage is not None:
+        if teacher or student:
+            raise UsageError(
+                "--stage takes the teacher and student from cdk.json; give either --stage or --teacher/--student"
+            )
+        teacher, student = _stage_models(cdk_json, stage)
+        allowed = multi_turn_allowed_for(teacher, student)
+        return MultiTurnRule(
+            allowed,
+            f"multi-turn records {'allowed' if allowed else 'not allowed'} for stage {stage} (teacher {teacher}, "
+            f"student {student})",
+        )
+    if not teacher and not student:
+        return MultiTurnRule(
+            False,
+            "multi-turn records not allowed: no --stage, --teacher or --student given, so the single-turn rule of "
+            "Anthropic and Meta models applies (Amazon Nova models take multi-turn records: give --stage or --teacher)",
+        )
+    _check_known(teacher, student)
+    given = [model_id for model_id in (teacher, student) if model_id]
+    single_turn = [model_id for model_id in given if not multi_turn_allowed_for(model_id)]
     if single_turn:
-        return "multi-turn records not allowed: single turn only for " + ", ".join(single_turn)
-    return "multi-turn records allowed for " + ", ".join(given)
+        return MultiTurnRule(False, "multi-turn records not allowed: single turn only for " + ", ".join(single_turn))
+    return MultiTurnRule(True, "multi-turn records allowed for " + ", ".join(given))
 
 
-def _print_text(report: Report, note: str) -> None:
+def _stage_models(cdk_json: Path, name: str) -> tuple[str, str]:
+    """The teacher and student of a stage, read as synth reads cdk.json."""
+    from distill.commands.config import StagesError, read_stages
+
+    try:
+        stages = read_stages(cdk_json)
+    except StagesError as error:
+        raise UsageError(f"cannot take the models of stage {name} from {cdk_json}: {error}") from None
+    if name not in stages:
+        raise UsageError(f'{cdk_json} has no stage "{name}"; stages: {", ".join(stages)}')
+    distillation = stages[name].distillation
+    if distillation is None:
+        raise UsageError(
+            f"stage {name} in {cdk_json} has no distillation settings, so no teacher and student; give --teacher "
+            "and --student"
+        )
+    return distillation.teacher, distillation.student
+
+
+def _check_known(teacher: str | None, student: str | None) -> None:
+    """Refuse a teacher or student the model catalog does not know, naming its closest ids."""
+    from distill import catalog
+
+    table = catalog.catalog()
+    if teacher and catalog.teacher(teacher) is None:
+        raise UsageError(_unknown_message("--teacher", teacher, "distillation teacher", list(table.teachers)))
+    students = list(dict.fromkeys(student for entry in table.teachers.values() for student in entry.students))
+    if student and catalog.base_model_id(student) not in {catalog.base_model_id(known) for known in students}:
+        raise UsageError(_unknown_message("--student", student, "distillation student", students))
+
+
+def _unknown_message(option: str, model_id: str, kind: str, known: list[str]) -> str:
+    from distill.catalog import catalog
+
+    closest = difflib.get_close_matches(model_id, known, n=CLOSEST_IDS, cutoff=0.5)
+    listed = f"closest: {', '.join(closest)}" if closest else f"known: {', '.join(known)}"
+    return f'{option} "{model_id}" is not a {kind} in the model catalog (checked {catalog().checked}); {listed}'
+
+
+# --- output -------------------------------------------------------------------------------------------------------
+
+
+def _print_text(report: Report, rule: MultiTurnRule) -> None:
     for problem in report.problems:
         print(problem)
     if report.omitted:
         print(f"... {report.omitted:,} more problems in {report.path} (the first {MAX_KEPT_PROBLEMS} are shown)")
-    print(f"{report.path}: {_summary_text(report)}; {note}")
-    count = report.problem_count
-    verdict = "valid" if report.ok else f"invalid: {count:,} problem{'' if count == 1 else 's'}"
+    print(f"{report.path}: {_summary_text(report)}; {rule.reason}")
+    if report.summary.gzip:
+        print(
+            f"{report.path}: gzip-compressed, read decompressed ({report.summary.bytes:,} bytes); upload the "
+            "decompressed file, Bedrock reads a training file as JSON Lines text"
+        )
+    verdict = "valid" if report.ok else "invalid: " + _count(report.problem_count, "problem")
     print(f"{report.path}: {verdict}")
 
 
 def _summary_text(report: Report) -> str:
     summary = report.summary
     text = (
-        f"{summary.records:,} records: {summary.with_response:,} with response, {summary.prompt_only:,} prompt-only, "
-        f"{summary.multi_turn:,} multi-turn"
+        f"{_count(summary.records, 'record')}: {summary.with_response:,} with response, {summary.prompt_only:,} "
+        f"prompt-only, {summary.multi_turn:,} multi-turn"
     )
     if summary.largest_record_line is not None:
         text += f"; largest {summary.largest_record_bytes:,} bytes on line {summary.largest_record_line}"
     return text
 
 
-def _as_json(reports: list[Report], multi_turn: bool) -> dict:
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _as_json(results: list[tuple[str, Report | str]], rule: MultiTurnRule) -> dict:
+    files = {
+        name: {"ok": False, "readable": False, "error": result} if isinstance(result, str) else _report_json(result)
+        for name, result in results
+    }
+    return {"multiTurnAllowed": rule.allowed, "multiTurnRule": rule.reason, "files": files}
+
+
+def _report_json(report: Report) -> dict:
+    summary = report.summary
     return {
-        "multiTurnAllowed": multi_turn,
-        "files": {
-            report.path: {
-                "ok": report.ok,
-                "problem_count": report.problem_count,
-                "problems": [asdict(problem) for problem in report.problems],
-                "summary": asdict(report.summary),
-            }
-            for report in reports
+        "ok": report.ok,
+        "readable": True,
+        "problemCount": report.problem_count,
+        "omittedProblems": report.omitted,
+        "problems": [
+            {"line": problem.line, "field": problem.field, "message": problem.message} for problem in report.problems
+        ],
+        "summary": {
+            "records": summary.records,
+            "promptOnly": summary.prompt_only,
+            "withResponse": summary.with_response,
+            "multiTurn": summary.multi_turn,
+            "largestRecordBytes": summary.largest_record_bytes,
+            "largestRecordLine": summary.largest_record_line,
+            "bytes": summary.bytes,
+            "gzip": summary.gzip,
         },
     }

@@ -1,10 +1,11 @@
-"""`distill config`: the same validation as synth, without starting the CDK."""
+"""`distill config`: the same validation as synth, without starting the CDK, and the settings printed as JSON."""
 
 from __future__ import annotations
 
 import json
 
 from distill.cli import main
+from tests.conftest import ROOT
 
 
 def write_cdk_json(tmp_path, stages) -> str:
@@ -13,27 +14,89 @@ def write_cdk_json(tmp_path, stages) -> str:
     return str(path)
 
 
-def test_prints_the_resolved_stage(tmp_path, capsys):
+def test_prints_the_resolved_stage_in_camel_case(tmp_path, capsys):
     assert main(["config", "--cdk-json", write_cdk_json(tmp_path, {"dev": {"region": "us-west-2"}})]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["dev"]["removal_policy"] == "retain"
-    assert printed["dev"]["invocation_logging"] == {
-        "enabled": True,
-        "take_over": False,
-        "key_prefix": "invocation-logs",
+    assert printed["dev"]["removalPolicy"] == "retain"
+    assert printed["dev"]["invocationLogging"] == {"enabled": True, "takeOver": False, "keyPrefix": "invocation-logs"}
+
+
+def test_the_shipped_cdk_json_prints_with_its_local_dataset_path(capsys):
+    """The dataset's path once made the JSON dump crash ("'PosixPath' object is not iterable")."""
+    assert main(["config", "--cdk-json", str(ROOT / "cdk.json")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert list(printed) == ["sandbox", "dev", "prod"]
+    training_data = printed["dev"]["distillation"]["trainingData"]
+    assert training_data["file"] == str(ROOT / "datasets" / "sample-sec-filings.jsonl")
+    assert printed["prod"]["compliancePacks"] == ["HIPAA.Security", "NIST.800.53.R5"]
+    assert printed["prod"]["tags"]["cost-center"] == "ml-platform"
+
+
+def test_a_filter_prints_in_its_api_shape_and_paths_are_relative_to_the_cdk_json(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_bytes((ROOT / "datasets" / "sample-sec-filings.jsonl").read_bytes())
+    stages = {
+        "logs": {
+            "region": "us-east-1",
+            "distillation": {
+                "teacher": "amazon.nova-premier-v1:0",
+                "student": "amazon.nova-lite-v1:0:300k",
+                "trainingData": {"invocationLogs": {"filters": {"andAll": [{"equals": {"project": "claims"}}]}}},
+            },
+        },
+        "file": {
+            "region": "us-west-2",
+            "distillation": {
+                "teacher": "meta.llama3-1-405b-instruct-v1:0",
+                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                "trainingData": {"file": "data/train.jsonl"},
+            },
+        },
     }
+    assert main(["config", "--cdk-json", write_cdk_json(tmp_path, stages)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["logs"]["distillation"]["trainingData"]["filters"] == {"andAll": [{"equals": {"project": "claims"}}]}
+    assert printed["file"]["distillation"]["trainingData"]["file"] == str(tmp_path / "data" / "train.jsonl")
 
 
 def test_bad_configuration_exits_1_with_the_messages(tmp_path, capsys):
     path = write_cdk_json(tmp_path, {"dev": {"region": "us-west-2", "removalPolicy": "keep"}})
     assert main(["config", "--cdk-json", path]) == 1
-    assert (
-        'context.stages.dev.removalPolicy is "keep"; it must be one of "retain", "destroy"' in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        'Invalid configuration:\n  - context.stages.dev.removalPolicy is "keep"; it must be one of "retain", '
+        '"destroy"\n'
     )
 
 
-def test_unknown_stage_and_unreadable_file_exit_2(tmp_path, capsys):
+def test_a_region_typo_is_one_message_with_a_suggestion(tmp_path, capsys):
+    stage = {
+        "region": "us-west2",
+        "distillation": {
+            "teacher": "meta.llama3-1-405b-instruct-v1:0",
+            "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+            "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+        },
+    }
+    assert main(["config", "--cdk-json", write_cdk_json(tmp_path, {"dev": stage})]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert err[1].startswith('  - context.stages.dev.region is "us-west2" (did you mean "us-west-2"?); it must be')
+
+
+def test_unknown_stage_and_unreadable_files_exit_2(tmp_path, capsys):
     path = write_cdk_json(tmp_path, {"dev": {"region": "us-west-2"}})
     assert main(["config", "--cdk-json", path, "--stage", "prod"]) == 2
-    assert "no stage 'prod'; stages: dev" in capsys.readouterr().err
+    assert capsys.readouterr().err == 'distill config: no stage "prod"; stages: dev\n'
     assert main(["config", "--cdk-json", str(tmp_path / "missing.json")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"distill config: cannot read {tmp_path / 'missing.json'}: No such file or directory\n"
+    )
+    (tmp_path / "broken.json").write_text("{")
+    assert main(["config", "--cdk-json", str(tmp_path / "broken.json")]) == 2
+    assert capsys.readouterr().err.startswith(f"distill config: {tmp_path / 'broken.json'} is not JSON: ")
+    (tmp_path / "no-context.json").write_text('{"app": "python app.py"}')
+    assert main(["config", "--cdk-json", str(tmp_path / "no-context.json")]) == 2
+    assert capsys.readouterr().err == (
+        f'distill config: {tmp_path / "no-context.json"} has no "context" object, where the stages are kept\n'
+    )

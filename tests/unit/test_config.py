@@ -99,8 +99,8 @@ def test_missing_region():
 
 def test_region_without_bedrock():
     assert only_problem({"region": "us-west-9"}) == (
-        'context.stages.dev.region is "us-west-9"; it must be a Region where Amazon Bedrock is available: '
-        + ", ".join(BEDROCK_REGIONS)
+        'context.stages.dev.region is "us-west-9" (did you mean "us-west-2"?); it must be a Region where Amazon '
+        "Bedrock is available: " + ", ".join(BEDROCK_REGIONS)
     )
 
 

@@ -1,21 +1,24 @@
-"""The dataset validator and `distill validate`: every rule passing and failing, the real reference files, memory."""
+"""The dataset validator: every rule passing and failing, lines that hold no record, the reference files, memory."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from distill.cli import main
 from distill.dataset import (
     MAX_FILE_BYTES,
     MAX_KEPT_PROBLEMS,
     Problem,
+    _plain_turns,
     multi_turn_allowed_for,
     validate_file,
     validate_record,
+    validate_stream,
 )
 
 REFERENCE_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "reference-data"
@@ -27,9 +30,27 @@ PROMPT_COMPLETION = (
     "`distill convert` converts it"
 )
 MULTI_TURN = (
-    "messages: holds {} messages ({} user turns), but the chosen models take a single turn (one user message, "
+    "messages: holds {} messages ({} user turns), but records must be single turn here (one user message, "
     "optionally followed by one assistant message); only Amazon Nova models take multi-turn records"
 )
+SYSTEM_TURN = (
+    'role: "system" is not a role inside messages; move this text into the record\'s own "system" field '
+    '("system": [{"text": ...}], beside "messages")'
+)
+WHITESPACE = (
+    "text: holds only whitespace; write the text (the Bedrock user guide does not say whether whitespace-only text "
+    "is accepted, so it is refused like empty text)"
+)
+BLANK_LINE = (
+    'blank line; every line of a dataset must be one JSON record (Bedrock user guide, "Prepare your training '
+    'datasets for distillation"): delete it'
+)
+BOM = (
+    "(record): starts with a byte order mark (BOM, the bytes EF BB BF); save the file as UTF-8 without a BOM (the "
+    "Bedrock user guide does not say a BOM is accepted, and JSON writers must not add one, RFC 8259 section 8.1)"
+)
+IMAGE = 'images are not supported: distillation takes text only; replace it with one {"text": ...} item'
+
 CONTENT_ITEM_ONLY_TEXT = (
     'unknown field; a content item holds only "text" (distillation records are text only: no images, documents or '
     "tool use)"
@@ -103,7 +124,7 @@ FAILING = {
     ),
     "system two items": (
         record(system=[{"text": "a"}, {"text": "b"}]),
-        'system: must hold exactly one {"text": ...} item, found 2',
+        'system: must hold exactly one {"text": ...} item, found 2; join the texts into one',
     ),
     "system empty list": (record(system=[]), 'system: must hold exactly one {"text": ...} item, found 0'),
     "system item a string": (record(system=["Answer."]), 'system[0]: must be an object {"text": ...}, found a string'),
@@ -111,6 +132,7 @@ FAILING = {
         record(system=[{"text": ""}]),
         "system[0].text: must be a non-empty string, found an empty string",
     ),
+    "system text only whitespace": (record(system=[{"text": "  \n"}]), f"system[0].{WHITESPACE}"),
     "system item extra field": (
         record(system=[{"text": "Answer.", "cachePoint": {"type": "default"}}]),
         f"system[0].cachePoint: {CONTENT_ITEM_ONLY_TEXT}",
@@ -144,9 +166,17 @@ FAILING = {
         record(messages=[turn("user"), turn("user")]),
         'messages[1].role: must be "assistant" (turns alternate user, assistant, starting with user), found "user"',
     ),
-    "system role in messages": (
-        record(messages=[turn("system")]),
-        'messages[0].role: must be "user" (turns alternate user, assistant, starting with user), found "system"',
+    "one misplaced turn is one problem": (
+        record(messages=[turn("user"), turn("assistant"), turn("assistant"), turn("user")]),
+        'messages[2].role: must be "user" (turns alternate user, assistant, starting with user), found "assistant"',
+    ),
+    "role not a known one": (
+        record(messages=[turn("human")]),
+        'messages[0].role: must be "user" (turns alternate user, assistant, starting with user), found "human"',
+    ),
+    "system turn inside messages": (
+        record(system=None, messages=[turn("system", "Answer briefly."), turn("user"), turn("assistant")]),
+        f"messages[0].{SYSTEM_TURN}",
     ),
     "content missing": (
         record(messages=[{"role": "user"}]),
@@ -158,7 +188,24 @@ FAILING = {
     ),
     "content two items": (
         record(messages=[{"role": "user", "content": [{"text": "a"}, {"text": "b"}]}]),
-        'messages[0].content: must hold exactly one {"text": ...} item, found 2',
+        'messages[0].content: must hold exactly one {"text": ...} item, found 2; join the texts into one',
+    ),
+    "content empty list": (
+        record(messages=[{"role": "user", "content": []}]),
+        'messages[0].content: must hold exactly one {"text": ...} item, found 0',
+    ),
+    "text and an image": (
+        record(messages=[{"role": "user", "content": [{"text": "Describe it."}, {"image": {"format": "png"}}]}]),
+        "messages[0].content[1]: images are not supported: distillation takes text only; remove it",
+    ),
+    "a document instead of text": (
+        record(messages=[{"role": "user", "content": [{"document": {"name": "10-K"}}]}]),
+        "messages[0].content[0]: documents are not supported: distillation takes text only; replace it with one "
+        '{"text": ...} item',
+    ),
+    "tool use in the answer": (
+        record(messages=[turn("user"), {"role": "assistant", "content": [{"text": "Looking."}, {"toolUse": {}}]}]),
+        "messages[1].content[1]: tool use is not supported: distillation takes text only; remove it",
     ),
     "text a number": (
         record(messages=[turn("user"), {"role": "assistant", "content": [{"text": 42}]}]),
@@ -168,7 +215,20 @@ FAILING = {
         record(messages=[turn("user"), turn("assistant", "")]),
         "messages[1].content[0].text: must be a non-empty string, found an empty string",
     ),
+    "text only whitespace": (record(messages=[turn("user", " \t\n ")]), f"messages[0].content[0].{WHITESPACE}"),
 }
+
+
+@pytest.mark.parametrize(("invalid", "expected"), FAILING.values(), ids=FAILING.keys())
+def test_the_fast_path_for_plain_records_never_passes_one_with_a_problem(invalid, expected):
+    assert not (isinstance(invalid, dict) and _plain_turns(invalid, True))
+
+
+def test_the_fast_path_takes_the_plain_records_and_leaves_multi_turn_to_the_rule():
+    assert _plain_turns(record(), False) == 2
+    assert _plain_turns(record(system=None, messages=[turn("user")]), False) == 1
+    three_turns = record(messages=[turn("user"), turn("assistant"), turn("user")])
+    assert (_plain_turns(three_turns, True), _plain_turns(three_turns, False)) == (3, 0)
 
 
 @pytest.mark.parametrize("valid", PASSING.values(), ids=PASSING.keys())
@@ -182,13 +242,25 @@ def test_an_invalid_record_gets_its_exact_message(tmp_path, invalid, expected):
     assert problems_on_line_100(tmp_path, invalid) == [f"{tmp_path / 'data.jsonl'}:100: {expected}"]
 
 
-def test_an_image_block_names_both_the_missing_text_and_the_image():
+def test_an_image_block_says_images_are_not_supported():
     path = FIXTURES / "converse-image.jsonl"
     assert [str(p) for p in validate_file(path, multi_turn_allowed=True).problems] == [
-        f"{path}:1: messages[0].content[0].text: must be a non-empty string, missing",
-        f"{path}:1: messages[0].content[0].image: {CONTENT_ITEM_ONLY_TEXT}",
+        f"{path}:1: messages[0].content[0]: {IMAGE}",
         f"{path}: (file): holds 1 record; a distillation dataset needs 100 to 15,000",
     ]
+
+
+def test_a_system_turn_inside_messages_is_one_problem_that_says_where_it_goes():
+    """Before, a system turn first gave a role error on every turn after it, and never named the system field."""
+    moved = record(messages=[turn("system", "Be brief."), turn("user"), turn("assistant")])
+    assert validate_record(moved, multi_turn_allowed=False) == [
+        ("messages[0].role", SYSTEM_TURN.removeprefix("role: "))
+    ]
+    alone = record(messages=[turn("system", "Be brief.")])
+    assert [field for field, _ in validate_record(alone, multi_turn_allowed=False)] == ["messages[0].role", "messages"]
+    assert validate_record(alone, multi_turn_allowed=False)[1].message == (
+        "holds no user turn; a record needs a user message to start with"
+    )
 
 
 def test_the_user_guide_misspelling_is_named_with_the_right_value():
@@ -244,19 +316,51 @@ def test_multi_turn_is_allowed_only_if_every_given_model_allows_it(models, allow
 # --- lines that hold no record ----------------------------------------------------------------------------------
 
 
-def test_a_blank_line_is_an_error(tmp_path):
-    assert problems_on_line_100(tmp_path, b"   ") == [
-        f"{tmp_path / 'data.jsonl'}:100: (record): blank line; Bedrock counts every line as a record, so a dataset "
-        "may not hold blank lines"
+def test_a_blank_line_between_records_is_an_error_and_not_a_record(tmp_path):
+    lines = [json.dumps(record()).encode()] * 50 + [b"   \r"] + [json.dumps(record()).encode()] * 50
+    path = write_lines(tmp_path / "data.jsonl", lines)
+    report = validate_file(path, multi_turn_allowed=True)
+    assert [str(p) for p in report.problems] == [f"{path}:51: (record): {BLANK_LINE}"]
+    assert report.summary.records == 100
+
+
+def test_a_blank_line_at_the_end_says_one_final_newline_is_enough():
+    path = FIXTURES / "trailing-blank.jsonl"
+    report = validate_file(path, multi_turn_allowed=False)
+    assert [str(p) for p in report.problems] == [
+        f"{path}:121: (record): blank line at the end of the file; every line of a dataset must be one JSON record "
+        '(Bedrock user guide, "Prepare your training datasets for distillation"): delete it, a single newline after '
+        "the last record is enough"
+    ]
+    assert report.summary.records == 120
+
+
+def test_a_byte_order_mark_is_named_as_such_and_the_record_behind_it_is_still_checked(tmp_path):
+    path = FIXTURES / "bom.jsonl"
+    report = validate_file(path, multi_turn_allowed=False)
+    assert [str(p) for p in report.problems] == [f"{path}:1: {BOM}"]
+    assert (report.summary.records, report.summary.prompt_only) == (120, 120)
+    broken = tmp_path / "bom-broken.jsonl"
+    broken.write_bytes(b"\xef\xbb\xbf" + json.dumps(record(schemaVersion=None)).encode() + b"\n")
+    assert [str(p) for p in validate_file(broken, multi_turn_allowed=False).problems][:2] == [
+        f"{broken}:1: {BOM}",
+        f'{broken}:1: schemaVersion: missing; must be "bedrock-conversation-2024"',
     ]
 
 
-def test_a_final_newline_is_not_a_blank_line_and_crlf_endings_pass(tmp_path):
+def test_crlf_line_ends_from_windows_pass():
+    report = validate_file(FIXTURES / "crlf.jsonl", multi_turn_allowed=False)
+    assert (report.ok, report.summary.records) == (True, 120)
+
+
+def test_a_final_newline_is_not_a_blank_line_and_a_missing_one_is_fine(tmp_path):
     path = tmp_path / "crlf.jsonl"
     path.write_bytes(b"".join(json.dumps(record()).encode() + b"\r\n" for _ in range(100)))
     report = validate_file(path, multi_turn_allowed=True)
     assert report.ok
     assert report.summary.records == 100
+    path.write_bytes(path.read_bytes().rstrip())
+    assert validate_file(path, multi_turn_allowed=True).ok
 
 
 def test_bytes_that_are_not_utf8_are_reported_with_file_and_line():
@@ -278,11 +382,38 @@ def test_invalid_json_in_the_middle_of_a_line_names_the_column(tmp_path):
     ]
 
 
+def test_two_records_on_one_line_are_named_as_such(tmp_path):
+    line = json.dumps(record()).encode()
+    assert problems_on_line_100(tmp_path, line + line) == [
+        f"{tmp_path / 'data.jsonl'}:100: (record): holds more than one JSON value: a second one starts at column "
+        f"{len(line) + 1}; put each record on a line of its own"
+    ]
+
+
 def test_a_record_cut_at_the_end_of_the_line_says_records_go_on_one_line(tmp_path):
     assert problems_on_line_100(tmp_path, b'{"schemaVersion": "bedrock-conversation-2024",') == [
         f"{tmp_path / 'data.jsonl'}:100: (record): not valid JSON: the line ends inside a record (Expecting property "
         "name enclosed in double quotes); JSON Lines needs each record whole on one line, not pretty-printed over "
         "several"
+    ]
+
+
+def test_a_record_cut_short_in_the_middle_does_not_swallow_the_records_after_it(tmp_path):
+    good = json.dumps(record()).encode()
+    path = write_lines(tmp_path / "data.jsonl", [good] * 50 + [good[:40]] + [good] * 50)
+    report = validate_file(path, multi_turn_allowed=True)
+    assert [p.line for p in report.problems] == [51]
+    assert report.summary.records == 101
+
+
+def test_a_valid_pretty_printed_record_is_one_problem_and_its_content_is_still_checked(tmp_path):
+    pretty = json.dumps(record(schemaVersion="bedrock-conversion-2024"), indent=2).encode()
+    path = write_lines(tmp_path / "data.jsonl", [json.dumps(record()).encode()] * 99 + [pretty])
+    last = 99 + pretty.count(b"\n") + 1
+    assert [str(p) for p in validate_file(path, multi_turn_allowed=True).problems] == [
+        f"{path}:100: (record): one record is written over lines 100 to {last}; JSON Lines needs each record whole on "
+        "one line: write it without line breaks (json.dumps with no indent)",
+        f'{path}:100: schemaVersion: must be exactly "bedrock-conversation-2024", found "bedrock-conversion-2024"',
     ]
 
 
@@ -309,8 +440,9 @@ def test_a_file_over_the_size_limit_fails_without_being_read(tmp_path):
         sparse.truncate(MAX_FILE_BYTES + 1)
     report = validate_file(path, multi_turn_allowed=True)
     assert [str(p) for p in report.problems] == [
-        f"{path}: (file): is 2,147,483,649 bytes; a training file may be at most 2,147,483,648 bytes (2 GiB, "
-        "MAX_FILE_BYTES): split it or sample fewer records"
+        f"{path}: (file): is 2,147,483,649 bytes; this check allows a training file of at most 2,147,483,648 bytes "
+        "(2 GiB), a cap of its own since the Bedrock user guide gives none for distillation: split the file or "
+        "sample fewer records"
     ]
     assert report.summary.records == 0
 
@@ -321,6 +453,7 @@ def test_the_summary_counts_turns_and_the_largest_record(tmp_path):
     path = write_lines(tmp_path / "data.jsonl", [json.dumps(line).encode() for line in lines])
     summary = validate_file(path, multi_turn_allowed=True).summary
     assert (summary.records, summary.with_response, summary.prompt_only, summary.multi_turn) == (101, 60, 40, 0)
+    assert summary.bytes == path.stat().st_size
     assert summary.largest_record_line == 100
     assert summary.largest_record_bytes == len(json.dumps(big).encode())
 
@@ -390,101 +523,58 @@ def test_the_prompt_completion_dataset_fails_with_the_conversion_hint():
     assert report.problem_count == 200
 
 
-def test_a_pretty_printed_record_fails_on_its_first_line_as_cut_off_json():
-    """JSON Lines reads each line alone: line 1 is ``{``, so the missing comma on line 18 is never reached."""
+def test_a_pretty_printed_record_is_one_problem_that_points_at_the_missing_comma():
+    """The published record spans 26 lines and lacks the comma after ``"role": "assistant"`` on line 18; read line by
+    line it made 27 problems, none of them about the comma."""
     path = REFERENCE_DATA / "invalid-missing-comma.json.txt"
     report = validate_file(path, multi_turn_allowed=False)
-    assert str(report.problems[0]) == (
-        f"{path}:1: (record): not valid JSON: the line ends inside a record (Expecting property name enclosed in "
-        "double quotes); JSON Lines needs each record whole on one line, not pretty-printed over several"
-    )
-    assert str(report.problems[1]) == f"{path}:2: (record): not valid JSON: Extra data at column 20"
-    assert str(report.problems[-1]) == f"{path}: {COUNT_MESSAGE.format(26)}"
-    assert report.problem_count == 27
+    assert [str(p) for p in report.problems] == [
+        f"{path}:1: (record): one record is written over lines 1 to 26; JSON Lines needs each record whole on one "
+        "line, and it is not valid JSON: a comma is missing after line 18, column 31",
+        f"{path}: (file): holds 1 record; a distillation dataset needs 100 to 15,000",
+    ]
+    assert path.read_text().splitlines()[17][30] == '"'
 
 
-# --- distill validate -------------------------------------------------------------------------------------------
+# --- gzip and streams -------------------------------------------------------------------------------------------
 
 
-def test_validate_exits_0_for_a_valid_file_and_prints_its_summary(capsys):
-    path = REFERENCE_DATA / "uber10k-conversation.jsonl"
-    assert main(["validate", str(path)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        f"{path}: 200 records: 200 with response, 0 prompt-only, 0 multi-turn; largest 9,716 bytes on line 71; "
-        "multi-turn records allowed (no --teacher or --student given)",
-        f"{path}: valid",
+def test_a_gzipped_dataset_is_read_decompressed_when_asked(tmp_path):
+    plain = REFERENCE_DATA / "uber10k-conversation.jsonl"
+    path = tmp_path / "data.jsonl.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes()))
+    report = validate_file(path, multi_turn_allowed=False, decompress=True)
+    assert (report.ok, report.summary.records, report.summary.gzip) == (True, 200, True)
+    assert report.summary.bytes == plain.stat().st_size
+
+
+def test_a_gzipped_dataset_is_one_problem_where_it_is_uploaded_as_it_is(tmp_path):
+    """At synth the file is uploaded as it is, and a job reads JSON Lines text; 768 "not UTF-8" lines helped nobody."""
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(gzip.compress((REFERENCE_DATA / "uber10k-conversation.jsonl").read_bytes()))
+    assert [str(p) for p in validate_file(path, multi_turn_allowed=False).problems] == [
+        f'{path}: (file): is gzip-compressed; a training file must be JSON Lines text (Bedrock user guide, "Prepare '
+        f'your training datasets for distillation"): decompress it (gunzip -k {path}) and use the .jsonl file'
     ]
 
 
-def test_validate_exits_1_and_caps_the_printed_problems(capsys):
-    path = REFERENCE_DATA / "uber10k-prompt-completion.jsonl"
-    assert main(["validate", str(path)]) == 1
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{path}:1: {PROMPT_COMPLETION}"
-    assert out[100] == f"... 100 more problems in {path} (the first 100 are shown)"
-    assert out[-1] == f"{path}: invalid: 200 problems"
+def test_damaged_gzip_data_is_reported_after_the_lines_read(tmp_path):
+    path = tmp_path / "data.jsonl.gz"
+    path.write_bytes(gzip.compress((REFERENCE_DATA / "uber10k-conversation.jsonl").read_bytes())[:5000])
+    problems = validate_file(path, multi_turn_allowed=False, decompress=True).problems
+    assert str(problems[0]).startswith(f"{path}: (file): the gzip data is damaged or cut off (")
+    assert str(problems[0]).endswith("); compress the file again")
 
 
-def test_validate_exits_2_naming_a_missing_file_and_still_checks_the_others(tmp_path, capsys):
-    missing = tmp_path / "missing.jsonl"
-    assert main(["validate", str(REFERENCE_DATA / "uber10k-conversation.jsonl"), str(missing)]) == 2
-    captured = capsys.readouterr()
-    assert captured.err == f"distill validate: cannot read {missing}: No such file or directory\n"
-    assert captured.out.endswith("uber10k-conversation.jsonl: valid\n")
+def test_a_stream_is_validated_like_a_file():
+    data = (REFERENCE_DATA / "uber10k-conversation.jsonl").read_bytes()
+    report = validate_stream(io.BufferedReader(io.BytesIO(data)), "<stdin>", multi_turn_allowed=False)
+    assert (report.ok, report.path, report.summary.records) == (True, "<stdin>", 200)
 
 
-def test_validate_without_a_file_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["validate"])
-    assert exit_.value.code == 2
-
-
-def test_validate_json_format(capsys):
-    valid = REFERENCE_DATA / "uber10k-conversation.jsonl"
-    short = REFERENCE_DATA / "validation-readme-examples.jsonl"
-    assert main(["validate", str(valid), str(short), "--format", "json"]) == 1
-    result = json.loads(capsys.readouterr().out)
-    assert result["multiTurnAllowed"] is True
-    assert result["files"][str(valid)]["ok"] is True
-    assert result["files"][str(valid)]["problems"] == []
-    assert result["files"][str(valid)]["summary"]["records"] == 200
-    assert result["files"][str(short)] == {
-        "ok": False,
-        "problem_count": 1,
-        "problems": [
-            {
-                "path": str(short),
-                "line": None,
-                "field": "(file)",
-                "message": "holds 2 records; a distillation dataset needs 100 to 15,000",
-            }
-        ],
-        "summary": {
-            "records": 2,
-            "prompt_only": 1,
-            "with_response": 1,
-            "multi_turn": 0,
-            "largest_record_bytes": 442,
-            "largest_record_line": 1,
-            "multi_turn_allowed": True,
-        },
-    }
-
-
-def test_validate_applies_the_teacher_and_student_to_multi_turn(capsys):
-    path = FIXTURES / "nova-multi-turn.jsonl"
-    main(["validate", str(path), "--teacher", "amazon.nova-premier-v1:0", "--student", "amazon.nova-lite-v1:0"])
-    nova = capsys.readouterr().out.splitlines()
-    assert nova == [
-        f"{path}: {COUNT_MESSAGE.format(2)}",
-        f"{path}: 2 records: 1 with response, 1 prompt-only, 2 multi-turn; largest 364 bytes on line 1; multi-turn "
-        "records allowed for amazon.nova-premier-v1:0, amazon.nova-lite-v1:0",
-        f"{path}: invalid: 1 problem",
-    ]
-
-    main(["validate", str(path), "--teacher", "anthropic.claude-3-5-sonnet-20241022-v2:0"])
-    claude = capsys.readouterr().out.splitlines()
-    assert claude[:2] == [f"{path}:1: {MULTI_TURN.format(3, 2)}", f"{path}:2: {MULTI_TURN.format(4, 2)}"]
-    assert claude[-2].endswith(
-        "multi-turn records not allowed: single turn only for anthropic.claude-3-5-sonnet-20241022-v2:0"
-    )
+def test_a_stream_over_the_size_limit_stops_at_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("distill.dataset.MAX_FILE_BYTES", 10_000)
+    data = (REFERENCE_DATA / "uber10k-conversation.jsonl").read_bytes()
+    report = validate_stream(io.BufferedReader(io.BytesIO(data)), "<stdin>", multi_turn_allowed=False)
+    assert str(report.problems[0]).startswith("<stdin>: (file): holds more than 10,000 bytes; this check allows")
+    assert report.summary.records < 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 from botocore.response import StreamingBody
@@ -83,10 +84,25 @@ def test_an_unfinished_header_is_no_metrics_yet():
     assert metrics.no_metrics_reason == "m.csv: no metrics yet: its header is still being written"
 
 
-def test_a_complete_last_line_without_a_line_ending_is_a_row():
-    metrics = read_metrics(lines("step_number,epoch_number,training_loss\n0,1,2.5\n1,1,2.25"), "m.csv")
+def test_a_last_line_without_a_line_ending_is_left_out_even_when_it_parses():
+    """``3,0,1.`` reads as a loss of 1.0, but the job may be about to write ``1.25``: no line ending, no row."""
+    metrics = read_metrics(lines("step_number,epoch_number,training_loss\n0,1,2.5\n1,1,2.25\n3,0,1."), "m.csv")
     assert [row.loss for row in metrics.rows] == [2.5, 2.25]
-    assert metrics.partial_line is None
+    assert metrics.partial_line == 4
+
+
+def test_rows_come_in_step_order_whatever_the_order_of_the_file():
+    metrics = read_metrics(lines("step_number,epoch_number,training_loss\n3,1,0.5\n1,1,0.9\n2,1,0.7\n"), "m.csv")
+    assert [row.step for row in metrics.rows] == [1, 2, 3]
+    summary = metrics.summary()
+    assert (summary.first_step, summary.last_step, summary.first_loss, summary.final_loss) == (1, 3, 0.9, 0.5)
+
+
+def test_standard_input_is_read_for_a_dash(monkeypatch):
+    data = (METRICS / "training_loss_only.csv").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
+    metrics = load_metrics("-", Clients(None))
+    assert (metrics.source, len(metrics.rows)) == ("<stdin>", 6)
 
 
 def test_windows_line_endings_a_byte_order_mark_blank_lines_and_unknown_columns_are_accepted():

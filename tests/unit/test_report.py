@@ -7,11 +7,12 @@ import struct
 import subprocess
 import sys
 
+import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from distill import status
 from distill.cli import main
-from distill.commands import report as report_command
 from distill.metrics import load_metrics
 from distill.report import DEFAULT_HEIGHT_PX, DEFAULT_WIDTH_PX, draw_loss_chart
 from distill.status import Clients
@@ -57,7 +58,36 @@ def test_report_prints_a_summary_and_writes_the_default_size(tmp_path, capsys):
 
 def test_an_unfinished_last_line_is_drawn_without_it_and_said(tmp_path, capsys):
     assert main(["report", str(METRICS / "partial_last_line.csv"), "-o", str(tmp_path / "loss.png")]) == 0
-    assert "  line 14 is unfinished (the job is still writing the file) and was left out" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "  12 steps (0 to 11) over 1 epoch"
+    assert out[3] == (
+        "  line 14 has no line ending, so it may be unfinished (the job still writing the file); it was left out"
+    )
+
+
+def test_steps_out_of_order_are_summarized_in_step_order(tmp_path, capsys):
+    path = tmp_path / "metrics.csv"
+    path.write_text("step_number,epoch_number,training_loss\n3,1,0.5\n1,1,0.9\n2,1,0.7\n")
+    assert main(["report", str(path), "-o", str(tmp_path / "loss.png")]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "  3 steps (1 to 3) over 1 epoch"
+
+
+def test_an_output_name_that_is_not_png_is_refused_before_anything_is_read(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", TRAINING, "-o", str(tmp_path / "loss.txt")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"argument -o/--output: '{tmp_path / 'loss.txt'}' does not end in .png; the chart is a PNG image, so give a "
+        "name such as loss.png\n"
+    )
+    assert not (tmp_path / "loss.txt").exists()
+
+
+def test_metrics_from_standard_input(tmp_path, monkeypatch, capsys):
+    data = (METRICS / "training_loss_only.csv").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
+    assert main(["report", "-", "-o", str(tmp_path / "loss.png")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "training metrics: <stdin>"
 
 
 def test_no_metrics_yet_exits_1_without_a_chart(tmp_path, capsys):
@@ -107,7 +137,7 @@ def test_reads_the_metrics_from_s3(tmp_path, capsys, monkeypatch):
                 "step_wise_training_metrics.csv",
             },
         )
-        monkeypatch.setattr(report_command, "Clients", lambda region: clients)
+        monkeypatch.setattr(status, "Clients", lambda region: clients)
         assert main(["report", uri, "-o", str(tmp_path / "loss.png")]) == 0
     assert f"training metrics: {uri}" in capsys.readouterr().out
 
