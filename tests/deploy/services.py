@@ -294,6 +294,7 @@ class Job:
     failure_message: str | None = None
     model_arn: str | None = None
     created_by: str | None = None
+    fate: str = "Completed"
 
 
 @dataclass
@@ -326,6 +327,7 @@ class Throughput:
     failure_message: str | None = None
     modified: float = 0.0
     created_by: str | None = None
+    fate: str = "InService"
 
 
 @dataclass
@@ -364,6 +366,9 @@ class Timing:
 
     job_seconds: float = 3 * 3600
     job_outcome: str = "Completed"  # or "Failed"
+    # One-shot fates for the next jobs (and throughputs) Bedrock accepts, before the defaults apply again.
+    next_job_outcomes: list[str] = field(default_factory=list)
+    next_throughput_outcomes: list[str] = field(default_factory=list)
     job_failure_message: str = "Internal error while processing the training data"
     stop_seconds: float = 120
     throughput_seconds: float = 20 * 60
@@ -559,6 +564,7 @@ class Bedrock(Service):
                 region=call.region,
                 created=self._now(),
                 created_by=call.caller,
+                fate=self.timing.next_job_outcomes.pop(0) if self.timing.next_job_outcomes else self.timing.job_outcome,
             )
             self.jobs[job.arn] = job
             self._tag(job.arn, p.get("jobTags"))
@@ -591,7 +597,7 @@ class Bedrock(Service):
             return
         job.ended = self._now()
         self._unbill(job.arn)
-        if self.timing.job_outcome == "Failed":
+        if job.fate == "Failed":
             job.status = "Failed"
             job.failure_message = self.timing.job_failure_message
         else:
@@ -811,6 +817,9 @@ class Bedrock(Service):
                 modified=self._now(),
                 commitment=p.get("commitmentDuration"),
                 created_by=call.caller,
+                fate=self.timing.next_throughput_outcomes.pop(0)
+                if self.timing.next_throughput_outcomes
+                else self.timing.throughput_outcome,
             )
             if throughput.commitment:
                 throughput.commitment_expires = self._now() + COMMITMENT_SECONDS[throughput.commitment]
@@ -837,7 +846,7 @@ class Bedrock(Service):
     def _throughput_ready(self, throughput: Throughput) -> None:
         if throughput.arn not in self.throughputs or throughput.status not in ("Creating", "Updating"):
             return
-        if self.timing.throughput_outcome == "Failed":
+        if throughput.fate == "Failed":
             throughput.status = "Failed"
             throughput.failure_message = "Insufficient capacity for the requested model units"
         else:
