@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,13 @@ import pytest
 from distill import cost, pricing
 from distill.cli import main
 from distill.config import load_stages
-from tests.conftest import ROOT
+from tests.conftest import ROOT, project_context
 
 SHIPPED_DATASET = "datasets/sample-sec-filings.jsonl"
 SOURCE = "https://example.test/prices"
+# A pair the catalog offers in us-west-2, both ACTIVE; Llama students train for 1 to 10 epochs (see the table).
+TEACHER = "meta.llama3-1-70b-instruct-v1:0"
+STUDENT = "meta.llama3-1-8b-instruct-v1:0:128k"
 
 
 def figure(usd: float | None) -> dict:
@@ -29,7 +33,7 @@ def table_with(**figures: float | None) -> pricing.PriceTable:
     items = {item: figure(usd) for item, usd in figures.items()}
     data["regions"] = {
         "us-west-2": {
-            "meta.llama3-3-70b-instruct-v1:0": {k: v for k, v in items.items() if k.startswith("onDemand")},
+            "meta.llama3-1-70b-instruct-v1:0": {k: v for k, v in items.items() if k.startswith("onDemand")},
             "meta.llama3-1-8b-instruct-v1:0": {k: v for k, v in items.items() if not k.startswith("onDemand")},
         }
     }
@@ -51,8 +55,8 @@ def stage(serving: dict | None = None, training_data: dict | None = None, **dist
     settings = {
         "region": "us-west-2",
         "distillation": {
-            "teacher": "meta.llama3-3-70b-instruct-v1:0",
-            "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+            "teacher": TEACHER,
+            "student": STUDENT,
             "maxResponseLength": 1000,
             "trainingData": training_data or {"file": SHIPPED_DATASET},
             **distillation,
@@ -164,23 +168,29 @@ def run_cost(capsys, *args: str) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
-BILLED_ITEMS = {
-    "teacherGeneration",
-    "training",
-    "storage",
+JOB_AND_STORAGE = {"teacherGeneration", "training", "storage"}
+# A Provisioned Throughput bills by the hour and by the term; an on-demand deployment by the token served.
+BILLED_ITEMS = JOB_AND_STORAGE | {
     "servingHour",
     "servingDay",
     "servingMonth",
     "servingTermOneMonth",
     "servingTermSixMonths",
 }
+ON_DEMAND_ITEMS = JOB_AND_STORAGE | {"servingTokens"}
 
 
-def test_dev_as_json_lists_every_billed_item_with_usd_or_unknown_source_and_date(capsys):
-    status, out, _ = run_cost(capsys, "--stage", "dev", "--format", "json")
+@pytest.mark.parametrize(
+    ("name", "items"),
+    [("dev", ON_DEMAND_ITEMS), ("prod", BILLED_ITEMS)],
+    ids=["dev-on-demand", "prod-provisioned"],
+)
+def test_a_shipped_stage_as_json_lists_every_billed_item_with_usd_or_unknown_source_and_date(capsys, name, items):
+    status, out, _ = run_cost(capsys, "--stage", name, "--format", "json")
     assert status == 0
     report = json.loads(out)
-    assert {item["item"] for item in report["items"]} == BILLED_ITEMS
+    assert report["serving"]["mode"] == project_context()["stages"][name]["serving"]["mode"]
+    assert {item["item"] for item in report["items"]} == items
     for item in report["items"]:
         for bound in ("low", "high"):
             assert isinstance(item["usd"][bound], float) or item["usd"][bound] == "unknown", item
@@ -197,13 +207,29 @@ def test_dev_as_json_lists_every_billed_item_with_usd_or_unknown_source_and_date
     }
 
 
+@pytest.mark.parametrize("name", ["sandbox", "dev", "prod"])
+def test_the_table_has_an_entry_for_every_figure_a_shipped_stage_needs(name):
+    """Each figure is in the table, with its source and date, even where no source gave it (usd null): none falls
+    through to "the table has no figure"."""
+    stage = load_stages(project_context()["stages"])[name]
+    found = cost.estimate(stage, pricing.packaged())
+    prices = [price for line in found.lines for price in line.prices]
+    assert prices
+    assert [
+        price.note for price in prices if price.note and price.note.startswith("distill/data/pricing.json has")
+    ] == []
+    for price in prices:
+        assert price.source.startswith("https://"), price
+        assert date.fromisoformat(price.read) and date.fromisoformat(price.date), price
+
+
 def write_stage(tmp_path: Path, prices: pricing.PriceTable) -> list[str]:
     cdk_json = tmp_path / "cdk.json"
     settings = {
         "region": "us-west-2",
         "distillation": {
-            "teacher": "meta.llama3-3-70b-instruct-v1:0",
-            "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+            "teacher": TEACHER,
+            "student": STUDENT,
             "trainingData": {"file": str(ROOT / SHIPPED_DATASET)},
         },
         "serving": {"modelUnits": 2},

@@ -11,8 +11,9 @@ from distill import pricing
 from distill.config import DEFAULT_MONTHLY_BUDGET_USD, load_stages
 from distill.config_reader import ConfigError
 
+# A pair the catalog offers in us-west-2, both models ACTIVE.
 LLAMA = {
-    "teacher": "meta.llama3-3-70b-instruct-v1:0",
+    "teacher": "meta.llama3-1-70b-instruct-v1:0",
     "student": "meta.llama3-1-8b-instruct-v1:0:128k",
     "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
 }

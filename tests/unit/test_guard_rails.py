@@ -12,7 +12,9 @@ from distill.constructs.data_key import DataKey
 from distill.constructs.idle_alarm import ThroughputIdleAlarm, idle_message
 from tests.conftest import TEST_STAGES, project_context
 
-PROVISIONED = {"sandbox", "dev", "prod", "committed", "haiku-prod"}
+# The stages served by a Provisioned Throughput: prod in cdk.json (sandbox and dev deploy on demand), and the test
+# stages committed (a commitment) and shared-prod (a copied model).
+PROVISIONED = {"prod", "committed", "shared-prod"}
 
 
 def only(template: Template, resource_type: str) -> tuple[str, dict]:
@@ -26,7 +28,7 @@ def statement(policy: dict, sid: str) -> dict:
 
 
 def test_every_stage_has_a_budget_on_its_tag_notifying_its_topic(templates):
-    amounts = {"prod": 25000, "haiku-prod": 20000}
+    amounts = {"prod": 25000, "shared-prod": 20000}
     for name, stacks in templates.items():
         (topic_id, _) = only(stacks["Foundation"], "AWS::SNS::Topic")
         (_, budget) = only(stacks["Foundation"], "AWS::Budgets::Budget")
@@ -77,12 +79,18 @@ def test_budgets_may_publish_to_the_topic_and_use_its_key_for_this_account_only(
 
 
 def test_every_provisioned_throughput_has_the_idle_alarm_and_nothing_else_does(templates):
+    with_throughput = {
+        name
+        for name, stacks in templates.items()
+        if "Serving" in stacks and stacks["Serving"].find_resources("Custom::BedrockProvisionedThroughput")
+    }
+    assert with_throughput == PROVISIONED
     with_alarm = {
         name
         for name, stacks in templates.items()
         if "Serving" in stacks and stacks["Serving"].find_resources("AWS::CloudWatch::Alarm")
     }
-    assert with_alarm == PROVISIONED
+    assert with_alarm == with_throughput
     for name in PROVISIONED:
         serving = templates[name]["Serving"]
         (_, alarm) = only(serving, "AWS::CloudWatch::Alarm")
@@ -93,11 +101,11 @@ def test_every_provisioned_throughput_has_the_idle_alarm_and_nothing_else_does(t
 
 
 def test_the_alarm_fires_after_a_day_without_invocations_and_notifies_the_topic(templates):
-    serving = templates["dev"]["Serving"]
+    serving = templates["prod"]["Serving"]
     serving.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
-            "AlarmName": "dev-throughput-idle",
+            "AlarmName": "prod-throughput-idle",
             "Namespace": "AWS/Bedrock",
             "MetricName": "Invocations",
             "Statistic": "Sum",
@@ -107,27 +115,43 @@ def test_the_alarm_fires_after_a_day_without_invocations_and_notifies_the_topic(
             "Threshold": 1,
             "ComparisonOperator": "LessThanThreshold",
             "TreatMissingData": "breaching",
-            "AlarmActions": [{"Fn::GetStackOutput": Match.object_like({"StackName": "dev-distillation-foundation"})}],
+            "AlarmActions": [{"Fn::GetStackOutput": Match.object_like({"StackName": "prod-distillation-foundation"})}],
         },
     )
     (_, alarm) = only(serving, "AWS::CloudWatch::Alarm")
     description = alarm["Properties"]["AlarmDescription"]
-    assert "has served no invocation for 24 hours while it bills an unknown amount per day" in description
-    assert "aws cloudformation delete-stack --stack-name dev-distillation-serving" in description
+    hourly = pricing.packaged().throughput("us-east-1", "amazon.nova-lite-v1:0:300k", "none")
+    assert hourly.usd is not None
+    # 1 model unit x the table's no-commitment price x 24 hours.
+    assert f"has served no invocation for 24 hours while it bills ${hourly.usd * 24:,.2f} per day" in description
+    assert "aws cloudformation delete-stack --stack-name prod-distillation-serving" in description
+
+
+def test_an_alarm_whose_price_is_unknown_says_so(templates):
+    # The committed stage's student (Llama 3.2 11B in us-west-2) has no one-month price in the table.
+    assert pricing.packaged().throughput("us-west-2", "meta.llama3-2-11b-instruct-v1:0:128k", "OneMonth").usd is None
+    (_, alarm) = only(templates["committed"]["Serving"], "AWS::CloudWatch::Alarm")
+    assert "while it bills an unknown amount per day (2 model unit(s)" in alarm["Properties"]["AlarmDescription"]
 
 
 def test_cloudwatch_may_publish_this_alarm_to_the_topic_and_use_its_key(templates):
-    foundation = templates["dev"]["Foundation"]
+    foundation = templates["prod"]["Foundation"]
     (_, policy) = only(foundation, "AWS::SNS::TopicPolicy")
-    published = statement(policy["Properties"]["PolicyDocument"], "CloudWatchPublishesDevThroughputIdle")
+    published = statement(policy["Properties"]["PolicyDocument"], "CloudWatchPublishesProdThroughputIdle")
     assert published["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert published["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": "111111111111"},
-        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-west-2:111111111111:alarm:dev-throughput-idle"},
+        "StringEquals": {"aws:SourceAccount": "222222222222"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:222222222222:alarm:prod-throughput-idle"},
     }
     (_, key) = only(foundation, "AWS::KMS::Key")
-    granted = statement(key["Properties"]["KeyPolicy"], "CloudWatchEncryptsDevThroughputIdle")
+    granted = statement(key["Properties"]["KeyPolicy"], "CloudWatchEncryptsProdThroughputIdle")
     assert granted["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def test_a_stage_without_a_throughput_lets_no_alarm_publish_to_its_topic(templates):
+    (_, policy) = only(templates["dev"]["Foundation"], "AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Sid"] for s in statements if s.get("Sid", "").startswith("CloudWatch")] == []
 
 
 def test_a_committed_throughputs_alarm_says_the_term_bills_anyway(templates):
