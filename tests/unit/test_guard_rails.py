@@ -28,7 +28,7 @@ def statement(policy: dict, sid: str) -> dict:
 
 
 def test_every_stage_has_a_budget_on_its_tag_notifying_its_topic(templates):
-    amounts = {"prod": 25000, "shared-prod": 20000}
+    amounts = {"prod": 90000, "shared-prod": 20000}
     for name, stacks in templates.items():
         (topic_id, _) = only(stacks["Foundation"], "AWS::SNS::Topic")
         (_, budget) = only(stacks["Foundation"], "AWS::Budgets::Budget")
