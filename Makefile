@@ -15,7 +15,7 @@ STACKS := $(if $(STAGE),'$(STAGE)/*','**')
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup synth test lint unit diff plan deploy bench snapshots clean
+.PHONY: setup synth test lint unit diff plan deploy bench soak snapshots clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -75,6 +75,10 @@ deploy: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# Thousands of random sequences of deploys, destroys and faults through the deploy simulator (tests/deploy).
+soak: setup
+	$(BIN)/python -m tests.deploy.soak
 
 snapshots: setup
 	UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/unit/test_snapshots.py

@@ -47,7 +47,8 @@ class BedrockResource(Construct):
     """One custom resource: its handler function(s), their least-privilege policy and the provider around them.
 
     With ``waiting``, a second function checks completion (``is_complete``) on the provider's schedule, and the
-    resource is created only once Bedrock reports it ready.
+    resource is created only once Bedrock reports it ready. ``removal_policy`` is the handlers' log groups'; the
+    custom resource always gets its Delete unless ``keep_on_delete``.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class BedrockResource(Construct):
         waiting: Waiting | None = None,
         key_via_bedrock: Sequence[str] = (),
         timeout: Duration | None = None,
+        keep_on_delete: bool = False,
     ) -> None:
         super().__init__(scope, id)
         entries = {"OnEvent": "index.on_event", **({"IsComplete": "index.is_complete"} if waiting else {})}
@@ -109,7 +111,10 @@ class BedrockResource(Construct):
             service_token=provider.service_token,
             resource_type=resource_type,
             properties=dict(properties),
-            removal_policy=removal_policy,
+            # The handler's Delete decides what happens to the Bedrock resource (a running job is stopped, a model
+            # kept or not as its properties say), so CloudFormation must send it: a retained custom resource would
+            # leave a job running unowned. Only what must outlive the stack (a committed throughput) is kept.
+            removal_policy=RemovalPolicy.RETAIN if keep_on_delete else RemovalPolicy.DESTROY,
         )
 
     @staticmethod

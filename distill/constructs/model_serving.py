@@ -56,6 +56,7 @@ class ServedModel(Construct):
         defining: Sequence[str],
         properties: Mapping[str, str],
         removal_policy: RemovalPolicy,
+        keep_on_delete: bool = False,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -78,6 +79,9 @@ class ServedModel(Construct):
                 ),
             ],
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
+            # A resource still changing must finish before it can move to another model; the handler waits for it.
+            timeout=Duration.minutes(15),
+            keep_on_delete=keep_on_delete,
         )
         get = next(action for action in actions if action.startswith("bedrock:Get"))
         wait = SignalledWait(
@@ -122,6 +126,7 @@ class ProvisionedThroughput(ServedModel):
         commitment: str,
         key: DataKey,
         tags: Mapping[str, str],
+        removal_policy: RemovalPolicy,
     ) -> None:
         duration = "" if commitment == "none" else commitment
         super().__init__(
@@ -145,7 +150,8 @@ class ProvisionedThroughput(ServedModel):
             ],
             defining=[base_model, str(model_units), duration],
             properties={"ModelUnits": str(model_units), "CommitmentDuration": duration},
-            removal_policy=RemovalPolicy.DESTROY if commitment == "none" else RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+            keep_on_delete=commitment != "none",
         )
 
 
@@ -163,6 +169,7 @@ class OnDemandDeployment(ServedModel):
         base_model: str,
         key: DataKey,
         tags: Mapping[str, str],
+        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(
             scope,
@@ -185,7 +192,7 @@ class OnDemandDeployment(ServedModel):
             ],
             defining=[base_model],
             properties={"Description": f"Distilled model of the {stage_name} stage"},
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
 
 

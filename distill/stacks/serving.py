@@ -148,6 +148,7 @@ class ServingStack(Stack):
             "model_key": model_key,
             "base_model": base_model,
             "key": self.foundation.data_key,
+            "removal_policy": self.removal,
         }
         if stage.serving.mode == "provisioned":
             served = ProvisionedThroughput(

@@ -180,6 +180,7 @@ class Bridge:
             raise AssertionError(f"A handler called {call.service}, which the simulator has no fake for")
         url = f"https://{call.service}.{call.region}.amazonaws.com"
         world.calls.append(call)
+        world.clock.run_due_services()
         denial = world.iam.check(call, fake.authorization(call))
         if denial is not None:
             world.denials.append(denial)

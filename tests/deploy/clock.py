@@ -19,16 +19,17 @@ class Clock:
     """The simulation's only time source: ``time()`` for handlers, ``sleep()`` and ``advance()`` move it forward.
 
     Background work (Bedrock finishing a job, an EventBridge schedule firing) is a timer; the engine runs timers in
-    time order between stack operations and while CloudFormation waits. A handler's ``sleep`` only moves the clock:
-    like the real world, nothing else happens "inside" a running handler, but whatever was due has happened by the
-    time it makes its next call (the fake services settle their state at every call).
+    time order between stack operations and while CloudFormation waits. While a handler runs, its ``sleep`` only
+    moves the clock; the services' own timers that fell due meanwhile (a throughput becoming InService) run when it
+    next calls a service (``run_due_services``), so a handler that waits sees AWS move on. Deliveries (EventBridge
+    invoking functions) wait for the engine, as they would run in other processes.
     """
 
     START = 1_795_000_000.0  # 2026-11-17, a fixed, deterministic start
 
     def __init__(self) -> None:
         self.now = self.START
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timers: list[tuple[float, int, Callable[[], None], bool]] = []
         self._sequence = itertools.count()
         self._deadlines: list[float] = []
 
@@ -47,11 +48,21 @@ class Clock:
             raise InvocationTimedOut()
         self.now = target
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> None:
-        heapq.heappush(self._timers, (when, next(self._sequence), callback))
+    def call_at(self, when: float, callback: Callable[[], None], *, service: bool = False) -> None:
+        """``service``: a fake service's own state change, which may run while a handler runs."""
+        heapq.heappush(self._timers, (when, next(self._sequence), callback, service))
 
-    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
-        self.call_at(self.now + delay, callback)
+    def call_later(self, delay: float, callback: Callable[[], None], *, service: bool = False) -> None:
+        self.call_at(self.now + delay, callback, service=service)
+
+    def run_due_services(self) -> None:
+        """Run the services' timers that are due by now, leaving deliveries for the engine."""
+        due = sorted(t for t in self._timers if t[3] and t[0] <= self.now)
+        for timer in due:
+            self._timers.remove(timer)
+        heapq.heapify(self._timers)
+        for _, _, callback, _ in due:
+            callback()
 
     def next_timer(self) -> float | None:
         return self._timers[0][0] if self._timers else None
@@ -60,7 +71,7 @@ class Clock:
         """Run the earliest timer (moving the clock to its time if it lies ahead); False when there is none."""
         if not self._timers:
             return False
-        when, _, callback = heapq.heappop(self._timers)
+        when, _, callback, _ = heapq.heappop(self._timers)
         self.now = max(self.now, when)
         callback()
         return True

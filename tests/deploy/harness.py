@@ -33,15 +33,28 @@ def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
 class StageDeployment:
     """One stage, its configuration changing over time, deployed into ``world``; every step checks the invariants."""
 
-    def __init__(self, world: World, name: str, config: dict[str, Any], expect: Expectations = NOTHING_SPECIAL):
+    def __init__(
+        self,
+        world: World,
+        name: str,
+        config: dict[str, Any],
+        expect: Expectations = NOTHING_SPECIAL,
+        *,
+        others: tuple[tuple[str, dict[str, Any]], ...] = (),
+        sharing_stand_in: bool = False,
+    ):
+        """``others`` are stages the configuration refers to (a modelSource's source stage), synthesized with it."""
         self.world = world
         self.name = name
         self.config = config
         self.expect = expect
+        self.others = others
+        self.sharing_stand_in = sharing_stand_in
         self.history: list[tuple[str, dict[str, str]]] = []
 
     def stacks(self, config: dict[str, Any] | None = None) -> list[StackTemplate]:
-        return synthesize(self.name, config or self.config)[self.name]
+        synthesized = synthesize(self.name, config or self.config, *self.others, sharing_stand_in=self.sharing_stand_in)
+        return synthesized[self.name]
 
     def deploy(self, config: dict[str, Any] | None = None, *, parts: tuple[str, ...] = PARTS) -> dict[str, str]:
         if config is not None:

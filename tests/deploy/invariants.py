@@ -7,6 +7,18 @@ from dataclasses import dataclass
 from tests.deploy.cloudformation import FAILED_STATES
 from tests.deploy.world import World
 
+# What ``violations`` checks, in words (``make soak`` prints them).
+INVARIANTS = (
+    "no job runs that no live stack resource owns",
+    "at most one job per stage runs at a time",
+    "every Provisioned Throughput and deployment is owned by a live stack resource, or retained with a commitment",
+    "every custom model is owned by its live job, its serving, its copy, or kept on purpose (retainModel)",
+    "never two Provisioned Throughputs billed at once for one stage",
+    "no stack in a *_FAILED state",
+    "the account's logging configuration is the live foundation stack's",
+    "no handler call outside the IAM policy its role has in the template",
+)
+
 
 @dataclass(frozen=True)
 class Expectations:

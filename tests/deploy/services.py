@@ -569,7 +569,7 @@ class Bedrock(Service):
             self.jobs[job.arn] = job
             self._tag(job.arn, p.get("jobTags"))
             self._bill("job", job.arn, name=job.name)
-            self.world.clock.call_later(self.timing.job_seconds, lambda: self._finish_job(job))
+            self.world.clock.call_later(self.timing.job_seconds, lambda: self._finish_job(job), service=True)
             self._job_event(job)
             return job.arn
 
@@ -693,7 +693,7 @@ class Bedrock(Service):
             self._unbill(job.arn)
             self._job_event(job)
 
-        self.world.clock.call_later(self.timing.stop_seconds, stopped)
+        self.world.clock.call_later(self.timing.stop_seconds, stopped, service=True)
         return {}
 
     def authorize_stop_model_customization_job(self, call: Call) -> Authorization:
@@ -826,7 +826,9 @@ class Bedrock(Service):
             self.throughputs[throughput.arn] = throughput
             self._tag(throughput.arn, p.get("tags"))
             self._bill("throughput", throughput.arn, units=throughput.model_units, commitment=throughput.commitment)
-            self.world.clock.call_later(self.timing.throughput_seconds, lambda: self._throughput_ready(throughput))
+            self.world.clock.call_later(
+                self.timing.throughput_seconds, lambda: self._throughput_ready(throughput), service=True
+            )
             return throughput.arn
 
         return {"provisionedModelArn": self._idempotent(call, create)}
@@ -906,7 +908,7 @@ class Bedrock(Service):
             throughput.status = "Updating"
             throughput.modified = self._now()
             self.world.clock.call_later(
-                self.timing.throughput_update_seconds, lambda: self._throughput_ready(throughput)
+                self.timing.throughput_update_seconds, lambda: self._throughput_ready(throughput), service=True
             )
         return {}
 
@@ -969,7 +971,9 @@ class Bedrock(Service):
             self.deployments[deployment.arn] = deployment
             self._tag(deployment.arn, p.get("tags"))
             self._bill("deployment", deployment.arn)
-            self.world.clock.call_later(self.timing.deployment_seconds, lambda: self._deployment_ready(deployment))
+            self.world.clock.call_later(
+                self.timing.deployment_seconds, lambda: self._deployment_ready(deployment), service=True
+            )
             return deployment.arn
 
         return {"customModelDeploymentArn": self._idempotent(call, create)}
@@ -1019,7 +1023,9 @@ class Bedrock(Service):
         deployment = self._find_deployment(call, call.params["customModelDeploymentIdentifier"])
         deployment.model_arn = self._find_model(call, call.params["modelArn"]).arn
         deployment.status = "Creating"
-        self.world.clock.call_later(self.timing.deployment_seconds, lambda: self._deployment_ready(deployment))
+        self.world.clock.call_later(
+            self.timing.deployment_seconds, lambda: self._deployment_ready(deployment), service=True
+        )
         return {"customModelDeploymentArn": deployment.arn}
 
     def authorize_update_custom_model_deployment(self, call: Call) -> Authorization:
@@ -1100,7 +1106,7 @@ class Bedrock(Service):
                 self._tag(model.arn, copy_job.tags)
                 self._bill("model", model.arn, name=model.name)
 
-            self.world.clock.call_later(self.timing.copy_seconds, done)
+            self.world.clock.call_later(self.timing.copy_seconds, done, service=True)
             return copy_job.arn
 
         return {"jobArn": self._idempotent(call, create)}

@@ -5,6 +5,7 @@ A synth costs about a second, so each distinct stage configuration is synthesize
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from functools import cache
@@ -14,6 +15,7 @@ from typing import Any
 from aws_cdk import App
 
 from distill.app import build_app
+from tests.conftest import stand_in_sharing
 from tests.deploy.cloudformation import StackTemplate
 from tests.deploy.world import DEFAULT_ACCOUNT
 
@@ -24,18 +26,22 @@ def project_context() -> dict[str, Any]:
     return json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
-def synthesize(name: str, stage: dict[str, Any], *extra: tuple[str, dict[str, Any]]) -> dict[str, list[StackTemplate]]:
-    """``{stage name: its stacks in deployment order}`` for ``stage`` (and any ``extra`` stages it refers to)."""
-    return _synthesize(json.dumps([[name, stage], *[[n, s] for n, s in extra]], sort_keys=True))
+def synthesize(
+    name: str, stage: dict[str, Any], *extra: tuple[str, dict[str, Any]], sharing_stand_in: bool = False
+) -> dict[str, list[StackTemplate]]:
+    """``{stage name: its stacks in deployment order}`` for ``stage`` (and any ``extra`` stages it refers to);
+    ``sharing_stand_in`` synthesizes with the tests' stand-in sharing entry (tests/conftest.py)."""
+    return _synthesize(json.dumps([[name, stage], *[[n, s] for n, s in extra]], sort_keys=True), sharing_stand_in)
 
 
 @cache
-def _synthesize(key: str) -> dict[str, list[StackTemplate]]:
+def _synthesize(key: str, sharing_stand_in: bool) -> dict[str, list[StackTemplate]]:
     context = copy.deepcopy(project_context())
     context["stages"] = {name: stage for name, stage in json.loads(key)}
     context["pipeline"] = {"enabled": False}
     app = App(context=context, analytics_reporting=False)
-    build_app(app)
+    with stand_in_sharing() if sharing_stand_in else contextlib.nullcontext():
+        build_app(app)
     assembly = app.synth()
     by_stage: dict[str, list[StackTemplate]] = {}
     for artifact in assembly.stacks_recursively:

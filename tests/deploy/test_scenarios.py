@@ -326,3 +326,148 @@ def test_case_8_an_update_of_the_poll_rule_after_the_wait_sends_no_late_signal(w
     assert [h.late_signals for h in world.engine.handles.values()] == [0] * len(world.engine.handles)
     polls = [r for r in world.eventbridge.rules.values() if r.schedule_seconds]
     assert polls and not any(rule.enabled for rule in polls)
+
+
+# -- more of a stage's life ------------------------------------------------------------------------------------------
+def test_a_failed_job_fails_serving_with_bedrocks_reason_and_a_new_revision_trains_again(world):
+    world.bedrock.timing.next_job_outcomes.append("Failed")
+    stage = StageDeployment(world, "dev", served())
+    results = stage.deploy()
+    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert world.bedrock.timing.job_failure_message in stage.stack("serving").status_reason
+    assert "raise distillation.revision" in stage.stack("serving").status_reason
+    stage.assert_invariants()
+    # The same settings name the same, failed job: deploying again reports it again and starts nothing.
+    assert stage.deploy()["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert len(jobs(world)) == 1
+    revised = served()
+    revised["distillation"]["revision"] = 2
+    deployed(stage, revised)
+    first, second = jobs(world)
+    assert (first.status, second.status) == ("Failed", "Completed")
+    assert served_model(stage) == second.model_arn
+
+
+def test_a_redeployed_training_stack_refuses_a_job_of_its_name_that_was_stopped(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation", "training"))
+    stage.destroy(("training",))
+    world.advance(5 * MINUTE)
+    results = stage.deploy(parts=("foundation", "training"))
+    assert results["dev-distillation-training"] == "ROLLBACK_COMPLETE"
+    assert "ended Stopped" in stage.stack("training").status_reason
+    assert "raise distillation.revision" in stage.stack("training").status_reason
+    assert [j.status for j in jobs(world)] == ["Stopped"]
+    stage.assert_invariants()
+
+
+def test_permissions_bedrock_cannot_see_yet_are_waited_for(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation",))
+    not_yet = FakeError(
+        "ValidationException",
+        "Could not validate GetObject permissions to access Amazon S3 bucket: training-data at key datasets/x.jsonl",
+    )
+    world.faults.add("bedrock", "CreateModelCustomizationJob", not_yet, times=3)
+    deployed(stage, parts=("foundation", "training"))
+    assert [j.status for j in jobs(world)] == ["InProgress"]
+
+
+def test_a_new_model_moves_the_on_demand_deployment_in_place(world):
+    config = stage_config(serving={"mode": "onDemand"})
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage)
+    deployed(stage, with_dataset(config, OTHER_DATASET))
+    [deployment] = world.bedrock.deployments.values()
+    assert deployment.model_arn == jobs(world)[-1].model_arn
+    assert deployment.status == "Active"
+
+
+def test_more_model_units_buy_a_new_throughput_and_delete_the_old_once_it_serves(world):
+    stage = StageDeployment(world, "dev", served(), Expectations(parallel_throughputs=True))
+    deployed(stage)
+    [first] = world.bedrock.throughputs.values()
+    deployed(stage, served(serving={"modelUnits": 2}))
+    [second] = world.bedrock.throughputs.values()
+    assert (second.arn != first.arn, second.model_units, second.status) == (True, 2, "InService")
+
+
+def test_destroying_the_serving_stack_keeps_the_model_and_a_redeploy_serves_it_again(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage)
+    assert stage.destroy(("serving",)) == {"dev-distillation-serving": "DELETE_COMPLETE"}
+    assert world.bedrock.throughputs == {}
+    [job] = jobs(world)
+    assert job.model_arn in world.bedrock.models
+    deployed(stage)
+    assert served_model(stage) == job.model_arn
+
+
+def test_a_model_not_retained_is_deleted_with_the_stage(world):
+    stage = StageDeployment(world, "dev", served(distillation={"retainModel": False}))
+    deployed(stage)
+    assert set(stage.destroy().values()) == {"DELETE_COMPLETE"}
+    assert world.bedrock.models == {}
+    stage.assert_invariants()
+
+
+# -- a copy of a model another stage shares ---------------------------------------------------------------------------
+def copied_stage(world, source_model_arn: str) -> StageDeployment:
+    from tests.conftest import TEST_STAGES
+
+    config = copy.deepcopy(TEST_STAGES["shared-prod"])
+    config["modelSource"]["modelArn"] = source_model_arn
+    base = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k"
+    world.bedrock.shared_models[source_model_arn] = base
+    return StageDeployment(
+        world,
+        "shared-prod",
+        config,
+        others=(("shared-dev", copy.deepcopy(TEST_STAGES["shared-dev"])),),
+        sharing_stand_in=True,
+    )
+
+
+SOURCE = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/abcdefghij12"
+NEWER_SOURCE = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/newersource1"
+
+
+def test_a_shared_model_is_copied_once_and_served(world):
+    stage = copied_stage(world, SOURCE)
+    deployed(stage)
+    [copied] = world.bedrock.copies.values()
+    assert served_model(stage) == copied.target_model_arn
+
+
+def test_case_2_a_rollback_of_a_new_source_model_makes_no_second_copy(world):
+    stage = copied_stage(world, SOURCE)
+    deployed(stage)
+    newer = copied_stage(world, NEWER_SOURCE)
+    old_waits = {r.logical_id for r in stage.stack("serving").resources.values() if "Ready" in r.logical_id}
+    [new_serving] = [s for s in newer.stacks() if s.name.endswith("-serving")]
+    new_wait = next(
+        lid
+        for lid, r in new_serving.template["Resources"].items()
+        if r["Type"] == "AWS::CloudFormation::WaitCondition" and lid not in old_waits and "Ready" in lid
+    )
+    world.engine.fail_next("shared-prod-distillation-serving", new_wait, "Create")
+    results = newer.deploy()
+    assert results["shared-prod-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    copies_of = [c.source_model_arn for c in world.bedrock.copies.values()]
+    assert sorted(copies_of) == sorted([SOURCE, NEWER_SOURCE])
+    [throughput] = world.bedrock.throughputs.values()
+    world.advance(HOUR)
+    assert throughput.model_arn == next(
+        c.target_model_arn for c in world.bedrock.copies.values() if c.source_model_arn == SOURCE
+    )
+    newer.assert_invariants()
+
+
+def test_a_stage_that_keeps_its_data_still_stops_replaced_and_destroyed_jobs(world):
+    stage = StageDeployment(world, "dev", served(removalPolicy="retain"))
+    deployed(stage, parts=("foundation", "training"))
+    deployed(stage, with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    stage.destroy(("training",))
+    world.advance(5 * MINUTE)
+    assert [j.status for j in jobs(world)] == ["Stopped", "Stopped"]
+    stage.assert_invariants()

@@ -10,19 +10,24 @@ guide, prov-thru-edit.html and prov-thru-purchase.html, read 2026-11-30).
   that name and adopt it, so CloudFormation's rollback (an Update with the previous properties) finds the one that
   served before instead of buying another; only a name Bedrock does not know creates one. One that has Failed is
   deleted and created anew.
-- An Update that keeps the name moves the live resource to the model it is given and retags it in place.
+- An Update that keeps the name moves the live resource to the model it is given and retags it in place. A
+  resource still changing cannot move: the handler waits for it within its timeout (a rollback asks to move back a
+  throughput the failed update had just begun to move).
 - on_event returns once Bedrock has accepted the request; a wait condition in the stack waits for the resource to
   serve the model (serving_watcher), as that can take longer than a custom resource may wait.
 - Delete deletes it (a throughput with a commitment is retained by its removal policy and never gets a Delete).
 """
 
 import logging
+import time
 
 import custom_resource
 
 LOG = logging.getLogger()
 
 FAILED = "Failed"
+# How often a handler looks again at a resource that is still changing (Creating, Updating) before moving it.
+BUSY_CHECK_SECONDS = 30
 
 
 class ServingLifecycle:
@@ -45,7 +50,7 @@ class ServingLifecycle:
         self.wanted_model = wanted_model
         self.busy = busy
 
-    def on_event(self, event, _context):
+    def on_event(self, event, context):
         """Provider framework entry point: Create, Update and Delete."""
         kind, physical_id = event["RequestType"], event.get("PhysicalResourceId", "")
         LOG.info("%s %s (%s)", kind, event["LogicalResourceId"], physical_id)
@@ -59,14 +64,14 @@ class ServingLifecycle:
         if kind == "Update" and properties["Name"] == event["OldResourceProperties"]["Name"]:
             current = self.describe(physical_id)
             if current is not None and current["status"] != FAILED:
-                self._follow(physical_id, current, model)
+                self._follow(physical_id, current, model, context)
                 custom_resource.retag(
                     self.bedrock, physical_id, properties.get("Tags"), event["OldResourceProperties"].get("Tags")
                 )
                 return self._answer(physical_id, model)
-        return self._find_or_create(event, model)
+        return self._find_or_create(event, model, context)
 
-    def _find_or_create(self, event, model):
+    def _find_or_create(self, event, model, context):
         properties = event["ResourceProperties"]
         name = properties["Name"]
         current = self.describe(name)
@@ -83,7 +88,7 @@ class ServingLifecycle:
         if current is not None:
             arn = self._arn(current)
             LOG.info("Adopting the %s %s, which already exists", self.kind, arn)
-            self._follow(arn, current, model)
+            self._follow(arn, current, model, context)
             custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
             return self._answer(arn, model)
         # The name is free again once a resource is deleted, so the token also carries this request's id.
@@ -91,9 +96,15 @@ class ServingLifecycle:
         LOG.info("Bedrock accepted the %s %s", self.kind, arn)
         return self._answer(arn, model)
 
-    def _follow(self, arn, current, model):
+    def _follow(self, arn, current, model, context):
         if self.wanted_model(current) == model:
             return
+        while current["status"] in self.busy and custom_resource.remaining_seconds(context) > (
+            BUSY_CHECK_SECONDS + 2 * custom_resource.CALL_BUDGET_SECONDS
+        ):
+            LOG.info("The %s %s is %s; waiting before moving it to %s", self.kind, arn, current["status"], model)
+            time.sleep(BUSY_CHECK_SECONDS)
+            current = self.describe(arn)
         if current["status"] in self.busy:
             raise RuntimeError(
                 f"The {self.kind} {arn} is {current['status']} and cannot move to {model} until it is ready. Deploy "
