@@ -14,7 +14,10 @@ from pathlib import Path
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "preflight", help="read-only checks of a stage's account before a deploy; exit 0 clear, 1 blocked, 2 unknown"
+        "preflight",
+        help=__doc__.split(": ", 1)[1].split("\n", 1)[0],
+        epilog="exit status: 0 nothing blocks, 1 something blocks, 2 cannot tell (no credentials, a call it may not "
+        "make, or a cdk.json it cannot read)",
     )
     parser.add_argument("--stage", required=True, metavar="NAME", help="the stage in cdk.json")
     parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")

@@ -39,7 +39,7 @@ def test_a_filter_prints_in_its_api_shape_and_paths_are_relative_to_the_cdk_json
         "logs": {
             "region": "us-east-1",
             "distillation": {
-                "teacher": "amazon.nova-premier-v1:0",
+                "teacher": "amazon.nova-pro-v1:0",
                 "student": "amazon.nova-lite-v1:0:300k",
                 "trainingData": {"invocationLogs": {"filters": {"andAll": [{"equals": {"project": "claims"}}]}}},
             },
@@ -47,7 +47,7 @@ def test_a_filter_prints_in_its_api_shape_and_paths_are_relative_to_the_cdk_json
         "file": {
             "region": "us-west-2",
             "distillation": {
-                "teacher": "meta.llama3-1-405b-instruct-v1:0",
+                "teacher": "meta.llama3-1-70b-instruct-v1:0",
                 "student": "meta.llama3-1-8b-instruct-v1:0:128k",
                 "trainingData": {"file": "data/train.jsonl"},
             },
@@ -72,7 +72,7 @@ def test_a_region_typo_is_one_message_with_a_suggestion(tmp_path, capsys):
     stage = {
         "region": "us-west2",
         "distillation": {
-            "teacher": "meta.llama3-1-405b-instruct-v1:0",
+            "teacher": "meta.llama3-1-70b-instruct-v1:0",
             "student": "meta.llama3-1-8b-instruct-v1:0:128k",
             "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
         },

@@ -30,8 +30,12 @@ DEFAULT_RULE = (
     "and Meta models applies (Amazon Nova models take multi-turn records: give --stage or --teacher)"
 )
 META_STAGE_RULE = (
-    "multi-turn records not allowed for stage dev (teacher meta.llama3-1-405b-instruct-v1:0, student "
+    "multi-turn records not allowed for stage meta (teacher meta.llama3-1-70b-instruct-v1:0, student "
     "meta.llama3-1-8b-instruct-v1:0:128k)"
+)
+# The shipped stages distil Amazon Nova Pro into Nova Lite.
+SHIPPED_DEV_RULE = (
+    "multi-turn records allowed for stage dev (teacher amazon.nova-pro-v1:0, student amazon.nova-lite-v1:0:300k)"
 )
 COUNT_2 = "(file): holds 2 records; a distillation dataset needs 100 to 15,000"
 
@@ -41,13 +45,31 @@ def nova_cdk_json(tmp_path) -> str:
         "nova": {
             "region": "us-east-1",
             "distillation": {
-                "teacher": "amazon.nova-premier-v1:0",
+                "teacher": "amazon.nova-pro-v1:0",
                 "student": "amazon.nova-lite-v1:0:300k",
                 "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
             },
         },
         "logs-only": {"region": "us-east-1"},
     }
+    return write_cdk_json(tmp_path, stages)
+
+
+def meta_cdk_json(tmp_path) -> str:
+    stages = {
+        "meta": {
+            "region": "us-west-2",
+            "distillation": {
+                "teacher": "meta.llama3-1-70b-instruct-v1:0",
+                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+            },
+        },
+    }
+    return write_cdk_json(tmp_path, stages)
+
+
+def write_cdk_json(tmp_path, stages: dict) -> str:
     path = tmp_path / "cdk.json"
     path.write_text(json.dumps({"app": "python3 app.py", "context": {"stages": stages}}))
     return str(path)
@@ -72,8 +94,8 @@ def test_without_a_stage_or_models_a_multi_turn_record_is_refused(capsys):
     assert out[-2].endswith(DEFAULT_RULE)
 
 
-def test_a_meta_stage_refuses_multi_turn_records(capsys):
-    assert main(["validate", str(MULTI_TURN_FILE), "--stage", "dev", "--cdk-json", CDK_JSON]) == 1
+def test_a_meta_stage_refuses_multi_turn_records(tmp_path, capsys):
+    assert main(["validate", str(MULTI_TURN_FILE), "--stage", "meta", "--cdk-json", meta_cdk_json(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines() == [
         f"{MULTI_TURN_FILE}:1: {MULTI_TURN.format(3, 2)}",
         f"{MULTI_TURN_FILE}:2: {MULTI_TURN.format(4, 2)}",
@@ -89,8 +111,7 @@ def test_a_nova_stage_allows_them(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [
         f"{MULTI_TURN_FILE}: {COUNT_2}",
         f"{MULTI_TURN_FILE}: 2 records: 1 with response, 1 prompt-only, 2 multi-turn; largest 364 bytes on line 1; "
-        "multi-turn records allowed for stage nova (teacher amazon.nova-premier-v1:0, student "
-        "amazon.nova-lite-v1:0:300k)",
+        "multi-turn records allowed for stage nova (teacher amazon.nova-pro-v1:0, student amazon.nova-lite-v1:0:300k)",
         f"{MULTI_TURN_FILE}: invalid: 1 problem",
     ]
 
@@ -132,30 +153,28 @@ def test_a_cdk_json_that_does_not_load_names_its_problems(tmp_path, capsys):
 
 
 def test_the_teacher_and_student_decide_multi_turn(capsys):
-    nova = ["--teacher", "amazon.nova-premier-v1:0", "--student", "amazon.nova-lite-v1:0"]
+    nova = ["--teacher", "amazon.nova-pro-v1:0", "--student", "amazon.nova-lite-v1:0"]
     assert main(["validate", str(MULTI_TURN_FILE), *nova]) == 1
     assert (
         capsys.readouterr()
         .out.splitlines()[-2]
-        .endswith("multi-turn records allowed for amazon.nova-premier-v1:0, amazon.nova-lite-v1:0")
+        .endswith("multi-turn records allowed for amazon.nova-pro-v1:0, amazon.nova-lite-v1:0")
     )
-    assert main(["validate", str(MULTI_TURN_FILE), "--teacher", "anthropic.claude-3-5-sonnet-20241022-v2:0"]) == 1
-    claude = capsys.readouterr().out.splitlines()
-    assert claude[:2] == [
+    assert main(["validate", str(MULTI_TURN_FILE), "--teacher", "meta.llama3-1-70b-instruct-v1:0"]) == 1
+    meta = capsys.readouterr().out.splitlines()
+    assert meta[:2] == [
         f"{MULTI_TURN_FILE}:1: {MULTI_TURN.format(3, 2)}",
         f"{MULTI_TURN_FILE}:2: {MULTI_TURN.format(4, 2)}",
     ]
-    assert claude[-2].endswith(
-        "multi-turn records not allowed: single turn only for anthropic.claude-3-5-sonnet-20241022-v2:0"
-    )
+    assert meta[-2].endswith("multi-turn records not allowed: single turn only for meta.llama3-1-70b-instruct-v1:0")
 
 
 def test_an_unknown_teacher_exits_2_with_the_closest_catalog_ids(capsys):
-    assert main(["validate", str(VALID), "--teacher", "meta.llama3-1-405b-instruct"]) == 2
+    assert main(["validate", str(VALID), "--teacher", "meta.llama3-1-70b-instruct"]) == 2
     assert capsys.readouterr().err == (
-        'distill validate: --teacher "meta.llama3-1-405b-instruct" is not a distillation teacher in the model catalog '
-        "(checked 2026-11-01); closest: meta.llama3-1-405b-instruct-v1:0, meta.llama3-1-70b-instruct-v1:0, "
-        "meta.llama3-3-70b-instruct-v1:0\n"
+        'distill validate: --teacher "meta.llama3-1-70b-instruct" is not a distillation teacher in the model catalog '
+        "(checked 2026-12-01); closest: meta.llama3-1-70b-instruct-v1:0, meta.llama3-3-70b-instruct-v1:0, "
+        "meta.llama3-1-405b-instruct-v1:0\n"
     )
 
 
@@ -163,7 +182,7 @@ def test_an_unknown_student_exits_2_with_the_closest_catalog_ids(capsys):
     assert main(["validate", str(VALID), "--student", "amazon.nova-lite"]) == 2
     assert capsys.readouterr().err == (
         'distill validate: --student "amazon.nova-lite" is not a distillation student in the model catalog (checked '
-        "2026-11-01); closest: amazon.nova-lite-v1:0:300k, amazon.nova-micro-v1:0:128k, amazon.nova-pro-v1:0:300k\n"
+        "2026-12-01); closest: amazon.nova-lite-v1:0:300k, amazon.nova-micro-v1:0:128k, amazon.nova-pro-v1:0:300k\n"
     )
 
 
@@ -171,8 +190,7 @@ def test_an_id_like_nothing_in_the_catalog_lists_the_teachers(capsys):
     assert main(["validate", str(VALID), "--teacher", "example.unknown"]) == 2
     assert capsys.readouterr().err.endswith(
         "known: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0, meta.llama3-1-405b-instruct-v1:0, "
-        "meta.llama3-1-70b-instruct-v1:0, meta.llama3-3-70b-instruct-v1:0, anthropic.claude-3-5-sonnet-20240620-v1:0, "
-        "anthropic.claude-3-5-sonnet-20241022-v2:0\n"
+        "meta.llama3-1-70b-instruct-v1:0, meta.llama3-3-70b-instruct-v1:0\n"
     )
 
 
@@ -251,7 +269,7 @@ def test_a_gzipped_valid_dataset_validates_and_says_to_upload_it_decompressed(tm
     assert main(["validate", str(path), "--stage", "dev", "--cdk-json", CDK_JSON]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"{path}: 200 records: 200 with response, 0 prompt-only, 0 multi-turn; largest 9,716 bytes on line 71; "
-        f"{META_STAGE_RULE}",
+        f"{SHIPPED_DEV_RULE}",
         f"{path}: gzip-compressed, read decompressed ({VALID.stat().st_size:,} bytes); upload the decompressed file, "
         "Bedrock reads a training file as JSON Lines text",
         f"{path}: valid",

@@ -13,12 +13,12 @@ from distill.config_reader import ConfigError
 from tests.conftest import ROOT
 
 LLAMA = {
-    "teacher": "meta.llama3-1-405b-instruct-v1:0",
+    "teacher": "meta.llama3-1-70b-instruct-v1:0",
     "student": "meta.llama3-1-8b-instruct-v1:0:128k",
     "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
 }
 NOVA = {
-    "teacher": "amazon.nova-premier-v1:0",
+    "teacher": "amazon.nova-pro-v1:0",
     "student": "amazon.nova-lite-v1:0:300k",
     "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
 }
@@ -58,11 +58,11 @@ def test_a_region_typo_is_one_message_with_the_region_meant():
 
 
 def test_the_checks_that_need_a_region_use_the_one_meant():
-    """With the Region fixed the stage would still be wrong: Nova Premier distils in us-east-1 only; say so now."""
+    """With the Region fixed the stage would still be wrong: Nova Pro distils in us-east-1 only; say so now."""
     assert problems({"region": "us-west2", "distillation": NOVA}) == [
         f'context.stages.dev.region is "us-west2" (did you mean "us-west-2"?); {allowed()}',
-        'context.stages.dev.distillation: teacher "amazon.nova-premier-v1:0" is not available for distillation in '
-        "us-west-2; its Regions are: us-east-1 (catalog checked 2026-11-01; set allowUnlistedPair to true to use a "
+        'context.stages.dev.distillation: teacher "amazon.nova-pro-v1:0" is not available for distillation in '
+        "us-west-2; its Regions are: us-east-1 (catalog read 2026-12-01; set allowUnlistedPair to true to use a "
         "pair AWS added since)",
     ]
 

@@ -23,6 +23,11 @@ COMMAND = re.compile(r"^(?:\.venv/bin/)?distill\s")
 NEEDS_AWS = {
     "status": "reads the stage's job from AWS (needs credentials)",
     "evaluate": "calls the stage's models through Bedrock (needs credentials)",
+    "preflight": "reads the stage's account (needs credentials)",
+}
+# Options that make an otherwise offline command call AWS.
+NEEDS_AWS_OPTIONS = {
+    "--refresh-prices": "reads the AWS Price List API (needs credentials)",
 }
 
 
@@ -39,6 +44,9 @@ class Example:
         arguments = self.arguments
         if arguments[0] in NEEDS_AWS:
             return NEEDS_AWS[arguments[0]]
+        for option, reason in NEEDS_AWS_OPTIONS.items():
+            if option in arguments:
+                return reason
         if any(argument.startswith("s3://") for argument in arguments):
             return "reads an s3:// object (needs credentials)"
         return None
@@ -66,7 +74,15 @@ EXAMPLES = readme_examples()
 
 def test_the_readme_shows_examples_of_the_offline_commands():
     commands = {example.arguments[0] for example in EXAMPLES if not example.needs_aws()}
-    assert {"config", "validate", "convert", "report"} <= commands
+    assert {"config", "validate", "convert", "report", "preview-logs", "cost"} <= commands
+
+
+def test_only_what_calls_aws_is_skipped():
+    assert Example("distill preflight --stage dev").needs_aws() == "reads the stage's account (needs credentials)"
+    assert Example("distill cost --stage dev --refresh-prices  # today's prices").needs_aws() == (
+        "reads the AWS Price List API (needs credentials)"
+    )
+    assert Example("distill cost --stage dev --format json").needs_aws() is None
 
 
 @pytest.fixture
