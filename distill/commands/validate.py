@@ -151,7 +151,9 @@ def _unknown_message(option: str, model_id: str, kind: str, known: list[str]) ->
 
     closest = difflib.get_close_matches(model_id, known, n=CLOSEST_IDS, cutoff=0.5)
     listed = f"closest: {', '.join(closest)}" if closest else f"known: {', '.join(known)}"
-    return f'{option} "{model_id}" is not a {kind} in the model catalog (checked {catalog().checked}); {listed}'
+    return (
+        f'{option} "{model_id}" is not a {kind} in the model catalog (checked {catalog().read.isoformat()}); {listed}'
+    )
 
 
 # --- output -------------------------------------------------------------------------------------------------------
