@@ -133,16 +133,19 @@ def rollback_of(forward: dict, *, physical_id: str) -> dict:
     }
 
 
-def lose_answers(monkeypatch, client, method: str, error: Exception, times: int = 1) -> list[dict]:
-    """The next ``times`` calls of ``client.<method>`` end with ``error`` (a timeout, an unreachable endpoint: what
-    Stubber cannot answer) after their request is checked against the service model as Stubber would; later calls
-    go to the Stubber. Returns the requests that were lost."""
+def lose_answers(monkeypatch, client, method: str, error: Exception, times: int = 1, *, after: int = 0) -> list[dict]:
+    """After the first ``after`` calls of ``client.<method>``, the next ``times`` end with ``error`` (a timeout, an
+    unreachable endpoint: what Stubber cannot answer) once their request is checked against the service model as
+    Stubber would; every other call goes to the Stubber. Returns the requests that were lost."""
     stubbed = getattr(client, method)
     operation = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[method])
     lost: list[dict] = []
+    calls = 0
 
     def call(**params):
-        if len(lost) < times:
+        nonlocal calls
+        calls += 1
+        if after < calls <= after + times:
             botocore.validate.validate_parameters(params, operation.input_shape)
             lost.append(params)
             raise error
