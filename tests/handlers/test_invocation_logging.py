@@ -105,6 +105,24 @@ def test_create_refuses_to_replace_a_configuration_it_did_not_create(handler):
     assert str(raised.value) == REFUSAL
 
 
+@pytest.mark.parametrize(
+    ("configuration", "described"),
+    [
+        (
+            {"cloudWatchConfig": {"logGroupName": "/team/bedrock", "roleArn": "arn:aws:iam::123456789012:role/Logs"}},
+            "delivering to CloudWatch Logs group /team/bedrock",
+        ),
+        ({"textDataDeliveryEnabled": True}, "delivering nowhere"),
+    ],
+)
+def test_a_refusal_says_where_the_configuration_in_place_delivers(handler, configuration, described):
+    currently(handler, configuration)
+    remembered(handler, None)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("invocation_logging_create"), None)
+    assert str(raised.value) == REFUSAL.replace(THEIRS_DESCRIBED, described)
+
+
 def test_create_taking_over_remembers_the_configuration_it_replaced(handler):
     currently(handler, THEIRS)
     remembered(handler, None)
