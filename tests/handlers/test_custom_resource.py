@@ -1,7 +1,8 @@
-"""The shared layer: request tokens and names that Bedrock accepts, the model to serve, and retried throttling."""
+"""The shared layer: request tokens, tags applied in place, what serves a model and its deletion, retried throttling."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -10,158 +11,216 @@ import custom_resource
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
-from botocore.stub import Stubber
 
-from tests.handlers.conftest import customization_job, event, load_handler
+from tests.handlers.conftest import CREATE_FAILED, LambdaContext, customization_job, load_handler
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
 JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
 )
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
-# The Provider framework's physical id for a Create that failed before the handler returned one.
-CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
+DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y7m2n5"
+DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
 
 
-def member_shape(operation: str, member: str):
-    return BEDROCK.operation_model(operation).input_shape.members[member]
+@pytest.fixture
+def bedrock(stub):
+    client = botocore.session.get_session().create_client("bedrock", region_name="us-west-2")
+    client.stubber = stub(client)
+    return client
 
 
-def assert_valid(value: str, shape) -> None:
-    """Stubber checks types and minimum lengths only: the patterns and maximum lengths are checked here."""
-    assert len(value) <= shape.metadata["max"], (value, shape.name)
-    assert re.fullmatch(shape.metadata["pattern"], value), (value, shape.name)
-
-
-# Every name the handlers give Bedrock, by the operation and member that takes it.
-NAME_MEMBERS = [
-    ("CreateModelCustomizationJob", "jobName"),
-    ("CreateModelCustomizationJob", "customModelName"),
-    ("CreateProvisionedModelThroughput", "provisionedModelName"),
-    ("CreateCustomModelDeployment", "modelDeploymentName"),
-]
-TOKEN_MEMBERS = [
-    ("CreateModelCustomizationJob", "clientRequestToken"),
-    ("CreateProvisionedModelThroughput", "clientRequestToken"),
-    ("CreateCustomModelDeployment", "clientRequestToken"),
-]
-
-
-def test_a_retried_request_gets_the_same_token():
-    request = event("distillation_job_create")
-    assert custom_resource.request_token(request) == custom_resource.request_token(event("distillation_job_create"))
-
-
-@pytest.mark.parametrize("key", ["StackId", "LogicalResourceId", "RequestId"])
-def test_any_other_request_gets_another_token(key):
-    request = event("distillation_job_create")
-    other = event("distillation_job_create", **{key: request[key] + "0"})
-    assert custom_resource.request_token(other) != custom_resource.request_token(request)
-
-
-@pytest.mark.parametrize(("operation", "member"), TOKEN_MEMBERS)
-def test_the_token_fits_bedrock(operation, member):
-    assert_valid(custom_resource.request_token(event("distillation_job_create")), member_shape(operation, member))
-
-
-def test_a_name_is_the_prefix_and_the_start_of_the_token():
-    token = custom_resource.request_token(event("distillation_job_create"))
-    assert token.startswith("3aa7f4218eee")
-    assert custom_resource.unique_name("support-assistant", token, 63) == "support-assistant-3aa7f4218eee"
-
-
-@pytest.mark.parametrize(("operation", "member"), NAME_MEMBERS)
-@pytest.mark.parametrize("prefix", ["support-assistant", "A1", "x" * 40, "nova-lite-2-support-assistant-distilled"])
-def test_names_fit_every_bedrock_name_pattern(operation, member, prefix):
-    token = custom_resource.request_token(event("distillation_job_create"))
-    assert_valid(
-        custom_resource.unique_name(prefix, token, custom_resource.NAME_MAX_LENGTH), member_shape(operation, member)
+# -- tokens ------------------------------------------------------------------------------------------------------
+def test_a_token_is_the_sha256_of_its_parts_so_a_retried_request_sends_the_same_one():
+    assert custom_resource.token("sandbox-distill-3aa7f4218eee") == custom_resource.token(
+        "sandbox-distill-3aa7f4218eee"
+    )
+    assert custom_resource.token("sandbox-serving-2f462a79fa34", "1a4b7c0d") == (
+        hashlib.sha256(b"sandbox-serving-2f462a79fa34\n1a4b7c0d").hexdigest()
     )
 
 
-def test_a_long_prefix_is_cut_to_fit_without_a_double_hyphen():
-    token = "0123456789abcdef"
-    assert custom_resource.unique_name("support-assistant-distilled", token, 32) == "support-assistant-d-0123456789ab"
-    assert custom_resource.unique_name("support-assistant-distilled", token, 31) == "support-assistant-0123456789ab"
+def test_other_parts_give_another_token():
+    name = "sandbox-serving-2f462a79fa34"
+    assert custom_resource.token(name, "1a4b7c0d") != custom_resource.token(name, "4d7e0f3a")
+    # The parts are joined with a separator, so moving a character from one part to the next changes the token.
+    assert custom_resource.token("ab", "c") != custom_resource.token("a", "bc")
 
 
-@pytest.mark.parametrize("prefix", ["", "-support", "support--assistant", "support_assistant", "support.assistant"])
-def test_a_prefix_bedrock_would_refuse_is_refused_with_what_to_use(prefix):
-    with pytest.raises(ValueError) as raised:
-        custom_resource.unique_name(prefix, "0123456789abcdef", 63)
-    assert str(raised.value) == (
-        f"The name prefix {prefix!r} is not usable in Bedrock names: use letters and digits joined by single "
-        f"hyphens, for example 'support-assistant'."
-    )
+@pytest.mark.parametrize(
+    "operation", ["CreateModelCustomizationJob", "CreateProvisionedModelThroughput", "CreateCustomModelDeployment"]
+)
+def test_a_token_fits_every_client_request_token_bedrock_takes(operation):
+    shape = BEDROCK.operation_model(operation).input_shape.members["clientRequestToken"]
+    value = custom_resource.token("sandbox-distill-3aa7f4218eee", "2c5d8e1f-4a7b-4c0d-9e3f-6a9b2c5d8e1f")
+    assert len(value) <= shape.metadata["max"]
+    assert re.fullmatch(shape.metadata["pattern"], value)
 
 
 def test_only_an_arn_is_an_arn():
     assert custom_resource.is_arn(JOB_ARN)
     assert not custom_resource.is_arn(CREATE_FAILED)
-    assert not custom_resource.is_arn("7f1e2d3c-0b4a-4c8e-9d6f-1a2b3c4d5e6f")
+    assert not custom_resource.is_arn("")
+    assert not custom_resource.is_arn(None)
 
 
+# -- tags --------------------------------------------------------------------------------------------------------
 def test_tags_become_bedrock_tag_lists():
-    assert custom_resource.tag_list('{"project": "support-assistant", "stage": "sandbox"}') == [
+    assert custom_resource.tag_list('{"project": "support-assistant", "distillation-stage": "sandbox"}') == [
         {"key": "project", "value": "support-assistant"},
-        {"key": "stage", "value": "sandbox"},
+        {"key": "distillation-stage", "value": "sandbox"},
     ]
     assert custom_resource.tag_list("") == []
     assert custom_resource.tag_list(None) == []
 
 
-@pytest.fixture
-def bedrock():
-    client = botocore.session.get_session().create_client("bedrock", region_name="us-west-2")
-    with Stubber(client) as stubber:
-        client.stubber = stubber
-        yield client
-        stubber.assert_no_pending_responses()
+def test_unchanged_tags_are_left_alone_even_reordered(bedrock):
+    custom_resource.retag(bedrock, JOB_ARN, '{"a": "1", "b": "2"}', '{"b": "2", "a": "1"}')
 
 
-def job(status: str, **extra) -> dict:
-    return customization_job(JOB_ARN, status, **extra)
-
-
-def test_the_model_arn_property_wins_without_asking_bedrock(bedrock):
-    assert custom_resource.model_arn(bedrock, {"ModelArn": MODEL_ARN, "JobArn": JOB_ARN}) == MODEL_ARN
-
-
-def test_without_a_model_arn_the_model_is_the_one_the_completed_job_produced(bedrock):
+def test_changed_tags_are_tagged_and_removed_keys_untagged(bedrock):
     bedrock.stubber.add_response(
-        "get_model_customization_job", job("Completed", outputModelArn=MODEL_ARN), {"jobIdentifier": JOB_ARN}
+        "tag_resource",
+        {},
+        {"resourceARN": JOB_ARN, "tags": [{"key": "project", "value": "claims"}, {"key": "owner", "value": "ml"}]},
     )
-    assert custom_resource.model_arn(bedrock, {"ModelArn": "", "JobArn": JOB_ARN}) == MODEL_ARN
-
-
-def test_a_job_still_running_has_no_model_yet(bedrock):
-    bedrock.stubber.add_response("get_model_customization_job", job("InProgress"), {"jobIdentifier": JOB_ARN})
-    with pytest.raises(RuntimeError) as raised:
-        custom_resource.model_arn(bedrock, {"JobArn": JOB_ARN})
-    assert str(raised.value) == (
-        "The distillation job support-assistant-3aa7f4218eee is InProgress; its model does not exist yet. Deploy "
-        "this stack again once the job has completed."
+    bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["cost-center", "team"]})
+    custom_resource.retag(
+        bedrock,
+        JOB_ARN,
+        '{"project": "claims", "owner": "ml"}',
+        '{"project": "support", "team": "a", "cost-center": "1"}',
     )
 
 
-def test_a_failed_job_will_never_have_a_model_and_bedrock_says_why(bedrock):
-    failed = job("Failed", failureMessage="Fewer than 100 prompt-response pairs come from the teacher model")
-    bedrock.stubber.add_response("get_model_customization_job", failed, {"jobIdentifier": JOB_ARN})
-    with pytest.raises(RuntimeError) as raised:
-        custom_resource.model_arn(bedrock, {"JobArn": JOB_ARN})
-    assert str(raised.value) == (
-        "The distillation job support-assistant-3aa7f4218eee is Failed; its model does not exist yet. It will not "
-        "produce one (Fewer than 100 prompt-response pairs come from the teacher model): start a new job from the "
-        "training stack, then deploy again."
-    )
+def test_tags_that_are_only_added_need_no_untagging(bedrock):
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": [{"key": "a", "value": "1"}]})
+    custom_resource.retag(bedrock, JOB_ARN, '{"a": "1"}', None)
 
 
-def test_a_job_bedrock_does_not_know_is_its_error(bedrock):
+def test_removing_every_tag_only_untags(bedrock):
+    bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["a"]})
+    custom_resource.retag(bedrock, JOB_ARN, "{}", '{"a": "1"}')
+
+
+# -- lookups -----------------------------------------------------------------------------------------------------
+def test_a_resource_bedrock_no_longer_knows_is_none(bedrock):
     bedrock.stubber.add_client_error(
-        "get_model_customization_job", "ResourceNotFoundException", "Job not found", 404, {"jobIdentifier": JOB_ARN}
+        "get_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
-    with pytest.raises(bedrock.exceptions.ResourceNotFoundException):
-        custom_resource.model_arn(bedrock, {"JobArn": JOB_ARN})
+    assert custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN) is None
+
+
+def test_any_other_error_of_a_lookup_is_raised(bedrock):
+    bedrock.stubber.add_client_error(
+        "get_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
+    )
+    with pytest.raises(bedrock.exceptions.AccessDeniedException):
+        custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN)
+
+
+def throughput_summary(arn: str = THROUGHPUT_ARN) -> dict:
+    return {
+        "provisionedModelName": "sandbox-serving-2f462a79fa34",
+        "provisionedModelArn": arn,
+        "modelArn": MODEL_ARN,
+        "desiredModelArn": MODEL_ARN,
+        "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+        "modelUnits": 1,
+        "desiredModelUnits": 1,
+        "status": "InService",
+        "creationTime": "2026-11-28T14:10:00Z",
+        "lastModifiedTime": "2026-11-28T14:10:00Z",
+    }
+
+
+def deployment_summary() -> dict:
+    return {
+        "customModelDeploymentArn": DEPLOYMENT_ARN,
+        "customModelDeploymentName": "sandbox-serving-0d41259abc27",
+        "modelArn": MODEL_ARN,
+        "createdAt": "2026-11-28T14:10:00Z",
+        "status": "Active",
+    }
+
+
+def expect_served_by(bedrock, throughputs: list, deployments: list) -> None:
+    bedrock.stubber.add_response(
+        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": MODEL_ARN}
+    )
+    bedrock.stubber.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": deployments}, {"modelArnEquals": MODEL_ARN}
+    )
+
+
+def test_a_model_is_served_by_its_throughputs_and_deployments(bedrock):
+    expect_served_by(bedrock, [throughput_summary()], [deployment_summary()])
+    assert custom_resource.served_by(bedrock, MODEL_ARN) == [THROUGHPUT_ARN, DEPLOYMENT_ARN]
+
+
+def test_a_model_nothing_serves_is_deleted(bedrock):
+    expect_served_by(bedrock, [], [])
+    bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "deleted"
+
+
+def test_a_model_already_deleted_is_already_gone(bedrock):
+    expect_served_by(bedrock, [], [])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
+    )
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "already gone"
+
+
+def test_a_served_model_is_tagged_instead_of_deleted(bedrock):
+    expect_served_by(bedrock, [throughput_summary()], [])
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+        f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
+    )
+
+
+def test_a_model_that_begins_to_be_served_during_its_deletion_is_tagged(bedrock):
+    expect_served_by(bedrock, [], [])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model",
+        "ConflictException",
+        "The model is in use by a provisioned throughput",
+        400,
+        {"modelIdentifier": MODEL_ARN},
+    )
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+        "kept while something serves it, tagged to be deleted afterwards"
+    )
+
+
+def test_a_deletion_bedrock_refuses_otherwise_is_raised(bedrock):
+    expect_served_by(bedrock, [], [])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
+    )
+    with pytest.raises(bedrock.exceptions.AccessDeniedException):
+        custom_resource.delete_model_unless_served(bedrock, MODEL_ARN)
+
+
+def test_the_remaining_time_is_the_contexts_in_seconds():
+    assert custom_resource.remaining_seconds(LambdaContext(12.5)) == 12.5
+
+
+# -- clients -----------------------------------------------------------------------------------------------------
+def test_a_lazy_client_is_created_on_first_use_only():
+    lazy = custom_resource.LazyClient("s3")
+    assert lazy._client is None
+    assert lazy.meta.service_model.service_name == "s3"
+    assert lazy.meta.config.retries == {"mode": "standard", "total_max_attempts": custom_resource.MAX_ATTEMPTS}
+
+
+def test_every_client_has_the_shared_retries_and_timeouts():
+    config = custom_resource.client("bedrock").meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert (config.connect_timeout, config.read_timeout) == (5, 15)
 
 
 class Body:
@@ -174,8 +233,7 @@ class Body:
         yield self.content
 
 
-# Both ways AWS names the error: the header (REST-JSON services such as Bedrock) and the body (JSON ones such as
-# EventBridge).
+# AWS names the error in a header (REST-JSON services such as Bedrock) or in the body (JSON ones such as EventBridge).
 THROTTLED = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
 
 
@@ -200,28 +258,26 @@ def no_backoff(monkeypatch):
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0)
 
 
-def test_the_shared_config_retries_throttling_in_standard_mode():
-    assert custom_resource.CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 8}
-
-
-@pytest.mark.parametrize("folder", ["distillation_job", "provisioned_throughput", "model_deployment", "job_watcher"])
+@pytest.mark.parametrize(
+    "folder", ["distillation_job", "distilled_model", "provisioned_throughput", "model_deployment", "job_watcher"]
+)
 def test_each_handlers_bedrock_client_retries_throttling_until_it_succeeds(no_backoff, folder):
     client = load_handler(folder).bedrock
-    hits = answer_throttled_first(client, 6, job("InProgress"))
+    hits = answer_throttled_first(client, 3, customization_job(JOB_ARN, "InProgress"))
     assert client.get_model_customization_job(jobIdentifier=JOB_ARN)["status"] == "InProgress"
-    assert len(hits) == 7
+    assert len(hits) == 4
 
 
 def test_the_watchers_events_client_retries_throttling_too(no_backoff):
-    client = load_handler("job_watcher").events
-    hits = answer_throttled_first(client, 3, {})
-    client.disable_rule(Name="poll")
+    events = load_handler("shared/python", "wait_signal").events
+    hits = answer_throttled_first(events, 3, {})
+    events.disable_rule(Name="sandbox-distill-3aa7f4218eee-poll")
     assert len(hits) == 4
 
 
 def test_throttling_that_outlasts_every_attempt_fails_with_bedrocks_error(no_backoff):
     client = load_handler("provisioned_throughput").bedrock
-    hits = answer_throttled_first(client, 8, job("InProgress"))
+    hits = answer_throttled_first(client, 4, customization_job(JOB_ARN, "InProgress"))
     with pytest.raises(client.exceptions.ThrottlingException):
         client.get_model_customization_job(jobIdentifier=JOB_ARN)
-    assert len(hits) == 8
+    assert len(hits) == 4

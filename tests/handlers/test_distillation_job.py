@@ -1,15 +1,23 @@
-"""The distillation job handler: it starts one job per request, never leaves one running unwatched, and keeps models."""
+"""The distillation job handler: the job its name names is adopted, never started twice, and never left unstopped."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 import custom_resource
 import pytest
-from botocore.stub import Stubber
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from tests.handlers.conftest import customization_job, event, load_handler
+from tests.handlers.conftest import (
+    CREATE_FAILED,
+    customization_job,
+    event,
+    load_handler,
+    lose_answers,
+    rollback_of,
+)
 
 JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
@@ -18,155 +26,222 @@ NEW_JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/n2e5w8j1o4b7"
 )
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
-NAME = "support-assistant-3aa7f4218eee"
-# What the create fixture's properties ask Bedrock for, apart from the names and the token.
+THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
+# The names the fixtures' settings give their jobs (JobName, derived by the stack).
+NAME = "sandbox-distill-3aa7f4218eee"
+NEW_NAME = "sandbox-distill-8c1e5b7d2f90"
+STAGE_TAGS = [{"key": "distillation-stage", "value": "sandbox"}, {"key": "project", "value": "support-assistant"}]
+TRAINING_DATA = {
+    "invocationLogsConfig": {
+        "usePromptResponse": True,
+        "invocationLogSource": {
+            "s3Uri": "s3://sandbox-distillation-fou-storageinvocationlogs-1a2b3c4d5e6f/invocation-logs/AWSLogs/"
+        },
+        "requestMetadataFilters": {"equals": {"project": "support-assistant"}},
+    }
+}
+# What the create fixture's properties ask Bedrock for.
 JOB_REQUEST = {
-    "roleArn": "arn:aws:iam::123456789012:role/sandbox-distillation-fou-BedrockServiceRole9A8B7C6D-1F2E3D4C5B6A",
+    "jobName": NAME,
+    "customModelName": NAME,
+    "clientRequestToken": hashlib.sha256(NAME.encode()).hexdigest(),
+    "roleArn": "arn:aws:iam::123456789012:role/sandbox-distillation-fou-ServiceRoleD777F2A1-1F2E3D4C5B6A",
     "baseModelIdentifier": "meta.llama3-1-8b-instruct-v1:0:128k",
     "customizationType": "DISTILLATION",
     "customizationConfig": {
         "distillationConfig": {
             "teacherModelConfig": {
-                "teacherModelIdentifier": (
-                    "arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.meta.llama3-1-70b-instruct-v1:0"
-                ),
+                "teacherModelIdentifier": "us.meta.llama3-1-70b-instruct-v1:0",
                 "maxResponseLengthForInference": 1000,
             }
         }
     },
-    "trainingDataConfig": {
-        "invocationLogsConfig": {
-            "usePromptResponse": True,
-            "invocationLogSource": {
-                "s3Uri": "s3://sandbox-distillation-fou-storageinvocationlogs-1a2b3c4d5e6f/invocation-logs/AWSLogs"
-            },
-            "requestMetadataFilters": {"equals": {"project": "support-assistant"}},
-        }
-    },
-    "outputDataConfig": {"s3Uri": "s3://sandbox-distillation-fou-storagejoboutput-7g8h9i0j1k2l/distillation-output"},
+    "trainingDataConfig": TRAINING_DATA,
+    "outputDataConfig": {"s3Uri": "s3://sandbox-distillation-fou-storageoutput-7g8h9i0j1k2l/distillation-output/"},
     "customModelKmsKeyId": "arn:aws:kms:us-west-2:123456789012:key/3f1c2b7a-8d4e-4f5a-9b6c-0d1e2f3a4b5c",
-    "jobTags": [{"key": "project", "value": "support-assistant"}, {"key": "stage", "value": "sandbox"}],
-    "customModelTags": [{"key": "project", "value": "support-assistant"}, {"key": "teacher", "value": "llama3-1-70b"}],
+    "jobTags": STAGE_TAGS,
+    "customModelTags": STAGE_TAGS,
     "vpcConfig": {"subnetIds": ["subnet-0a1b2c3d4e5f60718"], "securityGroupIds": ["sg-0f1e2d3c4b5a69788"]},
 }
+# Bedrock's answer while IAM has not yet propagated the service role's permissions (user guide, "Troubleshooting
+# model customization issues", read 2026-11-30).
+NOT_YET_PROPAGATED = (
+    "Could not validate GetObject permissions to access Amazon S3 bucket: "
+    "sandbox-distillation-fou-storageinvocationlogs-1a2b3c4d5e6f"
+)
+ENDPOINT = "https://bedrock.us-west-2.amazonaws.com/model-customization-jobs"
+REVISION_HINT = (
+    "A job cannot be restarted: raise distillation.revision in cdk.json (it names a new job with the same settings) "
+    "and deploy again."
+)
 
 
 @pytest.fixture
-def handler():
+def handler(stub):
     module = load_handler("distillation_job")
-    with Stubber(module.bedrock) as bedrock:
-        module.stub = bedrock
-        yield module
-        bedrock.assert_no_pending_responses()
+    module.stub = stub(module.bedrock)
+    return module
 
 
 def job(status: str, job_arn: str = JOB_ARN, name: str = NAME, **extra) -> dict:
-    """A GetModelCustomizationJob answer for the job this module's request starts."""
+    """A GetModelCustomizationJob answer for a job of these settings."""
     return customization_job(
         job_arn,
         status,
         name,
-        roleArn=JOB_REQUEST["roleArn"],
-        trainingDataConfig=JOB_REQUEST["trainingDataConfig"],
+        trainingDataConfig=TRAINING_DATA,
         outputDataConfig=JOB_REQUEST["outputDataConfig"],
         customizationType="DISTILLATION",
         **extra,
     )
 
 
-def create_request(request: dict, **changes) -> dict:
-    token = custom_resource.request_token(request)
-    name = custom_resource.unique_name("support-assistant", token, 63)
+def answer(job_arn: str = JOB_ARN, name: str = NAME, status: str = "InProgress") -> dict:
     return {
-        **copy.deepcopy(JOB_REQUEST),
-        "jobName": name,
-        "customModelName": name,
-        "clientRequestToken": token,
-        **changes,
+        "PhysicalResourceId": job_arn,
+        "Data": {"JobArn": job_arn, "JobName": name, "CustomModelName": name, "Status": status},
     }
 
 
-def expect_get(stub: Stubber, status: str, job_arn: str = JOB_ARN, **extra) -> None:
-    stub.add_response("get_model_customization_job", job(status, job_arn, **extra), {"jobIdentifier": job_arn})
+def bedrock_knows(handler, identifier: str, status: str, job_arn: str = JOB_ARN, name: str = NAME, **extra) -> None:
+    handler.stub.add_response(
+        "get_model_customization_job", job(status, job_arn, name, **extra), {"jobIdentifier": identifier}
+    )
 
 
-def test_create_starts_a_distillation_job_and_returns_once_bedrock_has_it(handler):
+def bedrock_knows_no(handler, identifier: str) -> None:
+    handler.stub.add_client_error(
+        "get_model_customization_job",
+        "ResourceNotFoundException",
+        f"Could not find job {identifier}",
+        404,
+        {"jobIdentifier": identifier},
+    )
+
+
+def expect_create(handler, request: dict = JOB_REQUEST, job_arn: str = JOB_ARN) -> None:
+    handler.stub.add_response("create_model_customization_job", {"jobArn": job_arn}, request)
+
+
+def refuse_create(handler, code: str, message: str, request: dict = JOB_REQUEST) -> None:
+    handler.stub.add_client_error("create_model_customization_job", code, message, 400, request)
+
+
+# -- Create -------------------------------------------------------------------------------------------------------
+def test_create_starts_the_job_when_bedrock_knows_none_of_its_name(handler, context):
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler)
+    assert handler.on_event(event("distillation_job_create"), context) == answer()
+
+
+def test_create_from_an_s3_dataset_outside_a_vpc(handler, context):
     request = event("distillation_job_create")
-    handler.stub.add_response("create_model_customization_job", {"jobArn": JOB_ARN}, create_request(request))
-    expect_get(handler.stub, "InProgress")
-    assert handler.on_event(request, None) == {
-        "PhysicalResourceId": JOB_ARN,
-        "Data": {"JobArn": JOB_ARN, "JobName": NAME, "CustomModelName": NAME, "Status": "InProgress"},
-    }
-
-
-def test_create_from_an_s3_dataset_outside_a_vpc(handler):
-    request = event("distillation_job_create")
-    request["ResourceProperties"]["TrainingDataConfig"] = '{"s3Uri": "s3://sandbox-training-data/support.jsonl"}'
+    request["ResourceProperties"]["TrainingDataConfig"] = '{"s3Uri":"s3://example-datasets/claims/train.jsonl"}'
     del request["ResourceProperties"]["VpcConfig"]
-    expected = create_request(request, trainingDataConfig={"s3Uri": "s3://sandbox-training-data/support.jsonl"})
+    expected = {**JOB_REQUEST, "trainingDataConfig": {"s3Uri": "s3://example-datasets/claims/train.jsonl"}}
     del expected["vpcConfig"]
-    handler.stub.add_response("create_model_customization_job", {"jobArn": JOB_ARN}, expected)
-    expect_get(handler.stub, "InProgress")
-    assert handler.on_event(request, None)["PhysicalResourceId"] == JOB_ARN
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler, expected)
+    assert handler.on_event(request, context) == answer()
 
 
-def test_a_retried_create_sends_the_same_request_so_bedrock_starts_one_job(handler):
+def test_the_token_is_the_jobs_name_so_whatever_request_starts_it_bedrock_starts_one(handler, context):
     sent = []
     handler.bedrock.meta.events.register(
         "before-parameter-build.bedrock.CreateModelCustomizationJob", lambda params, **_: sent.append(dict(params))
     )
-    results = []
-    for _ in range(2):
-        request = event("distillation_job_create")
-        # Bedrock's idempotency answers the repeated token with the job it already started.
-        handler.stub.add_response("create_model_customization_job", {"jobArn": JOB_ARN}, create_request(request))
-        expect_get(handler.stub, "InProgress")
-        results.append(handler.on_event(request, None))
-    assert len(sent) == 2
+    for request_id in ("2c5d8e1f-4a7b-4c0d-9e3f-6a9b2c5d8e1f", "0b0b0b0b-4a7b-4c0d-9e3f-6a9b2c5d8e1f"):
+        bedrock_knows_no(handler, NAME)
+        expect_create(handler)
+        handler.on_event(event("distillation_job_create", RequestId=request_id), context)
     assert sent[0] == sent[1]
-    assert sent[0]["clientRequestToken"] == custom_resource.request_token(event("distillation_job_create"))
-    assert sent[0]["jobName"] == NAME
-    assert results[0] == results[1]
+    assert sent[0]["clientRequestToken"] == hashlib.sha256(NAME.encode()).hexdigest()
 
 
-def test_a_create_whose_confirmation_fails_stops_the_job_it_started(handler):
-    request = event("distillation_job_create")
-    handler.stub.add_response("create_model_customization_job", {"jobArn": JOB_ARN}, create_request(request))
-    handler.stub.add_client_error(
-        "get_model_customization_job",
-        "AccessDeniedException",
-        "User is not authorized to perform: bedrock:GetModelCustomizationJob",
-        403,
-        expected_params={"jobIdentifier": JOB_ARN},
+def test_create_adopts_the_job_its_name_already_names(handler, context):
+    bedrock_knows(handler, NAME, "InProgress")
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": STAGE_TAGS})
+    assert handler.on_event(event("distillation_job_create"), context) == answer()
+
+
+def test_create_adopts_a_completed_job_whose_model_still_exists(handler, context):
+    bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    handler.stub.add_response(
+        "get_custom_model",
+        {"modelArn": MODEL_ARN, "modelName": NAME, "creationTime": "2026-11-28T14:02:09Z"},
+        {"modelIdentifier": MODEL_ARN},
     )
-    handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": STAGE_TAGS})
+    assert handler.on_event(event("distillation_job_create"), context) == answer(status="Completed")
+
+
+def test_create_refuses_a_job_of_its_name_that_ended_failed_with_the_revision_hint(handler, context):
+    bedrock_knows(handler, NAME, "Failed", failureMessage="The training data has fewer than 100 valid records.")
     with pytest.raises(RuntimeError) as raised:
-        handler.on_event(request, None)
+        handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == (
-        f"Bedrock accepted the distillation job {JOB_ARN}, then this request failed: An error occurred "
-        f"(AccessDeniedException) when calling the GetModelCustomizationJob operation: User is not authorized to "
-        f"perform: bedrock:GetModelCustomizationJob. The job was stopped so that it does not run on unwatched; fix "
-        f"the cause and deploy again."
+        f"The distillation job {NAME} for these settings ended Failed (The training data has fewer than 100 valid "
+        f"records.). {REVISION_HINT}"
     )
 
 
-def test_a_job_that_cannot_be_stopped_either_is_named_with_the_command_to_stop_it(handler):
-    request = event("distillation_job_create")
-    handler.stub.add_response("create_model_customization_job", {"jobArn": JOB_ARN}, create_request(request))
+@pytest.mark.parametrize("status", ["Stopped", "Stopping"])
+def test_create_refuses_a_job_of_its_name_that_was_stopped(handler, context, status):
+    bedrock_knows(handler, NAME, status)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == f"The distillation job {NAME} for these settings ended {status}. {REVISION_HINT}"
+
+
+def test_create_refuses_a_completed_job_whose_model_was_deleted(handler, context):
+    bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
     handler.stub.add_client_error(
-        "get_model_customization_job", "InternalServerException", "Internal error", 500, {"jobIdentifier": JOB_ARN}
-    )
-    handler.stub.add_client_error(
-        "stop_model_customization_job", "AccessDeniedException", "Not authorized", 403, {"jobIdentifier": JOB_ARN}
+        "get_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
     with pytest.raises(RuntimeError) as raised:
-        handler.on_event(request, None)
-    assert str(raised.value).endswith(
-        f"Stopping the job failed too (An error occurred (AccessDeniedException) when calling the "
-        f"StopModelCustomizationJob operation: Not authorized): stop it by hand (aws bedrock "
-        f"stop-model-customization-job --job-identifier {JOB_ARN}) so that it does not run on unwatched."
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == (
+        f"The distillation job {NAME} for these settings completed, but its custom model has since been deleted. "
+        f"{REVISION_HINT}"
     )
+
+
+# -- IAM propagation and refusals ---------------------------------------------------------------------------------
+def test_iam_propagation_is_retried_until_bedrock_sees_the_permissions(handler, context):
+    bedrock_knows_no(handler, NAME)
+    refuse_create(handler, "ValidationException", NOT_YET_PROPAGATED)
+    refuse_create(handler, "ValidationException", NOT_YET_PROPAGATED)
+    expect_create(handler)
+    assert handler.on_event(event("distillation_job_create"), context) == answer()
+    assert context.slept == [5, 10]
+
+
+def test_iam_propagation_is_retried_until_the_budget_runs_out(handler, context):
+    # Waits of 5, 10, 20 and 40 s, then a minute at a time, until the next wait would leave less than two calls'
+    # budget (2 x 87 s) of the function's 900 s: after the 15th refusal 225 s are left, and 60 + 174 s do not fit.
+    sleeps = [5, 10, 20, 40] + [60] * 10
+    bedrock_knows_no(handler, NAME)
+    for _ in range(len(sleeps) + 1):
+        refuse_create(handler, "ValidationException", NOT_YET_PROPAGATED)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert context.slept == sleeps
+    assert context.remaining_seconds == 225
+    assert str(raised.value) == (
+        f"Bedrock refused the distillation job {NAME}: {NOT_YET_PROPAGATED} (ValidationException), still after "
+        "waiting for the role's permissions to propagate. Check that the service role may read the training data "
+        "and write the output location, that its trust policy allows bedrock.amazonaws.com, and that the KMS key "
+        "allows the role."
+    )
+
+
+def test_a_propagation_wait_that_does_not_fit_is_not_started(handler, context):
+    context.remaining_seconds = 2 * custom_resource.CALL_BUDGET_SECONDS + 4
+    bedrock_knows_no(handler, NAME)
+    refuse_create(handler, "ValidationException", NOT_YET_PROPAGATED)
+    with pytest.raises(RuntimeError, match="still after waiting for the role's permissions to propagate"):
+        handler.on_event(event("distillation_job_create"), context)
+    assert context.slept == []
 
 
 @pytest.mark.parametrize(
@@ -177,141 +252,184 @@ def test_a_job_that_cannot_be_stopped_either_is_named_with_the_command_to_stop_i
         ("ServiceQuotaExceededException", "You have reached the maximum number of concurrent customization jobs"),
     ],
 )
-def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason_and_starts_nothing(handler, code, message):
-    request = event("distillation_job_create")
-    handler.stub.add_client_error("create_model_customization_job", code, message, 400, create_request(request))
-    with pytest.raises(handler.bedrock.exceptions.ClientError) as raised:
-        handler.on_event(request, None)
-    assert (
-        str(raised.value)
-        == f"An error occurred ({code}) when calling the CreateModelCustomizationJob operation: {message}"
+def test_a_refusal_that_waiting_cannot_cure_fails_at_once_with_bedrocks_reason(handler, context, code, message):
+    bedrock_knows_no(handler, NAME)
+    refuse_create(handler, code, message)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == f"Bedrock refused the distillation job {NAME}: {message} ({code})."
+    assert context.slept == []
+
+
+def test_a_job_of_the_name_started_meanwhile_is_adopted(handler, context):
+    bedrock_knows_no(handler, NAME)
+    refuse_create(handler, "ConflictException", f"A model customization job named {NAME} already exists.")
+    bedrock_knows(handler, NAME, "InProgress")
+    bedrock_knows(handler, NAME, "InProgress")
+    assert handler.on_event(event("distillation_job_create"), context) == answer()
+
+
+def test_a_conflict_without_a_job_of_the_name_fails_with_bedrocks_reason(handler, context):
+    bedrock_knows_no(handler, NAME)
+    refuse_create(handler, "ConflictException", "Too many concurrent requests for this resource.")
+    bedrock_knows_no(handler, NAME)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == (
+        f"Bedrock refused the distillation job {NAME}: Too many concurrent requests for this resource. "
+        "(ConflictException)."
     )
 
 
-def test_update_of_retain_model_on_delete_alone_keeps_the_job(handler):
-    expect_get(handler.stub, "InProgress")
-    assert handler.on_event(event("distillation_job_update_retain"), None) == {
-        "PhysicalResourceId": JOB_ARN,
-        "Data": {"JobArn": JOB_ARN, "JobName": NAME, "CustomModelName": NAME, "Status": "InProgress"},
-    }
+# -- a lost answer ------------------------------------------------------------------------------------------------
+def test_a_lost_create_answer_is_settled_by_looking_the_job_up(handler, context, monkeypatch):
+    bedrock_knows_no(handler, NAME)
+    lost = lose_answers(
+        monkeypatch, handler.bedrock, "create_model_customization_job", ReadTimeoutError(endpoint_url=ENDPOINT)
+    )
+    bedrock_knows(handler, NAME, "InProgress")
+    assert handler.on_event(event("distillation_job_create"), context) == answer()
+    assert lost == [JOB_REQUEST]
 
 
-def test_update_that_only_reformats_json_or_sets_a_service_timeout_keeps_the_job(handler):
+def test_a_lost_create_that_bedrock_never_had_fails_so_that_a_deploy_starts_it(handler, context, monkeypatch):
+    bedrock_knows_no(handler, NAME)
+    lose_answers(
+        monkeypatch, handler.bedrock, "create_model_customization_job", ReadTimeoutError(endpoint_url=ENDPOINT)
+    )
+    bedrock_knows_no(handler, NAME)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == (
+        f'Bedrock did not accept the distillation job {NAME} (Read timeout on endpoint URL: "{ENDPOINT}"); deploy '
+        "again to retry."
+    )
+
+
+def test_a_lookup_lost_too_is_asked_again_after_a_pause(handler, context, monkeypatch):
+    bedrock_knows_no(handler, NAME)
+    unreachable = EndpointConnectionError(endpoint_url=ENDPOINT)
+    lose_answers(monkeypatch, handler.bedrock, "create_model_customization_job", unreachable)
+    lose_answers(monkeypatch, handler.bedrock, "get_model_customization_job", unreachable, after=1)
+    bedrock_knows(handler, NAME, "InProgress")
+    assert handler.on_event(event("distillation_job_create"), context) == answer()
+    assert context.slept == [5]
+
+
+def test_an_unreachable_bedrock_is_asked_until_the_budget_runs_out(handler, context, monkeypatch):
+    # Lookups 5 s apart while more than two calls' budget (174 s) is left: from 190 s, four of them.
+    context.remaining_seconds = 190
+    bedrock_knows_no(handler, NAME)
+    unreachable = EndpointConnectionError(endpoint_url=ENDPOINT)
+    lose_answers(monkeypatch, handler.bedrock, "create_model_customization_job", unreachable)
+    lookups = lose_answers(monkeypatch, handler.bedrock, "get_model_customization_job", unreachable, 10, after=1)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert lookups == [{"jobIdentifier": NAME}] * 4
+    assert context.slept == [5, 5, 5, 5]
+    assert str(raised.value) == (
+        f"Bedrock could not be reached to start the distillation job {NAME} (Could not connect to the endpoint URL: "
+        f'"{ENDPOINT}"). Deploy again: the next deploy adopts the job if Bedrock did accept it, and starts it '
+        "otherwise."
+    )
+
+
+# -- Update -------------------------------------------------------------------------------------------------------
+def new_job_request() -> dict:
+    request = copy.deepcopy(JOB_REQUEST)
+    request.update(
+        jobName=NEW_NAME, customModelName=NEW_NAME, clientRequestToken=hashlib.sha256(NEW_NAME.encode()).hexdigest()
+    )
+    request["customizationConfig"]["distillationConfig"]["teacherModelConfig"]["maxResponseLengthForInference"] = 2000
+    return request
+
+
+def test_update_to_settings_of_a_new_name_starts_their_job(handler, context):
+    bedrock_knows_no(handler, NEW_NAME)
+    expect_create(handler, new_job_request(), NEW_JOB_ARN)
+    assert handler.on_event(event("distillation_job_update"), context) == answer(NEW_JOB_ARN, NEW_NAME)
+
+
+def test_a_rollback_update_adopts_the_previous_job_and_creates_nothing(handler, context):
+    """The forward Update started the new job and a later resource failed: the stack holds the new job's ARN."""
+    bedrock_knows(handler, NAME, "InProgress")
+    request = rollback_of(event("distillation_job_update"), physical_id=NEW_JOB_ARN)
+    assert handler.on_event(request, context) == answer()
+
+
+def test_a_rollback_of_an_update_that_failed_keeps_the_job_the_stack_holds(handler, context):
+    bedrock_knows(handler, NAME, "InProgress")
+    request = rollback_of(event("distillation_job_update"), physical_id=JOB_ARN)
+    assert handler.on_event(request, context) == answer()
+
+
+def test_a_rollback_adopts_the_previous_job_even_once_it_has_ended(handler, context):
+    """A rollback that refused would leave the stack in UPDATE_ROLLBACK_FAILED; the ended job is the previous state."""
+    bedrock_knows(handler, NAME, "Failed", failureMessage="Internal failure")
+    request = rollback_of(event("distillation_job_update"), physical_id=NEW_JOB_ARN)
+    assert handler.on_event(request, context) == answer(status="Failed")
+
+
+def test_update_of_retain_model_on_delete_alone_keeps_the_job(handler, context):
+    bedrock_knows(handler, NAME, "InProgress")
+    assert handler.on_event(event("distillation_job_update_retain"), context) == answer()
+
+
+def test_update_of_tags_alone_retags_the_job_and_its_model_in_place(handler, context):
     request = event("distillation_job_update_retain")
-    properties = request["ResourceProperties"]
-    properties["TrainingDataConfig"] = json.dumps(json.loads(properties["TrainingDataConfig"]), indent=2)
-    properties["JobTags"] = '{"stage": "sandbox", "project": "support-assistant"}'
-    properties["ServiceTimeout"] = "900"
-    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
-    assert handler.on_event(request, None)["PhysicalResourceId"] == JOB_ARN
-
-
-def test_update_of_tags_alone_retags_the_job_and_its_model_in_place(handler):
-    request = event("distillation_job_update_retain")
-    properties = request["ResourceProperties"]
-    properties["JobTags"] = '{"project": "support-assistant", "cost-center": "ml"}'
-    properties["CustomModelTags"] = '{"project": "support-assistant"}'
-    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
+    request["ResourceProperties"]["JobTags"] = json.dumps({"distillation-stage": "sandbox", "cost-center": "ml"})
+    request["ResourceProperties"]["CustomModelTags"] = json.dumps({"distillation-stage": "sandbox"})
+    bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
     handler.stub.add_response(
         "tag_resource",
         {},
-        {
-            "resourceARN": JOB_ARN,
-            "tags": [{"key": "project", "value": "support-assistant"}, {"key": "cost-center", "value": "ml"}],
-        },
+        {"resourceARN": JOB_ARN, "tags": [STAGE_TAGS[0], {"key": "cost-center", "value": "ml"}]},
     )
-    handler.stub.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["stage"]})
-    handler.stub.add_response(
-        "tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [{"key": "project", "value": "support-assistant"}]}
+    handler.stub.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["project"]})
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [STAGE_TAGS[0]]})
+    handler.stub.add_response("untag_resource", {}, {"resourceARN": MODEL_ARN, "tagKeys": ["project"]})
+    assert handler.on_event(request, context) == answer(status="Completed")
+
+
+def test_update_of_tags_of_a_job_without_a_model_yet_retags_the_job_alone(handler, context):
+    request = event("distillation_job_update_retain")
+    request["ResourceProperties"]["JobTags"] = request["ResourceProperties"]["CustomModelTags"] = json.dumps(
+        {"distillation-stage": "sandbox"}
     )
-    handler.stub.add_response("untag_resource", {}, {"resourceARN": MODEL_ARN, "tagKeys": ["teacher"]})
-    assert handler.on_event(request, None)["PhysicalResourceId"] == JOB_ARN
+    bedrock_knows(handler, NAME, "InProgress")
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": [STAGE_TAGS[0]]})
+    handler.stub.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["project"]})
+    assert handler.on_event(request, context) == answer()
 
 
-def test_update_of_the_job_definition_starts_a_new_job_that_replaces_the_old(handler):
-    request = event("distillation_job_update")
-    expected = create_request(request)
-    expected["customizationConfig"]["distillationConfig"]["teacherModelConfig"]["maxResponseLengthForInference"] = 2000
-    new_name = expected["jobName"]
-    assert new_name != NAME
-    handler.stub.add_response("create_model_customization_job", {"jobArn": NEW_JOB_ARN}, expected)
-    handler.stub.add_response(
-        "get_model_customization_job", job("InProgress", NEW_JOB_ARN, new_name), {"jobIdentifier": NEW_JOB_ARN}
-    )
-    assert handler.on_event(request, None) == {
-        "PhysicalResourceId": NEW_JOB_ARN,
-        "Data": {"JobArn": NEW_JOB_ARN, "JobName": new_name, "CustomModelName": new_name, "Status": "InProgress"},
-    }
+# -- Delete -------------------------------------------------------------------------------------------------------
+def delete_request(retain: str = "true") -> dict:
+    request = event("distillation_job_delete")
+    request["ResourceProperties"]["RetainModelOnDelete"] = retain
+    return request
 
 
-def test_delete_stops_a_job_still_running(handler):
-    expect_get(handler.stub, "InProgress")
+def test_delete_stops_a_job_still_running(handler, context):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
-    assert handler.on_event(event("distillation_job_delete"), None) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
-def test_delete_keeps_the_model_of_a_completed_job_by_default(handler):
-    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
-    handler.on_event(event("distillation_job_delete"), None)
-
-
-def test_delete_removes_the_model_when_told_not_to_retain_it(handler):
-    request = event("distillation_job_delete")
-    request["ResourceProperties"]["RetainModelOnDelete"] = "false"
-    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
-    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    handler.on_event(request, None)
-
-
-def test_delete_of_a_model_already_gone_succeeds(handler):
-    request = event("distillation_job_delete")
-    request["ResourceProperties"]["RetainModelOnDelete"] = "false"
-    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
+def test_a_job_that_ended_while_being_stopped_is_left_as_it_ended(handler, context):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_client_error(
-        "delete_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
-    )
-    assert handler.on_event(request, None) == {"PhysicalResourceId": JOB_ARN}
-
-
-def test_delete_of_a_model_still_served_fails_with_bedrocks_reason(handler):
-    request = event("distillation_job_delete")
-    request["ResourceProperties"]["RetainModelOnDelete"] = "false"
-    expect_get(handler.stub, "Completed", outputModelArn=MODEL_ARN)
-    handler.stub.add_client_error(
-        "delete_custom_model",
-        "ConflictException",
-        "The model is in use by a provisioned throughput",
+        "stop_model_customization_job",
+        "ValidationException",
+        "The job is not in progress.",
         400,
-        {"modelIdentifier": MODEL_ARN},
+        {"jobIdentifier": JOB_ARN},
     )
-    with pytest.raises(handler.bedrock.exceptions.ConflictException):
-        handler.on_event(request, None)
+    bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
-@pytest.mark.parametrize("status", ["Failed", "Stopped", "Stopping"])
-def test_delete_of_a_job_that_no_longer_runs_does_nothing(handler, status):
-    request = event("distillation_job_delete")
-    request["ResourceProperties"]["RetainModelOnDelete"] = "false"
-    expect_get(handler.stub, status)
-    handler.on_event(request, None)
-
-
-def test_delete_of_a_job_bedrock_no_longer_knows_succeeds(handler):
-    handler.stub.add_client_error(
-        "get_model_customization_job", "ResourceNotFoundException", "Job not found", 404, {"jobIdentifier": JOB_ARN}
-    )
-    assert handler.on_event(event("distillation_job_delete"), None) == {"PhysicalResourceId": JOB_ARN}
-
-
-def test_delete_after_a_failed_create_has_nothing_to_stop(handler):
-    request = event(
-        "distillation_job_delete", PhysicalResourceId="AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-    )
-    assert handler.on_event(request, None) == {"PhysicalResourceId": request["PhysicalResourceId"]}
-
-
-def test_delete_that_may_not_stop_the_job_fails_with_bedrocks_reason(handler):
-    expect_get(handler.stub, "InProgress")
+def test_delete_that_cannot_stop_a_running_job_fails_naming_it(handler, context):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_client_error(
         "stop_model_customization_job",
         "AccessDeniedException",
@@ -319,5 +437,70 @@ def test_delete_that_may_not_stop_the_job_fails_with_bedrocks_reason(handler):
         403,
         {"jobIdentifier": JOB_ARN},
     )
-    with pytest.raises(handler.bedrock.exceptions.AccessDeniedException):
-        handler.on_event(event("distillation_job_delete"), None)
+    bedrock_knows(handler, NAME, "InProgress")
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(delete_request(), context)
+    assert str(raised.value) == (
+        f"Could not stop the distillation job {JOB_ARN}: An error occurred (AccessDeniedException) when calling the "
+        "StopModelCustomizationJob operation: User is not authorized to perform: bedrock:StopModelCustomizationJob"
+    )
+
+
+def test_delete_keeps_the_model_of_a_completed_job_by_default(handler, context):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+
+
+def expect_served_by(handler, throughputs: list) -> None:
+    handler.stub.add_response(
+        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": MODEL_ARN}
+    )
+    handler.stub.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": MODEL_ARN}
+    )
+
+
+def test_delete_deletes_the_model_nothing_serves_when_told_not_to_retain_it(handler, context):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_served_by(handler, [])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+
+
+def test_a_served_model_is_tagged_instead_of_deleted(handler, context):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    summary = {
+        "provisionedModelName": "sandbox-serving-2f462a79fa34",
+        "provisionedModelArn": THROUGHPUT_ARN,
+        "modelArn": MODEL_ARN,
+        "desiredModelArn": MODEL_ARN,
+        "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+        "modelUnits": 1,
+        "desiredModelUnits": 1,
+        "status": "InService",
+        "creationTime": "2026-11-28T14:10:00Z",
+        "lastModifiedTime": "2026-11-28T14:10:00Z",
+    }
+    expect_served_by(handler, [summary])
+    handler.stub.add_response(
+        "tag_resource",
+        {},
+        {"resourceARN": MODEL_ARN, "tags": [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]},
+    )
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped", "Stopping"])
+def test_delete_of_a_job_that_no_longer_runs_does_nothing(handler, context, status):
+    bedrock_knows(handler, JOB_ARN, status)
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+
+
+def test_delete_of_a_job_bedrock_no_longer_knows_succeeds(handler, context):
+    bedrock_knows_no(handler, JOB_ARN)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+
+
+def test_delete_after_a_failed_create_has_nothing_to_stop(handler, context):
+    request = event("distillation_job_delete", PhysicalResourceId=CREATE_FAILED)
+    assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}

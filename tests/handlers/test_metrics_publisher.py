@@ -1,7 +1,9 @@
 """The metrics publisher: a state-change datum for every event, and a completed job's loss curve from its CSV.
 
 The events are shaped as the sample "Model Customization Job State Change" event of the Bedrock user guide
-("Monitor Amazon Bedrock job state changes using Amazon EventBridge"), with made-up ids.
+(monitoring-eventbridge-how-it-works.html, read 2026-12-01), with made-up ids: its jobArn is in the short form
+model-customization-job/<id>, so the job is looked up by its name, and the metrics file is found from the ARN that
+GetModelCustomizationJob gives.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from tests.handlers.conftest import event, load_handler
 JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
 )
-BUCKET = "sandbox-distillation-fou-storagejoboutput-7g8h9i0j1k2l"
+BUCKET = "sandbox-distillation-fou-storageoutput-7g8h9i0j1k2l"
 KEY = "distillation-output/model-customization-job-k3x9q2w7e5r1/training_artifacts/step_wise_training_metrics.csv"
-JOB_NAME = "support-assistant-2e9d4c1b7a30"
+JOB_NAME = "sandbox-distill-3aa7f4218eee"
 TRAINING_START = datetime(2026, 11, 28, 11, 30, 1, tzinfo=UTC)
 TRAINING_END = datetime(2026, 11, 28, 14, 2, 0, tzinfo=UTC)
 JOB_START = datetime(2026, 11, 28, 6, 40, 3, tzinfo=UTC)
@@ -37,7 +39,7 @@ COMPLETED_JOB = {
     "outputModelArn": (
         "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
     ),
-    "roleArn": "arn:aws:iam::123456789012:role/sandbox-distillation-fou-BedrockServiceRole9A8B7C6D-1F2E3D4C5B6A",
+    "roleArn": "arn:aws:iam::123456789012:role/sandbox-distillation-fou-ServiceRoleD777F2A1-1F2E3D4C5B6A",
     "status": "Completed",
     "statusDetails": {
         "validationDetails": {
@@ -60,7 +62,7 @@ COMPLETED_JOB = {
         "s3Uri": "s3://sandbox-distillation-fou-storagetrainingdata-3m4n5o6p7q8r/training/data.jsonl"
     },
     "validationDataConfig": {"validators": []},
-    "outputDataConfig": {"s3Uri": f"s3://{BUCKET}/distillation-output"},
+    "outputDataConfig": {"s3Uri": f"s3://{BUCKET}/distillation-output/"},
     "customizationType": "DISTILLATION",
 }
 
@@ -81,16 +83,13 @@ class Length:
 
 
 @pytest.fixture
-def handler(monkeypatch):
+def handler(monkeypatch, stub):
     monkeypatch.setenv("STAGE", "sandbox")
     monkeypatch.setenv("NAMESPACE", "BedrockDistillation")
     monkeypatch.setenv("OUTPUT_S3_URI", f"s3://{BUCKET}/distillation-output/")
     module = load_handler("metrics_publisher")
-    with Stubber(module.bedrock) as bedrock, Stubber(module.s3) as s3, Stubber(module.cloudwatch) as cloudwatch:
-        module.stubs = (bedrock, s3, cloudwatch)
-        yield module
-        for stub in module.stubs:
-            stub.assert_no_pending_responses()
+    module.stubs = (stub(module.bedrock), stub(module.s3), stub(module.cloudwatch))
+    return module
 
 
 def state_datum(state: str) -> dict:
@@ -103,7 +102,7 @@ def state_datum(state: str) -> dict:
 
 
 def expect_job(bedrock: Stubber, job: dict = COMPLETED_JOB) -> None:
-    bedrock.add_response("get_model_customization_job", job, {"jobIdentifier": JOB_ARN})
+    bedrock.add_response("get_model_customization_job", job, {"jobIdentifier": JOB_NAME})
 
 
 def expect_csv(s3: Stubber, body: bytes | None) -> None:
@@ -139,6 +138,26 @@ def test_a_completed_job_publishes_its_loss_curve_over_the_training_time(handler
     assert handler.handler(event("job_state_change_completed"), None) == 92
     assert expected[0]["Timestamp"] == TRAINING_START
     assert expected[-4]["Timestamp"] == TRAINING_END
+
+
+def test_the_job_is_read_by_its_name_and_its_metrics_by_the_arn_bedrock_gives(handler):
+    """The event's jobArn is the short form, which GetModelCustomizationJob and the output folder do not use."""
+    bedrock, s3, cloudwatch = handler.stubs
+    completed = event("job_state_change_completed")
+    assert (
+        completed["detail"]["jobArn"] == "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/k3x9q2w7e5r1"
+    )
+    expect_job(bedrock)
+    expect_csv(s3, b"step_number,epoch_number,training_loss\n0,1,0.5\n")
+    expect_put(
+        cloudwatch,
+        [
+            loss_datum("TrainingLoss", 0.5, TRAINING_END),
+            loss_datum("FinalTrainingLoss", 0.5, TRAINING_END),
+            state_datum("Completed"),
+        ],
+    )
+    assert handler.handler(completed, None) == 3
 
 
 def test_without_phase_times_the_steps_spread_over_the_whole_job(handler):

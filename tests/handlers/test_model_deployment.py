@@ -2,53 +2,38 @@
 
 from __future__ import annotations
 
-import time
+import hashlib
 
-import custom_resource
 import pytest
-from botocore.stub import Stubber
 
-from tests.handlers.conftest import event, load_handler
+from tests.handlers.conftest import CREATE_FAILED, event, load_handler, rollback_of
 
+NAME = "sandbox-serving-0d41259abc27"
 MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/n0v4l1t3x9y8"
 RETRAINED_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/r3t2a1n4e5d6"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/d3p1o4y7m2n5"
 NEW_DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/n3w0d3p1o4y7"
-DESCRIPTION = "support-assistant: Nova Lite distilled from Nova Pro (sandbox)"
-TAGS = [{"key": "project", "value": "support-assistant"}, {"key": "stage", "value": "sandbox"}]
+DESCRIPTION = "Distilled model of the sandbox stage"
+TAGS = [{"key": "distillation-stage", "value": "sandbox"}, {"key": "project", "value": "support-assistant"}]
 
 
 @pytest.fixture
-def handler():
+def handler(stub):
     module = load_handler("model_deployment")
-    with Stubber(module.bedrock) as bedrock:
-        module.stub = bedrock
-        yield module
-        bedrock.assert_no_pending_responses()
+    module.stub = stub(module.bedrock)
+    return module
 
 
-def name_for(request: dict) -> str:
-    return custom_resource.unique_name("support-assistant", custom_resource.request_token(request), 63)
+def answer(arn: str = DEPLOYMENT_ARN, model: str = MODEL_ARN) -> dict:
+    return {"PhysicalResourceId": arn, "Data": {"Arn": arn, "ModelArn": model}}
 
 
-def expect_create(stub: Stubber, request: dict, answer: str = DEPLOYMENT_ARN, **changes) -> None:
-    expected = {
-        "clientRequestToken": custom_resource.request_token(request),
-        "modelDeploymentName": name_for(request),
-        "modelArn": MODEL_ARN,
-        "description": DESCRIPTION,
-        "tags": TAGS,
-        **changes,
-    }
-    stub.add_response("create_custom_model_deployment", {"customModelDeploymentArn": answer}, expected)
-
-
-def deployment(status: str, name: str, **extra) -> dict:
+def deployment(status: str, model: str = MODEL_ARN, **extra) -> dict:
     """A GetCustomModelDeployment answer with what the service model requires."""
     return {
         "customModelDeploymentArn": DEPLOYMENT_ARN,
-        "modelDeploymentName": name,
-        "modelArn": MODEL_ARN,
+        "modelDeploymentName": NAME,
+        "modelArn": model,
         "description": DESCRIPTION,
         "createdAt": "2026-11-28T14:10:00Z",
         "status": status,
@@ -56,115 +41,147 @@ def deployment(status: str, name: str, **extra) -> dict:
     }
 
 
-def expect_get(stub: Stubber, answer: dict) -> None:
-    stub.add_response("get_custom_model_deployment", answer, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
+def bedrock_knows(handler, identifier: str, description: dict) -> None:
+    handler.stub.add_response(
+        "get_custom_model_deployment", description, {"customModelDeploymentIdentifier": identifier}
+    )
 
 
-def expect_gone(stub: Stubber) -> None:
-    stub.add_client_error(
+def bedrock_knows_no(handler, identifier: str) -> None:
+    handler.stub.add_client_error(
         "get_custom_model_deployment",
         "ResourceNotFoundException",
         "Deployment not found",
         404,
-        {"customModelDeploymentIdentifier": DEPLOYMENT_ARN},
+        {"customModelDeploymentIdentifier": identifier},
+    )
+
+
+def expect_create(handler, request: dict, arn: str = DEPLOYMENT_ARN, **changes) -> None:
+    expected = {
+        "clientRequestToken": hashlib.sha256(f"{NAME}\n{request['RequestId']}".encode()).hexdigest(),
+        "modelDeploymentName": NAME,
+        "modelArn": request["ResourceProperties"]["ModelArn"],
+        "tags": TAGS,
+        "description": DESCRIPTION,
+        **changes,
+    }
+    handler.stub.add_response("create_custom_model_deployment", {"customModelDeploymentArn": arn}, expected)
+
+
+def expect_move(handler, model: str) -> None:
+    handler.stub.add_response(
+        "update_custom_model_deployment",
+        {"customModelDeploymentArn": DEPLOYMENT_ARN},
+        {"customModelDeploymentIdentifier": DEPLOYMENT_ARN, "modelArn": model},
     )
 
 
 def test_create_deploys_the_model_on_demand(handler):
     request = event("model_deployment_create")
-    expect_create(handler.stub, request)
-    result = handler.on_event(request, None)
-    assert int(result["Data"].pop("StartedAt")) <= time.time()
-    assert result == {
-        "PhysicalResourceId": DEPLOYMENT_ARN,
-        "Data": {"DeploymentArn": DEPLOYMENT_ARN, "ModelArn": MODEL_ARN},
-    }
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler, request)
+    assert handler.on_event(request, None) == answer()
 
 
 def test_create_without_a_description_sends_none(handler):
+    """Bedrock refuses an empty description; leaving it out is the way to give none."""
     request = event("model_deployment_create")
     request["ResourceProperties"]["Description"] = ""
-    expected = {
-        "clientRequestToken": custom_resource.request_token(request),
-        "modelDeploymentName": name_for(request),
-        "modelArn": MODEL_ARN,
-        "tags": TAGS,
-    }
-    handler.stub.add_response("create_custom_model_deployment", {"customModelDeploymentArn": DEPLOYMENT_ARN}, expected)
-    assert handler.on_event(request, None)["PhysicalResourceId"] == DEPLOYMENT_ARN
-
-
-def test_a_retried_create_sends_the_same_request_so_bedrock_deploys_once(handler):
-    sent = []
-    handler.bedrock.meta.events.register(
-        "before-parameter-build.bedrock.CreateCustomModelDeployment", lambda params, **_: sent.append(dict(params))
+    bedrock_knows_no(handler, NAME)
+    handler.stub.add_response(
+        "create_custom_model_deployment",
+        {"customModelDeploymentArn": DEPLOYMENT_ARN},
+        {
+            "clientRequestToken": hashlib.sha256(f"{NAME}\n{request['RequestId']}".encode()).hexdigest(),
+            "modelDeploymentName": NAME,
+            "modelArn": MODEL_ARN,
+            "tags": TAGS,
+        },
     )
-    for _ in range(2):
-        request = event("model_deployment_create")
-        expect_create(handler.stub, request)
-        handler.on_event(request, None)
-    assert len(sent) == 2
-    assert sent[0] == sent[1]
+    assert handler.on_event(request, None) == answer()
 
 
-@pytest.mark.parametrize(
-    ("code", "message"),
-    [
-        ("ValidationException", "On-demand deployment is not supported for this custom model"),
-        ("AccessDeniedException", "User is not authorized to perform: bedrock:CreateCustomModelDeployment"),
-    ],
-)
-def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, code, message):
+def test_create_adopts_the_deployment_its_name_already_names(handler):
+    bedrock_knows(handler, NAME, deployment("Active"))
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
+    assert handler.on_event(event("model_deployment_create"), None) == answer()
+
+
+def test_create_adopts_a_deployment_of_another_model_and_moves_it(handler):
+    bedrock_knows(handler, NAME, deployment("Active", RETRAINED_MODEL_ARN))
+    expect_move(handler, MODEL_ARN)
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
+    assert handler.on_event(event("model_deployment_create"), None) == answer()
+
+
+def test_a_deployment_still_being_created_for_another_model_is_refused_with_what_to_do(handler):
+    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("model_deployment_create"), None)
+    assert str(raised.value) == (
+        f"The custom model deployment {DEPLOYMENT_ARN} is Creating and cannot move to {MODEL_ARN} until it is "
+        "ready. Deploy again once Bedrock reports it ready."
+    )
+
+
+def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler):
     request = event("model_deployment_create")
-    expected = {
-        "clientRequestToken": custom_resource.request_token(request),
-        "modelDeploymentName": name_for(request),
-        "modelArn": MODEL_ARN,
-        "description": DESCRIPTION,
-        "tags": TAGS,
-    }
-    handler.stub.add_client_error("create_custom_model_deployment", code, message, 400, expected)
-    with pytest.raises(handler.bedrock.exceptions.ClientError) as raised:
-        handler.on_event(request, None)
-    assert (
-        str(raised.value)
-        == f"An error occurred ({code}) when calling the CreateCustomModelDeployment operation: {message}"
+    bedrock_knows(handler, NAME, deployment("Failed", failureMessage="Internal error"))
+    handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
+    expect_create(handler, request, NEW_DEPLOYMENT_ARN)
+    assert handler.on_event(request, None) == answer(NEW_DEPLOYMENT_ARN)
+
+
+def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler):
+    request = event("model_deployment_create")
+    bedrock_knows_no(handler, NAME)
+    handler.stub.add_client_error(
+        "create_custom_model_deployment",
+        "ValidationException",
+        "On-demand deployment is not supported for this custom model",
+        400,
     )
+    with pytest.raises(handler.bedrock.exceptions.ValidationException, match="not supported for this custom model"):
+        handler.on_event(request, None)
 
 
-def test_update_of_tags_or_deadline_keeps_the_deployment(handler):
-    request = event("model_deployment_update")
-    request["ResourceProperties"].update(ModelArn=MODEL_ARN, GiveUpAfterSeconds="600", Tags="{}")
-    expect_get(handler.stub, deployment("Active", "support-assistant-0ld0ne0ld0ne"))
-    result = handler.on_event(request, None)
-    assert result["PhysicalResourceId"] == DEPLOYMENT_ARN
-    assert result["Data"]["DeploymentArn"] == DEPLOYMENT_ARN
+def test_update_moves_the_deployment_in_place_to_the_new_model(handler):
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active"))
+    expect_move(handler, RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("model_deployment_update"), None) == answer(model=RETRAINED_MODEL_ARN)
 
 
-@pytest.mark.parametrize(
-    ("change", "create"),
-    [
-        ({}, {"modelArn": RETRAINED_MODEL_ARN}),
-        ({"ModelArn": MODEL_ARN, "Description": "support-assistant v2"}, {"description": "support-assistant v2"}),
-    ],
-    ids=["model", "description"],
+def test_a_rollback_update_moves_the_deployment_back_and_creates_nothing(handler):
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN))
+    expect_move(handler, MODEL_ARN)
+    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    assert handler.on_event(request, None) == answer()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lambda/model_deployment/index.py reads the model a deployment serves from modelArn alone "
+    "(wanted_model) and counts only Creating as busy; a move under way is in updateDetails (API reference "
+    "CustomModelDeploymentUpdateDetails, read 2026-12-01), so the rollback of an Update that started a move finds "
+    "modelArn still on the previous model, answers success and leaves the deployment moving to the new one",
 )
-def test_update_of_the_model_or_the_description_replaces_the_deployment(handler, change, create):
-    request = event("model_deployment_update")
-    request["ResourceProperties"].update(change)
-    expect_get(handler.stub, deployment("Active", "support-assistant-0ld0ne0ld0ne"))
-    expect_create(handler.stub, request, NEW_DEPLOYMENT_ARN, **create)
-    result = handler.on_event(request, None)
-    assert result["PhysicalResourceId"] == NEW_DEPLOYMENT_ARN
-    assert result["Data"]["ModelArn"] == create.get("modelArn", MODEL_ARN)
+def test_a_rollback_during_a_move_is_not_taken_for_a_deployment_already_back(handler):
+    moving = deployment(
+        "Active", MODEL_ARN, updateDetails={"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"}
+    )
+    bedrock_knows(handler, DEPLOYMENT_ARN, moving)
+    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    with pytest.raises(RuntimeError, match="cannot move"):
+        handler.on_event(request, None)
 
 
-def test_update_replaces_a_deployment_that_vanished(handler):
+def test_update_of_a_deployment_gone_meanwhile_creates_it_anew(handler):
     request = event("model_deployment_update")
-    request["ResourceProperties"]["ModelArn"] = MODEL_ARN
-    expect_gone(handler.stub)
-    expect_create(handler.stub, request, NEW_DEPLOYMENT_ARN)
-    assert handler.on_event(request, None)["PhysicalResourceId"] == NEW_DEPLOYMENT_ARN
+    bedrock_knows_no(handler, DEPLOYMENT_ARN)
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler, request, NEW_DEPLOYMENT_ARN)
+    assert handler.on_event(request, None) == answer(NEW_DEPLOYMENT_ARN, RETRAINED_MODEL_ARN)
 
 
 def test_delete_deletes_the_deployment(handler):
@@ -183,61 +200,6 @@ def test_delete_of_a_deployment_already_gone_succeeds(handler):
     assert handler.on_event(event("model_deployment_delete"), None) == {"PhysicalResourceId": DEPLOYMENT_ARN}
 
 
-def test_delete_that_bedrock_refuses_fails_with_bedrocks_reason(handler):
-    handler.stub.add_client_error(
-        "delete_custom_model_deployment",
-        "ValidationException",
-        "The deployment is being created and cannot be deleted yet",
-        400,
-        {"customModelDeploymentIdentifier": DEPLOYMENT_ARN},
-    )
-    with pytest.raises(handler.bedrock.exceptions.ValidationException):
-        handler.on_event(event("model_deployment_delete"), None)
-
-
-def waiting(request: dict, seconds_ago: int = 60) -> dict:
-    request["Data"]["StartedAt"] = str(int(time.time()) - seconds_ago)
-    return request
-
-
-def test_is_complete_waits_while_creating_then_completes_once_active(handler):
-    request = waiting(event("model_deployment_is_complete_create"))
-    expect_get(handler.stub, deployment("Creating", name_for(request)))
-    assert handler.is_complete(request, None) == {"IsComplete": False}
-    expect_get(handler.stub, deployment("Active", name_for(request)))
-    assert handler.is_complete(request, None) == {
-        "IsComplete": True,
-        "Data": {"DeploymentArn": DEPLOYMENT_ARN, "ModelArn": MODEL_ARN},
-    }
-
-
-def test_a_failed_deployment_is_deleted_then_the_request_fails_with_bedrocks_message(handler):
-    request = waiting(event("model_deployment_is_complete_create"))
-    expect_get(handler.stub, deployment("Failed", name_for(request), failureMessage="The model is not supported"))
-    handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The custom model deployment {DEPLOYMENT_ARN} failed: The model is not supported; it was deleted so that it "
-        f"does not bill; deploy again to retry."
-    )
-
-
-def test_a_deployment_past_the_deadline_is_deleted_then_the_request_fails(handler):
-    request = waiting(event("model_deployment_is_complete_create"), seconds_ago=3400)
-    expect_get(handler.stub, deployment("Creating", name_for(request)))
-    handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The custom model deployment {DEPLOYMENT_ARN} did not reach Active within 55 minutes; it was deleted so that "
-        f"it does not bill; deploy again to retry."
-    )
-
-
-def test_is_complete_for_delete_waits_until_the_deployment_is_gone(handler):
-    request = event("model_deployment_is_complete_delete")
-    expect_get(handler.stub, deployment("Active", "support-assistant-0ld0ne0ld0ne"))
-    assert handler.is_complete(request, None) == {"IsComplete": False}
-    expect_gone(handler.stub)
-    assert handler.is_complete(request, None) == {"IsComplete": True}
+def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
+    request = event("model_deployment_delete", PhysicalResourceId=CREATE_FAILED)
+    assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}

@@ -1,126 +1,177 @@
-"""The Provisioned Throughput handler: one throughput per request, and none left billing after a failure."""
+"""The Provisioned Throughput handler: found by its name before anything is bought, moved in place to each new model,
+and deleted with its resource."""
 
 from __future__ import annotations
 
-import time
+import copy
+import hashlib
+import json
 
-import custom_resource
 import pytest
-from botocore.stub import Stubber
 
-from tests.handlers.conftest import customization_job, event, load_handler
+from tests.handlers.conftest import CREATE_FAILED, event, load_handler, rollback_of
 
-JOB_ARN = (
-    "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
-)
+NAME = "sandbox-serving-2f462a79fa34"
+NEW_NAME = "sandbox-serving-9d3b7e1a5c20"
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
-OTHER_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/z9y8x7w6v5u4"
+RETRAINED_MODEL_ARN = (
+    "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/r3t2a1n4e5d6"
+)
 THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
 NEW_THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/n3w7h9r2u5s1"
-TAGS = [{"key": "project", "value": "support-assistant"}, {"key": "stage", "value": "sandbox"}]
-CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+TAGS = [{"key": "distillation-stage", "value": "sandbox"}, {"key": "project", "value": "support-assistant"}]
 
 
 @pytest.fixture
-def handler():
+def handler(stub):
     module = load_handler("provisioned_throughput")
-    with Stubber(module.bedrock) as bedrock:
-        module.stub = bedrock
-        yield module
-        bedrock.assert_no_pending_responses()
+    module.stub = stub(module.bedrock)
+    return module
 
 
-def name_for(request: dict) -> str:
-    return custom_resource.unique_name("support-assistant", custom_resource.request_token(request), 63)
+def answer(arn: str = THROUGHPUT_ARN, model: str = MODEL_ARN) -> dict:
+    return {"PhysicalResourceId": arn, "Data": {"Arn": arn, "ModelArn": model}}
 
 
-def expect_job(stub: Stubber, status: str = "Completed") -> None:
-    job = customization_job(JOB_ARN, status)
-    if status == "Completed":
-        job["outputModelArn"] = MODEL_ARN
-    stub.add_response("get_model_customization_job", job, {"jobIdentifier": JOB_ARN})
-
-
-def expect_create(stub: Stubber, request: dict, answer: str = THROUGHPUT_ARN, **changes) -> None:
-    token = custom_resource.request_token(request)
-    expected = {
-        "clientRequestToken": token,
-        "provisionedModelName": name_for(request),
-        "modelId": MODEL_ARN,
-        "modelUnits": 1,
-        "tags": TAGS,
-        **changes,
-    }
-    stub.add_response("create_provisioned_model_throughput", {"provisionedModelArn": answer}, expected)
-
-
-def throughput(status: str, name: str, arn: str = THROUGHPUT_ARN, **extra) -> dict:
+def throughput(status: str, *, desired: str = MODEL_ARN, name: str = NAME, arn: str = THROUGHPUT_ARN, **extra):
     """A GetProvisionedModelThroughput answer with what the service model requires."""
     return {
         "modelUnits": 1,
         "desiredModelUnits": 1,
         "provisionedModelName": name,
         "provisionedModelArn": arn,
-        "modelArn": MODEL_ARN,
-        "desiredModelArn": MODEL_ARN,
+        "modelArn": MODEL_ARN if status == "Updating" else desired,
+        "desiredModelArn": desired,
         "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
         "status": status,
         "creationTime": "2026-11-28T14:10:00Z",
-        "lastModifiedTime": "2026-11-28T14:10:00Z",
+        "lastModifiedTime": "2026-11-28T15:10:00Z",
         **extra,
     }
 
 
-def expect_get(stub: Stubber, answer: dict) -> None:
-    stub.add_response("get_provisioned_model_throughput", answer, {"provisionedModelId": answer["provisionedModelArn"]})
+def bedrock_knows(handler, identifier: str, description: dict) -> None:
+    handler.stub.add_response("get_provisioned_model_throughput", description, {"provisionedModelId": identifier})
 
 
-def expect_gone(stub: Stubber, arn: str = THROUGHPUT_ARN) -> None:
-    stub.add_client_error(
-        "get_provisioned_model_throughput", "ResourceNotFoundException", "Not found", 404, {"provisionedModelId": arn}
+def bedrock_knows_no(handler, identifier: str) -> None:
+    handler.stub.add_client_error(
+        "get_provisioned_model_throughput",
+        "ResourceNotFoundException",
+        f"Provisioned model {identifier} not found",
+        404,
+        {"provisionedModelId": identifier},
     )
 
 
-def test_create_provisions_the_jobs_model_with_no_commitment(handler):
-    request = event("provisioned_throughput_create")
-    expect_job(handler.stub)
-    expect_create(handler.stub, request)
-    before = int(time.time())
-    result = handler.on_event(request, None)
-    started_at = int(result["Data"].pop("StartedAt"))
-    assert result == {
-        "PhysicalResourceId": THROUGHPUT_ARN,
-        "Data": {"ProvisionedModelArn": THROUGHPUT_ARN, "ModelArn": MODEL_ARN},
+def expect_create(handler, request: dict, arn: str = THROUGHPUT_ARN, **changes) -> None:
+    name = request["ResourceProperties"]["Name"]
+    expected = {
+        "clientRequestToken": hashlib.sha256(f"{name}\n{request['RequestId']}".encode()).hexdigest(),
+        "provisionedModelName": name,
+        "modelId": request["ResourceProperties"]["ModelArn"],
+        "modelUnits": 1,
+        "tags": TAGS,
+        **changes,
     }
-    assert before <= started_at <= time.time()
+    handler.stub.add_response("create_provisioned_model_throughput", {"provisionedModelArn": arn}, expected)
 
 
-def test_create_with_a_model_arn_and_a_commitment(handler):
+def expect_move(handler, model: str, arn: str = THROUGHPUT_ARN) -> None:
+    handler.stub.add_response(
+        "update_provisioned_model_throughput", {}, {"provisionedModelId": arn, "desiredModelId": model}
+    )
+
+
+def expect_tags(handler, arn: str = THROUGHPUT_ARN) -> None:
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": arn, "tags": TAGS})
+
+
+def expect_delete(handler, arn: str = THROUGHPUT_ARN) -> None:
+    handler.stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": arn})
+
+
+# -- Create -------------------------------------------------------------------------------------------------------
+def test_create_buys_the_throughput_when_bedrock_knows_none_of_its_name(handler):
     request = event("provisioned_throughput_create")
-    properties = request["ResourceProperties"]
-    properties.update(ModelArn=MODEL_ARN, CommitmentDuration="OneMonth", ModelUnits="2")
-    expect_create(handler.stub, request, modelUnits=2, commitmentDuration="OneMonth")
-    assert handler.on_event(request, None)["Data"]["ModelArn"] == MODEL_ARN
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler, request)
+    assert handler.on_event(request, None) == answer()
 
 
-def test_a_retried_create_sends_the_same_request_so_bedrock_provisions_once(handler):
+def test_create_with_a_commitment_asks_for_its_term(handler):
+    request = event("provisioned_throughput_create")
+    request["ResourceProperties"].update(CommitmentDuration="OneMonth", ModelUnits="2")
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler, request, modelUnits=2, commitmentDuration="OneMonth")
+    assert handler.on_event(request, None) == answer()
+
+
+def test_a_retried_request_sends_the_same_token_and_another_request_another(handler):
+    """The token carries the request id as well as the name: a name is free again once its throughput is deleted."""
     sent = []
     handler.bedrock.meta.events.register(
-        "before-parameter-build.bedrock.CreateProvisionedModelThroughput", lambda params, **_: sent.append(dict(params))
+        "before-parameter-build.bedrock.CreateProvisionedModelThroughput",
+        lambda params, **_: sent.append(params["clientRequestToken"]),
     )
-    for _ in range(2):
-        request = event("provisioned_throughput_create")
-        expect_job(handler.stub)
-        expect_create(handler.stub, request)
-        assert handler.on_event(request, None)["PhysicalResourceId"] == THROUGHPUT_ARN
-    assert len(sent) == 2
-    assert sent[0] == sent[1]
+    first = event("provisioned_throughput_create")
+    for request in (first, copy.deepcopy(first), event("provisioned_throughput_create", RequestId="0b0b0b0b")):
+        bedrock_knows_no(handler, NAME)
+        expect_create(handler, request)
+        handler.on_event(request, None)
+    assert sent[0] == sent[1] != sent[2]
 
 
-def test_create_before_the_job_has_its_model_provisions_nothing(handler):
-    expect_job(handler.stub, "InProgress")
-    with pytest.raises(RuntimeError, match="is InProgress; its model does not exist yet"):
+def test_create_adopts_the_throughput_its_name_already_names(handler):
+    bedrock_knows(handler, NAME, throughput("InService"))
+    expect_tags(handler)
+    assert handler.on_event(event("provisioned_throughput_create"), None) == answer()
+
+
+def test_create_adopts_a_throughput_serving_another_model_and_moves_it_in_place(handler):
+    bedrock_knows(handler, NAME, throughput("InService", desired=RETRAINED_MODEL_ARN))
+    expect_move(handler, MODEL_ARN)
+    expect_tags(handler)
+    assert handler.on_event(event("provisioned_throughput_create"), None) == answer()
+
+
+def test_create_adopts_a_throughput_still_being_bought_for_its_model(handler):
+    bedrock_knows(handler, NAME, throughput("Creating"))
+    expect_tags(handler)
+    assert handler.on_event(event("provisioned_throughput_create"), None) == answer()
+
+
+@pytest.mark.parametrize("status", ["Creating", "Updating"])
+def test_a_throughput_that_cannot_move_yet_is_refused_with_what_to_do(handler, status):
+    bedrock_knows(handler, NAME, throughput(status, desired=RETRAINED_MODEL_ARN))
+    with pytest.raises(RuntimeError) as raised:
         handler.on_event(event("provisioned_throughput_create"), None)
+    assert str(raised.value) == (
+        f"The Provisioned Throughput {THROUGHPUT_ARN} is {status} and cannot move to {MODEL_ARN} until it is ready. "
+        "Deploy again once Bedrock reports it ready."
+    )
+
+
+def test_a_failed_throughput_of_the_name_is_deleted_and_bought_anew(handler):
+    request = event("provisioned_throughput_create")
+    bedrock_knows(handler, NAME, throughput("Failed", failureMessage="Insufficient capacity"))
+    expect_delete(handler)
+    expect_create(handler, request, NEW_THROUGHPUT_ARN)
+    assert handler.on_event(request, None) == answer(NEW_THROUGHPUT_ARN)
+
+
+def test_a_failed_throughput_deleted_meanwhile_is_bought_anew(handler):
+    request = event("provisioned_throughput_create")
+    bedrock_knows(handler, NAME, throughput("Failed"))
+    handler.stub.add_client_error(
+        "delete_provisioned_model_throughput",
+        "ResourceNotFoundException",
+        "Provisioned model not found",
+        404,
+        {"provisionedModelId": THROUGHPUT_ARN},
+    )
+    expect_create(handler, request, NEW_THROUGHPUT_ARN)
+    assert handler.on_event(request, None) == answer(NEW_THROUGHPUT_ARN)
 
 
 @pytest.mark.parametrize(
@@ -133,16 +184,20 @@ def test_create_before_the_job_has_its_model_provisions_nothing(handler):
 )
 def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, code, message):
     request = event("provisioned_throughput_create")
-    request["ResourceProperties"]["ModelArn"] = MODEL_ARN
-    token = custom_resource.request_token(request)
-    expected = {
-        "clientRequestToken": token,
-        "provisionedModelName": name_for(request),
-        "modelId": MODEL_ARN,
-        "modelUnits": 1,
-        "tags": TAGS,
-    }
-    handler.stub.add_client_error("create_provisioned_model_throughput", code, message, 400, expected)
+    bedrock_knows_no(handler, NAME)
+    handler.stub.add_client_error(
+        "create_provisioned_model_throughput",
+        code,
+        message,
+        400,
+        {
+            "clientRequestToken": hashlib.sha256(f"{NAME}\n{request['RequestId']}".encode()).hexdigest(),
+            "provisionedModelName": NAME,
+            "modelId": MODEL_ARN,
+            "modelUnits": 1,
+            "tags": TAGS,
+        },
+    )
     with pytest.raises(handler.bedrock.exceptions.ClientError) as raised:
         handler.on_event(request, None)
     assert str(raised.value) == (
@@ -150,71 +205,93 @@ def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, code,
     )
 
 
-def test_update_of_tags_or_deadline_keeps_the_throughput(handler):
+# -- Update -------------------------------------------------------------------------------------------------------
+def test_update_moves_the_throughput_in_place_to_the_new_model(handler):
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService"))
+    expect_move(handler, RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("provisioned_throughput_update"), None) == answer(model=RETRAINED_MODEL_ARN)
+
+
+def test_update_of_tags_alone_retags_the_throughput_in_place(handler):
     request = event("provisioned_throughput_update")
-    request["ResourceProperties"].update(ModelUnits="1", GiveUpAfterSeconds="1800", Tags='{"stage": "sandbox"}')
-    expect_job(handler.stub)
-    expect_get(handler.stub, throughput("InService", "support-assistant-0ld0ne0ld0ne"))
-    result = handler.on_event(request, None)
-    assert result["PhysicalResourceId"] == THROUGHPUT_ARN
-    assert result["Data"]["ProvisionedModelArn"] == THROUGHPUT_ARN
+    request["ResourceProperties"]["ModelArn"] = MODEL_ARN
+    request["ResourceProperties"]["Tags"] = json.dumps({"distillation-stage": "sandbox"})
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService"))
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": THROUGHPUT_ARN, "tags": TAGS[:1]})
+    handler.stub.add_response("untag_resource", {}, {"resourceARN": THROUGHPUT_ARN, "tagKeys": ["project"]})
+    assert handler.on_event(request, None) == answer()
 
 
-def test_update_of_model_units_replaces_the_throughput(handler):
+def test_a_rollback_update_moves_the_throughput_back_and_buys_nothing(handler):
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService", desired=RETRAINED_MODEL_ARN))
+    expect_move(handler, MODEL_ARN)
+    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
+    assert handler.on_event(request, None) == answer()
+
+
+def test_a_rollback_while_the_throughput_still_moves_is_refused(handler):
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=RETRAINED_MODEL_ARN))
+    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
+    with pytest.raises(RuntimeError, match=f"^The Provisioned Throughput {THROUGHPUT_ARN} is Updating and cannot move"):
+        handler.on_event(request, None)
+
+
+def more_model_units() -> dict:
+    """The Update a change of model units sends: the stack names the throughput anew (units are in its name)."""
     request = event("provisioned_throughput_update")
-    expect_job(handler.stub)
-    expect_get(handler.stub, throughput("InService", "support-assistant-0ld0ne0ld0ne"))
-    expect_create(handler.stub, request, NEW_THROUGHPUT_ARN, modelUnits=2)
-    result = handler.on_event(request, None)
-    assert result["PhysicalResourceId"] == NEW_THROUGHPUT_ARN
-    assert result["Data"]["ProvisionedModelArn"] == NEW_THROUGHPUT_ARN
+    request["ResourceProperties"].update(Name=NEW_NAME, ModelUnits="2", ModelArn=MODEL_ARN)
+    return request
 
 
-@pytest.mark.parametrize(
-    "change",
-    [{"ModelArn": OTHER_MODEL_ARN}, {"CommitmentDuration": "SixMonths"}],
-    ids=["model", "commitment"],
-)
-def test_update_of_the_model_or_the_commitment_replaces_the_throughput(handler, change):
+def test_update_to_a_new_name_buys_the_throughput_it_names(handler):
+    request = more_model_units()
+    bedrock_knows_no(handler, NEW_NAME)
+    expect_create(handler, request, NEW_THROUGHPUT_ARN, modelUnits=2)
+    assert handler.on_event(request, None) == answer(NEW_THROUGHPUT_ARN)
+
+
+def test_a_rollback_to_the_previous_name_adopts_the_previous_throughput(handler):
+    """The forward Update bought a throughput of the new name; CloudFormation deletes it in the cleanup."""
+    bedrock_knows(handler, NAME, throughput("InService"))
+    expect_tags(handler)
+    request = rollback_of(more_model_units(), physical_id=NEW_THROUGHPUT_ARN)
+    assert handler.on_event(request, None) == answer()
+
+
+def test_update_of_a_throughput_gone_meanwhile_buys_it_anew(handler):
     request = event("provisioned_throughput_update")
-    request["ResourceProperties"].update(ModelUnits="1", **change)
-    if "ModelArn" not in change:
-        expect_job(handler.stub)
-    expect_get(handler.stub, throughput("InService", "support-assistant-0ld0ne0ld0ne"))
-    create = {"modelId": change.get("ModelArn", MODEL_ARN)}
-    if "CommitmentDuration" in change:
-        create["commitmentDuration"] = change["CommitmentDuration"]
-    expect_create(handler.stub, request, NEW_THROUGHPUT_ARN, **create)
-    assert handler.on_event(request, None)["PhysicalResourceId"] == NEW_THROUGHPUT_ARN
+    bedrock_knows_no(handler, THROUGHPUT_ARN)
+    bedrock_knows_no(handler, NAME)
+    expect_create(handler, request, NEW_THROUGHPUT_ARN)
+    assert handler.on_event(request, None) == answer(NEW_THROUGHPUT_ARN, RETRAINED_MODEL_ARN)
 
 
-def test_an_update_rolling_back_to_what_still_serves_keeps_it(handler):
-    """CloudFormation's rollback Update carries the old properties as new: they match the throughput, so no change."""
+def test_update_of_a_failed_throughput_replaces_it(handler):
     request = event("provisioned_throughput_update")
-    request["ResourceProperties"], request["OldResourceProperties"] = (
-        request["OldResourceProperties"],
-        request["ResourceProperties"],
+    failed = throughput("Failed", failureMessage="Capacity lost")
+    bedrock_knows(handler, THROUGHPUT_ARN, failed)
+    bedrock_knows(handler, NAME, failed)
+    expect_delete(handler)
+    expect_create(handler, request, NEW_THROUGHPUT_ARN)
+    assert handler.on_event(request, None) == answer(NEW_THROUGHPUT_ARN, RETRAINED_MODEL_ARN)
+
+
+def test_a_move_bedrock_refuses_fails_with_its_reason(handler):
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService"))
+    handler.stub.add_client_error(
+        "update_provisioned_model_throughput",
+        "ValidationException",
+        "The desired model must be a custom model of the same base model",
+        400,
+        {"provisionedModelId": THROUGHPUT_ARN, "desiredModelId": RETRAINED_MODEL_ARN},
     )
-    expect_job(handler.stub)
-    expect_get(handler.stub, throughput("InService", "support-assistant-0ld0ne0ld0ne"))
-    assert handler.on_event(request, None)["PhysicalResourceId"] == THROUGHPUT_ARN
+    with pytest.raises(handler.bedrock.exceptions.ValidationException, match="same base model"):
+        handler.on_event(event("provisioned_throughput_update"), None)
 
 
-@pytest.mark.parametrize("found", ["failed", "gone"])
-def test_update_replaces_a_throughput_that_failed_or_vanished(handler, found):
-    request = event("provisioned_throughput_update")
-    request["ResourceProperties"]["ModelUnits"] = "1"
-    expect_job(handler.stub)
-    if found == "failed":
-        expect_get(handler.stub, throughput("Failed", "support-assistant-0ld0ne0ld0ne"))
-    else:
-        expect_gone(handler.stub)
-    expect_create(handler.stub, request, NEW_THROUGHPUT_ARN)
-    assert handler.on_event(request, None)["PhysicalResourceId"] == NEW_THROUGHPUT_ARN
-
-
+# -- Delete -------------------------------------------------------------------------------------------------------
 def test_delete_deletes_the_throughput(handler):
-    handler.stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": THROUGHPUT_ARN})
+    expect_delete(handler)
     assert handler.on_event(event("provisioned_throughput_delete"), None) == {"PhysicalResourceId": THROUGHPUT_ARN}
 
 
@@ -232,7 +309,6 @@ def test_delete_of_a_throughput_already_gone_succeeds(handler):
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
     request = event("provisioned_throughput_delete", PhysicalResourceId=CREATE_FAILED)
     assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
-    assert handler.is_complete(request, None) == {"IsComplete": True}
 
 
 def test_delete_that_bedrock_refuses_fails_with_bedrocks_reason(handler):
@@ -245,113 +321,3 @@ def test_delete_that_bedrock_refuses_fails_with_bedrocks_reason(handler):
     )
     with pytest.raises(handler.bedrock.exceptions.AccessDeniedException):
         handler.on_event(event("provisioned_throughput_delete"), None)
-
-
-def waiting(request: dict, seconds_ago: int = 60) -> dict:
-    request["Data"]["StartedAt"] = str(int(time.time()) - seconds_ago)
-    return request
-
-
-@pytest.mark.parametrize("status", ["Creating", "Updating"])
-def test_is_complete_waits_while_the_throughput_is_being_made(handler, status):
-    request = waiting(event("provisioned_throughput_is_complete_create"))
-    expect_get(handler.stub, throughput(status, name_for(request)))
-    assert handler.is_complete(request, None) == {"IsComplete": False}
-
-
-def test_is_complete_once_in_service(handler):
-    request = waiting(event("provisioned_throughput_is_complete_create"))
-    expect_get(handler.stub, throughput("InService", name_for(request)))
-    assert handler.is_complete(request, None) == {
-        "IsComplete": True,
-        "Data": {"ProvisionedModelArn": THROUGHPUT_ARN, "ModelArn": MODEL_ARN},
-    }
-
-
-def test_a_failed_throughput_is_deleted_then_the_request_fails_with_bedrocks_message(handler):
-    request = waiting(event("provisioned_throughput_is_complete_create"))
-    failed = throughput(
-        "Failed", name_for(request), failureMessage="Insufficient capacity for the requested model units"
-    )
-    expect_get(handler.stub, failed)
-    handler.stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": THROUGHPUT_ARN})
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The Provisioned Throughput {THROUGHPUT_ARN} failed: Insufficient capacity for the requested model units; "
-        f"it was deleted so that it does not bill; deploy again to retry."
-    )
-
-
-def test_a_throughput_past_the_deadline_is_deleted_then_the_request_fails(handler):
-    request = waiting(event("provisioned_throughput_is_complete_create"), seconds_ago=3301)
-    expect_get(handler.stub, throughput("Creating", name_for(request)))
-    handler.stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": THROUGHPUT_ARN})
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The Provisioned Throughput {THROUGHPUT_ARN} did not reach InService within 55 minutes; it was deleted so "
-        f"that it does not bill; deploy again to retry."
-    )
-
-
-def test_a_throughput_that_cannot_be_deleted_is_named_so_it_can_be_deleted_by_hand(handler):
-    request = waiting(event("provisioned_throughput_is_complete_create"), seconds_ago=3301)
-    expect_get(handler.stub, throughput("Creating", name_for(request)))
-    handler.stub.add_client_error(
-        "delete_provisioned_model_throughput",
-        "ConflictException",
-        "The provisioned model is being created",
-        400,
-        {"provisionedModelId": THROUGHPUT_ARN},
-    )
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The Provisioned Throughput {THROUGHPUT_ARN} did not reach InService within 55 minutes. Deleting it failed "
-        f"too (An error occurred (ConflictException) when calling the DeleteProvisionedModelThroughput operation: The "
-        f"provisioned model is being created): delete it by hand so that it does not bill, then deploy again to retry."
-    )
-
-
-def test_a_throughput_this_request_did_not_create_is_never_deleted(handler):
-    """An Update that kept the throughput waits on it too; if it failed meanwhile, it is reported, not deleted."""
-    request = waiting(event("provisioned_throughput_is_complete_create", RequestType="Update"))
-    expect_get(handler.stub, throughput("Failed", "support-assistant-0ld0ne0ld0ne", failureMessage="Capacity lost"))
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The Provisioned Throughput {THROUGHPUT_ARN} failed: Capacity lost. This deployment did not create it, so it "
-        f"was left as it is; check it in Bedrock."
-    )
-
-
-def test_a_throughput_deleted_while_being_created_fails_the_request(handler):
-    request = waiting(event("provisioned_throughput_is_complete_create"))
-    expect_gone(handler.stub)
-    with pytest.raises(RuntimeError) as raised:
-        handler.is_complete(request, None)
-    assert str(raised.value) == (
-        f"The Provisioned Throughput {THROUGHPUT_ARN} was deleted while it was being created. Deploy again to "
-        f"create it anew."
-    )
-
-
-def test_is_complete_for_delete_waits_until_bedrock_no_longer_knows_the_throughput(handler):
-    request = event("provisioned_throughput_is_complete_delete")
-    expect_get(handler.stub, throughput("InService", "support-assistant-0ld0ne0ld0ne"))
-    assert handler.is_complete(request, None) == {"IsComplete": False}
-    expect_gone(handler.stub)
-    assert handler.is_complete(request, None) == {"IsComplete": True}
-
-
-def test_is_complete_fails_when_bedrock_will_not_describe_the_throughput(handler):
-    handler.stub.add_client_error(
-        "get_provisioned_model_throughput",
-        "AccessDeniedException",
-        "User is not authorized to perform: bedrock:GetProvisionedModelThroughput",
-        403,
-        {"provisionedModelId": THROUGHPUT_ARN},
-    )
-    with pytest.raises(handler.bedrock.exceptions.AccessDeniedException):
-        handler.is_complete(waiting(event("provisioned_throughput_is_complete_create")), None)

@@ -18,12 +18,10 @@ PROMPTS = [
 
 
 @pytest.fixture
-def handler():
+def handler(stub):
     module = load_handler("smoke_test")
-    with Stubber(module.runtime) as runtime:
-        module.stub = runtime
-        yield module
-        runtime.assert_no_pending_responses()
+    module.stub = stub(module.runtime)
+    return module
 
 
 def answer(text: str, stop_reason: str = "end_turn") -> dict:
@@ -47,11 +45,11 @@ def expect_converse(stub: Stubber, prompt: str, response: dict, max_tokens: int 
     )
 
 
-@pytest.mark.parametrize("request_type", ["create", "update"])
-def test_create_and_update_send_every_prompt(handler, request_type):
+@pytest.mark.parametrize("fixture", ["smoke_test_create", "smoke_test_update"])
+def test_create_and_update_send_every_prompt(handler, fixture):
     expect_converse(handler.stub, PROMPTS[0], answer("Uber's total revenue for 2022 was $31.9 billion."))
     expect_converse(handler.stub, PROMPTS[1], answer("Regulation, competition and safety incidents."))
-    assert handler.on_event(event(f"smoke_test_{request_type}"), None) == {
+    assert handler.on_event(event(fixture), None) == {
         "PhysicalResourceId": "smoke-test",
         "Data": {"Checked": 2},
     }

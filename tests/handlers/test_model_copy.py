@@ -1,0 +1,244 @@
+"""The model copy: one copy per target name, adopted by any later request that names it, and waited for."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import types
+
+import pytest
+
+from tests.handlers.conftest import CREATE_FAILED, event, load_handler, rollback_of
+
+SOURCE_MODEL = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/abcdefghij12"
+NEW_SOURCE_MODEL = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/n3w5o6u7r8c9"
+NAME = "prod-copy-a3813fa7ad4e"
+NEW_NAME = "prod-copy-7e2c9b4d1f06"
+COPY_JOB = "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/0a1b2c3d4e5f"
+OTHER_COPY_JOB = "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/9z8y7x6w5v4u"
+COPIED_MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/zyxwvutsrq98"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+# The fixtures' StartedAt; the tests' clock reads it plus what each test says.
+STARTED_AT = 1764320400
+
+
+@pytest.fixture
+def handler(stub):
+    module = load_handler("model_copy")
+    module.stub = stub(module.bedrock)
+    module.time = types.SimpleNamespace(time=lambda: STARTED_AT)
+    return module
+
+
+def clock_at(handler, seconds_after_start: int) -> None:
+    handler.time = types.SimpleNamespace(time=lambda: STARTED_AT + seconds_after_start)
+
+
+def copy_job(status: str, *, arn: str = COPY_JOB, name: str = NAME, created: str = "2026-11-28T06:00:00Z", **extra):
+    """A copy job as GetModelCopyJob and ListModelCopyJobs describe it, with what the service model requires."""
+    return {
+        "jobArn": arn,
+        "status": status,
+        "creationTime": created,
+        "targetModelArn": COPIED_MODEL,
+        "targetModelName": name,
+        "sourceAccountId": "444444444444",
+        "sourceModelArn": SOURCE_MODEL,
+        **extra,
+    }
+
+
+def copies_named(handler, name: str, summaries: list) -> None:
+    handler.stub.add_response(
+        "list_model_copy_jobs", {"modelCopyJobSummaries": summaries}, {"targetModelNameContains": name}
+    )
+
+
+def the_copied_model(handler, exists: bool) -> None:
+    if exists:
+        handler.stub.add_response(
+            "get_custom_model",
+            {"modelArn": COPIED_MODEL, "modelName": NAME, "creationTime": "2026-11-28T06:20:00Z"},
+            {"modelIdentifier": COPIED_MODEL},
+        )
+    else:
+        handler.stub.add_client_error(
+            "get_custom_model", "ResourceNotFoundException", "Not found", 404, {"modelIdentifier": COPIED_MODEL}
+        )
+
+
+def expect_create(handler, request: dict, *, source: str = SOURCE_MODEL, name: str = NAME) -> None:
+    handler.stub.add_response(
+        "create_model_copy_job",
+        {"jobArn": COPY_JOB},
+        {
+            "sourceModelArn": source,
+            "targetModelName": name,
+            "modelKmsKeyId": KEY,
+            "targetModelTags": [{"key": "distillation-stage", "value": "prod"}],
+            "clientRequestToken": hashlib.sha256(f"{name}\n{request['RequestId']}".encode()).hexdigest(),
+        },
+    )
+
+
+STARTED = {"PhysicalResourceId": COPY_JOB, "Data": {"StartedAt": str(STARTED_AT)}}
+
+
+def update_to_a_new_source() -> dict:
+    created = event("model_copy_create")
+    properties = dict(created["ResourceProperties"], SourceModelArn=NEW_SOURCE_MODEL, TargetModelName=NEW_NAME)
+    return {
+        **created,
+        "RequestType": "Update",
+        "RequestId": "7d0a3c6f-9b2e-4d5a-8c1f-4e7b0a3d6c9f",
+        "PhysicalResourceId": OTHER_COPY_JOB,
+        "ResourceProperties": properties,
+        "OldResourceProperties": copy.deepcopy(created["ResourceProperties"]),
+    }
+
+
+def test_create_starts_the_copy_when_no_copy_has_its_name(handler):
+    request = event("model_copy_create")
+    copies_named(handler, NAME, [])
+    expect_create(handler, request)
+    assert handler.on_event(request, None) == STARTED
+
+
+def test_create_adopts_the_copy_its_name_already_names(handler):
+    copies_named(handler, NAME, [copy_job("InProgress")])
+    assert handler.on_event(event("model_copy_create"), None) == STARTED
+
+
+def test_create_adopts_a_completed_copy_whose_model_still_exists(handler):
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    assert handler.on_event(event("model_copy_create"), None) == STARTED
+
+
+def test_failed_copies_copies_whose_model_was_deleted_and_longer_names_are_not_adopted(handler):
+    request = event("model_copy_create")
+    copies_named(
+        handler,
+        NAME,
+        [
+            copy_job("Completed", created="2026-11-20T06:00:00Z"),
+            copy_job("Failed", created="2026-11-27T06:00:00Z", failureMessage="Access denied to the source model"),
+            copy_job("InProgress", arn=OTHER_COPY_JOB, name=f"{NAME}-2", created="2026-11-28T05:00:00Z"),
+        ],
+    )
+    the_copied_model(handler, exists=False)
+    expect_create(handler, request)
+    assert handler.on_event(request, None) == STARTED
+
+
+def test_of_several_copies_of_the_name_the_newest_is_adopted(handler):
+    copies_named(
+        handler,
+        NAME,
+        [copy_job("Completed", created="2026-11-20T06:00:00Z"), copy_job("InProgress", arn=OTHER_COPY_JOB)],
+    )
+    result = handler.on_event(event("model_copy_create"), None)
+    assert result["PhysicalResourceId"] == OTHER_COPY_JOB
+
+
+def test_update_to_a_new_source_model_makes_a_new_copy(handler):
+    request = update_to_a_new_source()
+    copies_named(handler, NEW_NAME, [])
+    expect_create(handler, request, source=NEW_SOURCE_MODEL, name=NEW_NAME)
+    assert handler.on_event(request, None) == STARTED
+
+
+def test_a_rollback_update_adopts_the_previous_copy_and_creates_nothing(handler):
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    request = rollback_of(update_to_a_new_source(), physical_id=OTHER_COPY_JOB)
+    assert handler.on_event(request, None) == STARTED
+
+
+def test_is_complete_waits_while_the_copy_runs(handler):
+    clock_at(handler, 60)
+    handler.stub.add_response("get_model_copy_job", copy_job("InProgress"), {"jobArn": COPY_JOB})
+    assert handler.is_complete(event("model_copy_is_complete_create"), None) == {"IsComplete": False}
+
+
+def test_is_complete_reports_the_copied_model(handler):
+    handler.stub.add_response("get_model_copy_job", copy_job("Completed"), {"jobArn": COPY_JOB})
+    assert handler.is_complete(event("model_copy_is_complete_create"), None) == {
+        "IsComplete": True,
+        "Data": {"ModelArn": COPIED_MODEL, "CopyJobArn": COPY_JOB},
+    }
+
+
+def test_a_failed_copy_says_why_and_what_to_check(handler):
+    failed = copy_job("Failed", failureMessage="The source model is not shared with this account.")
+    handler.stub.add_response("get_model_copy_job", failed, {"jobArn": COPY_JOB})
+    with pytest.raises(RuntimeError) as raised:
+        handler.is_complete(event("model_copy_is_complete_create"), None)
+    assert str(raised.value) == (
+        f"Copying {SOURCE_MODEL} failed: The source model is not shared with this account.. Check that the source "
+        "stage shares the model with this account (AWS RAM) and deploy again."
+    )
+
+
+def test_a_failed_copy_without_a_message_says_bedrock_gave_none(handler):
+    handler.stub.add_response("get_model_copy_job", copy_job("Failed"), {"jobArn": COPY_JOB})
+    with pytest.raises(RuntimeError, match=f"^Copying {SOURCE_MODEL} failed: Bedrock gave no reason. Check"):
+        handler.is_complete(event("model_copy_is_complete_create"), None)
+
+
+def test_a_copy_past_the_deadline_fails_and_a_later_deploy_adopts_it(handler):
+    clock_at(handler, 3301)
+    handler.stub.add_response("get_model_copy_job", copy_job("InProgress"), {"jobArn": COPY_JOB})
+    with pytest.raises(RuntimeError) as raised:
+        handler.is_complete(event("model_copy_is_complete_create"), None)
+    assert str(raised.value) == (
+        f"The model copy {COPY_JOB} did not complete within 55 minutes. It goes on in the background (a copy cannot "
+        "be stopped); deploy again later: the next deploy adopts it."
+    )
+
+
+def test_a_copy_at_the_deadline_is_still_waited_for(handler):
+    clock_at(handler, 3300)
+    handler.stub.add_response("get_model_copy_job", copy_job("InProgress"), {"jobArn": COPY_JOB})
+    assert handler.is_complete(event("model_copy_is_complete_create"), None) == {"IsComplete": False}
+
+
+def delete_request(retain: str) -> dict:
+    request = event("model_copy_delete")
+    request["ResourceProperties"]["RetainModelOnDelete"] = retain
+    return request
+
+
+def test_delete_keeps_the_copy_by_default(handler):
+    request = delete_request("true")
+    assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
+    assert handler.is_complete(request, None) == {"IsComplete": True}
+
+
+def test_delete_deletes_the_copied_model_nothing_serves_when_the_stage_destroys(handler):
+    handler.stub.add_response("get_model_copy_job", copy_job("Completed"), {"jobArn": COPY_JOB})
+    handler.stub.add_response(
+        "list_provisioned_model_throughputs", {"provisionedModelSummaries": []}, {"modelArnEquals": COPIED_MODEL}
+    )
+    handler.stub.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": COPIED_MODEL}
+    )
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": COPIED_MODEL})
+    assert handler.on_event(delete_request("false"), None) == {"PhysicalResourceId": COPY_JOB}
+
+
+def test_delete_of_a_copy_that_has_not_completed_has_no_model_to_delete(handler):
+    handler.stub.add_response("get_model_copy_job", copy_job("InProgress"), {"jobArn": COPY_JOB})
+    assert handler.on_event(delete_request("false"), None) == {"PhysicalResourceId": COPY_JOB}
+
+
+def test_delete_of_a_copy_bedrock_no_longer_knows_succeeds(handler):
+    handler.stub.add_client_error(
+        "get_model_copy_job", "ResourceNotFoundException", "Copy job not found", 404, {"jobArn": COPY_JOB}
+    )
+    assert handler.on_event(delete_request("false"), None) == {"PhysicalResourceId": COPY_JOB}
+
+
+def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
+    request = {**delete_request("false"), "PhysicalResourceId": CREATE_FAILED}
+    assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
