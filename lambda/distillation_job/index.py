@@ -112,8 +112,9 @@ def start_job(properties, context):
             job_arn = bedrock.create_model_customization_job(**request)["jobArn"]
         except ClientError as error:
             code, message = error.response["Error"]["Code"], error.response["Error"].get("Message", "")
-            if code == "ConflictException" and find_job(name) is not None:
-                return find_job(name)
+            existing = find_job(name) if code == "ConflictException" else None
+            if existing is not None:
+                return existing
             propagating = code == "ValidationException" and any(m in message.lower() for m in PROPAGATION_MESSAGES)
             if (
                 not propagating
@@ -214,7 +215,8 @@ def delete(event):
             bedrock.stop_model_customization_job(jobIdentifier=job_arn)
         except ClientError as error:
             # It may have ended between the two calls; only a job still in progress is a problem.
-            if find_job(job["jobName"])["status"] == "InProgress":
+            again = find_job(job["jobName"])
+            if again is not None and again["status"] == "InProgress":
                 raise RuntimeError(f"Could not stop the distillation job {job_arn}: {error}") from error
         LOG.info("Stopped the distillation job %s", job_arn)
     elif job["status"] == "Completed" and not retain_model:

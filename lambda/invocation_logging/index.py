@@ -55,7 +55,9 @@ def update(properties, old_properties):
     state = load_state(properties, old_properties)
     desired = desired_configuration(properties)
     if current == desired:
-        pass
+        if state.get("applied") != desired:
+            state["applied"] = desired
+            save_state(properties, state)
     elif not current or is_ours(current, old_properties) or current == state.get("applied"):
         put(properties, state)
     elif desired == state.get("applied") and not taking_over(properties):
@@ -66,7 +68,6 @@ def update(properties, old_properties):
         refuse_unless_taking_over(current, properties)
         state.setdefault("replaced", current)
         put(properties, state)
-    save_state(properties, state)
     return answer(properties)
 
 
@@ -88,15 +89,19 @@ def delete(properties):
         LOG.info("Restored the replaced configuration: %s", describe(replaced))
     else:
         bedrock.delete_model_invocation_logging_configuration()
-    custom_resource.unless_gone(ssm.delete_parameter, Name=properties["StateParameterName"])
+    custom_resource.unless_gone(
+        ssm.delete_parameter, gone=("ParameterNotFound",), Name=properties["StateParameterName"]
+    )
     return {"PhysicalResourceId": PHYSICAL_ID}
 
 
 def put(properties, state):
+    """Put this stack's configuration in place, after recording it and what it replaces: a record that cannot be
+    saved stops the change before anything of someone else's is replaced."""
     desired = desired_configuration(properties)
-    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired)
     state["applied"] = desired
     save_state(properties, state)
+    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired)
 
 
 def answer(properties):
@@ -156,7 +161,7 @@ def describe(configuration):
 
 def load_state(properties, old_properties=None):
     """What this stack remembers: {"replaced": the configuration it took over, "applied": the one it put}."""
-    for name in {properties["StateParameterName"], (old_properties or properties)["StateParameterName"]}:
+    for name in dict.fromkeys((properties["StateParameterName"], (old_properties or properties)["StateParameterName"])):
         try:
             return json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
         except ssm.exceptions.ParameterNotFound:

@@ -56,19 +56,32 @@ def model_exists(model_arn):
 
 
 def delete(event):
+    """Delete the copied model when it is not to be kept; is_complete finishes that for a copy still running."""
+    release(event)
+    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+
+
+def release(event):
+    """Whether the copied model is taken care of: kept, deleted, or (False) not there yet because the copy runs."""
     job_arn = event["PhysicalResourceId"]
-    if event["ResourceProperties"].get("RetainModelOnDelete") == "false" and custom_resource.is_arn(job_arn):
-        job = custom_resource.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
-        if job is not None and job["status"] == "Completed":
-            outcome = custom_resource.delete_model_unless_served(bedrock, job["targetModelArn"])
-            LOG.info("The copied model %s: %s", job["targetModelArn"], outcome)
-    return {"PhysicalResourceId": job_arn}
+    if event["ResourceProperties"].get("RetainModelOnDelete") != "false" or not custom_resource.is_arn(job_arn):
+        return True
+    job = custom_resource.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
+    if job is None or job["status"] == "Failed":
+        return True
+    if job["status"] != "Completed":
+        LOG.info("The model copy %s still runs; its model is deleted once it exists", job_arn)
+        return False
+    outcome = custom_resource.delete_model_unless_served(bedrock, job["targetModelArn"])
+    LOG.info("The copied model %s: %s", job["targetModelArn"], outcome)
+    return True
 
 
 def is_complete(event, _context):
-    """Create and Update complete once the copy job has; Delete has nothing to wait for."""
+    """Create and Update complete once the copy job has; Delete once the copied model is kept or deleted (a copy
+    cannot be stopped, so one still running is waited for, and its model deleted when it is there)."""
     if event["RequestType"] == "Delete":
-        return {"IsComplete": True}
+        return {"IsComplete": release(event)}
     job = bedrock.get_model_copy_job(jobArn=event["PhysicalResourceId"])
     if job["status"] == "Completed":
         return {"IsComplete": True, "Data": {"ModelArn": job["targetModelArn"], "CopyJobArn": job["jobArn"]}}

@@ -37,6 +37,25 @@ def remove(arn):
     bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
 
 
+def moving(deployment):
+    """Bedrock reports a deployment's move to another model in updateDetails (API reference,
+    CustomModelDeploymentUpdateDetails, read 2026-12-01: modelArn, updateStatus Updating | UpdateCompleted |
+    UpdateFailed)."""
+    details = deployment.get("updateDetails") or {}
+    return details if details.get("updateStatus") == "Updating" else None
+
+
+def wanted_model(deployment):
+    details = moving(deployment)
+    return details["modelArn"] if details else deployment["modelArn"]
+
+
+def busy(deployment):
+    if deployment["status"] == "Creating":
+        return "Creating"
+    return "Updating" if moving(deployment) else None
+
+
 on_event = serving_lifecycle.ServingLifecycle(
     bedrock,
     kind="custom model deployment",
@@ -44,6 +63,6 @@ on_event = serving_lifecycle.ServingLifecycle(
     create=create,
     move=move,
     remove=remove,
-    wanted_model=lambda deployment: deployment["modelArn"],
-    busy=("Creating",),
+    wanted_model=wanted_model,
+    busy=busy,
 ).on_event

@@ -45,5 +45,5 @@ on_event = serving_lifecycle.ServingLifecycle(
     move=move,
     remove=remove,
     wanted_model=lambda throughput: throughput["desiredModelArn"],
-    busy=("Creating", "Updating"),
+    busy=lambda throughput: throughput["status"] if throughput["status"] in ("Creating", "Updating") else None,
 ).on_event

@@ -44,7 +44,12 @@ def handler(event, _context):
         wait_signal.signal("FAILURE", f"The {kind} {arn} no longer exists. Deploy again to create it anew.")
         return "missing"
     status = resource["status"]
-    if status == ready and resource["modelArn"] == model:
+    move = resource.get("updateDetails") or {}  # a deployment moving to another model says how that went here
+    if move.get("updateStatus") == "UpdateFailed":
+        reason = wait_signal.shorten(resource.get("failureMessage") or "Bedrock gave no reason")
+        wait_signal.signal("FAILURE", f"The {kind} {arn} could not move to {model}: {reason}. Deploy again to retry.")
+        return "UpdateFailed"
+    if status == ready and resource["modelArn"] == model and move.get("updateStatus") != "Updating":
         wait_signal.signal("SUCCESS", f"The {kind} {arn} serves {model}.", arn)
     elif status == "Failed":
         reason = wait_signal.shorten(resource.get("failureMessage") or "Bedrock gave no reason")

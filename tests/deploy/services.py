@@ -342,6 +342,8 @@ class Deployment:
     status: str = "Creating"
     failure_message: str | None = None
     created_by: str | None = None
+    # A move to another model: Bedrock reports it in updateDetails and keeps serving modelArn until it completes.
+    update: dict[str, str] | None = None
 
 
 @dataclass
@@ -498,7 +500,7 @@ class Bedrock(Service):
     def served_by(self, model_arn: str) -> list[str]:
         """The throughputs and deployments that serve (or are moving to) a model."""
         return [t.arn for t in self.throughputs.values() if model_arn in (t.model_arn, t.desired_model_arn)] + [
-            d.arn for d in self.deployments.values() if d.model_arn == model_arn
+            d.arn for d in self.deployments.values() if model_arn in (d.model_arn, (d.update or {}).get("modelArn"))
         ]
 
     # -- events --------------------------------------------------------------------------------------------------
@@ -1004,6 +1006,8 @@ class Bedrock(Service):
         }
         if d.description:
             answer["description"] = d.description
+        if d.update:
+            answer["updateDetails"] = dict(d.update)
         return answer
 
     def get_custom_model_deployment(self, call: Call) -> dict[str, Any]:
@@ -1020,12 +1024,22 @@ class Bedrock(Service):
         return Authorization().need("bedrock:GetCustomModelDeployment", arn, **self._resource_tags(arn))
 
     def update_custom_model_deployment(self, call: Call) -> dict[str, Any]:
+        """A deployment moves to another model in the background and reports the move in updateDetails
+        (API reference, CustomModelDeploymentUpdateDetails, read 2026-12-01)."""
         deployment = self._find_deployment(call, call.params["customModelDeploymentIdentifier"])
-        deployment.model_arn = self._find_model(call, call.params["modelArn"]).arn
-        deployment.status = "Creating"
-        self.world.clock.call_later(
-            self.timing.deployment_seconds, lambda: self._deployment_ready(deployment), service=True
-        )
+        if deployment.status != "Active" or (deployment.update or {}).get("updateStatus") == "Updating":
+            raise FakeError("ValidationException", "The deployment is being created or updated; try again later.")
+        deployment.update = {
+            "modelArn": self._find_model(call, call.params["modelArn"]).arn,
+            "updateStatus": "Updating",
+        }
+
+        def moved() -> None:
+            if deployment.arn in self.deployments and deployment.update:
+                deployment.model_arn = deployment.update["modelArn"]
+                deployment.update = {**deployment.update, "updateStatus": "UpdateCompleted"}
+
+        self.world.clock.call_later(self.timing.deployment_seconds, moved, service=True)
         return {"customModelDeploymentArn": deployment.arn}
 
     def authorize_update_custom_model_deployment(self, call: Call) -> Authorization:

@@ -20,15 +20,16 @@ from botocore.exceptions import ClientError
 LOG = logging.getLogger()
 
 # Bedrock's control-plane APIs answer in about a second and have low request-rate quotas. Standard retry mode retries
-# throttling, transient errors and timeouts with jittered exponential backoff. The budget of one call at worst is
-# MAX_ATTEMPTS x (CONNECT_TIMEOUT + READ_TIMEOUT) plus the backoff between attempts (at most 1 + 2 + 4 s): 87 s, so
-# that a handler's timeout holds several calls, and a handler is never ended by Lambda in the middle of its retries
-# (botocore user guide, "Retries", standard mode; botocore.config.Config: connect_timeout and read_timeout default
-# to 60 s, which with 8 attempts exceeds a 5-minute function).
+# throttling, transient errors and timeouts with jittered exponential backoff: before retry i (from 0) it waits at
+# most min(2**i, 20) s, and up to 5 s more when the answer carries x-amz-retry-after (botocore.retries.standard
+# ExponentialBackoff, as pinned; Boto3 user guide "Retries", standard mode). The budget of one call at worst is
+# MAX_ATTEMPTS x (CONNECT_TIMEOUT + READ_TIMEOUT) plus those waits: 102 s, so that a handler's timeout holds
+# several calls and Lambda never ends a handler in the middle of its retries (botocore's defaults, 60 s to connect
+# and 60 s to read, with 8 attempts, would exceed a 5-minute function).
 MAX_ATTEMPTS = 4
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 15
-MAX_BACKOFF_TOTAL = sum(min(2**attempt, 20) for attempt in range(MAX_ATTEMPTS - 1))
+MAX_BACKOFF_TOTAL = sum(min(2**retry, 20) + 5 for retry in range(MAX_ATTEMPTS - 1))
 CALL_BUDGET_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + MAX_BACKOFF_TOTAL
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
@@ -102,12 +103,13 @@ def retag(bedrock, arn, new_tags_json, old_tags_json):
         bedrock.untag_resource(resourceARN=arn, tagKeys=removed)
 
 
-def unless_gone(call, **arguments):
-    """``call(**arguments)``, or None when Bedrock no longer knows the resource (ResourceNotFoundException)."""
+def unless_gone(call, *, gone=("ResourceNotFoundException",), **arguments):
+    """``call(**arguments)``, or None when the service no longer knows the resource: one of the error codes ``gone``
+    (Bedrock's ResourceNotFoundException by default; SSM says ParameterNotFound)."""
     try:
         return call(**arguments)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+        if error.response["Error"]["Code"] in gone:
             return None
         raise
 
@@ -136,6 +138,14 @@ def delete_model_unless_served(bedrock, model_arn):
                 raise
     bedrock.tag_resource(resourceARN=model_arn, tags=[{"key": DELETE_WHEN_UNSERVED_TAG, "value": "true"}])
     return f"kept while {', '.join(serving) or 'something'} serves it, tagged to be deleted afterwards"
+
+
+def busy_message(kind, arn, status, model):
+    return (
+        f"The {kind} {arn} is {status} and cannot move to {model} until it is ready. Once Bedrock reports it ready, "
+        "deploy again (or, if the stack is in UPDATE_ROLLBACK_FAILED, continue its rollback: aws cloudformation "
+        "continue-update-rollback)."
+    )
 
 
 def remaining_seconds(context):

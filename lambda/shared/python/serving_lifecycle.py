@@ -37,7 +37,8 @@ class ServingLifecycle:
     - ``create(properties, model, token) -> arn`` starts one.
     - ``move(arn, model)`` moves it to another custom model.
     - ``remove(arn)`` deletes it.
-    - ``wanted_model(description)``: the model it serves or is moving to; ``busy``: statuses it cannot move in.
+    - ``wanted_model(description)``: the model it serves or is moving to; ``busy(description)``: the status it is
+      in that it cannot move from (None when it can move).
     """
 
     def __init__(self, bedrock, *, kind, describe, create, move, remove, wanted_model, busy):
@@ -99,17 +100,14 @@ class ServingLifecycle:
     def _follow(self, arn, current, model, context):
         if self.wanted_model(current) == model:
             return
-        while current["status"] in self.busy and custom_resource.remaining_seconds(context) > (
+        while self.busy(current) and custom_resource.remaining_seconds(context) > (
             BUSY_CHECK_SECONDS + 2 * custom_resource.CALL_BUDGET_SECONDS
         ):
-            LOG.info("The %s %s is %s; waiting before moving it to %s", self.kind, arn, current["status"], model)
+            LOG.info("The %s %s is %s; waiting before moving it to %s", self.kind, arn, self.busy(current), model)
             time.sleep(BUSY_CHECK_SECONDS)
             current = self.describe(arn)
-        if current["status"] in self.busy:
-            raise RuntimeError(
-                f"The {self.kind} {arn} is {current['status']} and cannot move to {model} until it is ready. Deploy "
-                "again once Bedrock reports it ready."
-            )
+        if self.busy(current):
+            raise RuntimeError(custom_resource.busy_message(self.kind, arn, self.busy(current), model))
         self.move(arn, model)
         LOG.info("Moving the %s %s to %s", self.kind, arn, model)
 
