@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -25,14 +25,36 @@ class Permission:
     conditions: Mapping[str, object] | None = None
 
 
-# Whether anything still serves a custom model before it is deleted: these list actions take no resource-level
-# permission (Service Authorization Reference for Amazon Bedrock, read 2026-11-30).
-SERVED_CHECK = Permission(
-    actions=["bedrock:ListProvisionedModelThroughputs", "bedrock:ListCustomModelDeployments"],
-    resources=["*"],
-    wildcard_reason="Bedrock's list actions take no resource-level permission; these only read what serves a model "
-    "before the model is deleted.",
-)
+def model_release(stack: Stack) -> list[Permission]:
+    """What deleting a custom model once nothing serves it takes (lambda/shared/python/custom_resource.py
+    delete_model_unless_served and release_unserved_models): finding the stage's models and what serves them, their
+    tags, and the delete. The list actions take no resource-level permission (Service Authorization Reference for
+    Amazon Bedrock, read 2026-11-30)."""
+    models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+    deployments = stack.format_arn(service="bedrock", resource="custom-model-deployment", resource_name="*")
+    return [
+        Permission(
+            actions=[
+                "bedrock:ListCustomModels",
+                "bedrock:ListProvisionedModelThroughputs",
+                "bedrock:ListCustomModelDeployments",
+            ],
+            resources=["*"],
+            wildcard_reason="Bedrock's list actions take no resource-level permission; these only find the stage's "
+            "models and what serves them before a model is deleted.",
+        ),
+        Permission(
+            actions=[
+                "bedrock:GetCustomModelDeployment",
+                "bedrock:ListTagsForResource",
+                "bedrock:TagResource",
+                "bedrock:DeleteCustomModel",
+            ],
+            resources=[models, deployments],
+            wildcard_reason="The stage's custom models and deployments have ARNs with ids Bedrock chooses; the handler "
+            "deletes only models tagged to be deleted once unserved, or its own job's.",
+        ),
+    ]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import SERVED_CHECK, BedrockResource, Permission
+from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.job_config import DistillationConfig
 
@@ -105,7 +105,7 @@ class DistillationJob(Construct):
                     resources=[jobs, models],
                     wildcard_reason=JOB_NAMES_REASON,
                 ),
-                SERVED_CHECK,
+                *model_release(stack),
                 Permission(
                     actions=["iam:PassRole"],
                     resources=[service_role.role_arn],

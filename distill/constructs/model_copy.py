@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from aws_cdk import Duration, RemovalPolicy, Stack
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import SERVED_CHECK, BedrockResource, Permission, Waiting
+from distill.constructs.bedrock_resource import BedrockResource, Permission, Waiting, model_release
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 
 # A copy job runs in the background; the provider checks it every two minutes, for at most CloudFormation's hour.
@@ -77,7 +77,7 @@ class ModelCopy(Construct):
                     wildcard_reason="Bedrock's list actions take no resource-level permission; the handler finds its "
                     "copy by name before it makes one.",
                 ),
-                SERVED_CHECK,
+                *model_release(stack),
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

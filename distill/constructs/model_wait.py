@@ -7,7 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import SERVED_CHECK, BedrockResource, Permission
+from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
 from distill.constructs.data_key import DataKey
 from distill.constructs.signalled_wait import SignalledWait
 from distill.nag import acknowledge, rendered
@@ -104,7 +104,7 @@ class DistilledModel(Construct):
                     ],
                     wildcard_reason=JOBS_REASON,
                 ),
-                SERVED_CHECK,
+                *model_release(stack),
             ],
         )
 

@@ -45,10 +45,27 @@ def on_event(event, context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
     if event["RequestType"] == "Create":
-        return create(event, context)
-    if event["RequestType"] == "Update":
-        return update(event, context)
-    return delete(event)
+        answered = create(event, context)
+    elif event["RequestType"] == "Update":
+        answered = update(event, context)
+    else:
+        answered = delete(event, context)
+    release(event)
+    return answered
+
+
+def release(event):
+    """Delete the stage's models that were waiting for nothing to serve them (custom_resource.release_unserved_models);
+    a failure here is logged, not raised: it must not fail the job's own lifecycle."""
+    try:
+        released = custom_resource.release_unserved_models(
+            bedrock, custom_resource.job_name_prefix(event["ResourceProperties"]["JobName"])
+        )
+    except ClientError as error:
+        LOG.warning("Could not release the stage's unserved models: %s", error)
+        return
+    for model_arn in released:
+        LOG.info("Deleted the custom model %s, which nothing serves any more", model_arn)
 
 
 def create(event, context):
@@ -201,7 +218,7 @@ def answer(job):
     }
 
 
-def delete(event):
+def delete(event, context):
     job_arn = event["PhysicalResourceId"]
     if not custom_resource.is_arn(job_arn):
         return {"PhysicalResourceId": job_arn}
@@ -220,7 +237,7 @@ def delete(event):
                 raise RuntimeError(f"Could not stop the distillation job {job_arn}: {error}") from error
         LOG.info("Stopped the distillation job %s", job_arn)
     elif job["status"] == "Completed" and not retain_model:
-        outcome = custom_resource.delete_model_unless_served(bedrock, job["outputModelArn"])
+        outcome = custom_resource.delete_model_unless_served(bedrock, job["outputModelArn"], context)
         LOG.info("The custom model %s of %s: %s", job["outputModelArn"], job["jobName"], outcome)
     else:
         LOG.info("The distillation job %s is %s; nothing to stop or delete", job_arn, job["status"])

@@ -21,11 +21,16 @@ LOG.setLevel(logging.INFO)
 bedrock = custom_resource.client("bedrock")
 
 
-def on_event(event, _context):
+def on_event(event, context):
     """Provider framework entry point."""
-    if event["RequestType"] == "Delete":
-        return release(event["PhysicalResourceId"])
     name = event["ResourceProperties"]["JobName"]
+    answered = release(event["PhysicalResourceId"], context) if event["RequestType"] == "Delete" else look_up(name)
+    for model_arn in custom_resource.release_unserved_models(bedrock, custom_resource.job_name_prefix(name)):
+        LOG.info("Deleted the custom model %s, which nothing serves any more", model_arn)
+    return answered
+
+
+def look_up(name):
     job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
     if job is None:
         raise RuntimeError(f"No distillation job named {name} exists: deploy the training stack first.")
@@ -48,10 +53,10 @@ def on_event(event, _context):
     return {"PhysicalResourceId": model["modelArn"], "Data": data}
 
 
-def release(model_arn):
+def release(model_arn, context):
     if custom_resource.is_arn(model_arn):
         tags = custom_resource.unless_gone(bedrock.list_tags_for_resource, resourceARN=model_arn)
         if tags and any(t["key"] == custom_resource.DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]):
-            outcome = custom_resource.delete_model_unless_served(bedrock, model_arn)
+            outcome = custom_resource.delete_model_unless_served(bedrock, model_arn, context)
             LOG.info("The custom model %s, no longer wanted by its job's stack: %s", model_arn, outcome)
     return {"PhysicalResourceId": model_arn}

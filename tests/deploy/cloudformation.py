@@ -41,6 +41,9 @@ from tests.deploy.intrinsics import Resolver, Unresolvable, as_custom_resource_p
 from tests.deploy.runtime import Function, Rule, rate_seconds
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+# What a deploy of an unchanged stack reports; the CDK CLI treats it as success.
+UNCHANGED = "UNCHANGED"
+SUCCEEDED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", UNCHANGED)
 DEFAULT_SERVICE_TIMEOUT = 3600
 FAILED_STATES = ("CREATE_FAILED", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_FAILED")
 
@@ -255,7 +258,7 @@ class Engine:
         old_template, old_parameters = stack.template, stack.parameters
         new_parameters = self._parameters(stack, stack_template.template)
         if old_template == stack_template.template and old_parameters == new_parameters:
-            return stack.status  # "No updates are to be performed."
+            return UNCHANGED  # CloudFormation: "No updates are to be performed."
         stack.assets = stack_template.assets
         stack.status = "UPDATE_IN_PROGRESS"
         stack.template, stack.parameters = stack_template.template, new_parameters

@@ -739,6 +739,26 @@ class Bedrock(Service):
             answer["jobArn"] = model.job_arn
         return answer
 
+    def list_custom_models(self, call: Call) -> dict[str, Any]:
+        contains = call.params.get("nameContains", "")
+        found = [
+            m
+            for m in self.models.values()
+            if (m.account, m.region) == (call.account, call.region) and contains in m.name
+        ]
+        return {
+            "modelSummaries": [
+                {
+                    "modelArn": m.arn,
+                    "modelName": m.name,
+                    "creationTime": iso(m.created),
+                    "baseModelArn": m.base_model_arn,
+                    "baseModelName": m.base_model_arn.rsplit("/", 1)[-1],
+                }
+                for m in sorted(found, key=lambda m: m.created)
+            ]
+        }
+
     def authorize_get_custom_model(self, call: Call) -> Authorization:
         return Authorization().need("bedrock:GetCustomModel", call.params["modelIdentifier"])
 

@@ -12,7 +12,7 @@ from unittest import mock
 
 from tests.deploy.aws import Bridge
 from tests.deploy.clock import Clock
-from tests.deploy.cloudformation import Engine, OperationRefused, StackTemplate
+from tests.deploy.cloudformation import SUCCEEDED, Engine, OperationRefused, StackTemplate
 from tests.deploy.iam import Iam
 from tests.deploy.runtime import EventBridge, LambdaRuntime
 from tests.deploy.services import (
@@ -133,7 +133,7 @@ class World:
             if deleted is not None:
                 results[stack.name] = f"{status}, then {deleted}"
                 break
-            if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            if status not in SUCCEEDED:
                 break
         return results
 

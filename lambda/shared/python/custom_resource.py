@@ -12,6 +12,7 @@ copy or throughput: the previous one is found by name and adopted.
 import hashlib
 import json
 import logging
+import time
 
 import botocore.session
 from botocore.config import Config
@@ -114,19 +115,31 @@ def unless_gone(call, *, gone=("ResourceNotFoundException",), **arguments):
         raise
 
 
-def served_by(bedrock, model_arn):
-    """The Provisioned Throughputs and custom model deployments that serve ``model_arn``, by ARN."""
-    throughputs = bedrock.list_provisioned_model_throughputs(modelArnEquals=model_arn)["provisionedModelSummaries"]
-    deployments = bedrock.list_custom_model_deployments(modelArnEquals=model_arn)["modelDeploymentSummaries"]
-    return [t["provisionedModelArn"] for t in throughputs] + [d["customModelDeploymentArn"] for d in deployments]
+def serving_state(bedrock, model_arn):
+    """``(staying, leaving)``: the ARNs of the Provisioned Throughputs and deployments that serve ``model_arn``, split
+    into those that stay on it and those moving to another model (which serve it until the move completes)."""
+    staying, leaving = [], []
+    for throughput in bedrock.list_provisioned_model_throughputs(modelArnEquals=model_arn)["provisionedModelSummaries"]:
+        moving = throughput["desiredModelArn"] != model_arn
+        (leaving if moving else staying).append(throughput["provisionedModelArn"])
+    for summary in bedrock.list_custom_model_deployments(modelArnEquals=model_arn)["modelDeploymentSummaries"]:
+        arn = summary["customModelDeploymentArn"]
+        details = bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn).get("updateDetails") or {}
+        moving = details.get("updateStatus") == "Updating" and details.get("modelArn") != model_arn
+        (leaving if moving else staying).append(arn)
+    return staying, leaving
 
 
-def delete_model_unless_served(bedrock, model_arn):
-    """Delete a custom model that nothing serves; a served one is tagged to be deleted once it is not, as Bedrock
-    cannot delete a model that a Provisioned Throughput serves (user guide, prov-thru-delete.html, read 2026-11-30).
-    Returns what happened, for the log."""
-    serving = served_by(bedrock, model_arn)
-    if not serving:
+def delete_model_unless_served(bedrock, model_arn, context=None):
+    """Delete a custom model that nothing serves. One that a throughput or deployment is moving off is deleted once
+    the move is over, if that comes within the function's time (``context``); one still served is tagged to be deleted
+    once it is not (``release_unserved_models``), as Bedrock cannot delete a model that a Provisioned Throughput serves
+    (user guide, prov-thru-delete.html, read 2026-11-30). Returns what happened, for the log."""
+    staying, leaving = serving_state(bedrock, model_arn)
+    while leaving and not staying and context is not None and remaining_seconds(context) > 30 + 2 * CALL_BUDGET_SECONDS:
+        time.sleep(30)
+        staying, leaving = serving_state(bedrock, model_arn)
+    if not staying and not leaving:
         try:
             bedrock.delete_custom_model(modelIdentifier=model_arn)
             return "deleted"
@@ -137,7 +150,35 @@ def delete_model_unless_served(bedrock, model_arn):
             if code != "ConflictException":  # something began serving it since the check
                 raise
     bedrock.tag_resource(resourceARN=model_arn, tags=[{"key": DELETE_WHEN_UNSERVED_TAG, "value": "true"}])
-    return f"kept while {', '.join(serving) or 'something'} serves it, tagged to be deleted afterwards"
+    serving = ", ".join(staying + leaving) or "something"
+    return f"kept while {serving} serves it, tagged to be deleted afterwards"
+
+
+def release_unserved_models(bedrock, name_prefix):
+    """Delete this stage's custom models (named ``name_prefix``...) that were tagged to be deleted once unserved and
+    that nothing serves any more; returns their ARNs. Whatever serves or trains for the stage calls it, so a model
+    whose serving moved off it is not left behind for want of a later Delete."""
+    released = []
+    arguments = {"nameContains": name_prefix}
+    while True:
+        page = bedrock.list_custom_models(**arguments)
+        for model in page["modelSummaries"]:
+            if not model["modelName"].startswith(name_prefix):
+                continue
+            tags = unless_gone(bedrock.list_tags_for_resource, resourceARN=model["modelArn"]) or {"tags": []}
+            if any(t["key"] == DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]) and serving_state(
+                bedrock, model["modelArn"]
+            ) == ([], []):
+                unless_gone(bedrock.delete_custom_model, modelIdentifier=model["modelArn"])
+                released.append(model["modelArn"])
+        if not page.get("nextToken"):
+            return released
+        arguments["nextToken"] = page["nextToken"]
+
+
+def job_name_prefix(job_name):
+    """The part of a job's (and its model's) name that every job of the stage shares: ``<stage>-distill-``."""
+    return job_name.rsplit("-", 1)[0] + "-"
 
 
 def busy_message(kind, arn, status, model):
