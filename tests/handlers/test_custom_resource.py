@@ -120,6 +120,17 @@ def test_any_other_error_of_a_lookup_is_raised(bedrock):
         custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN)
 
 
+def test_a_services_own_not_found_code_counts_as_gone_when_named(stub):
+    ssm = botocore.session.get_session().create_client("ssm", region_name="us-west-2")
+    stubber = stub(ssm)
+    name = "/bedrock-distillation/sandbox/invocation-logging"
+    for _ in range(2):
+        stubber.add_client_error("delete_parameter", "ParameterNotFound", "", 400, {"Name": name})
+    assert custom_resource.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name) is None
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        custom_resource.unless_gone(ssm.delete_parameter, Name=name)
+
+
 def throughput_summary(arn: str = THROUGHPUT_ARN) -> dict:
     return {
         "provisionedModelName": "sandbox-serving-2f462a79fa34",

@@ -218,7 +218,7 @@ def test_iam_propagation_is_retried_until_bedrock_sees_the_permissions(handler, 
 
 def test_iam_propagation_is_retried_until_the_budget_runs_out(handler, context):
     # Waits of 5, 10, 20 and 40 s, then a minute at a time, until the next wait would leave less than two calls'
-    # budget (2 x 87 s) of the function's 900 s: after the 15th refusal 225 s are left, and 60 + 174 s do not fit.
+    # budget (2 x 102 s) of the function's 900 s: after the 15th refusal 225 s are left, and 60 + 204 s do not fit.
     sleeps = [5, 10, 20, 40] + [60] * 10
     bedrock_knows_no(handler, NAME)
     for _ in range(len(sleeps) + 1):
@@ -264,7 +264,6 @@ def test_a_refusal_that_waiting_cannot_cure_fails_at_once_with_bedrocks_reason(h
 def test_a_job_of_the_name_started_meanwhile_is_adopted(handler, context):
     bedrock_knows_no(handler, NAME)
     refuse_create(handler, "ConflictException", f"A model customization job named {NAME} already exists.")
-    bedrock_knows(handler, NAME, "InProgress")
     bedrock_knows(handler, NAME, "InProgress")
     assert handler.on_event(event("distillation_job_create"), context) == answer()
 
@@ -317,8 +316,8 @@ def test_a_lookup_lost_too_is_asked_again_after_a_pause(handler, context, monkey
 
 
 def test_an_unreachable_bedrock_is_asked_until_the_budget_runs_out(handler, context, monkeypatch):
-    # Lookups 5 s apart while more than two calls' budget (174 s) is left: from 190 s, four of them.
-    context.remaining_seconds = 190
+    # Lookups 5 s apart while more than two calls' budget (204 s) is left: from 224 s, four of them.
+    context.remaining_seconds = 224
     bedrock_knows_no(handler, NAME)
     unreachable = EndpointConnectionError(endpoint_url=ENDPOINT)
     lose_answers(monkeypatch, handler.bedrock, "create_model_customization_job", unreachable)
@@ -444,6 +443,19 @@ def test_delete_that_cannot_stop_a_running_job_fails_naming_it(handler, context)
         f"Could not stop the distillation job {JOB_ARN}: An error occurred (AccessDeniedException) when calling the "
         "StopModelCustomizationJob operation: User is not authorized to perform: bedrock:StopModelCustomizationJob"
     )
+
+
+def test_a_job_gone_after_a_failed_stop_is_deleted_already(handler, context):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
+    handler.stub.add_client_error(
+        "stop_model_customization_job",
+        "ResourceNotFoundException",
+        f"Could not find job {JOB_ARN}",
+        404,
+        {"jobIdentifier": JOB_ARN},
+    )
+    bedrock_knows_no(handler, NAME)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_keeps_the_model_of_a_completed_job_by_default(handler, context):

@@ -215,30 +215,66 @@ def test_delete_keeps_the_copy_by_default(handler):
     assert handler.is_complete(request, None) == {"IsComplete": True}
 
 
-def test_delete_deletes_the_copied_model_nothing_serves_when_the_stage_destroys(handler):
-    handler.stub.add_response("get_model_copy_job", copy_job("Completed"), {"jobArn": COPY_JOB})
+def copy_is(handler, status: str) -> None:
+    handler.stub.add_response("get_model_copy_job", copy_job(status), {"jobArn": COPY_JOB})
+
+
+def nothing_serves_the_copy(handler) -> None:
     handler.stub.add_response(
         "list_provisioned_model_throughputs", {"provisionedModelSummaries": []}, {"modelArnEquals": COPIED_MODEL}
     )
     handler.stub.add_response(
         "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": COPIED_MODEL}
     )
+
+
+def test_delete_deletes_the_copied_model_nothing_serves_when_the_stage_destroys(handler):
+    """The provider asks is_complete right after on_event; the model on_event deleted is gone by then."""
+    request = delete_request("false")
+    copy_is(handler, "Completed")
+    nothing_serves_the_copy(handler)
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": COPIED_MODEL})
-    assert handler.on_event(delete_request("false"), None) == {"PhysicalResourceId": COPY_JOB}
+    assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
+    copy_is(handler, "Completed")
+    nothing_serves_the_copy(handler)
+    handler.stub.add_client_error(
+        "delete_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": COPIED_MODEL}
+    )
+    assert handler.is_complete(request, None) == {"IsComplete": True}
 
 
-def test_delete_of_a_copy_that_has_not_completed_has_no_model_to_delete(handler):
-    handler.stub.add_response("get_model_copy_job", copy_job("InProgress"), {"jobArn": COPY_JOB})
-    assert handler.on_event(delete_request("false"), None) == {"PhysicalResourceId": COPY_JOB}
+def test_the_delete_of_a_running_copy_waits_for_it_and_then_deletes_its_model(handler):
+    """A copy cannot be stopped; its model appears when it completes, and is deleted then."""
+    request = delete_request("false")
+    copy_is(handler, "InProgress")
+    assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
+    copy_is(handler, "InProgress")
+    assert handler.is_complete(request, None) == {"IsComplete": False}
+    copy_is(handler, "Completed")
+    nothing_serves_the_copy(handler)
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": COPIED_MODEL})
+    assert handler.is_complete(request, None) == {"IsComplete": True}
+
+
+def test_the_delete_of_a_failed_copy_completes_at_once(handler):
+    request = delete_request("false")
+    copy_is(handler, "Failed")
+    assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
+    copy_is(handler, "Failed")
+    assert handler.is_complete(request, None) == {"IsComplete": True}
 
 
 def test_delete_of_a_copy_bedrock_no_longer_knows_succeeds(handler):
-    handler.stub.add_client_error(
-        "get_model_copy_job", "ResourceNotFoundException", "Copy job not found", 404, {"jobArn": COPY_JOB}
-    )
-    assert handler.on_event(delete_request("false"), None) == {"PhysicalResourceId": COPY_JOB}
+    request = delete_request("false")
+    for _ in range(2):
+        handler.stub.add_client_error(
+            "get_model_copy_job", "ResourceNotFoundException", "Copy job not found", 404, {"jobArn": COPY_JOB}
+        )
+    assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
+    assert handler.is_complete(request, None) == {"IsComplete": True}
 
 
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
     request = {**delete_request("false"), "PhysicalResourceId": CREATE_FAILED}
     assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
+    assert handler.is_complete(request, None) == {"IsComplete": True}

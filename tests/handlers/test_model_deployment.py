@@ -77,14 +77,14 @@ def expect_move(handler, model: str) -> None:
     )
 
 
-def test_create_deploys_the_model_on_demand(handler):
+def test_create_deploys_the_model_on_demand(handler, context):
     request = event("model_deployment_create")
     bedrock_knows_no(handler, NAME)
     expect_create(handler, request)
-    assert handler.on_event(request, None) == answer()
+    assert handler.on_event(request, context) == answer()
 
 
-def test_create_without_a_description_sends_none(handler):
+def test_create_without_a_description_sends_none(handler, context):
     """Bedrock refuses an empty description; leaving it out is the way to give none."""
     request = event("model_deployment_create")
     request["ResourceProperties"]["Description"] = ""
@@ -99,41 +99,66 @@ def test_create_without_a_description_sends_none(handler):
             "tags": TAGS,
         },
     )
-    assert handler.on_event(request, None) == answer()
+    assert handler.on_event(request, context) == answer()
 
 
-def test_create_adopts_the_deployment_its_name_already_names(handler):
+def test_create_adopts_the_deployment_its_name_already_names(handler, context):
     bedrock_knows(handler, NAME, deployment("Active"))
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
-    assert handler.on_event(event("model_deployment_create"), None) == answer()
+    assert handler.on_event(event("model_deployment_create"), context) == answer()
 
 
-def test_create_adopts_a_deployment_of_another_model_and_moves_it(handler):
+def test_create_adopts_a_deployment_of_another_model_and_moves_it(handler, context):
     bedrock_knows(handler, NAME, deployment("Active", RETRAINED_MODEL_ARN))
     expect_move(handler, MODEL_ARN)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
-    assert handler.on_event(event("model_deployment_create"), None) == answer()
+    assert handler.on_event(event("model_deployment_create"), context) == answer()
 
 
-def test_a_deployment_still_being_created_for_another_model_is_refused_with_what_to_do(handler):
-    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
-    with pytest.raises(RuntimeError) as raised:
-        handler.on_event(event("model_deployment_create"), None)
-    assert str(raised.value) == (
-        f"The custom model deployment {DEPLOYMENT_ARN} is Creating and cannot move to {MODEL_ARN} until it is "
-        "ready. Deploy again once Bedrock reports it ready."
+def refusal(status: str, model: str = MODEL_ARN) -> str:
+    return (
+        f"The custom model deployment {DEPLOYMENT_ARN} is {status} and cannot move to {model} until it is ready. "
+        "Once Bedrock reports it ready, deploy again (or, if the stack is in UPDATE_ROLLBACK_FAILED, continue its "
+        "rollback: aws cloudformation continue-update-rollback)."
     )
 
 
-def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler):
+def moving_to(model: str, update_status: str = "Updating") -> dict:
+    """updateDetails of a deployment's move to ``model`` (API reference, CustomModelDeploymentUpdateDetails)."""
+    return {"updateDetails": {"modelArn": model, "updateStatus": update_status}}
+
+
+def test_a_deployment_being_created_for_another_model_is_moved_once_it_is_active(handler, context):
+    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Creating", RETRAINED_MODEL_ARN))
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN))
+    expect_move(handler, MODEL_ARN)
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
+    assert handler.on_event(event("model_deployment_create"), context) == answer()
+    assert context.slept == [30, 30]
+
+
+def test_a_deployment_still_being_created_when_the_time_runs_out_is_refused_with_what_to_do(handler, context):
+    # Looks 30 s apart while more than 30 s and two calls' budget (2 x 102 s) are left: from 300 s, three waits.
+    context.remaining_seconds = 300
+    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    for _ in range(3):
+        bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Creating", RETRAINED_MODEL_ARN))
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(event("model_deployment_create"), context)
+    assert context.slept == [30, 30, 30]
+    assert str(raised.value) == refusal("Creating")
+
+
+def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler, context):
     request = event("model_deployment_create")
     bedrock_knows(handler, NAME, deployment("Failed", failureMessage="Internal error"))
     handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
     expect_create(handler, request, NEW_DEPLOYMENT_ARN)
-    assert handler.on_event(request, None) == answer(NEW_DEPLOYMENT_ARN)
+    assert handler.on_event(request, context) == answer(NEW_DEPLOYMENT_ARN)
 
 
-def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler):
+def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, context):
     request = event("model_deployment_create")
     bedrock_knows_no(handler, NAME)
     handler.stub.add_client_error(
@@ -143,53 +168,70 @@ def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler):
         400,
     )
     with pytest.raises(handler.bedrock.exceptions.ValidationException, match="not supported for this custom model"):
-        handler.on_event(request, None)
+        handler.on_event(request, context)
 
 
-def test_update_moves_the_deployment_in_place_to_the_new_model(handler):
+def test_update_moves_the_deployment_in_place_to_the_new_model(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active"))
     expect_move(handler, RETRAINED_MODEL_ARN)
-    assert handler.on_event(event("model_deployment_update"), None) == answer(model=RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
 
 
-def test_a_rollback_update_moves_the_deployment_back_and_creates_nothing(handler):
+def test_a_rollback_update_moves_the_deployment_back_and_creates_nothing(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN))
     expect_move(handler, MODEL_ARN)
     request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    assert handler.on_event(request, None) == answer()
+    assert handler.on_event(request, context) == answer()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambda/model_deployment/index.py reads the model a deployment serves from modelArn alone "
-    "(wanted_model) and counts only Creating as busy; a move under way is in updateDetails (API reference "
-    "CustomModelDeploymentUpdateDetails, read 2026-12-01), so the rollback of an Update that started a move finds "
-    "modelArn still on the previous model, answers success and leaves the deployment moving to the new one",
-)
-def test_a_rollback_during_a_move_is_not_taken_for_a_deployment_already_back(handler):
-    moving = deployment(
-        "Active", MODEL_ARN, updateDetails={"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"}
-    )
-    bedrock_knows(handler, DEPLOYMENT_ARN, moving)
+def test_a_deployment_moving_to_another_model_is_busy_and_refused_when_no_wait_fits(handler, context):
+    """Its modelArn is still the previous model while updateDetails says it moves: it is not back already."""
+    context.remaining_seconds = 30 + 2 * 102
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
     request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    with pytest.raises(RuntimeError, match="cannot move"):
-        handler.on_event(request, None)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(request, context)
+    assert str(raised.value) == refusal("Updating")
+    assert context.slept == []
 
 
-def test_update_of_a_deployment_gone_meanwhile_creates_it_anew(handler):
+def test_a_rollback_during_a_move_waits_for_it_and_moves_the_deployment_back(handler, context):
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
+    moved = deployment("Active", RETRAINED_MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN, "UpdateCompleted"))
+    bedrock_knows(handler, DEPLOYMENT_ARN, moved)
+    expect_move(handler, MODEL_ARN)
+    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    assert handler.on_event(request, context) == answer()
+    assert context.slept == [30]
+
+
+def test_a_deployment_already_moving_to_the_model_is_left_to_finish(handler, context):
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
+    assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
+    assert context.slept == []
+
+
+def test_a_deployment_whose_move_failed_is_moved_again(handler, context):
+    failed = deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN, "UpdateFailed"))
+    bedrock_knows(handler, DEPLOYMENT_ARN, failed)
+    expect_move(handler, RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
+
+
+def test_update_of_a_deployment_gone_meanwhile_creates_it_anew(handler, context):
     request = event("model_deployment_update")
     bedrock_knows_no(handler, DEPLOYMENT_ARN)
     bedrock_knows_no(handler, NAME)
     expect_create(handler, request, NEW_DEPLOYMENT_ARN)
-    assert handler.on_event(request, None) == answer(NEW_DEPLOYMENT_ARN, RETRAINED_MODEL_ARN)
+    assert handler.on_event(request, context) == answer(NEW_DEPLOYMENT_ARN, RETRAINED_MODEL_ARN)
 
 
-def test_delete_deletes_the_deployment(handler):
+def test_delete_deletes_the_deployment(handler, context):
     handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
-    assert handler.on_event(event("model_deployment_delete"), None) == {"PhysicalResourceId": DEPLOYMENT_ARN}
+    assert handler.on_event(event("model_deployment_delete"), context) == {"PhysicalResourceId": DEPLOYMENT_ARN}
 
 
-def test_delete_of_a_deployment_already_gone_succeeds(handler):
+def test_delete_of_a_deployment_already_gone_succeeds(handler, context):
     handler.stub.add_client_error(
         "delete_custom_model_deployment",
         "ResourceNotFoundException",
@@ -197,9 +239,9 @@ def test_delete_of_a_deployment_already_gone_succeeds(handler):
         404,
         {"customModelDeploymentIdentifier": DEPLOYMENT_ARN},
     )
-    assert handler.on_event(event("model_deployment_delete"), None) == {"PhysicalResourceId": DEPLOYMENT_ARN}
+    assert handler.on_event(event("model_deployment_delete"), context) == {"PhysicalResourceId": DEPLOYMENT_ARN}
 
 
-def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
+def test_delete_after_a_failed_create_has_nothing_to_delete(handler, context):
     request = event("model_deployment_delete", PhysicalResourceId=CREATE_FAILED)
-    assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
+    assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}

@@ -247,14 +247,31 @@ def test_a_failed_deployment_fails_the_wait_with_bedrocks_message(deployment_wat
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambda/serving_watcher/index.py reads only status and modelArn, but Bedrock reports the outcome of a "
-    "deployment's move in updateDetails.updateStatus (Updating | UpdateCompleted | UpdateFailed; API reference "
-    "CustomModelDeploymentUpdateDetails, read 2026-12-01): a move that failed leaves the deployment Active on another "
-    "model, and the wait runs on to its 12-hour timeout instead of failing with Bedrock's reason",
-)
-def test_a_deployment_whose_move_failed_fails_the_wait(deployment_watcher, signals):
+def test_a_deployment_whose_move_failed_fails_the_wait_with_bedrocks_message(deployment_watcher, signals):
+    """A failed move leaves the deployment Active on the model it served before; updateDetails says how the move
+    went (API reference, CustomModelDeploymentUpdateDetails)."""
+    the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
+    deployment_is(
+        deployment_watcher,
+        "Active",
+        model=OLD_MODEL_ARN,
+        updateDetails={"modelArn": MODEL_ARN, "updateStatus": "UpdateFailed"},
+        failureMessage="The custom model is not supported for on-demand inference",
+    )
+    expect_poll_disabled(deployment_watcher)
+    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "UpdateFailed"
+    assert signals == [
+        {
+            "Status": "FAILURE",
+            "Reason": f"The custom model deployment {DEPLOYMENT_ARN} could not move to {MODEL_ARN}: The custom model "
+            "is not supported for on-demand inference. Deploy again to retry.",
+            "UniqueId": "signal",
+            "Data": "",
+        }
+    ]
+
+
+def test_a_failed_move_without_a_message_says_bedrock_gave_none(deployment_watcher, signals):
     the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
     deployment_is(
         deployment_watcher,
@@ -264,4 +281,24 @@ def test_a_deployment_whose_move_failed_fails_the_wait(deployment_watcher, signa
     )
     expect_poll_disabled(deployment_watcher)
     deployment_watcher.handler(event("serving_watcher_scheduled"), None)
-    assert [signal["Status"] for signal in signals] == ["FAILURE"]
+    assert [signal["Reason"] for signal in signals] == [
+        f"The custom model deployment {DEPLOYMENT_ARN} could not move to {MODEL_ARN}: Bedrock gave no reason. Deploy "
+        "again to retry."
+    ]
+
+
+def test_a_deployment_still_moving_is_not_ready_though_it_names_the_model(deployment_watcher, signals):
+    the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
+    deployment_is(deployment_watcher, "Active", updateDetails={"modelArn": MODEL_ARN, "updateStatus": "Updating"})
+    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "Active"
+    assert signals == []
+
+
+def test_a_deployment_whose_move_completed_signals_success(deployment_watcher, signals):
+    the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
+    deployment_is(
+        deployment_watcher, "Active", updateDetails={"modelArn": MODEL_ARN, "updateStatus": "UpdateCompleted"}
+    )
+    expect_poll_disabled(deployment_watcher)
+    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "Active"
+    assert [signal["Status"] for signal in signals] == ["SUCCESS"]
