@@ -45,18 +45,18 @@ def on_event(event, context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
     if event["RequestType"] == "Create":
-        answered = create(event, context)
-    elif event["RequestType"] == "Update":
-        answered = update(event, context)
-    else:
-        answered = delete(event, context)
+        return create(event, context)
+    if event["RequestType"] == "Update":
+        return update(event, context)
+    answered = delete(event, context)
     release(event)
     return answered
 
 
 def release(event):
-    """Delete the stage's models that were waiting for nothing to serve them (custom_resource.release_unserved_models);
-    a failure here is logged, not raised: it must not fail the job's own lifecycle."""
+    """After a Delete, delete the stage's models that were waiting for nothing to serve them
+    (custom_resource.release_unserved_models): the serving stack does the same on each of its deploys. A failure here
+    is logged, not raised: it must not fail the job's own lifecycle."""
     try:
         released = custom_resource.release_unserved_models(
             bedrock, custom_resource.job_name_prefix(event["ResourceProperties"]["JobName"])

@@ -45,14 +45,14 @@ def create(properties):
     state = load_state(properties)
     if current and not is_ours(current, properties):
         refuse_unless_taking_over(current, properties)
-        state.setdefault("replaced", current)
+        remember_replaced(properties, state, current)
     put(properties, state)
     return answer(properties)
 
 
 def update(properties, old_properties):
     current = current_configuration()
-    state = load_state(properties, old_properties)
+    state = load_state(properties)
     desired = desired_configuration(properties)
     if current == desired:
         if state.get("applied") != desired:
@@ -66,7 +66,7 @@ def update(properties, old_properties):
         LOG.info("Leaving the configuration in place (%s): it is not this stack's", describe(current))
     else:
         refuse_unless_taking_over(current, properties)
-        state.setdefault("replaced", current)
+        remember_replaced(properties, state, current)
         put(properties, state)
     return answer(properties)
 
@@ -95,13 +95,21 @@ def delete(properties):
     return {"PhysicalResourceId": PHYSICAL_ID}
 
 
+def remember_replaced(properties, state, current):
+    """Record someone else's configuration before replacing it: a record that cannot be saved stops the change
+    before anything of theirs is replaced. A configuration recorded earlier is the one to restore, and is kept."""
+    if "replaced" not in state:
+        state["replaced"] = current
+        save_state(properties, state)
+
+
 def put(properties, state):
-    """Put this stack's configuration in place, after recording it and what it replaces: a record that cannot be
-    saved stops the change before anything of someone else's is replaced."""
+    """Put this stack's configuration in place, then record it as the one this stack last applied (only once Bedrock
+    took it: a refused put leaves the record of what is really in place)."""
     desired = desired_configuration(properties)
+    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired)
     state["applied"] = desired
     save_state(properties, state)
-    bedrock.put_model_invocation_logging_configuration(loggingConfig=desired)
 
 
 def answer(properties):
@@ -159,14 +167,13 @@ def describe(configuration):
     return "delivering to " + " and ".join(places) if places else "delivering nowhere"
 
 
-def load_state(properties, old_properties=None):
-    """What this stack remembers: {"replaced": the configuration it took over, "applied": the one it put}."""
-    for name in dict.fromkeys((properties["StateParameterName"], (old_properties or properties)["StateParameterName"])):
-        try:
-            return json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-        except ssm.exceptions.ParameterNotFound:
-            continue
-    return {}
+def load_state(properties):
+    """What this stack remembers: {"replaced": the configuration it took over, "applied": the one it put}. The
+    parameter's name comes from the stage's name, which a stack never changes."""
+    try:
+        return json.loads(ssm.get_parameter(Name=properties["StateParameterName"])["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return {}
 
 
 def save_state(properties, state):

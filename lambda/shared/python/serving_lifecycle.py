@@ -64,8 +64,11 @@ class ServingLifecycle:
         model = properties["ModelArn"]
         if kind == "Update" and properties["Name"] == event["OldResourceProperties"]["Name"]:
             current = self.describe(physical_id)
-            if current is not None and current["status"] != FAILED:
-                self._follow(physical_id, current, model, context)
+            if (
+                current is not None
+                and current["status"] != FAILED
+                and self._follow(physical_id, current, model, context)
+            ):
                 custom_resource.retag(
                     self.bedrock, physical_id, properties.get("Tags"), event["OldResourceProperties"].get("Tags")
                 )
@@ -98,18 +101,25 @@ class ServingLifecycle:
         return self._answer(arn, model)
 
     def _follow(self, arn, current, model, context):
+        """Move the live resource to ``model``, waiting first while it is changing; False when it failed or
+        vanished meanwhile (the caller then buys it anew)."""
         if self.wanted_model(current) == model:
-            return
+            return True
         while self.busy(current) and custom_resource.remaining_seconds(context) > (
             BUSY_CHECK_SECONDS + 2 * custom_resource.CALL_BUDGET_SECONDS
         ):
             LOG.info("The %s %s is %s; waiting before moving it to %s", self.kind, arn, self.busy(current), model)
             time.sleep(BUSY_CHECK_SECONDS)
             current = self.describe(arn)
+            if current is None or current["status"] == FAILED:
+                return False
+            if self.wanted_model(current) == model:
+                return True
         if self.busy(current):
             raise RuntimeError(custom_resource.busy_message(self.kind, arn, self.busy(current), model))
         self.move(arn, model)
         LOG.info("Moving the %s %s to %s", self.kind, arn, model)
+        return True
 
     @staticmethod
     def _arn(description):
