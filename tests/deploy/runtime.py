@@ -189,8 +189,10 @@ class LambdaRuntime:
             if (layer / "python").is_dir() and not _is_sdk_layer(layer / "python")
         ]
         ours = {Path(p).resolve() for p in paths}
-        before = set(sys.modules)
+        # Copies of the layer's modules that the process already imported (the handler tests do) are set aside, so
+        # that this function gets fresh ones, with the simulated clock, like a cold start.
         shadowed = {name: sys.modules.pop(name) for name in self._names_in(paths) if name in sys.modules}
+        before = set(sys.modules)
         sys.path[:0] = paths
         try:
             # The layer module makes its session at import; every handler client comes from it, and so to the fake.
