@@ -45,14 +45,20 @@ def model_release(stack: Stack) -> list[Permission]:
         ),
         Permission(
             actions=[
-                "bedrock:GetCustomModelDeployment",
                 "bedrock:ListTagsForResource",
                 "bedrock:TagResource",
+                "bedrock:UntagResource",
                 "bedrock:DeleteCustomModel",
             ],
-            resources=[models, deployments],
-            wildcard_reason="The stage's custom models and deployments have ARNs with ids Bedrock chooses; the handler "
-            "deletes only models tagged to be deleted once unserved, or its own job's.",
+            resources=[models],
+            wildcard_reason="The stage's custom models have ARNs with ids Bedrock chooses; the handler deletes only "
+            "models tagged to be deleted once unserved, or its own job's.",
+        ),
+        Permission(
+            actions=["bedrock:GetCustomModelDeployment"],
+            resources=[deployments],
+            wildcard_reason="Which model each deployment of the account serves or moves to, read before a model is "
+            "deleted.",
         ),
     ]
 

@@ -6,13 +6,14 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.job_config import DistillationConfig
+from distill.naming import job_arn_parameter
 
 JOB_NAMES_REASON = (
     "A job's ARN carries an id Bedrock chooses when it accepts the job, so the handler acts on this account and "
@@ -90,6 +91,7 @@ class DistillationJob(Construct):
                 "JobTags": stack.to_json_string({**tags, **config.job_tags}),
                 "CustomModelTags": stack.to_json_string({**tags, **config.job_tags}),
                 "RetainModelOnDelete": "true" if config.retain_model else "false",
+                "JobArnParameterName": job_arn_parameter(stage_name),
             },
             permissions=[
                 Permission(
@@ -106,6 +108,16 @@ class DistillationJob(Construct):
                     wildcard_reason=JOB_NAMES_REASON,
                 ),
                 *model_release(stack),
+                Permission(
+                    actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+                    resources=[
+                        stack.format_arn(
+                            service="ssm", resource="parameter", resource_name=job_arn_parameter(stage_name)[1:]
+                        )
+                    ],
+                ),
+                # Whether an Update comes from CloudFormation rolling the stack back.
+                Permission(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID]),
                 Permission(
                     actions=["iam:PassRole"],
                     resources=[service_role.role_arn],

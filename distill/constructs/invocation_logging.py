@@ -10,7 +10,7 @@ from constructs import Construct
 from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
-from distill.nag import acknowledge
+from distill.nag import acknowledge, rendered
 
 LOGGING_ACTIONS = [
     "bedrock:GetModelInvocationLoggingConfiguration",
@@ -80,16 +80,22 @@ class InvocationLogging(Construct):
             "The model invocation logging actions act on the account and Region's single configuration "
             "and support no resource-level permissions.",
         )
-        if take_over:
-            # Restoring a replaced configuration that delivers to CloudWatch passes that configuration's role.
-            handler.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["iam:PassRole"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
-                )
+        # Restoring a configuration this stack replaced that delivers to CloudWatch Logs passes its role; the stack
+        # may have to restore one after takeOver was switched off, so the grant does not depend on it.
+        roles = stack.format_arn(service="iam", region="", resource="role", resource_name="*")
+        handler.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[roles],
+                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
             )
-
+        )
+        acknowledge(
+            handler.policy,
+            f"AwsSolutions-IAM5[Resource::{rendered(self, roles)}]",
+            "The role of a configuration someone else made, restored on Delete, is not known at synth; only this "
+            "account's roles, and only to Bedrock.",
+        )
         provider = HandlerProvider(self, "Provider", on_event=handler, key=key.key, removal_policy=removal_policy)
         self.resource = CustomResource(
             self,

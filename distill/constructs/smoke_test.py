@@ -12,6 +12,7 @@ from distill.constructs.bedrock_resource import BedrockResource, Permission
 from distill.constructs.data_key import DataKey
 
 MAX_TOKENS = 64
+INVOKE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 class ServingSmokeTest(Construct):
@@ -25,6 +26,7 @@ class ServingSmokeTest(Construct):
         *,
         stage_name: str,
         model_id: str,
+        model_arn: str,
         prompts: Sequence[str],
         key: DataKey,
         removal_policy: RemovalPolicy,
@@ -38,8 +40,17 @@ class ServingSmokeTest(Construct):
             description=f"Checks that the {stage_name} stage's served model answers",
             key=key,
             removal_policy=removal_policy,
-            properties={"ModelId": model_id, "Prompts": json.dumps(list(prompts)), "MaxTokens": str(MAX_TOKENS)},
+            # ModelArn (the custom model served) is not used by the handler: it makes the check run again whenever
+            # the served model changes, as a throughput moved in place keeps its ARN (ModelId).
+            properties={
+                "ModelId": model_id,
+                "ModelArn": model_arn,
+                "Prompts": json.dumps(list(prompts)),
+                "MaxTokens": str(MAX_TOKENS),
+            },
             permissions=[Permission(actions=["bedrock:InvokeModel"], resources=[model_id])],
-            key_via_bedrock=["kms:Decrypt"],
+            # Invoking a custom model encrypted with a customer key (Amazon Nova user guide,
+            # customize-fine-tune-encrypt.html, "PermissionsModelInvocation", read 2026-12-01).
+            key_via_bedrock=INVOKE_KEY_ACTIONS,
             timeout=Duration.minutes(10),
         )

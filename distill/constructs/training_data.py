@@ -24,7 +24,18 @@ def dataset_uploads_policy(scope: Construct, id: str, bucket: s3.IBucket) -> iam
     authorized as s3:GetObject."""
     datasets = bucket.arn_for_objects(f"{DATASETS_PREFIX}*")
     policy = iam.ManagedPolicy(
-        scope, id, statements=[iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[datasets])]
+        scope,
+        id,
+        statements=[
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[datasets]),
+            # Without s3:ListBucket, S3 answers a HeadObject for a key that is not there with 403, not 404 (S3 API
+            # reference, HeadObject, "Permissions", read 2026-12-01): the first upload would fail.
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{DATASETS_PREFIX}*"}},
+            ),
+        ],
     )
     acknowledge(
         policy,

@@ -13,7 +13,7 @@ from distill.constructs.idle_alarm import ThroughputIdleAlarm
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
-from distill.constructs.smoke_test import ServingSmokeTest
+from distill.constructs.smoke_test import INVOKE_KEY_ACTIONS, ServingSmokeTest
 from distill.naming import OUTPUT_PREFIX
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.training import metrics_s3_uri
@@ -79,6 +79,7 @@ class ServingStack(Stack):
                 "SmokeTest",
                 stage_name=stage.name,
                 model_id=self.served.arn,
+                model_arn=self.model_arn,
                 prompts=self._smoke_test_prompts(),
                 key=self.foundation.data_key,
                 removal_policy=self.removal,
@@ -192,7 +193,8 @@ class ServingStack(Stack):
             "SmokeTestPolicy",
             roles=[role],
             statements=[
-                iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.served.arn, self.model_arn])
+                iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.served.arn, self.model_arn]),
+                self.foundation.data_key.usage_through("bedrock", INVOKE_KEY_ACTIONS),
             ],
         )
         self.smoke_test_role_output = CfnOutput(

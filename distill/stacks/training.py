@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_cdk import Annotations, CfnOutput, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from distill.config import StageConfig
@@ -12,7 +11,7 @@ from distill.constructs.distillation_job import DistillationJob
 from distill.constructs.training_data import TrainingDataUpload
 from distill.job_config import DistillationConfig
 from distill.nag import acknowledge, rendered
-from distill.naming import OUTPUT_PREFIX, TRAINING_METRICS_PATH, job_arn_parameter
+from distill.naming import OUTPUT_PREFIX, TRAINING_METRICS_PATH
 from distill.stacks.foundation import FoundationStack
 
 
@@ -45,16 +44,65 @@ class TrainingStack(Stack):
         )
         # Bedrock checks the role's access to the teacher and the data when it accepts the job.
         self.job.node.add_dependency(self.job_access)
-        ssm.StringParameter(
-            self,
-            "JobArnParameter",
-            parameter_name=job_arn_parameter(stage.name),
-            string_value=self.job.job_arn,
-            description=f"ARN of the {stage.name} stage's current distillation job",
-        )
+        if config.subnet_ids:
+            self._grant_vpc(config)
         CfnOutput(self, "JobArn", value=self.job.job_arn, description="The distillation job")
         CfnOutput(self, "JobName", value=self.job.job_name, description="The distillation job's name")
         CfnOutput(self, "CustomModelName", value=self.job.custom_model_name, description="The custom model's name")
+
+    def _grant_vpc(self, config: DistillationConfig) -> None:
+        """What Bedrock does as the service role to run the job in the stage's VPC: describe the network, and make,
+        tag and remove the job's network interfaces, which it tags BedrockManaged (user guide,
+        vpc-model-customization.html, "Attach VPC permissions to a model customization role", read 2026-12-01)."""
+
+        def ec2(kind: str, name: str) -> str:
+            return self.format_arn(service="ec2", resource=kind, resource_name=name)
+
+        interfaces = ec2("network-interface", "*")
+        managed = {"StringEquals": {"aws:RequestTag/BedrockManaged": "true"}}
+        self.job_access.add_statements(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[ec2("subnet", s) for s in config.subnet_ids]
+                + [ec2("security-group", g) for g in config.security_group_ids],
+            ),
+            iam.PolicyStatement(actions=["ec2:CreateNetworkInterface"], resources=[interfaces], conditions=managed),
+            iam.PolicyStatement(
+                actions=["ec2:CreateTags"],
+                resources=[interfaces],
+                conditions={"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}},
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[interfaces],
+                conditions={"StringEquals": {"aws:ResourceTag/BedrockManaged": "true"}},
+            ),
+        )
+        acknowledge(
+            self.job_access,
+            "AwsSolutions-IAM5[Resource::*]",
+            "EC2's Describe actions take no resource-level permission; Bedrock reads the stage's VPC with them.",
+        )
+        acknowledge(
+            self.job_access,
+            f"AwsSolutions-IAM5[Resource::{rendered(self, interfaces)}]",
+            "The job's network interfaces are made by Bedrock with ids it chooses; the statements are conditioned on "
+            "the BedrockManaged tag Bedrock puts on them.",
+        )
 
     def _grant_teacher(self, config: DistillationConfig) -> None:
         """Let the service role invoke exactly the teacher: its foundation model in each Region the job's calls can

@@ -30,6 +30,8 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
+ssm = custom_resource.LazyClient("ssm")
+cloudformation = custom_resource.LazyClient("cloudformation")
 
 # Bedrock's answer while IAM has not propagated the service role's new permissions (user guide, "Troubleshooting
 # model customization issues", read 2026-11-30: "Could not validate GetObject permissions to access Amazon S3
@@ -44,13 +46,36 @@ ENDED_WITHOUT_MODEL = ("Failed", "Stopped", "Stopping")
 def on_event(event, context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
-    if event["RequestType"] == "Create":
-        return create(event, context)
-    if event["RequestType"] == "Update":
-        return update(event, context)
-    answered = delete(event, context)
-    release(event)
+    if event["RequestType"] == "Delete":
+        answered = delete(event, context)
+        release(event)
+        return answered
+    answered = create(event, context) if event["RequestType"] == "Create" else update(event, context)
+    publish(event["ResourceProperties"], answered["PhysicalResourceId"])
     return answered
+
+
+def publish(properties, job_arn):
+    """The stage's current job, for `distill status`, in the SSM parameter JobArnParameterName. The handler writes it
+    rather than a stack resource, so that nothing in the training stack can fail after the job started: a stack
+    rollback would stop the paid job for a reason that has nothing to do with it."""
+    ssm.put_parameter(
+        Name=properties["JobArnParameterName"],
+        Value=job_arn,
+        Type="String",
+        Overwrite=True,
+        Description="ARN of the stage's current distillation job",
+    )
+
+
+def unpublish(properties, job_arn):
+    """Forget the published job only if it is this one: a replaced job's Delete comes after its successor's Create."""
+    name = properties.get("JobArnParameterName")
+    if not name:
+        return
+    published = custom_resource.unless_gone(ssm.get_parameter, gone=("ParameterNotFound",), Name=name)
+    if published is not None and published["Parameter"]["Value"] == job_arn:
+        custom_resource.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name)
 
 
 def release(event):
@@ -59,7 +84,7 @@ def release(event):
     is logged, not raised: it must not fail the job's own lifecycle."""
     try:
         released = custom_resource.release_unserved_models(
-            bedrock, custom_resource.job_name_prefix(event["ResourceProperties"]["JobName"])
+            bedrock, custom_resource.name_prefix(event["ResourceProperties"]["JobName"])
         )
     except ClientError as error:
         LOG.warning("Could not release the stage's unserved models: %s", error)
@@ -76,7 +101,14 @@ def create(event, context):
     refuse_if_unusable(job)
     LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
     custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), None)
+    reclaim(job)
     return answer(job)
+
+
+def reclaim(job):
+    """A completed job adopted again owns its model again: it is no longer to be deleted once unserved."""
+    if job.get("outputModelArn"):
+        custom_resource.untag_for_deletion(bedrock, job["outputModelArn"])
 
 
 def update(event, context):
@@ -85,14 +117,43 @@ def update(event, context):
     if job is None:
         return answer(start_job(properties, context))
     if job["jobArn"] != event["PhysicalResourceId"]:
-        # A rollback, or a return to settings that already ran: the job they describe exists, so it is kept as it is.
+        # A rollback, or a return to settings that already ran: the job they describe exists, so it is kept as it
+        # is. A job of those settings that cannot produce a model is adopted only by a rollback, which must restore
+        # what was; an update asked for by the user is refused, before its cleanup stops the job that runs now.
+        if not rolling_back(event):
+            refuse_if_unusable(job)
         LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
+        reclaim(job)
+    stop_stray(event, job["jobArn"])
     custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), old.get("JobTags"))
     if job.get("outputModelArn"):
         custom_resource.retag(
             bedrock, job["outputModelArn"], properties.get("CustomModelTags"), old.get("CustomModelTags")
         )
     return answer(job)
+
+
+def rolling_back(event):
+    """Whether CloudFormation sends this Update to roll the stack back (StackStatus UPDATE_ROLLBACK_IN_PROGRESS)."""
+    stack = cloudformation.describe_stacks(StackName=event["StackId"])["Stacks"][0]
+    return stack["StackStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"
+
+
+def stop_stray(event, kept):
+    """A job the failed forward Update started that the stack never learnt of (its answer lost past the handler's
+    time) would run unowned after the rollback: the job named by the OldResourceProperties is stopped when it runs
+    and is neither the one the stack holds nor the one kept."""
+    old_name = event["OldResourceProperties"].get("JobName")
+    if not old_name or old_name == event["ResourceProperties"]["JobName"]:
+        return
+    stray = find_job(old_name)
+    if (
+        stray is not None
+        and stray["status"] == "InProgress"
+        and stray["jobArn"] not in (event["PhysicalResourceId"], kept)
+    ):
+        bedrock.stop_model_customization_job(jobIdentifier=stray["jobArn"])
+        LOG.info("Stopped the distillation job %s, which a failed update started and nothing holds", stray["jobArn"])
 
 
 def find_job(name):
@@ -241,4 +302,5 @@ def delete(event, context):
         LOG.info("The custom model %s of %s: %s", job["outputModelArn"], job["jobName"], outcome)
     else:
         LOG.info("The distillation job %s is %s; nothing to stop or delete", job_arn, job["status"])
+    unpublish(event["ResourceProperties"], job_arn)
     return {"PhysicalResourceId": job_arn}

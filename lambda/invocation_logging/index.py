@@ -43,7 +43,7 @@ def on_event(event, _context):
 def create(properties):
     current = current_configuration()
     state = load_state(properties)
-    if current and not is_ours(current, properties):
+    if current and not ours(current, properties, state):
         refuse_unless_taking_over(current, properties)
         remember_replaced(properties, state, current)
     put(properties, state)
@@ -58,7 +58,7 @@ def update(properties, old_properties):
         if state.get("applied") != desired:
             state["applied"] = desired
             save_state(properties, state)
-    elif not current or is_ours(current, old_properties) or current == state.get("applied"):
+    elif not current or ours(current, old_properties, state):
         put(properties, state)
     elif desired == state.get("applied") and not taking_over(properties):
         # This stack is asked to be what it last was (a rollback of a refused change, say), but someone else's
@@ -74,19 +74,10 @@ def update(properties, old_properties):
 def delete(properties):
     current = current_configuration()
     state = load_state(properties)
-    if not is_ours(current, properties):
+    if not ours(current, properties, state):
         LOG.info("The configuration is no longer this stack's (%s); leaving it as it is", describe(current))
     elif state.get("replaced"):
-        replaced = state["replaced"]
-        try:
-            bedrock.put_model_invocation_logging_configuration(loggingConfig=replaced)
-        except bedrock.exceptions.ClientError as error:
-            raise RuntimeError(
-                f"Could not restore the invocation logging configuration this stack replaced "
-                f"({describe(replaced)}): {error}. Fix its destination, or delete the configuration by hand "
-                f"and retry the delete."
-            ) from error
-        LOG.info("Restored the replaced configuration: %s", describe(replaced))
+        restore(state["replaced"])
     else:
         bedrock.delete_model_invocation_logging_configuration()
     custom_resource.unless_gone(
@@ -95,20 +86,46 @@ def delete(properties):
     return {"PhysicalResourceId": PHYSICAL_ID}
 
 
+def restore(replaced):
+    """Put back the configuration this stack replaced. One Bedrock refuses (its destination is gone, say) cannot be
+    restored: this stack's own is deleted instead, so that nothing keeps delivering the account's prompts to a bucket
+    that is going away, and the delete goes on."""
+    try:
+        bedrock.put_model_invocation_logging_configuration(loggingConfig=replaced)
+    except bedrock.exceptions.ValidationException as error:
+        LOG.warning(
+            "Could not restore the configuration this stack replaced (%s): %s. Deleted this stack's own instead: "
+            "the account now has no invocation logging configuration.",
+            describe(replaced),
+            error,
+        )
+        bedrock.delete_model_invocation_logging_configuration()
+        return
+    LOG.info("Restored the replaced configuration: %s", describe(replaced))
+
+
 def remember_replaced(properties, state, current):
-    """Record someone else's configuration before replacing it: a record that cannot be saved stops the change
-    before anything of theirs is replaced. A configuration recorded earlier is the one to restore, and is kept."""
-    if "replaced" not in state:
-        state["replaced"] = current
-        save_state(properties, state)
+    """Keep someone else's configuration, about to be replaced, to restore on Delete (``put`` saves it before it
+    replaces anything). The latest one replaced is the one to restore: an older one was replaced by its successor."""
+    state["replaced"] = current
+
+
+def ours(configuration, properties, state):
+    """Whether the configuration is this stack's: what ``properties`` ask for, what it last put, or what it was about
+    to put when a request of it ended (a put whose answer or record was lost)."""
+    return is_ours(configuration, properties) or configuration in (state.get("applied"), state.get("pending"))
 
 
 def put(properties, state):
-    """Put this stack's configuration in place, then record it as the one this stack last applied (only once Bedrock
-    took it: a refused put leaves the record of what is really in place)."""
+    """Put this stack's configuration in place. The record is saved first, with what is about to be put (and what it
+    replaces): a record that cannot be saved stops the change before anything is replaced, and a put whose outcome
+    is lost is still recognised as ours. Once Bedrock has taken it, it is recorded as the one this stack applied."""
     desired = desired_configuration(properties)
+    state["pending"] = desired
+    save_state(properties, state)
     bedrock.put_model_invocation_logging_configuration(loggingConfig=desired)
     state["applied"] = desired
+    del state["pending"]
     save_state(properties, state)
 
 

@@ -19,11 +19,14 @@ LOG.setLevel(logging.INFO)
 bedrock = custom_resource.client("bedrock")
 
 
-def on_event(event, _context):
+def on_event(event, context):
     """Provider framework entry point: one function per request type."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
+    prefix = custom_resource.name_prefix(event["ResourceProperties"]["TargetModelName"])
+    for model_arn in custom_resource.release_unserved_models(bedrock, prefix):
+        LOG.info("Deleted the copied model %s, which nothing serves any more", model_arn)
     if event["RequestType"] == "Delete":
-        return delete(event)
+        return delete(event, context)
     properties = event["ResourceProperties"]
     existing = find_copy(properties["TargetModelName"])
     if existing is not None:
@@ -55,13 +58,13 @@ def model_exists(model_arn):
     return custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
 
 
-def delete(event):
+def delete(event, context):
     """Delete the copied model when it is not to be kept; is_complete finishes that for a copy still running."""
-    release(event)
+    release(event, context)
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
 
-def release(event):
+def release(event, context):
     """Whether the copied model is taken care of: kept, deleted, or (False) not there yet because the copy runs."""
     job_arn = event["PhysicalResourceId"]
     if event["ResourceProperties"].get("RetainModelOnDelete") != "false" or not custom_resource.is_arn(job_arn):
@@ -72,16 +75,16 @@ def release(event):
     if job["status"] != "Completed":
         LOG.info("The model copy %s still runs; its model is deleted once it exists", job_arn)
         return False
-    outcome = custom_resource.delete_model_unless_served(bedrock, job["targetModelArn"])
+    outcome = custom_resource.delete_model_unless_served(bedrock, job["targetModelArn"], context)
     LOG.info("The copied model %s: %s", job["targetModelArn"], outcome)
     return True
 
 
-def is_complete(event, _context):
+def is_complete(event, context):
     """Create and Update complete once the copy job has; Delete once the copied model is kept or deleted (a copy
     cannot be stopped, so one still running is waited for, and its model deleted when it is there)."""
     if event["RequestType"] == "Delete":
-        return {"IsComplete": release(event)}
+        return {"IsComplete": release(event, context)}
     job = bedrock.get_model_copy_job(jobArn=event["PhysicalResourceId"])
     if job["status"] == "Completed":
         return {"IsComplete": True, "Data": {"ModelArn": job["targetModelArn"], "CopyJobArn": job["jobArn"]}}

@@ -53,11 +53,12 @@ def handler(event, _context):
         wait_signal.signal("SUCCESS", f"The {kind} {arn} serves {model}.", arn)
     elif status == "Failed":
         reason = wait_signal.shorten(resource.get("failureMessage") or "Bedrock gave no reason")
-        wait_signal.signal(
-            "FAILURE",
-            f"The {kind} {arn} failed: {reason}. The rollback deletes it if this deployment created it; deploy again "
-            "to retry.",
+        kept = (
+            "It has a commitment, so it is kept (it cannot be deleted before its term ends): ask AWS support."
+            if resource.get("commitmentDuration")
+            else "The rollback deletes it if this deployment created it; deploy again to retry."
         )
+        wait_signal.signal("FAILURE", f"The {kind} {arn} failed: {reason}. {kept}")
     else:
         LOG.info("The %s %s is %s (serving %s, wanted %s)", kind, arn, status, resource["modelArn"], model)
     return status

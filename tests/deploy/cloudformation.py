@@ -244,6 +244,12 @@ class Engine:
         stack.status = "ROLLBACK_IN_PROGRESS"
         stack.status_reason = reason
         for resource in reversed(created):
+            if resource.definition.get("DeletionPolicy") == "Retain":
+                # A retained resource is kept when its stack's creation rolls back; only RetainExceptOnCreate
+                # deletes it then (CloudFormation user guide, "DeletionPolicy attribute", read 2026-12-01).
+                if resource.physical_id is not None:
+                    self.retained.append((stack.name, resource))
+                continue
             try:
                 if resource.physical_id is not None or resource.custom:
                     self._delete_resource(stack, resource, resource.physical_id, resource.properties)

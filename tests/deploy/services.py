@@ -93,8 +93,15 @@ class S3(Service):
         return Authorization().need("s3:GetObject", self._arn(call.params["Bucket"], call.params["Key"]))
 
     def head_object(self, call: Call) -> dict[str, Any]:
-        # A HEAD response has no body, so S3's error for a missing key reaches botocore as its status code alone.
+        # A HEAD response has no body, so S3's error reaches botocore as its status code alone. For a key that does
+        # not exist S3 answers 404 only to a caller that may s3:ListBucket, 403 otherwise (S3 API reference,
+        # HeadObject, "Permissions", read 2026-12-01).
         if call.params["Key"] not in self._bucket(call.params["Bucket"]):
+            listing = Authorization().need(
+                "s3:ListBucket", self._arn(call.params["Bucket"]), **{"s3:prefix": call.params["Key"]}
+            )
+            if self.world.iam.check(call, listing) is not None:
+                raise FakeError("403", "Forbidden", 403)
             raise FakeError("404", "Not Found", 404)
         return {"ContentLength": len(self._object(call.params["Bucket"], call.params["Key"]))}
 
@@ -273,6 +280,27 @@ class CloudFormation(Service):
                 "ResourceStatus": resource.status,
             }
         }
+
+    def describe_stacks(self, call: Call) -> dict[str, Any]:
+        stack = self.world.engine.stack_by_name_or_id(call.params["StackName"])
+        if stack is None:
+            raise FakeError("ValidationError", f"Stack with id {call.params['StackName']} does not exist")
+        return {
+            "Stacks": [
+                {
+                    "StackName": stack.name,
+                    "StackId": stack.stack_id,
+                    "CreationTime": iso(self.world.clock.now),
+                    "StackStatus": stack.status,
+                }
+            ]
+        }
+
+    def authorize_describe_stacks(self, call: Call) -> Authorization:
+        stack = self.world.engine.stack_by_name_or_id(call.params["StackName"])
+        return Authorization().need(
+            "cloudformation:DescribeStacks", stack.stack_id if stack else call.params["StackName"]
+        )
 
     def authorize_describe_stack_resource(self, call: Call) -> Authorization:
         stack = self.world.engine.stack_by_name_or_id(call.params["StackName"])
@@ -547,6 +575,8 @@ class Bedrock(Service):
                 raise FakeError("ConflictException", f"A model customization job named {p['jobName']} exists.")
             if not self.world.iam.role_exists(p["roleArn"]):
                 raise FakeError("ValidationException", f"The role {p['roleArn']} does not exist or cannot be assumed.")
+            if p.get("vpcConfig"):
+                self._check_service_role_vpc_access(call, p["roleArn"])
             running = [
                 j
                 for j in self.jobs.values()
@@ -576,6 +606,28 @@ class Bedrock(Service):
             return job.arn
 
         return {"jobArn": self._idempotent(call, create)}
+
+    def _check_service_role_vpc_access(self, call: Call, role_arn: str) -> None:
+        """Bedrock makes the job's network interfaces in the VPC as the service role (user guide,
+        vpc-model-customization.html, read 2026-12-01): the role must be allowed to, or the job is refused."""
+        role = role_arn.rsplit("/", 1)[-1]
+        as_service = Call("ec2", "CreateNetworkInterface", {}, call.region, call.account, None)
+        self.world.iam.function_roles["bedrock-service"] = role
+        as_service.caller = "bedrock-service"
+        subnet = call.params["vpcConfig"]["subnetIds"][0]
+        needs = (
+            Authorization()
+            .need("ec2:DescribeSubnets", "*")
+            .need("ec2:CreateNetworkInterface", f"arn:aws:ec2:{call.region}:{call.account}:subnet/{subnet}")
+            .need(
+                "ec2:CreateNetworkInterface",
+                f"arn:aws:ec2:{call.region}:{call.account}:network-interface/*",
+                **{"aws:RequestTag/BedrockManaged": "true"},
+            )
+        )
+        denial = self.world.iam.check(as_service, needs)
+        if denial is not None:
+            raise FakeError("ValidationException", f"The service role cannot use the VPC: {denial}")
 
     def authorize_create_model_customization_job(self, call: Call) -> Authorization:
         p = call.params
@@ -1199,6 +1251,14 @@ class Bedrock(Service):
             raise FakeError("ValidationException", f"Failed to validate permissions for the S3 bucket {bucket}.")
         self.logging[(call.account, call.region)] = configuration
         return {}
+
+    def authorize_put_model_invocation_logging_configuration(self, call: Call) -> Authorization:
+        authorization = Authorization().need("bedrock:PutModelInvocationLoggingConfiguration", "*")
+        role = (call.params["loggingConfig"].get("cloudWatchConfig") or {}).get("roleArn")
+        if role:
+            # Delivery to CloudWatch Logs passes the configuration's role to Bedrock.
+            authorization.need("iam:PassRole", role, **{"iam:PassedToService": "bedrock.amazonaws.com"})
+        return authorization
 
     def delete_model_invocation_logging_configuration(self, call: Call) -> dict[str, Any]:
         self.logging.pop((call.account, call.region), None)

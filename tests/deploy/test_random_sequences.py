@@ -39,7 +39,19 @@ def variants() -> dict[str, dict]:
     revised["distillation"]["revision"] = 2
     unretained = copy.deepcopy(other_data)
     unretained["distillation"]["retainModel"] = False
-    return {"base": base, "other-data": other_data, "retagged": retagged, "revised": revised, "unretained": unretained}
+    unretained_base = copy.deepcopy(base)
+    unretained_base["distillation"]["retainModel"] = False
+    on_demand = copy.deepcopy(other_data)
+    on_demand["serving"] = {"mode": "onDemand"}
+    return {
+        "base": base,
+        "other-data": other_data,
+        "retagged": retagged,
+        "revised": revised,
+        "unretained": unretained,
+        "unretained-base": unretained_base,
+        "on-demand": on_demand,
+    }
 
 
 VARIANTS = variants()

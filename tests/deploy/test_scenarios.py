@@ -190,14 +190,28 @@ def test_case_1_a_rollback_when_the_job_quota_is_full_keeps_the_running_job(worl
     stage.assert_invariants()
 
 
+def with_a_resource_after_the_job(stack):
+    """The training stack as a team that adds its own resources to it might have it: one that uses the job's ARN,
+    and so comes after it."""
+    changed = copy.deepcopy(stack)
+    job = next(lid for lid, r in changed.template["Resources"].items() if r["Type"] == "Custom::BedrockDistillationJob")
+    changed.template["Resources"]["TeamRecordOfTheJob"] = {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {"Type": "String", "Value": {"Ref": job}},
+    }
+    return changed
+
+
 def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_first(world):
     stage = StageDeployment(world, "dev", served())
-    deployed(stage, parts=("foundation", "training"))
-    parameter = next(
-        r.logical_id for r in stage.stack("training").resources.values() if r.type == "AWS::SSM::Parameter"
-    )
-    world.engine.fail_next("dev-distillation-training", parameter, "Update")
-    results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    [foundation, training, _] = stage.stacks()
+    assert world.deploy([foundation, with_a_resource_after_the_job(training)]) == {
+        "dev-distillation-foundation": "CREATE_COMPLETE",
+        "dev-distillation-training": "CREATE_COMPLETE",
+    }
+    world.engine.fail_next("dev-distillation-training", "TeamRecordOfTheJob", "Update")
+    [_, changed, _] = stage.stacks(with_dataset(stage.config, OTHER_DATASET))
+    results = world.deploy([with_a_resource_after_the_job(changed)])
     assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE"
     world.advance(5 * MINUTE)
     first, second = jobs(world)

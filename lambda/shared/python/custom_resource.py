@@ -115,18 +115,36 @@ def unless_gone(call, *, gone=("ResourceNotFoundException",), **arguments):
         raise
 
 
+def _pages(call, key, **arguments):
+    """Every item under ``key`` of a paginated Bedrock list call (nextToken)."""
+    while True:
+        page = call(**arguments)
+        yield from page[key]
+        if not page.get("nextToken"):
+            return
+        arguments["nextToken"] = page["nextToken"]
+
+
 def serving_state(bedrock, model_arn):
     """``(staying, leaving)``: the ARNs of the Provisioned Throughputs and deployments that serve ``model_arn``, split
-    into those that stay on it and those moving to another model (which serve it until the move completes)."""
+    into those that serve it or are moving to it, and those moving from it to another model (which serve it until the
+    move completes). Every throughput and deployment of the account and Region is looked at, as a list call filtered
+    on the model matches only what serves it now (ListProvisionedModelThroughputs modelArnEquals), not what moves."""
     staying, leaving = [], []
-    for throughput in bedrock.list_provisioned_model_throughputs(modelArnEquals=model_arn)["provisionedModelSummaries"]:
-        moving = throughput["desiredModelArn"] != model_arn
-        (leaving if moving else staying).append(throughput["provisionedModelArn"])
-    for summary in bedrock.list_custom_model_deployments(modelArnEquals=model_arn)["modelDeploymentSummaries"]:
+    for throughput in _pages(bedrock.list_provisioned_model_throughputs, "provisionedModelSummaries"):
+        if model_arn == throughput["desiredModelArn"]:
+            staying.append(throughput["provisionedModelArn"])
+        elif model_arn == throughput["modelArn"]:
+            leaving.append(throughput["provisionedModelArn"])
+    for summary in _pages(bedrock.list_custom_model_deployments, "modelDeploymentSummaries"):
         arn = summary["customModelDeploymentArn"]
-        details = bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn).get("updateDetails") or {}
-        moving = details.get("updateStatus") == "Updating" and details.get("modelArn") != model_arn
-        (leaving if moving else staying).append(arn)
+        deployment = bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn)
+        move = deployment.get("updateDetails") or {}
+        moving_to = move.get("modelArn") if move.get("updateStatus") == "Updating" else deployment["modelArn"]
+        if model_arn == moving_to:
+            staying.append(arn)
+        elif model_arn == deployment["modelArn"]:
+            leaving.append(arn)
     return staying, leaving
 
 
@@ -154,31 +172,39 @@ def delete_model_unless_served(bedrock, model_arn, context=None):
     return f"kept while {serving} serves it, tagged to be deleted afterwards"
 
 
-def release_unserved_models(bedrock, name_prefix):
-    """Delete this stage's custom models (named ``name_prefix``...) that were tagged to be deleted once unserved and
+def release_unserved_models(bedrock, prefix):
+    """Delete this stage's custom models (named ``prefix``...) that were tagged to be deleted once unserved and
     that nothing serves any more; returns their ARNs. Whatever serves or trains for the stage calls it, so a model
-    whose serving moved off it is not left behind for want of a later Delete."""
+    whose serving moved off it is not left behind for want of a later Delete. One that Bedrock still finds in use
+    (ConflictException) is left for the next time."""
     released = []
-    arguments = {"nameContains": name_prefix}
-    while True:
-        page = bedrock.list_custom_models(**arguments)
-        for model in page["modelSummaries"]:
-            if not model["modelName"].startswith(name_prefix):
-                continue
-            tags = unless_gone(bedrock.list_tags_for_resource, resourceARN=model["modelArn"]) or {"tags": []}
-            if any(t["key"] == DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]) and serving_state(
-                bedrock, model["modelArn"]
-            ) == ([], []):
-                unless_gone(bedrock.delete_custom_model, modelIdentifier=model["modelArn"])
-                released.append(model["modelArn"])
-        if not page.get("nextToken"):
-            return released
-        arguments["nextToken"] = page["nextToken"]
+    for model in _pages(bedrock.list_custom_models, "modelSummaries", nameContains=prefix):
+        if not model["modelName"].startswith(prefix):
+            continue
+        tags = unless_gone(bedrock.list_tags_for_resource, resourceARN=model["modelArn"]) or {"tags": []}
+        if not any(t["key"] == DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]):
+            continue
+        if serving_state(bedrock, model["modelArn"]) != ([], []):
+            continue
+        try:
+            unless_gone(bedrock.delete_custom_model, modelIdentifier=model["modelArn"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConflictException":
+                raise
+            continue
+        released.append(model["modelArn"])
+    return released
 
 
-def job_name_prefix(job_name):
-    """The part of a job's (and its model's) name that every job of the stage shares: ``<stage>-distill-``."""
-    return job_name.rsplit("-", 1)[0] + "-"
+def untag_for_deletion(bedrock, model_arn):
+    """A model its job's stack owns again (adopted) is no longer to be deleted once unserved."""
+    bedrock.untag_resource(resourceARN=model_arn, tagKeys=[DELETE_WHEN_UNSERVED_TAG])
+
+
+def name_prefix(name):
+    """The part of a name the stack derives (``<stage>-distill-<hash>``, ``<stage>-copy-<hash>``) that every name of
+    its kind in the stage shares: all but the hash."""
+    return name.rsplit("-", 1)[0] + "-"
 
 
 def busy_message(kind, arn, status, model):

@@ -22,6 +22,7 @@ import logging
 import time
 
 import custom_resource
+from botocore.exceptions import BotoCoreError
 
 LOG = logging.getLogger()
 
@@ -62,43 +63,95 @@ class ServingLifecycle:
                 LOG.info("Deleted the %s %s", self.kind, physical_id)
             return {"PhysicalResourceId": physical_id}
         model = properties["ModelArn"]
-        if kind == "Update" and properties["Name"] == event["OldResourceProperties"]["Name"]:
-            current = self.describe(physical_id)
-            if (
-                current is not None
-                and current["status"] != FAILED
-                and self._follow(physical_id, current, model, context)
-            ):
-                custom_resource.retag(
-                    self.bedrock, physical_id, properties.get("Tags"), event["OldResourceProperties"].get("Tags")
-                )
-                return self._answer(physical_id, model)
-        return self._find_or_create(event, model, context)
+        if kind == "Create":
+            return self._find_or_create(event, model, context)
+        answered = None
+        if properties["Name"] == event["OldResourceProperties"]["Name"]:
+            answered = self._update_in_place(event, model, context)
+        answered = answered or self._find_or_create(event, model, context)
+        self._delete_stray(event, answered["PhysicalResourceId"])
+        return answered
+
+    def _update_in_place(self, event, model, context):
+        physical_id = event["PhysicalResourceId"]
+        current = self.describe(physical_id)
+        if current is None or current["status"] == FAILED or not self._follow(physical_id, current, model, context):
+            return None
+        properties = event["ResourceProperties"]
+        custom_resource.retag(
+            self.bedrock, physical_id, properties.get("Tags"), event["OldResourceProperties"].get("Tags")
+        )
+        return self._answer(physical_id, model)
 
     def _find_or_create(self, event, model, context):
         properties = event["ResourceProperties"]
         name = properties["Name"]
         current = self.describe(name)
-        if current is not None and current["status"] == FAILED:
-            arn = self._arn(current)
-            LOG.info(
-                "The %s %s has failed (%s); deleting it to create it anew",
-                self.kind,
-                arn,
-                current.get("failureMessage"),
-            )
-            custom_resource.unless_gone(self.remove, arn=arn)
-            current = None
-        if current is not None:
+        if current is not None and current["status"] != FAILED:
             arn = self._arn(current)
             LOG.info("Adopting the %s %s, which already exists", self.kind, arn)
-            self._follow(arn, current, model, context)
-            custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
-            return self._answer(arn, model)
+            if self._follow(arn, current, model, context):
+                custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
+                return self._answer(arn, model)
+            current = self.describe(name)
+        if current is not None:
+            self._delete_failed(current)
         # The name is free again once a resource is deleted, so the token also carries this request's id.
-        arn = self.create(properties, model, custom_resource.token(name, event["RequestId"]))
+        token = custom_resource.token(name, event["RequestId"])
+        try:
+            arn = self.create(properties, model, token)
+        except BotoCoreError as error:
+            arn = self._settle_unknown_outcome(name, error, context)
         LOG.info("Bedrock accepted the %s %s", self.kind, arn)
         return self._answer(arn, model)
+
+    def _delete_failed(self, current):
+        arn = self._arn(current)
+        reason = current.get("failureMessage") or "Bedrock gave no reason"
+        if current.get("commitmentDuration"):
+            # A throughput with a commitment cannot be deleted before its term ends (user guide,
+            # prov-thru-delete.html, read 2026-11-30), so it cannot be bought anew under its name either.
+            term = current["commitmentDuration"]
+            raise RuntimeError(
+                f"The {self.kind} {arn} for these settings has failed ({reason}) and has a {term} commitment, so it "
+                "can be neither deleted nor bought anew before its term ends. Ask AWS support to restore it, or change "
+                "serving.modelUnits to buy another."
+            )
+        LOG.info("The %s %s has failed (%s); deleting it to create it anew", self.kind, arn, reason)
+        custom_resource.unless_gone(self.remove, arn=arn)
+
+    def _settle_unknown_outcome(self, name, error, context):
+        """Bedrock may have accepted the request whose answer was lost: look the resource up by name while the
+        function has time; found, it is this request's."""
+        while custom_resource.remaining_seconds(context) > 2 * custom_resource.CALL_BUDGET_SECONDS:
+            try:
+                found = self.describe(name)
+            except BotoCoreError:
+                time.sleep(BUSY_CHECK_SECONDS)
+                continue
+            if found is not None:
+                return self._arn(found)
+            raise RuntimeError(f"Bedrock did not accept the {self.kind} {name} ({error}); deploy again to retry.")
+        raise RuntimeError(
+            f"Bedrock could not be reached to create the {self.kind} {name} ({error}). Deploy again: the next deploy "
+            "adopts it if Bedrock did create it, and creates it otherwise."
+        )
+
+    def _delete_stray(self, event, kept):
+        """What a failed forward Update made but the stack never learnt of (its answer lost, or its request failed
+        after Bedrock accepted it) would bill unowned after CloudFormation's rollback: the resource named by the
+        OldResourceProperties, when it is neither the one the stack holds nor the one this request kept, is deleted
+        (never one with a commitment)."""
+        old_name = event["OldResourceProperties"].get("Name")
+        if not old_name or old_name == event["ResourceProperties"]["Name"]:
+            return
+        stray = self.describe(old_name)
+        if stray is None or stray.get("commitmentDuration"):
+            return
+        arn = self._arn(stray)
+        if arn not in (event["PhysicalResourceId"], kept):
+            LOG.info("Deleting the %s %s, which a failed update made and nothing holds", self.kind, arn)
+            custom_resource.unless_gone(self.remove, arn=arn)
 
     def _follow(self, arn, current, model, context):
         """Move the live resource to ``model``, waiting first while it is changing; False when it failed or
@@ -115,6 +168,13 @@ class ServingLifecycle:
                 return False
             if self.wanted_model(current) == model:
                 return True
+        if self.busy(current) and current["modelArn"] == model:
+            # It still serves the model asked for and is moving off it (a rollback right after a forward move began):
+            # the move is left to finish, and the next deploy moves it to whatever the stack then asks for.
+            LOG.info(
+                "The %s %s still serves %s and is moving off it; leaving the move to finish", self.kind, arn, model
+            )
+            return True
         if self.busy(current):
             raise RuntimeError(custom_resource.busy_message(self.kind, arn, self.busy(current), model))
         self.move(arn, model)

@@ -1,0 +1,254 @@
+"""The hardest sequences: answers lost past a handler's time, rollbacks onto models being deleted, commitments that
+fail, someone else's logging configuration changing under the stack. Each asserts the safe outcome."""
+
+from __future__ import annotations
+
+import copy
+
+from tests.deploy.aws import FakeError
+from tests.deploy.cloudformation import SUCCEEDED
+from tests.deploy.harness import StageDeployment, stage_config
+from tests.deploy.invariants import Expectations
+from tests.deploy.test_scenarios import (
+    ACCOUNT,
+    HOUR,
+    MINUTE,
+    NEWER_SOURCE,
+    OTHER_DATASET,
+    REGION,
+    SOURCE,
+    copied_stage,
+    deployed,
+    jobs,
+    served,
+    with_dataset,
+)
+
+
+def dashboard_of(stage: StageDeployment) -> str:
+    return next(r.logical_id for r in stage.stack("serving").resources.values() if "Dashboard" in r.type)
+
+
+# -- training data --------------------------------------------------------------------------------------------------
+def test_the_first_upload_finds_no_dataset_and_copies_it(world):
+    # S3 answers a HeadObject for a missing key with 403 unless the caller may list the bucket.
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation", "training"))
+
+
+# -- answers lost past the handler's time -----------------------------------------------------------------------------
+def test_a_throughput_whose_create_answer_is_lost_is_found_and_owned(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    world.faults.add("bedrock", "CreateProvisionedModelThroughput", "lose-response", times=4)
+    deployed(stage, parts=("serving",))
+
+
+def test_a_deployment_whose_create_answer_is_lost_is_found_and_owned(world):
+    stage = StageDeployment(world, "dev", stage_config(serving={"mode": "onDemand"}))
+    deployed(stage, parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    world.faults.add("bedrock", "CreateCustomModelDeployment", "lose-response", times=4)
+    deployed(stage, parts=("serving",))
+
+
+def test_a_new_throughput_whose_answer_is_lost_in_a_failed_update_is_deleted_by_the_rollback(world):
+    stage = StageDeployment(world, "dev", served(), Expectations(parallel_throughputs=True))
+    deployed(stage)
+    world.faults.add("bedrock", "CreateProvisionedModelThroughput", "lose-response", times=4)
+
+    def unreachable(call) -> bool:
+        # Bedrock made the new throughput, then stays out of reach for as long as the forward update runs.
+        forward = world.engine.stacks["dev-distillation-serving"].status == "UPDATE_IN_PROGRESS"
+        return forward and len(world.bedrock.throughputs) > 1
+
+    world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
+    assert stage.deploy(served(serving={"modelUnits": 2}))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    world.faults.clear()
+    world.advance(HOUR)
+    stage.deploy(served())
+    stage.assert_invariants()
+    assert len(world.bedrock.throughputs) == 1
+
+
+def test_a_copy_whose_create_answer_is_lost_is_found_and_owned(world):
+    stage = copied_stage(world, SOURCE)
+    deployed(stage, parts=("foundation",))
+    world.faults.add("bedrock", "CreateModelCopyJob", "lose-response", times=4)
+    stage.deploy()
+    world.faults.clear()
+    world.advance(HOUR)
+    deployed(stage)
+    assert len(world.bedrock.copies) == 1
+
+
+def test_a_new_job_left_by_an_update_whose_answer_was_lost_is_stopped_by_the_rollback(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation", "training"))
+    before = len(jobs(world))
+
+    def unreachable(call) -> bool:
+        return len(jobs(world)) > before and world.clock.now < jobs(world)[-1].created + 11.7 * MINUTE
+
+    world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
+    world.faults.add("bedrock", "CreateModelCustomizationJob", "lose-response")
+    stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    world.faults.clear()
+    world.advance(5 * MINUTE)
+    stage.assert_invariants()
+
+
+# -- rollbacks onto models being released ---------------------------------------------------------------------------
+def test_a_serving_rollback_onto_a_model_tagged_for_deletion_keeps_it(world):
+    unretained = served(distillation={"retainModel": False})
+    stage = StageDeployment(world, "dev", unretained)
+    deployed(stage)
+    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
+    results = stage.deploy(with_dataset(unretained, OTHER_DATASET))
+    assert results["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    world.advance(HOUR)
+    stage.assert_invariants()
+
+
+def test_a_model_adopted_again_is_no_longer_deleted_once_unserved(world):
+    stage = StageDeployment(world, "dev", served(distillation={"retainModel": False}))
+    deployed(stage)
+    [job] = jobs(world)
+    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    deployed(stage, served(distillation={"retainModel": True}), parts=("foundation", "training"))
+    assert stage.resource("training", "Custom::BedrockDistillationJob").physical_id == job.arn
+    assert set(stage.destroy(("serving",)).values()) == {"DELETE_COMPLETE"}
+    assert job.model_arn in world.bedrock.models
+
+
+def test_a_copy_left_by_a_rolled_back_move_is_deleted(world):
+    stage = copied_stage(world, SOURCE)
+    stage.config.update(production=False, removalPolicy="destroy")
+    deployed(stage)
+    newer = copied_stage(world, NEWER_SOURCE)
+    newer.config.update(production=False, removalPolicy="destroy")
+    world.engine.fail_next("shared-prod-distillation-serving", dashboard_of(stage), "Update")
+    assert newer.deploy()["shared-prod-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    world.advance(2 * HOUR)
+    deployed(stage)
+    world.advance(2 * HOUR)
+    stage.assert_invariants()
+
+
+def test_a_rollback_while_the_throughput_moves_for_forty_minutes_completes(world):
+    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage)
+    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
+    stage.deploy(with_dataset(stage.config, OTHER_DATASET))
+    stage.assert_invariants()
+    # The move the rollback left to finish is followed by the next deploy.
+    world.advance(HOUR)
+    deployed(stage, with_dataset(stage.config, OTHER_DATASET))
+
+
+# -- commitments ----------------------------------------------------------------------------------------------------
+def test_a_committed_throughput_that_fails_is_kept_and_explained(world):
+    world.bedrock.timing.next_throughput_outcomes.append("Failed")
+    stage = StageDeployment(world, "dev", served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True}))
+    results = stage.deploy()
+    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert "commitment" in stage.stack("serving").status_reason
+    again = stage.deploy()
+    assert again["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert "can be neither deleted nor bought anew" in stage.stack("serving").status_reason
+    stage.assert_invariants()
+
+
+# -- going back to settings that already ran -------------------------------------------------------------------------
+def test_an_update_back_to_settings_whose_job_was_stopped_is_refused_and_keeps_the_running_job(world):
+    stage = StageDeployment(world, "dev", served())
+    first_config = served()
+    deployed(stage, parts=("foundation", "training"))
+    deployed(stage, with_dataset(first_config, OTHER_DATASET), parts=("foundation", "training"))
+    world.advance(5 * MINUTE)
+    results = stage.deploy(first_config, parts=("foundation", "training"))
+    world.advance(5 * MINUTE)
+    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert "raise distillation.revision" in stage.stack("training").status_reason
+    assert [j.status for j in jobs(world)] == ["Stopped", "InProgress"]
+    stage.assert_invariants()
+
+
+# -- invocation logging ---------------------------------------------------------------------------------------------
+def test_a_logging_create_whose_record_fails_after_the_put_is_recognised_next_time(world):
+    stage = StageDeployment(world, "dev", served())
+    throttled = FakeError("ThrottlingException", "Rate exceeded")
+    world.faults.add(
+        "ssm", "PutParameter", throttled, times=4, when=lambda c: "invocation-logging" in c.params["Name"] and c.attempt
+    )
+    first = stage.deploy(parts=("foundation",))
+    world.faults.clear()
+    again = stage.deploy(parts=("foundation",))
+    assert again["dev-distillation-foundation"] in SUCCEEDED, (first, stage.stack("foundation").status_reason)
+
+
+def test_a_replaced_configuration_whose_bucket_is_gone_is_not_restored_and_the_delete_completes(world):
+    world.s3.create_bucket("another-teams-logs")
+    world.bedrock.logging[(ACCOUNT, REGION)] = {
+        "s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "x"},
+        "textDataDeliveryEnabled": True,
+    }
+    stage = StageDeployment(world, "dev", served(invocationLogging={"takeOver": True}))
+    deployed(stage, parts=("foundation",))
+    del world.s3.buckets["another-teams-logs"]
+    assert stage.destroy(("foundation",)) == {"dev-distillation-foundation": "DELETE_COMPLETE"}
+    assert (ACCOUNT, REGION) not in world.bedrock.logging
+
+
+def test_the_configuration_restored_is_the_latest_one_replaced(world):
+    first = {"s3Config": {"bucketName": "team-a-logs", "keyPrefix": "a"}, "textDataDeliveryEnabled": True}
+    later = {"s3Config": {"bucketName": "team-b-logs", "keyPrefix": "b"}, "textDataDeliveryEnabled": True}
+    for bucket in ("team-a-logs", "team-b-logs"):
+        world.s3.create_bucket(bucket)
+    world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(first)
+    config = served(invocationLogging={"takeOver": True})
+    stage = StageDeployment(world, "dev", config, Expectations(foreign_logging=True))
+    deployed(stage, parts=("foundation",))
+    world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(later)
+    del world.s3.buckets["team-a-logs"]
+    deployed(stage, served(invocationLogging={"takeOver": True, "keyPrefix": "moved"}), parts=("foundation",))
+    stage.destroy(("foundation",))
+    assert world.bedrock.logging.get((ACCOUNT, REGION)) == later
+
+
+def test_a_replaced_configuration_with_a_role_is_restored_after_take_over_is_switched_off(world):
+    theirs = {
+        "cloudWatchConfig": {
+            "logGroupName": "their-bedrock-logs",
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/their-bedrock-logging",
+        },
+        "textDataDeliveryEnabled": True,
+    }
+    world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(theirs)
+    stage = StageDeployment(world, "dev", served(invocationLogging={"takeOver": True}))
+    deployed(stage, parts=("foundation",))
+    deployed(stage, served(invocationLogging={"takeOver": False}), parts=("foundation",))
+    assert stage.destroy(("foundation",)) == {"dev-distillation-foundation": "DELETE_COMPLETE"}
+    assert world.bedrock.logging[(ACCOUNT, REGION)] == theirs
+
+
+# -- the smoke test --------------------------------------------------------------------------------------------------
+def test_the_smoke_test_runs_again_when_the_served_model_changes(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage)
+    first = sum(1 for c in world.calls if c.operation == "Converse")
+    deployed(stage, with_dataset(stage.config, OTHER_DATASET))
+    assert sum(1 for c in world.calls if c.operation == "Converse") > first
+
+
+# -- a job in the stage's VPC ---------------------------------------------------------------------------------------
+def test_a_job_in_a_vpc_may_make_its_network_interfaces(world):
+    config = served(
+        distillation={"vpc": {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]}}
+    )
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage, parts=("foundation", "training"))
+    [job] = jobs(world)
+    assert job.request["vpcConfig"]["subnetIds"] == ["subnet-0123456789abcdef0"]
