@@ -307,7 +307,13 @@ class Engine:
                 break
         if failure_reason is not None:
             return self._roll_back_update(stack, journal, old_template, old_parameters, failure_reason)
-        removed = [r for lid, r in list(stack.resources.items()) if lid not in stack.template["Resources"]]
+        # Removed resources go in reverse dependency order of the template they came from: a custom resource before
+        # the function that answers for it.
+        removed = [
+            stack.resources[lid]
+            for lid in reversed(self._order(old_template))
+            if lid in stack.resources and lid not in stack.template["Resources"]
+        ]
         stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
         for entry in journal:
             if entry["action"] == "update" and entry["resource"].physical_id != entry["old_physical_id"]:
