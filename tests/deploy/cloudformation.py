@@ -307,25 +307,25 @@ class Engine:
                 break
         if failure_reason is not None:
             return self._roll_back_update(stack, journal, old_template, old_parameters, failure_reason)
-        # Removed resources go in reverse dependency order of the template they came from: a custom resource before
-        # the function that answers for it.
-        removed = [
-            stack.resources[lid]
-            for lid in reversed(self._order(old_template))
-            if lid in stack.resources and lid not in stack.template["Resources"]
-        ]
-        stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        # The cleanup deletes replaced and removed resources together, in reverse dependency order of the template
+        # they came from: what used a resource (a throughput using a model lookup, a custom resource using its
+        # provider's function) goes before it.
+        doomed: list[tuple[str, Resource, str | None, dict[str, Any], bool]] = []
         for entry in journal:
             if entry["action"] == "update" and entry["resource"].physical_id != entry["old_physical_id"]:
-                self._cleanup(
-                    stack, entry["resource"], entry["old_physical_id"], entry["old_properties"], replaced=True
-                )
+                resource = entry["resource"]
+                doomed.append((resource.logical_id, resource, entry["old_physical_id"], entry["old_properties"], True))
             if entry["action"] == "create" and entry["replaced"] is not None:
                 replaced = entry["replaced"]
-                self._cleanup(stack, replaced, replaced.physical_id, replaced.properties, replaced=True)
-        for resource in removed:
-            del stack.resources[resource.logical_id]
-            self._cleanup(stack, resource, resource.physical_id, resource.properties, replaced=False)
+                doomed.append((replaced.logical_id, replaced, replaced.physical_id, replaced.properties, True))
+        for logical_id, resource in list(stack.resources.items()):
+            if logical_id not in stack.template["Resources"]:
+                del stack.resources[logical_id]
+                doomed.append((logical_id, resource, resource.physical_id, resource.properties, False))
+        position = {lid: index for index, lid in enumerate(self._order(old_template))}
+        stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        for _, resource, physical_id, properties, replaced in sorted(doomed, key=lambda d: -position.get(d[0], -1)):
+            self._cleanup(stack, resource, physical_id, properties, replaced=replaced)
         self._set_outputs(stack)
         return self._end(stack, "UPDATE_COMPLETE")
 
