@@ -15,7 +15,7 @@ STACKS := $(if $(STAGE),'$(STAGE)/*','**')
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup synth test lint unit diff plan deploy bench soak snapshots clean
+.PHONY: setup synth test lint unit diff plan deploy destroy bench soak snapshots clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -72,6 +72,10 @@ plan: setup
 deploy: setup
 	@test -n "$(STAGE)" || { echo "make deploy needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }
 	$(CDK) deploy $(STACKS) --require-approval broadening
+
+destroy: setup
+	@test -n "$(STAGE)" || { echo "make destroy needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }
+	$(CDK) destroy $(STACKS)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

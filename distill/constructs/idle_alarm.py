@@ -37,13 +37,13 @@ def idle_message(*, stage_name: str, idle_hours: int, model_units: int, hourly: 
     serving = stack_name(stage_name, "serving")
     if commitment == "none":
         stop = (
-            f"To stop the billing, destroy the serving stack: `npx cdk destroy '{stage_name}/Serving'` (or "
-            f"`aws cloudformation delete-stack --stack-name {serving}`); the custom model is kept."
+            f"To stop the billing, destroy the serving stack: `aws cloudformation delete-stack --stack-name {serving}` "
+            f"(or `.venv/bin/npx cdk destroy '{stage_name}/Serving'` from a checkout); the custom model is kept."
         )
     else:
         stop = (
             f"The {commitment} term bills until it ends whatever is done; once it has ended, destroy the serving "
-            f"stack (`npx cdk destroy '{stage_name}/Serving'`) and delete the retained throughput."
+            f"stack (`aws cloudformation delete-stack --stack-name {serving}`) and delete the retained throughput."
         )
     return (
         f"Bedrock distillation ({stage_name}): the Provisioned Throughput has served no invocation for "

@@ -175,8 +175,9 @@ def test_the_message_says_what_a_day_costs():
     assert text == (
         "Bedrock distillation (dev): the Provisioned Throughput has served no invocation for 12 hours while it bills "
         "$1,016.64 per day (2 model unit(s) x $21.18 per model unit-hour, no commitment, price of 2026-11-30). To "
-        "stop the billing, destroy the serving stack: `npx cdk destroy 'dev/Serving'` (or `aws cloudformation "
-        "delete-stack --stack-name dev-distillation-serving`); the custom model is kept."
+        "stop the billing, destroy the serving stack: `aws cloudformation delete-stack --stack-name "
+        "dev-distillation-serving` (or `.venv/bin/npx cdk destroy 'dev/Serving'` from a checkout); the custom model "
+        "is kept."
     )
 
 
