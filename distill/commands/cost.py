@@ -116,8 +116,11 @@ SHORT_UNITS = {
 
 
 def _price_text(price: pricing.Price) -> str:
+    """A figure, what it is, where it comes from and the date it held; a figure read somewhere other than its source
+    (a transcription, a customer's report) says where."""
     figure = "unknown" if price.usd is None else f"${price.usd:g}"
-    return f"{figure} {SHORT_UNITS[price.item]} ({price.source}, {price.date})"
+    where = f"{price.source}, as given by {price.via.split(' (')[0].split(',')[0]}" if price.via else price.source
+    return f"{figure} {SHORT_UNITS[price.item]} ({where}, {price.date})"
 
 
 def _prices_used(found: cost.Estimate) -> list[pricing.Price]:
