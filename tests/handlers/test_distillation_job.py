@@ -530,7 +530,8 @@ def test_delete_deletes_the_model_nothing_serves_when_told_not_to_retain_it(hand
 
 
 def test_delete_waits_for_the_throughput_moving_off_the_model_then_deletes_it(handler, context, caplog):
-    """The cleanup after a serving update that moved the throughput to the new model: it still serves this one."""
+    """A throughput moving off the job's model (a serving deploy under way) serves it until the move is deployed: the
+    Delete waits for the move, then deletes the model."""
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
     expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
     expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
