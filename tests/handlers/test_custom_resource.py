@@ -1,4 +1,4 @@
-"""The shared layer: request tokens, tags applied in place, what serves a model and its deletion, retried throttling."""
+"""The shared layer: request tokens, tags applied in place, what serves a model, its deletion and release, retries."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ JOB_ARN = (
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
 THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y7m2n5"
+RETRAINED_MODEL_ARN = (
+    "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/r3t2a1n4e5d6"
+)
+OTHER_THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/o4t5h6e7r8t9"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
 
 
@@ -131,16 +135,21 @@ def test_a_services_own_not_found_code_counts_as_gone_when_named(stub):
         custom_resource.unless_gone(ssm.delete_parameter, Name=name)
 
 
-def throughput_summary(arn: str = THROUGHPUT_ARN) -> dict:
+def throughput_summary(arn: str = THROUGHPUT_ARN, desired: str | None = None, model: str = MODEL_ARN) -> dict:
+    """A ListProvisionedModelThroughputs summary of a throughput on ``model`` that wants ``desired``: another model
+    while it moves (status Updating), when it keeps serving ``model`` until the move is deployed (user guide,
+    prov-thru-edit.html, read 2026-12-01: "you might receive output from the old model until the update is fully
+    deployed")."""
+    desired = desired or model
     return {
         "provisionedModelName": "sandbox-serving-2f462a79fa34",
         "provisionedModelArn": arn,
-        "modelArn": MODEL_ARN,
-        "desiredModelArn": MODEL_ARN,
+        "modelArn": model,
+        "desiredModelArn": desired,
         "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
         "modelUnits": 1,
         "desiredModelUnits": 1,
-        "status": "InService",
+        "status": "InService" if desired == model else "Updating",
         "creationTime": "2026-11-28T14:10:00Z",
         "lastModifiedTime": "2026-11-28T14:10:00Z",
     }
@@ -156,28 +165,87 @@ def deployment_summary() -> dict:
     }
 
 
-def expect_served_by(bedrock, throughputs: list, deployments: list) -> None:
-    bedrock.stubber.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": MODEL_ARN}
-    )
-    bedrock.stubber.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": deployments}, {"modelArnEquals": MODEL_ARN}
-    )
+def deployment(update_details: dict | None = None) -> dict:
+    """A GetCustomModelDeployment answer for the deployment on MODEL_ARN; a move to another model shows in
+    updateDetails (API reference, CustomModelDeploymentUpdateDetails, read 2026-12-01), its modelArn staying the
+    model it serves until then."""
+    answer = {
+        "customModelDeploymentArn": DEPLOYMENT_ARN,
+        "modelDeploymentName": "sandbox-serving-0d41259abc27",
+        "modelArn": MODEL_ARN,
+        "createdAt": "2026-11-28T14:10:00Z",
+        "status": "Active",
+    }
+    if update_details is not None:
+        answer["updateDetails"] = update_details
+    return answer
 
 
-def test_a_model_is_served_by_its_throughputs_and_deployments(bedrock):
-    expect_served_by(bedrock, [throughput_summary()], [deployment_summary()])
-    assert custom_resource.served_by(bedrock, MODEL_ARN) == [THROUGHPUT_ARN, DEPLOYMENT_ARN]
+def expect_serving(bedrock, throughputs: list, deployments: list | None = None, model_arn: str = MODEL_ARN) -> None:
+    """The calls of serving_state: the throughputs and the deployments on the model, then each deployment's
+    description (given as GetCustomModelDeployment answers)."""
+    deployments = deployments or []
+    bedrock.stubber.add_response(
+        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": model_arn}
+    )
+    summaries = [
+        {**deployment_summary(), "customModelDeploymentArn": d["customModelDeploymentArn"]} for d in deployments
+    ]
+    bedrock.stubber.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": summaries}, {"modelArnEquals": model_arn}
+    )
+    for described in deployments:
+        bedrock.stubber.add_response(
+            "get_custom_model_deployment",
+            described,
+            {"customModelDeploymentIdentifier": described["customModelDeploymentArn"]},
+        )
+
+
+def test_a_throughput_and_a_deployment_that_stay_on_the_model_are_staying(bedrock):
+    expect_serving(bedrock, [throughput_summary()], [deployment()])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN, DEPLOYMENT_ARN], [])
+
+
+def test_a_throughput_moving_to_another_model_is_leaving(bedrock):
+    expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN), throughput_summary(OTHER_THROUGHPUT_ARN)])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([OTHER_THROUGHPUT_ARN], [THROUGHPUT_ARN])
+
+
+def test_a_deployment_updating_to_another_model_is_leaving(bedrock):
+    expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [DEPLOYMENT_ARN])
+
+
+@pytest.mark.parametrize(
+    "update_details",
+    [
+        # A move that ended: a failed one left the deployment on this model; a completed one that the list still
+        # names (a list that lags) is taken as serving it, the reading under which no served model is deleted.
+        {"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "UpdateFailed"},
+        {"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "UpdateCompleted"},
+        # Moving onto this model is no move off it.
+        {"modelArn": MODEL_ARN, "updateStatus": "Updating"},
+    ],
+)
+def test_a_deployment_not_moving_off_the_model_is_staying(bedrock, update_details):
+    expect_serving(bedrock, [], [deployment(update_details)])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
+
+
+def test_a_model_nothing_serves_has_nothing_staying_or_leaving(bedrock):
+    expect_serving(bedrock, [])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [])
 
 
 def test_a_model_nothing_serves_is_deleted(bedrock):
-    expect_served_by(bedrock, [], [])
+    expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
     assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "deleted"
 
 
 def test_a_model_already_deleted_is_already_gone(bedrock):
-    expect_served_by(bedrock, [], [])
+    expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
@@ -185,7 +253,7 @@ def test_a_model_already_deleted_is_already_gone(bedrock):
 
 
 def test_a_served_model_is_tagged_instead_of_deleted(bedrock):
-    expect_served_by(bedrock, [throughput_summary()], [])
+    expect_serving(bedrock, [throughput_summary()])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
     assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
@@ -193,7 +261,7 @@ def test_a_served_model_is_tagged_instead_of_deleted(bedrock):
 
 
 def test_a_model_that_begins_to_be_served_during_its_deletion_is_tagged(bedrock):
-    expect_served_by(bedrock, [], [])
+    expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model",
         "ConflictException",
@@ -208,12 +276,199 @@ def test_a_model_that_begins_to_be_served_during_its_deletion_is_tagged(bedrock)
 
 
 def test_a_deletion_bedrock_refuses_otherwise_is_raised(bedrock):
-    expect_served_by(bedrock, [], [])
+    expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
     )
     with pytest.raises(bedrock.exceptions.AccessDeniedException):
         custom_resource.delete_model_unless_served(bedrock, MODEL_ARN)
+
+
+def test_a_model_a_throughput_is_moving_off_is_deleted_once_the_move_is_over(bedrock, context):
+    moving_off = throughput_summary(desired=RETRAINED_MODEL_ARN)
+    expect_serving(bedrock, [moving_off])
+    expect_serving(bedrock, [moving_off])
+    expect_serving(bedrock, [])
+    bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
+    assert context.slept == [30, 30]
+
+
+def test_a_model_a_deployment_is_moving_off_is_deleted_once_the_move_is_over(bedrock, context):
+    expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
+    expect_serving(bedrock, [])
+    bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
+    assert context.slept == [30]
+
+
+def test_a_model_something_stays_on_is_tagged_at_once_though_another_moves_off(bedrock, context):
+    expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN), throughput_summary(OTHER_THROUGHPUT_ARN)])
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+        f"kept while {OTHER_THROUGHPUT_ARN}, {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
+    )
+    assert context.slept == []
+
+
+def test_a_model_moved_back_onto_while_the_handler_waits_is_tagged(bedrock, context):
+    """A rollback moves the throughput back to the model while the deletion waits for it to move off."""
+    expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN)])
+    expect_serving(bedrock, [throughput_summary()])
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+        f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
+    )
+    assert context.slept == [30]
+
+
+def test_a_model_still_being_moved_off_when_the_time_runs_out_is_tagged(bedrock, context):
+    # A look every 30 s while more than 30 s and two calls' budget (2 x 102 s) are left of the function's 900 s:
+    # 23 waits, after which 210 s are left.
+    moving_off = throughput_summary(desired=RETRAINED_MODEL_ARN)
+    for _ in range(24):
+        expect_serving(bedrock, [moving_off])
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+        f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
+    )
+    assert context.slept == [30] * 23
+    assert context.remaining_seconds == 210
+
+
+def test_without_the_functions_context_a_model_being_moved_off_is_tagged_without_waiting(bedrock):
+    """No context, no way to tell the time left: no wait (the no_sleeping fixture would fail any)."""
+    expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN)])
+    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+        f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
+    )
+
+
+# -- releasing the stage's unserved models -----------------------------------------------------------------------
+PREFIX = "sandbox-distill-"
+
+
+def custom_model(name: str, model_id: str) -> dict:
+    """A ListCustomModels summary with what the service model requires."""
+    return {
+        "modelArn": f"{MODEL_ARN.rsplit('/', 1)[0]}/{model_id}",
+        "modelName": name,
+        "creationTime": "2026-11-28T14:02:09Z",
+        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+        "baseModelName": "Llama 3.1 8B Instruct",
+        "customizationType": "DISTILLATION",
+    }
+
+
+EARLIER = custom_model("sandbox-distill-1b2c3d4e5f60", "e4r1i2e3r4l5")
+SERVED = custom_model("sandbox-distill-7a8b9c0d1e2f", "s5e6r7v8e9d0")
+UNTAGGED = custom_model("sandbox-distill-3aa7f4218eee", "m4o8d2e6l0a3")
+# nameContains matches anywhere in the name: another stage's models whose name holds this stage's prefix are listed.
+OTHER_STAGE = custom_model("shared-sandbox-distill-5e6f7a8b9c0d", "o7t8h9e0r1s2")
+
+
+def expect_models(bedrock, models: list, next_token: str | None = None, after: str | None = None) -> None:
+    answer = {"modelSummaries": models, **({"nextToken": next_token} if next_token else {})}
+    bedrock.stubber.add_response(
+        "list_custom_models", answer, {"nameContains": PREFIX, **({"nextToken": after} if after else {})}
+    )
+
+
+def expect_tags(bedrock, model: dict, tags: list) -> None:
+    bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": model["modelArn"]})
+
+
+def expect_deletion(bedrock, model: dict) -> None:
+    bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": model["modelArn"]})
+
+
+def test_the_release_deletes_a_tagged_unserved_model_and_keeps_the_rest(bedrock):
+    """Kept: a tagged model a throughput serves, a model never tagged (no serving lookups), another stage's model
+    (no lookups at all)."""
+    expect_models(bedrock, [EARLIER, SERVED, UNTAGGED, OTHER_STAGE])
+    expect_tags(bedrock, EARLIER, [{"key": "distillation-stage", "value": "sandbox"}, *DELETE_WHEN_UNSERVED])
+    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    expect_deletion(bedrock, EARLIER)
+    expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [throughput_summary(model=SERVED["modelArn"])], model_arn=SERVED["modelArn"])
+    expect_tags(bedrock, UNTAGGED, [{"key": "distillation-stage", "value": "sandbox"}])
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"]]
+
+
+def test_the_release_keeps_a_tagged_model_that_serving_is_still_moving_off(bedrock):
+    """The handler that waits for a move is the Delete of what served it; the release only takes what is free."""
+    expect_models(bedrock, [EARLIER])
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    moving_off = throughput_summary(model=EARLIER["modelArn"], desired=MODEL_ARN)
+    expect_serving(bedrock, [moving_off], model_arn=EARLIER["modelArn"])
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
+
+
+def test_the_release_follows_every_page_of_models(bedrock):
+    expect_models(bedrock, [EARLIER], next_token="page-2")
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    expect_deletion(bedrock, EARLIER)
+    expect_models(bedrock, [SERVED], after="page-2")
+    expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [], model_arn=SERVED["modelArn"])
+    expect_deletion(bedrock, SERVED)
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"], SERVED["modelArn"]]
+
+
+def test_the_release_of_a_stage_without_models_asks_once(bedrock):
+    expect_models(bedrock, [])
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
+
+
+def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
+    expect_models(bedrock, [EARLIER])
+    bedrock.stubber.add_client_error(
+        "list_tags_for_resource",
+        "ResourceNotFoundException",
+        "Model not found",
+        404,
+        {"resourceARN": EARLIER["modelArn"]},
+    )
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
+
+
+def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(bedrock):
+    expect_models(bedrock, [EARLIER])
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model",
+        "ResourceNotFoundException",
+        "Model not found",
+        404,
+        {"modelIdentifier": EARLIER["modelArn"]},
+    )
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"]]
+
+
+def test_a_deletion_the_release_is_refused_is_raised_for_its_caller_to_judge(bedrock):
+    expect_models(bedrock, [EARLIER])
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model",
+        "ConflictException",
+        "The model is in use by a provisioned throughput",
+        400,
+        {"modelIdentifier": EARLIER["modelArn"]},
+    )
+    with pytest.raises(bedrock.exceptions.ConflictException):
+        custom_resource.release_unserved_models(bedrock, PREFIX)
+
+
+@pytest.mark.parametrize(
+    ("job_name", "prefix"),
+    [("sandbox-distill-3aa7f4218eee", "sandbox-distill-"), ("shared-dev-distill-0a1b2c3d4e5f", "shared-dev-distill-")],
+)
+def test_a_jobs_name_prefix_is_what_every_job_of_its_stage_shares(job_name, prefix):
+    assert custom_resource.job_name_prefix(job_name) == prefix
 
 
 def test_the_remaining_time_is_the_contexts_in_seconds():

@@ -1,4 +1,5 @@
-"""The distillation job handler: the job its name names is adopted, never started twice, and never left unstopped."""
+"""The distillation job handler: the job its name names is adopted, never started twice, and never left unstopped;
+a Delete also releases the stage's models that nothing serves any more."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ NEW_JOB_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/n2e5w8j1o4b7"
 )
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
+NEW_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/n8w2m4d6l0e1"
 THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
 # The names the fixtures' settings give their jobs (JobName, derived by the stack).
 NAME = "sandbox-distill-3aa7f4218eee"
@@ -402,15 +404,66 @@ def test_update_of_tags_of_a_job_without_a_model_yet_retags_the_job_alone(handle
 
 
 # -- Delete -------------------------------------------------------------------------------------------------------
+# Every job of the stage, hence its model, is named <stage>-distill-<digest>: a Delete releases the stage's models.
+PREFIX = "sandbox-distill-"
+EARLIER_MODEL_ARN = (
+    "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/e4r1i2e3r4l5"
+)
+DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
+
+
 def delete_request(retain: str = "true") -> dict:
     request = event("distillation_job_delete")
     request["ResourceProperties"]["RetainModelOnDelete"] = retain
     return request
 
 
+def custom_model(model_arn: str, name: str) -> dict:
+    """A ListCustomModels summary with what the service model requires."""
+    return {
+        "modelArn": model_arn,
+        "modelName": name,
+        "creationTime": "2026-11-28T14:02:09Z",
+        "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+        "baseModelName": "Llama 3.1 8B Instruct",
+    }
+
+
+def expect_release(handler, models: list | None = None) -> None:
+    """The stage's models listed by the release that follows every Delete (none unless given)."""
+    handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
+
+
+def throughput_summary(desired: str = MODEL_ARN) -> dict:
+    """A throughput on the job's model; one that wants another model is moving off it and serves it until the move
+    is deployed (user guide, prov-thru-edit.html, read 2026-12-01)."""
+    return {
+        "provisionedModelName": "sandbox-serving-2f462a79fa34",
+        "provisionedModelArn": THROUGHPUT_ARN,
+        "modelArn": MODEL_ARN,
+        "desiredModelArn": desired,
+        "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+        "modelUnits": 1,
+        "desiredModelUnits": 1,
+        "status": "InService" if desired == MODEL_ARN else "Updating",
+        "creationTime": "2026-11-28T14:10:00Z",
+        "lastModifiedTime": "2026-11-28T14:10:00Z",
+    }
+
+
+def expect_serving(handler, throughputs: list, model_arn: str = MODEL_ARN) -> None:
+    handler.stub.add_response(
+        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": model_arn}
+    )
+    handler.stub.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": model_arn}
+    )
+
+
 def test_delete_stops_a_job_still_running(handler, context):
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
@@ -424,10 +477,12 @@ def test_a_job_that_ended_while_being_stopped_is_left_as_it_ended(handler, conte
         {"jobIdentifier": JOB_ARN},
     )
     bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_that_cannot_stop_a_running_job_fails_naming_it(handler, context):
+    """It fails before the release: nothing else is asked of Bedrock (Stubber refuses any unqueued call)."""
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_client_error(
         "stop_model_customization_job",
@@ -455,64 +510,118 @@ def test_a_job_gone_after_a_failed_stop_is_deleted_already(handler, context):
         {"jobIdentifier": JOB_ARN},
     )
     bedrock_knows_no(handler, NAME)
+    expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_keeps_the_model_of_a_completed_job_by_default(handler, context):
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
-
-
-def expect_served_by(handler, throughputs: list) -> None:
-    handler.stub.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": MODEL_ARN}
-    )
-    handler.stub.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": MODEL_ARN}
-    )
 
 
 def test_delete_deletes_the_model_nothing_serves_when_told_not_to_retain_it(handler, context):
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
-    expect_served_by(handler, [])
+    expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert context.slept == []
 
 
-def test_a_served_model_is_tagged_instead_of_deleted(handler, context):
+def test_delete_waits_for_the_throughput_moving_off_the_model_then_deletes_it(handler, context, caplog):
+    """A throughput moving off the job's model (a serving deploy under way) serves it until the move is deployed: the
+    Delete waits for the move, then deletes the model."""
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
-    summary = {
-        "provisionedModelName": "sandbox-serving-2f462a79fa34",
-        "provisionedModelArn": THROUGHPUT_ARN,
-        "modelArn": MODEL_ARN,
-        "desiredModelArn": MODEL_ARN,
-        "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
-        "modelUnits": 1,
-        "desiredModelUnits": 1,
-        "status": "InService",
-        "creationTime": "2026-11-28T14:10:00Z",
-        "lastModifiedTime": "2026-11-28T14:10:00Z",
-    }
-    expect_served_by(handler, [summary])
-    handler.stub.add_response(
-        "tag_resource",
-        {},
-        {"resourceARN": MODEL_ARN, "tags": [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]},
-    )
+    expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
+    expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
+    expect_serving(handler, [])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert context.slept == [30, 30]
+    assert f"The custom model {MODEL_ARN} of {NAME}: deleted" in caplog.messages
+
+
+def test_a_served_model_is_tagged_instead_of_deleted_and_the_release_keeps_it(handler, context, caplog):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_serving(handler, [throughput_summary()])
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    # The release that follows finds the model it just tagged, still served: it stays.
+    expect_release(handler, [custom_model(MODEL_ARN, NAME)])
+    handler.stub.add_response("list_tags_for_resource", {"tags": DELETE_WHEN_UNSERVED}, {"resourceARN": MODEL_ARN})
+    expect_serving(handler, [throughput_summary()])
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert context.slept == []
+    assert (
+        f"The custom model {MODEL_ARN} of {NAME}: kept while {THROUGHPUT_ARN} serves it, tagged to be deleted "
+        "afterwards"
+    ) in caplog.messages
+
+
+def test_delete_releases_the_stages_tagged_models_that_nothing_serves_any_more(handler, context, caplog):
+    """A model an earlier job's Delete had to tag while serving moved off it (a rolled-back move, say)."""
+    bedrock_knows(handler, JOB_ARN, "Failed")
+    expect_release(handler, [custom_model(EARLIER_MODEL_ARN, "sandbox-distill-1b2c3d4e5f60")])
+    handler.stub.add_response(
+        "list_tags_for_resource", {"tags": DELETE_WHEN_UNSERVED}, {"resourceARN": EARLIER_MODEL_ARN}
+    )
+    expect_serving(handler, [], EARLIER_MODEL_ARN)
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_MODEL_ARN})
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert f"Deleted the custom model {EARLIER_MODEL_ARN}, which nothing serves any more" in caplog.messages
+
+
+def test_a_release_that_bedrock_refuses_is_logged_and_the_delete_succeeds(handler, context, caplog):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
+    handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    handler.stub.add_client_error(
+        "list_custom_models",
+        "AccessDeniedException",
+        "User is not authorized to perform: bedrock:ListCustomModels",
+        403,
+        {"nameContains": PREFIX},
+    )
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [
+        "Could not release the stage's unserved models: An error occurred (AccessDeniedException) when calling the "
+        "ListCustomModels operation: User is not authorized to perform: bedrock:ListCustomModels"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lambda/distillation_job/index.py release() line 64 catches ClientError alone, though its docstring "
+    "(lines 57-59) says a failure there is logged, not raised: a ListCustomModels whose answer is lost (a read "
+    "timeout, a BotoCoreError) fails the job's Delete after the job was already stopped",
+)
+def test_a_release_whose_answer_is_lost_is_logged_and_the_delete_succeeds(handler, context, caplog, monkeypatch):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
+    handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    models_endpoint = "https://bedrock.us-west-2.amazonaws.com/custom-models"
+    lose_answers(monkeypatch, handler.bedrock, "list_custom_models", ReadTimeoutError(endpoint_url=models_endpoint))
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [
+        f'Could not release the stage\'s unserved models: Read timeout on endpoint URL: "{models_endpoint}"'
+    ]
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped", "Stopping"])
-def test_delete_of_a_job_that_no_longer_runs_does_nothing(handler, context, status):
+def test_delete_of_a_job_that_no_longer_runs_does_nothing_but_release(handler, context, status):
     bedrock_knows(handler, JOB_ARN, status)
+    expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_of_a_job_bedrock_no_longer_knows_succeeds(handler, context):
     bedrock_knows_no(handler, JOB_ARN)
+    expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
-def test_delete_after_a_failed_create_has_nothing_to_stop(handler, context):
+def test_delete_after_a_failed_create_has_nothing_to_stop_but_still_releases(handler, context):
     request = event("distillation_job_delete", PhysicalResourceId=CREATE_FAILED)
+    expect_release(handler)
     assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}

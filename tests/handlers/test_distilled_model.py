@@ -1,4 +1,5 @@
-"""The distilled model lookup: the model of the job its name names, deleted once its deleted job wants it gone."""
+"""The distilled model lookup: the model of the job its name names, deleted once its deleted job wants it gone; every
+request then releases the stage's models that nothing serves any more."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ JOB_ARN = (
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
 BASE_MODEL_ARN = "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y7m2n5"
+THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
+NEW_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/n8w2m4d6l0e1"
+EARLIER_MODEL_ARN = (
+    "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/e4r1i2e3r4l5"
+)
 DELETE_WHEN_UNSERVED = {"key": "bedrock-distillation:delete-when-unserved", "value": "true"}
 REVISION_HINT = "Raise distillation.revision in cdk.json to start a new job, then deploy again."
+# The stage's jobs and their models are all named <stage>-distill-<digest>.
+PREFIX = "sandbox-distill-"
 
 
 @pytest.fixture
@@ -22,6 +30,30 @@ def handler(stub):
     module = load_handler("distilled_model")
     module.stub = stub(module.bedrock)
     return module
+
+
+@pytest.fixture
+def lookup_context(context):
+    """An invocation of the lookup's function, whose timeout is the 5-minute default of
+    distill/constructs/handler_function.py."""
+    context.remaining_seconds = 300
+    return context
+
+
+def custom_model(model_arn: str, name: str) -> dict:
+    """A ListCustomModels summary with what the service model requires."""
+    return {
+        "modelArn": model_arn,
+        "modelName": name,
+        "creationTime": "2026-11-28T14:02:09Z",
+        "baseModelArn": BASE_MODEL_ARN,
+        "baseModelName": "Llama 3.1 8B Instruct",
+    }
+
+
+def expect_release(handler, models: list | None = None) -> None:
+    """The stage's models listed by the release that follows every request (none unless given)."""
+    handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
 def bedrock_knows_the_job(handler, status: str, **extra) -> None:
@@ -44,11 +76,12 @@ def bedrock_knows_the_model(handler) -> None:
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_the_model_is_the_one_the_completed_job_of_its_name_produced(handler, request_type):
+def test_the_model_is_the_one_the_completed_job_of_its_name_produced(handler, lookup_context, request_type):
     bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
     bedrock_knows_the_model(handler)
+    expect_release(handler)
     request = event("distilled_model_create", RequestType=request_type)
-    assert handler.on_event(request, None) == {
+    assert handler.on_event(request, lookup_context) == {
         "PhysicalResourceId": MODEL_ARN,
         "Data": {"ModelArn": MODEL_ARN, "JobArn": JOB_ARN, "BaseModelArn": BASE_MODEL_ARN},
     }
@@ -93,39 +126,115 @@ def test_a_model_deleted_since_its_job_completed_needs_a_new_revision(handler):
     )
 
 
-def the_model_is_tagged(handler, tags: list) -> None:
-    handler.stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": MODEL_ARN})
+def the_model_is_tagged(handler, tags: list, model_arn: str = MODEL_ARN) -> None:
+    handler.stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": model_arn})
 
 
-def expect_served_by(handler, deployments: list) -> None:
+def throughput_summary(desired: str = MODEL_ARN) -> dict:
+    """A throughput on the model; one that wants another model is moving off it and serves it until the move is
+    deployed (user guide, prov-thru-edit.html, read 2026-12-01)."""
+    return {
+        "provisionedModelName": "sandbox-serving-2f462a79fa34",
+        "provisionedModelArn": THROUGHPUT_ARN,
+        "modelArn": MODEL_ARN,
+        "desiredModelArn": desired,
+        "foundationModelArn": BASE_MODEL_ARN,
+        "modelUnits": 1,
+        "desiredModelUnits": 1,
+        "status": "InService" if desired == MODEL_ARN else "Updating",
+        "creationTime": "2026-11-28T14:10:00Z",
+        "lastModifiedTime": "2026-11-28T14:10:00Z",
+    }
+
+
+def expect_serving(handler, throughputs: list, deployments: list | None = None, model_arn: str = MODEL_ARN) -> None:
+    """serving_state's calls: the throughputs and deployments on the model, then each deployment described."""
     handler.stub.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": []}, {"modelArnEquals": MODEL_ARN}
+        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": model_arn}
     )
+    summaries = [
+        {key: d[key] for key in ("customModelDeploymentArn", "modelArn", "createdAt", "status")}
+        for d in deployments or []
+    ]
+    summaries = [{**summary, "customModelDeploymentName": "other-team-deployment"} for summary in summaries]
     handler.stub.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": deployments}, {"modelArnEquals": MODEL_ARN}
+        "list_custom_model_deployments", {"modelDeploymentSummaries": summaries}, {"modelArnEquals": model_arn}
     )
+    for described in deployments or []:
+        handler.stub.add_response(
+            "get_custom_model_deployment",
+            described,
+            {"customModelDeploymentIdentifier": described["customModelDeploymentArn"]},
+        )
 
 
-def test_delete_keeps_a_model_its_job_did_not_ask_to_delete(handler):
+def test_create_releases_the_stages_tagged_models_that_nothing_serves_any_more(handler, lookup_context, caplog):
+    bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
+    bedrock_knows_the_model(handler)
+    expect_release(
+        handler, [custom_model(EARLIER_MODEL_ARN, "sandbox-distill-1b2c3d4e5f60"), custom_model(MODEL_ARN, NAME)]
+    )
+    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED], EARLIER_MODEL_ARN)
+    expect_serving(handler, [], model_arn=EARLIER_MODEL_ARN)
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_MODEL_ARN})
     the_model_is_tagged(handler, [{"key": "distillation-stage", "value": "sandbox"}])
-    assert handler.on_event(event("distilled_model_delete"), None) == {"PhysicalResourceId": MODEL_ARN}
+    assert handler.on_event(event("distilled_model_create"), lookup_context)["PhysicalResourceId"] == MODEL_ARN
+    assert f"Deleted the custom model {EARLIER_MODEL_ARN}, which nothing serves any more" in caplog.messages
 
 
-def test_delete_deletes_a_tagged_model_once_nothing_serves_it(handler):
+def test_delete_keeps_a_model_its_job_did_not_ask_to_delete(handler, lookup_context):
+    the_model_is_tagged(handler, [{"key": "distillation-stage", "value": "sandbox"}])
+    expect_release(handler)
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
+
+
+def test_delete_deletes_a_tagged_model_once_nothing_serves_it(handler, lookup_context):
     the_model_is_tagged(handler, [{"key": "distillation-stage", "value": "sandbox"}, DELETE_WHEN_UNSERVED])
-    expect_served_by(handler, [])
+    expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert handler.on_event(event("distilled_model_delete"), None) == {"PhysicalResourceId": MODEL_ARN}
+    expect_release(handler)
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
+    assert lookup_context.slept == []
 
 
-def test_a_tagged_model_something_still_serves_is_kept_and_stays_tagged(handler):
+def test_delete_waits_for_the_throughput_moving_off_a_tagged_model_then_deletes_it(handler, lookup_context, caplog):
+    """Serving is moving off the model when CloudFormation deletes this resource (the cleanup after a rolled-back
+    move, say): the Delete waits for the move, then deletes the model."""
     the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
-    expect_served_by(
+    expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
+    expect_serving(handler, [])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_release(handler)
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
+    assert lookup_context.slept == [30]
+    assert f"The custom model {MODEL_ARN}, no longer wanted by its job's stack: deleted" in caplog.messages
+
+
+def test_a_move_off_a_tagged_model_that_outlasts_the_function_leaves_it_tagged(handler, lookup_context, caplog):
+    """Looks 30 s apart while more than 30 s and two calls' budget (2 x 102 s) are left of 300 s: three waits. The
+    model stays tagged, and the serving stack's next deploy releases it."""
+    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
+    for _ in range(4):
+        expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [DELETE_WHEN_UNSERVED]})
+    expect_release(handler)
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
+    assert lookup_context.slept == [30, 30, 30]
+    assert (
+        f"The custom model {MODEL_ARN}, no longer wanted by its job's stack: kept while {THROUGHPUT_ARN} serves it, "
+        "tagged to be deleted afterwards"
+    ) in caplog.messages
+
+
+def test_a_tagged_model_something_still_serves_is_kept_and_stays_tagged(handler, lookup_context):
+    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
+    expect_serving(
         handler,
+        [],
         [
             {
                 "customModelDeploymentArn": DEPLOYMENT_ARN,
-                "customModelDeploymentName": "other-team-deployment",
+                "modelDeploymentName": "other-team-deployment",
                 "modelArn": MODEL_ARN,
                 "createdAt": "2026-11-29T09:00:00Z",
                 "status": "Active",
@@ -133,16 +242,20 @@ def test_a_tagged_model_something_still_serves_is_kept_and_stays_tagged(handler)
         ],
     )
     handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [DELETE_WHEN_UNSERVED]})
-    assert handler.on_event(event("distilled_model_delete"), None) == {"PhysicalResourceId": MODEL_ARN}
+    expect_release(handler)
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
+    assert lookup_context.slept == []
 
 
-def test_delete_of_a_model_already_gone_succeeds(handler):
+def test_delete_of_a_model_already_gone_succeeds(handler, lookup_context):
     handler.stub.add_client_error(
         "list_tags_for_resource", "ResourceNotFoundException", "Model not found", 404, {"resourceARN": MODEL_ARN}
     )
-    assert handler.on_event(event("distilled_model_delete"), None) == {"PhysicalResourceId": MODEL_ARN}
+    expect_release(handler)
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
 
 
-def test_delete_after_a_failed_create_has_nothing_to_release(handler):
+def test_delete_after_a_failed_create_has_nothing_of_its_own_to_release(handler, lookup_context):
     request = event("distilled_model_delete", PhysicalResourceId=CREATE_FAILED)
-    assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
+    expect_release(handler)
+    assert handler.on_event(request, lookup_context) == {"PhysicalResourceId": CREATE_FAILED}

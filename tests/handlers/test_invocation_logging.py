@@ -6,9 +6,9 @@ import json
 
 import botocore.validate
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
-from tests.handlers.conftest import event, load_handler, rollback_of
+from tests.handlers.conftest import event, load_handler, lose_answers, rollback_of
 
 PHYSICAL_ID = "bedrock-model-invocation-logging"
 BUCKET = "sandbox-distillation-fou-storageinvocationlogs-1a2b3c4d5e6f"
@@ -96,17 +96,17 @@ def taking_over(request: dict) -> dict:
 
 
 # -- Create -------------------------------------------------------------------------------------------------------
-def test_create_with_no_configuration_remembers_ours_and_puts_it(handler):
+def test_create_with_no_configuration_puts_ours_then_remembers_it_as_applied(handler):
     currently(handler, None)
     remembered(handler, None)
-    expect_remember(handler, {"applied": OURS})
     expect_put(handler, OURS)
+    expect_remember(handler, {"applied": OURS})
     assert handler.on_event(event("invocation_logging_create"), None) == ANSWER
     assert handler.calls == [
         "GetModelInvocationLoggingConfiguration",
         "GetParameter",
-        "PutParameter",
         "PutModelInvocationLoggingConfiguration",
+        "PutParameter",
     ]
 
 
@@ -139,10 +139,11 @@ def test_a_refusal_says_where_the_configuration_in_place_delivers(handler, confi
 def test_create_taking_over_remembers_the_configuration_it_replaces_before_replacing_it(handler):
     currently(handler, THEIRS)
     remembered(handler, None)
-    expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
+    expect_remember(handler, {"replaced": THEIRS})
     expect_put(handler, OURS)
+    expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
     assert handler.on_event(taking_over(event("invocation_logging_create")), None) == ANSWER
-    assert handler.calls[-2:] == ["PutParameter", "PutModelInvocationLoggingConfiguration"]
+    assert handler.calls[-3:] == ["PutParameter", "PutModelInvocationLoggingConfiguration", "PutParameter"]
 
 
 def test_a_retried_create_finds_its_own_configuration_and_puts_it_again(handler):
@@ -151,6 +152,21 @@ def test_a_retried_create_finds_its_own_configuration_and_puts_it_again(handler)
     expect_remember(handler, {"applied": OURS})
     expect_put(handler, OURS)
     assert handler.on_event(event("invocation_logging_create"), None) == ANSWER
+
+
+def test_a_take_over_retried_after_a_refused_put_records_theirs_once(handler):
+    """The first attempt recorded theirs, then Bedrock refused our configuration: theirs is still in place."""
+    currently(handler, THEIRS)
+    remembered(handler, {"replaced": THEIRS})
+    expect_put(handler, OURS)
+    expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
+    assert handler.on_event(taking_over(event("invocation_logging_create")), None) == ANSWER
+    assert handler.calls == [
+        "GetModelInvocationLoggingConfiguration",
+        "GetParameter",
+        "PutModelInvocationLoggingConfiguration",
+        "PutParameter",
+    ]
 
 
 def test_a_retried_take_over_keeps_what_it_replaced_the_first_time(handler):
@@ -176,9 +192,10 @@ def test_a_take_over_whose_record_cannot_be_saved_replaces_nothing(handler):
 def test_update_moves_its_own_configuration_to_the_new_prefix_in_place(handler):
     currently(handler, OURS)
     remembered(handler, {"applied": OURS})
-    expect_remember(handler, {"applied": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
+    expect_remember(handler, {"applied": OURS_MOVED})
     assert handler.on_event(event("invocation_logging_update"), None) == ANSWER_MOVED
+    assert handler.calls[-2:] == ["PutModelInvocationLoggingConfiguration", "PutParameter"]
 
 
 def test_update_with_its_configuration_already_in_place_puts_and_saves_nothing(handler):
@@ -231,13 +248,14 @@ def test_a_rollback_to_the_configuration_it_last_applied_succeeds_and_leaves_the
     assert handler.calls == ["GetModelInvocationLoggingConfiguration", "GetParameter"]
 
 
-def test_update_taking_over_remembers_what_it_replaces(handler):
+def test_update_taking_over_remembers_what_it_replaces_before_replacing_it(handler):
     currently(handler, THEIRS)
     remembered(handler, {"applied": OURS})
-    expect_remember(handler, {"applied": OURS_MOVED, "replaced": THEIRS})
+    expect_remember(handler, {"applied": OURS, "replaced": THEIRS})
     expect_put(handler, OURS_MOVED)
+    expect_remember(handler, {"applied": OURS_MOVED, "replaced": THEIRS})
     assert handler.on_event(taking_over(event("invocation_logging_update")), None) == ANSWER_MOVED
-    assert handler.calls[-2:] == ["PutParameter", "PutModelInvocationLoggingConfiguration"]
+    assert handler.calls[-3:] == ["PutParameter", "PutModelInvocationLoggingConfiguration", "PutParameter"]
 
 
 def test_update_taking_over_keeps_an_earlier_replaced_configuration(handler):
@@ -247,30 +265,6 @@ def test_update_taking_over_keeps_an_earlier_replaced_configuration(handler):
     expect_remember(handler, {"replaced": original, "applied": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
     assert handler.on_event(taking_over(event("invocation_logging_update")), None) == ANSWER_MOVED
-
-
-def test_an_update_that_renames_the_state_parameter_carries_the_state_over(handler):
-    """Read from the new name first, then the old one; saved under the new name."""
-    renamed = "/bedrock-distillation/sandbox/logging-state"
-    request = event("invocation_logging_update")
-    request["ResourceProperties"]["StateParameterName"] = renamed
-    currently(handler, OURS)
-    remembered(handler, None, renamed)
-    remembered(handler, {"replaced": THEIRS, "applied": OURS})
-    expect_remember(handler, {"replaced": THEIRS, "applied": OURS_MOVED}, renamed)
-    expect_put(handler, OURS_MOVED)
-    assert handler.on_event(request, None) == ANSWER_MOVED
-
-
-def test_after_a_rename_the_state_under_the_new_name_is_the_one_read(handler):
-    """A rollback of the rename, say: both names hold a state, and the one this request names is current."""
-    request = event("invocation_logging_update")
-    request["OldResourceProperties"]["StateParameterName"] = "/bedrock-distillation/sandbox/logging-state"
-    currently(handler, OURS)
-    remembered(handler, {"applied": OURS})
-    expect_remember(handler, {"applied": OURS_MOVED})
-    expect_put(handler, OURS_MOVED)
-    assert handler.on_event(request, None) == ANSWER_MOVED
 
 
 # -- Delete -------------------------------------------------------------------------------------------------------
@@ -362,8 +356,9 @@ class ParameterStore:
             raise self.ssm.exceptions.ParameterNotFound({"Error": {"Code": "ParameterNotFound"}}, "DeleteParameter")
         return {}
 
-    def state(self, name: str = PARAMETER) -> dict | None:
-        return json.loads(self.values[name]) if name in self.values else None
+    def state(self) -> dict | None:
+        """The stage's state as saved, None once it is deleted."""
+        return json.loads(self.values[PARAMETER]) if PARAMETER in self.values else None
 
 
 @pytest.fixture
@@ -379,46 +374,65 @@ def parameters(handler, monkeypatch):
     return install
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambda/invocation_logging/index.py update() line 58 saves the state only when its 'applied' differs "
-    "from the desired configuration: an Update that renames StateParameterName and changes nothing else reads the "
-    "state from the old name (load_state) but never saves it under the new one, and the next Delete, which reads "
-    "the new name alone, has forgotten the configuration it replaced: it deletes ours instead of restoring theirs",
-)
-def test_a_rename_of_the_state_parameter_alone_still_restores_theirs_on_delete(handler, parameters):
-    renamed = "/bedrock-distillation/sandbox/logging-state"
-    request = event("invocation_logging_update")
-    request["ResourceProperties"]["StateParameterName"] = renamed
-    store = parameters({PARAMETER: {"replaced": THEIRS, "applied": OURS_MOVED}})
-    currently(handler, OURS_MOVED)
-    assert handler.on_event(request, None) == ANSWER_MOVED
-    delete = event("invocation_logging_delete", ResourceProperties=request["ResourceProperties"])
-    currently(handler, OURS_MOVED)
-    expect_put(handler, THEIRS)
-    assert handler.on_event(delete, None) == {"PhysicalResourceId": PHYSICAL_ID}
-    assert store.state(renamed) is None
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambda/invocation_logging/index.py put() lines 102-104 save 'applied' as the desired configuration "
-    "before putting it, and leave it so when the put fails: the rollback of a take-over to a new destination whose "
-    "put Bedrock refused then finds theirs in place and an 'applied' that was never applied, fails the check of "
-    "line 63 (desired == applied) and is refused at line 68, leaving the stack in UPDATE_ROLLBACK_FAILED",
-)
-def test_the_rollback_of_a_take_over_whose_put_failed_leaves_theirs_and_succeeds(handler, parameters):
-    parameters({PARAMETER: {"applied": OURS}})
-    forward = taking_over(event("invocation_logging_update"))
-    currently(handler, THEIRS)
+def refuse_put(handler, configuration: dict) -> None:
     handler.bedrock_stub.add_client_error(
         "put_model_invocation_logging_configuration",
         "ValidationException",
         f"Failed to validate permissions for bucket {BUCKET}",
         400,
-        {"loggingConfig": OURS_MOVED},
+        {"loggingConfig": configuration},
     )
+
+
+def test_a_take_over_whose_put_bedrock_refuses_records_theirs_and_nothing_applied(handler, parameters):
+    """Theirs is in place: it is recorded to be restored, and nothing that Bedrock did not take is recorded applied."""
+    store = parameters({})
+    currently(handler, THEIRS)
+    refuse_put(handler, OURS)
+    with pytest.raises(ClientError, match="Failed to validate permissions"):
+        handler.on_event(taking_over(event("invocation_logging_create")), None)
+    assert store.state() == {"replaced": THEIRS}
+
+
+def test_an_update_taking_over_whose_put_is_refused_keeps_what_it_last_applied(handler, parameters):
+    store = parameters({PARAMETER: {"applied": OURS}})
+    currently(handler, THEIRS)
+    refuse_put(handler, OURS_MOVED)
+    with pytest.raises(ClientError, match="Failed to validate permissions"):
+        handler.on_event(taking_over(event("invocation_logging_update")), None)
+    assert store.state() == {"applied": OURS, "replaced": THEIRS}
+
+
+def test_a_take_over_whose_put_answer_is_lost_still_restores_theirs_on_delete(handler, parameters, monkeypatch):
+    """Bedrock took the put but its answer was lost, so the Create failed; the next deploy's Create finds ours in place
+    and completes, and the Delete puts theirs back from the record made before the put."""
+    store = parameters({})
+    lost = ReadTimeoutError(endpoint_url="https://bedrock.us-west-2.amazonaws.com/logging/modelinvocations")
+    lose_answers(monkeypatch, handler.bedrock, "put_model_invocation_logging_configuration", lost)
+    create = taking_over(event("invocation_logging_create"))
+    currently(handler, THEIRS)
+    with pytest.raises(ReadTimeoutError):
+        handler.on_event(create, None)
+    currently(handler, OURS)
+    expect_put(handler, OURS)
+    assert handler.on_event(create, None) == ANSWER
+    assert store.state() == {"replaced": THEIRS, "applied": OURS}
+    currently(handler, OURS)
+    expect_put(handler, THEIRS)
+    delete = event("invocation_logging_delete", ResourceProperties=create["ResourceProperties"])
+    assert handler.on_event(delete, None) == {"PhysicalResourceId": PHYSICAL_ID}
+    assert store.state() is None
+
+
+def test_the_rollback_of_a_take_over_whose_put_failed_leaves_theirs_and_succeeds(handler, parameters):
+    """The rollback asks for what this stack last applied, which Bedrock's refusal left recorded: nothing to undo,
+    theirs is left in place, and the stack does not end in UPDATE_ROLLBACK_FAILED."""
+    store = parameters({PARAMETER: {"applied": OURS}})
+    forward = taking_over(event("invocation_logging_update"))
+    currently(handler, THEIRS)
+    refuse_put(handler, OURS_MOVED)
     with pytest.raises(ClientError, match="Failed to validate permissions"):
         handler.on_event(forward, None)
     currently(handler, THEIRS)
     assert handler.on_event(rollback_of(forward, physical_id=PHYSICAL_ID), None) == ANSWER
+    assert store.state() == {"applied": OURS, "replaced": THEIRS}

@@ -205,6 +205,29 @@ def test_a_rollback_during_a_move_waits_for_it_and_moves_the_deployment_back(han
     assert context.slept == [30]
 
 
+def test_a_deployment_whose_move_fails_while_the_rollback_waits_is_where_the_rollback_wants_it(handler, context):
+    """The forward move failed and left the deployment on the previous model, the one the rollback asks for: it is
+    not moved again."""
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
+    failed = deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN, "UpdateFailed"))
+    bedrock_knows(handler, DEPLOYMENT_ARN, failed)
+    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    assert handler.on_event(request, context) == answer()
+    assert context.slept == [30]
+
+
+def test_a_deployment_that_fails_while_the_rollback_waits_is_created_anew(handler, context):
+    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
+    failed = deployment("Failed", MODEL_ARN, failureMessage="Internal error")
+    bedrock_knows(handler, DEPLOYMENT_ARN, failed)
+    bedrock_knows(handler, NAME, failed)
+    handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
+    expect_create(handler, request, NEW_DEPLOYMENT_ARN)
+    assert handler.on_event(request, context) == answer(NEW_DEPLOYMENT_ARN)
+    assert context.slept == [30]
+
+
 def test_a_deployment_already_moving_to_the_model_is_left_to_finish(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
     assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
