@@ -48,7 +48,7 @@ def on_event(event, context):
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
     if event["RequestType"] == "Delete":
         answered = delete(event, context)
-        release(event)
+        custom_resource.release_stage_models(bedrock, event["ResourceProperties"]["JobName"])
         return answered
     answered = create(event, context) if event["RequestType"] == "Create" else update(event, context)
     publish(event["ResourceProperties"], answered["PhysicalResourceId"])
@@ -76,21 +76,6 @@ def unpublish(properties, job_arn):
     published = custom_resource.unless_gone(ssm.get_parameter, gone=("ParameterNotFound",), Name=name)
     if published is not None and published["Parameter"]["Value"] == job_arn:
         custom_resource.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name)
-
-
-def release(event):
-    """After a Delete, delete the stage's models that were waiting for nothing to serve them
-    (custom_resource.release_unserved_models): the serving stack does the same on each of its deploys. A failure here
-    is logged, not raised: it must not fail the job's own lifecycle."""
-    try:
-        released = custom_resource.release_unserved_models(
-            bedrock, custom_resource.name_prefix(event["ResourceProperties"]["JobName"])
-        )
-    except ClientError as error:
-        LOG.warning("Could not release the stage's unserved models: %s", error)
-        return
-    for model_arn in released:
-        LOG.info("Deleted the custom model %s, which nothing serves any more", model_arn)
 
 
 def create(event, context):

@@ -25,8 +25,7 @@ def on_event(event, context):
     """Provider framework entry point."""
     name = event["ResourceProperties"]["JobName"]
     answered = release(event["PhysicalResourceId"], context) if event["RequestType"] == "Delete" else look_up(name)
-    for model_arn in custom_resource.release_unserved_models(bedrock, custom_resource.name_prefix(name)):
-        LOG.info("Deleted the custom model %s, which nothing serves any more", model_arn)
+    custom_resource.release_stage_models(bedrock, name)
     return answered
 
 

@@ -22,9 +22,7 @@ bedrock = custom_resource.client("bedrock")
 def on_event(event, context):
     """Provider framework entry point: one function per request type."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
-    prefix = custom_resource.name_prefix(event["ResourceProperties"]["TargetModelName"])
-    for model_arn in custom_resource.release_unserved_models(bedrock, prefix):
-        LOG.info("Deleted the copied model %s, which nothing serves any more", model_arn)
+    custom_resource.release_stage_models(bedrock, event["ResourceProperties"]["TargetModelName"])
     if event["RequestType"] == "Delete":
         return delete(event, context)
     properties = event["ResourceProperties"]

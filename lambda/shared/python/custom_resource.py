@@ -16,7 +16,7 @@ import time
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger()
 
@@ -193,6 +193,21 @@ def release_unserved_models(bedrock, prefix):
                 raise
             continue
         released.append(model["modelArn"])
+    return released
+
+
+def release_stage_models(bedrock, name):
+    """release_unserved_models for the stage of ``name`` (a job's or a copy's), as every handler that trains, copies or
+    serves for the stage runs it after its own work. A failure is logged, not raised: the models it deletes are not
+    the request's own, so a refused or lost answer must not fail the request (the next request tries again).
+    Returns the ARNs of the models deleted."""
+    try:
+        released = release_unserved_models(bedrock, name_prefix(name))
+    except (ClientError, BotoCoreError) as error:
+        LOG.warning("Could not release the stage's unserved models: %s", error)
+        return []
+    for model_arn in released:
+        LOG.info("Deleted the custom model %s, which nothing serves any more", model_arn)
     return released
 
 
