@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+import botocore.httpsession
 import botocore.validate
 import pytest
 from botocore.stub import Stubber
@@ -33,6 +34,17 @@ def aws_environment(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """No test reaches AWS: a call on a client with no Stubber fails at once, naming the request, instead of
+    retrying a DNS lookup that this machine cannot make (and that CI would spend minutes on)."""
+
+    def refuse(self, request):
+        raise AssertionError(f"a handler called AWS without a stubbed client: {request.method} {request.url}")
+
+    monkeypatch.setattr(botocore.httpsession.URLLib3Session, "send", refuse)
 
 
 @pytest.fixture(autouse=True)
