@@ -21,6 +21,7 @@ from tests.deploy.test_scenarios import (
     deployed,
     jobs,
     served,
+    served_model,
     with_dataset,
 )
 
@@ -254,3 +255,26 @@ def test_a_job_in_a_vpc_may_make_its_network_interfaces(world):
     deployed(stage, parts=("foundation", "training"))
     [job] = jobs(world)
     assert job.request["vpcConfig"]["subnetIds"] == ["subnet-0123456789abcdef0"]
+
+
+def test_a_copy_adopted_again_while_still_served_owns_its_model_again(world):
+    """A rolled-back move leaves the newer copy marked to be deleted once unserved while the throughput moves back
+    off it; a deploy of that source again adopts the copy, which must clear the mark, or a later release deletes
+    the model the stack serves."""
+    stage = copied_stage(world, SOURCE)
+    stage.config.update(production=False, removalPolicy="destroy")
+    deployed(stage)
+    newer = copied_stage(world, NEWER_SOURCE)
+    newer.config.update(production=False, removalPolicy="destroy")
+    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
+    world.engine.fail_next("shared-prod-distillation-serving", dashboard_of(stage), "Update")
+    assert newer.deploy()["shared-prod-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    [copied] = [c for c in world.bedrock.copies.values() if c.source_model_arn == NEWER_SOURCE]
+    marked = world.bedrock.tags.get(copied.target_model_arn, {})
+    assert "bedrock-distillation:delete-when-unserved" in marked, "the rollback's cleanup no longer marks the copy"
+    deployed(newer)
+    assert copied.target_model_arn in world.bedrock.models
+    assert "bedrock-distillation:delete-when-unserved" not in world.bedrock.tags.get(copied.target_model_arn, {})
+    world.advance(2 * HOUR)
+    deployed(newer)
+    assert served_model(newer) == copied.target_model_arn
