@@ -278,3 +278,29 @@ def test_a_copy_adopted_again_while_still_served_owns_its_model_again(world):
     world.advance(2 * HOUR)
     deployed(newer)
     assert served_model(newer) == copied.target_model_arn
+
+
+def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_not_taken_as_serving_it(world):
+    """A rolled-back move leaves the committed throughput moving to the newer model; the serving stack is destroyed
+    (the commitment is retained) and deployed again for the first model. Its Create must not answer that the
+    throughput serves that model while it is moving off it: the deploy is refused with what to do, and the next one
+    moves it back."""
+    config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage)
+    first = jobs(world)[0]
+    deployed(stage, with_dataset(config, OTHER_DATASET), parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
+    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
+    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stage.destroy(("serving",)) == {"dev-distillation-serving": "DELETE_COMPLETE"}
+    deployed(stage, config, parts=("foundation", "training"))
+    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    reason = stage.stack("serving").status_reason
+    assert "is Updating and cannot move to" in reason, reason
+    world.advance(HOUR)
+    stage.destroy(("serving",))
+    deployed(stage, parts=("serving",))
+    assert served_model(stage) == first.model_arn
+    assert len({e.arn for e in world.bedrock.billing if e.kind == "throughput"}) == 1

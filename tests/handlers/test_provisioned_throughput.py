@@ -188,14 +188,6 @@ def test_a_throughput_still_busy_when_the_time_runs_out_is_refused_with_what_to_
     assert str(raised.value) == refusal(status)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambda/shared/python/serving_lifecycle.py _follow() line 171: the rule for a rollback (leave a move off "
-    "the requested model to finish) also answers a Create, which CloudFormation never sends to roll back: the stack "
-    "records ModelArn as the requested model while the throughput ends on the other one, so the serving wait "
-    "condition (serving_watcher, up to 12 hours) never sees it serve the model, instead of the busy refusal that says "
-    "to deploy again once it is ready",
-)
 def test_a_create_adopting_a_throughput_moving_off_its_model_past_the_time_left_is_refused_with_what_to_do(
     handler, context
 ):
