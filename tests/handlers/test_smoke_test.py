@@ -55,6 +55,19 @@ def test_create_and_update_send_every_prompt(handler, fixture):
     }
 
 
+def test_an_update_for_a_new_model_alone_checks_the_served_model_again(handler):
+    """ModelArn (the custom model served) only makes CloudFormation send an Update when serving moves to another
+    model; the prompts still go to ModelId, what serves it."""
+    request = event("smoke_test_update")
+    request["OldResourceProperties"] = {
+        **request["ResourceProperties"],
+        "ModelArn": "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/e4r1i2e3r4l5",
+    }
+    expect_converse(handler.stub, PROMPTS[0], answer("Uber's total revenue for 2022 was $31.9 billion."))
+    expect_converse(handler.stub, PROMPTS[1], answer("Regulation, competition and safety incidents."))
+    assert handler.on_event(request, None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 2}}
+
+
 def test_delete_does_nothing(handler):
     assert handler.on_event(event("smoke_test_delete"), None) == {"PhysicalResourceId": "smoke-test"}
 
