@@ -75,9 +75,7 @@ NOT_YET_PROPAGATED = (
 ENDPOINT = "https://bedrock.us-west-2.amazonaws.com/model-customization-jobs"
 # The parameter the sandbox template names for the stage's current job (JobArnParameterName), and its stack.
 PARAMETER = "/bedrock-distillation/sandbox/job-arn"
-STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-training/9b2e4c70-cd31-11f0-a6f2-06e1b7c4d2a9"
-)
+STACK_ID = event("distillation_job_create")["StackId"]
 GET_JOB, CREATE_JOB, STOP_JOB = (
     "bedrock.GetModelCustomizationJob",
     "bedrock.CreateModelCustomizationJob",
@@ -480,7 +478,8 @@ def test_a_rollback_stops_the_job_a_failed_update_started_that_the_stack_never_h
     assert handler.on_event(request, context) == answer()
     assert handler.calls == [GET_JOB, GET_JOB, STOP_JOB, PUBLISH]
     assert (
-        f"Stopped the distillation job {NEW_JOB_ARN}, which a failed update started and nothing holds" in caplog.messages
+        f"Stopped the distillation job {NEW_JOB_ARN}, which a failed update started and nothing holds"
+        in caplog.messages
     )
 
 
@@ -591,7 +590,11 @@ PREFIX = "sandbox-distill-"
 EARLIER_MODEL_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/e4r1i2e3r4l5"
 )
+OTHER_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-lite-v1:0:300k/o1t2h3e4r5m6"
+DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y5m9e2"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
+UNPUBLISH = ["ssm.GetParameter", "ssm.DeleteParameter"]
+RELEASE = "bedrock.ListCustomModels"
 
 
 def delete_request(retain: str = "true") -> dict:
@@ -611,42 +614,113 @@ def custom_model(model_arn: str, name: str) -> dict:
     }
 
 
+def published(handler, value: str | None) -> None:
+    """GetParameter of the job's parameter: ``value``, or no such parameter."""
+    if value is None:
+        handler.ssm_stub.add_client_error("get_parameter", "ParameterNotFound", "", 400, {"Name": PARAMETER})
+        return
+    handler.ssm_stub.add_response(
+        "get_parameter",
+        {"Parameter": {"Name": PARAMETER, "Type": "String", "Value": value, "Version": 2}},
+        {"Name": PARAMETER},
+    )
+
+
+def expect_unpublish(handler, job_arn: str = JOB_ARN) -> None:
+    """This job is the one published: its Delete forgets it."""
+    published(handler, job_arn)
+    handler.ssm_stub.add_response("delete_parameter", {}, {"Name": PARAMETER})
+
+
 def expect_release(handler, models: list | None = None) -> None:
-    """The stage's models listed by the release that follows every Delete (none unless given)."""
+    """The stage's models listed by the release that ends every Delete (none unless given)."""
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
-def throughput_summary(desired: str = MODEL_ARN) -> dict:
-    """A throughput on the job's model; one that wants another model is moving off it and serves it until the move
-    is deployed (user guide, prov-thru-edit.html, read 2026-12-01)."""
+def throughput_summary(current: str = MODEL_ARN, desired: str | None = None) -> dict:
+    """A throughput serving ``current``; one whose desired model is another is moving to it and serves ``current``
+    until the move is deployed (user guide, prov-thru-edit.html, read 2026-12-01)."""
+    desired = desired or current
     return {
         "provisionedModelName": "sandbox-serving-2f462a79fa34",
         "provisionedModelArn": THROUGHPUT_ARN,
-        "modelArn": MODEL_ARN,
+        "modelArn": current,
         "desiredModelArn": desired,
         "foundationModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
         "modelUnits": 1,
         "desiredModelUnits": 1,
-        "status": "InService" if desired == MODEL_ARN else "Updating",
+        "status": "InService" if desired == current else "Updating",
         "creationTime": "2026-11-28T14:10:00Z",
         "lastModifiedTime": "2026-11-28T14:10:00Z",
     }
 
 
-def expect_serving(handler, throughputs: list, model_arn: str = MODEL_ARN) -> None:
-    handler.stub.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": model_arn}
-    )
-    handler.stub.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": model_arn}
-    )
+def deployment(current: str, moving_to: str | None = None) -> tuple[dict, dict]:
+    """A custom model deployment serving ``current``, as ListCustomModelDeployments and GetCustomModelDeployment
+    answer; a move to another model shows only in the latter's updateDetails."""
+    summary = {
+        "customModelDeploymentArn": DEPLOYMENT_ARN,
+        "customModelDeploymentName": "sandbox-serving-2f462a79fa34",
+        "modelArn": current,
+        "createdAt": "2026-11-28T14:10:00Z",
+        "status": "Active",
+    }
+    detail = {**summary, "modelDeploymentName": summary["customModelDeploymentName"]}
+    del detail["customModelDeploymentName"]
+    if moving_to:
+        detail["updateDetails"] = {"modelArn": moving_to, "updateStatus": "Updating"}
+    return summary, detail
 
 
-def test_delete_stops_a_job_still_running(handler, context):
+def expect_serving(handler, throughputs: list, deployments: list[tuple[dict, dict]] = ()) -> None:
+    """serving_state: every throughput and deployment of the account and Region, unfiltered, then each deployment."""
+    handler.stub.add_response("list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {})
+    handler.stub.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": [summary for summary, _ in deployments]}, {}
+    )
+    for summary, detail in deployments:
+        handler.stub.add_response(
+            "get_custom_model_deployment",
+            detail,
+            {"customModelDeploymentIdentifier": summary["customModelDeploymentArn"]},
+        )
+
+
+def test_delete_stops_a_job_still_running_forgets_it_and_then_releases(handler, context):
+    bedrock_knows(handler, JOB_ARN, "InProgress")
+    handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    expect_unpublish(handler)
+    expect_release(handler)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, STOP_JOB, *UNPUBLISH, RELEASE]
+
+
+def test_the_delete_of_a_replaced_job_leaves_its_successor_published(handler, context):
+    """CloudFormation deletes the replaced job in its cleanup, after the new job's Update published the new ARN."""
+    bedrock_knows(handler, JOB_ARN, "InProgress")
+    handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    published(handler, NEW_JOB_ARN)
+    expect_release(handler)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, STOP_JOB, "ssm.GetParameter", RELEASE]
+
+
+def test_a_delete_whose_parameter_is_gone_already_succeeds(handler, context):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    published(handler, None)
+    expect_release(handler)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+
+
+def test_a_job_created_before_its_arn_was_published_is_deleted_without_ssm(handler, context):
+    """A resource created by an earlier version of the template has no JobArnParameterName in its properties."""
+    request = delete_request()
+    del request["ResourceProperties"]["JobArnParameterName"]
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_release(handler)
-    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.on_event(request, context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, STOP_JOB, RELEASE]
 
 
 def test_a_job_that_ended_while_being_stopped_is_left_as_it_ended(handler, context):
@@ -659,12 +733,14 @@ def test_a_job_that_ended_while_being_stopped_is_left_as_it_ended(handler, conte
         {"jobIdentifier": JOB_ARN},
     )
     bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_that_cannot_stop_a_running_job_fails_naming_it(handler, context):
-    """It fails before the release: nothing else is asked of Bedrock (Stubber refuses any unqueued call)."""
+    """It fails before the job is forgotten or the stage released: nothing else is asked (Stubber refuses any call
+    not queued)."""
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_client_error(
         "stop_model_customization_job",
@@ -680,6 +756,7 @@ def test_delete_that_cannot_stop_a_running_job_fails_naming_it(handler, context)
         f"Could not stop the distillation job {JOB_ARN}: An error occurred (AccessDeniedException) when calling the "
         "StopModelCustomizationJob operation: User is not authorized to perform: bedrock:StopModelCustomizationJob"
     )
+    assert handler.calls == [GET_JOB, STOP_JOB, GET_JOB]
 
 
 def test_a_job_gone_after_a_failed_stop_is_deleted_already(handler, context):
@@ -692,36 +769,72 @@ def test_a_job_gone_after_a_failed_stop_is_deleted_already(handler, context):
         {"jobIdentifier": JOB_ARN},
     )
     bedrock_knows_no(handler, NAME)
+    expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_keeps_the_model_of_a_completed_job_by_default(handler, context):
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, *UNPUBLISH, RELEASE]
 
 
 def test_delete_deletes_the_model_nothing_serves_when_told_not_to_retain_it(handler, context):
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
     expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
     assert context.slept == []
+    assert handler.calls == [
+        GET_JOB,
+        "bedrock.ListProvisionedModelThroughputs",
+        "bedrock.ListCustomModelDeployments",
+        "bedrock.DeleteCustomModel",
+        *UNPUBLISH,
+        RELEASE,
+    ]
+
+
+def test_what_serves_other_models_does_not_keep_the_jobs_model(handler, context):
+    """Every throughput and deployment of the Region is listed; only those on (or moving to or from) the job's model
+    count."""
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_serving(handler, [throughput_summary(OTHER_MODEL_ARN)], [deployment(OTHER_MODEL_ARN)])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_unpublish(handler)
+    expect_release(handler)
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_delete_waits_for_the_throughput_moving_off_the_model_then_deletes_it(handler, context, caplog):
     """A throughput moving off the job's model (a serving deploy under way) serves it until the move is deployed: the
     Delete waits for the move, then deletes the model."""
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_serving(handler, [throughput_summary(MODEL_ARN, NEW_MODEL_ARN)])
+    expect_serving(handler, [throughput_summary(MODEL_ARN, NEW_MODEL_ARN)])
     expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
-    expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
-    expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
     assert context.slept == [30, 30]
+    assert f"The custom model {MODEL_ARN} of {NAME}: deleted" in caplog.messages
+
+
+def test_delete_waits_for_a_deployment_moving_off_the_model_too(handler, context, caplog):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_serving(handler, [], [deployment(MODEL_ARN, moving_to=NEW_MODEL_ARN)])
+    expect_serving(handler, [], [deployment(NEW_MODEL_ARN)])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
+    expect_unpublish(handler)
+    expect_release(handler)
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert context.slept == [30]
     assert f"The custom model {MODEL_ARN} of {NAME}: deleted" in caplog.messages
 
 
@@ -729,6 +842,7 @@ def test_a_served_model_is_tagged_instead_of_deleted_and_the_release_keeps_it(ha
     bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
     expect_serving(handler, [throughput_summary()])
     handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    expect_unpublish(handler)
     # The release that follows finds the model it just tagged, still served: it stays.
     expect_release(handler, [custom_model(MODEL_ARN, NAME)])
     handler.stub.add_response("list_tags_for_resource", {"tags": DELETE_WHEN_UNSERVED}, {"resourceARN": MODEL_ARN})
@@ -741,15 +855,53 @@ def test_a_served_model_is_tagged_instead_of_deleted_and_the_release_keeps_it(ha
     ) in caplog.messages
 
 
+def test_a_throughput_moving_to_the_model_keeps_it_too(handler, context, caplog):
+    """A move to the job's model (a serving deploy under way) will serve it: Bedrock would refuse its deletion."""
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_serving(handler, [throughput_summary(EARLIER_MODEL_ARN, MODEL_ARN)])
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    expect_unpublish(handler)
+    expect_release(handler)
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert context.slept == []
+    assert (
+        f"The custom model {MODEL_ARN} of {NAME}: kept while {THROUGHPUT_ARN} serves it, tagged to be deleted "
+        "afterwards"
+    ) in caplog.messages
+
+
+def test_a_model_a_deployment_serves_is_tagged_naming_it(handler, context, caplog):
+    bedrock_knows(handler, JOB_ARN, "Completed", outputModelArn=MODEL_ARN)
+    expect_serving(handler, [], [deployment(MODEL_ARN)])
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
+    expect_unpublish(handler)
+    expect_release(handler)
+    assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert (
+        f"The custom model {MODEL_ARN} of {NAME}: kept while {DEPLOYMENT_ARN} serves it, tagged to be deleted "
+        "afterwards"
+    ) in caplog.messages
+
+
 def test_delete_releases_the_stages_tagged_models_that_nothing_serves_any_more(handler, context, caplog):
-    """A model an earlier job's Delete had to tag while serving moved off it (a rolled-back move, say)."""
+    """A model an earlier job's Delete had to tag while serving moved off it (a rolled-back move, say); the stage's
+    untagged models and another stage's whose name merely contains the prefix are left alone."""
     bedrock_knows(handler, JOB_ARN, "Failed")
-    expect_release(handler, [custom_model(EARLIER_MODEL_ARN, "sandbox-distill-1b2c3d4e5f60")])
+    expect_unpublish(handler)
+    expect_release(
+        handler,
+        [
+            custom_model(EARLIER_MODEL_ARN, "sandbox-distill-1b2c3d4e5f60"),
+            custom_model(MODEL_ARN, "sandbox-distill-9f8e7d6c5b4a"),
+            custom_model(OTHER_MODEL_ARN, "old-sandbox-distill-0a1b2c3d4e5f"),
+        ],
+    )
     handler.stub.add_response(
         "list_tags_for_resource", {"tags": DELETE_WHEN_UNSERVED}, {"resourceARN": EARLIER_MODEL_ARN}
     )
-    expect_serving(handler, [], EARLIER_MODEL_ARN)
+    expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_MODEL_ARN})
+    handler.stub.add_response("list_tags_for_resource", {"tags": STAGE_TAGS}, {"resourceARN": MODEL_ARN})
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
     assert f"Deleted the custom model {EARLIER_MODEL_ARN}, which nothing serves any more" in caplog.messages
 
@@ -757,6 +909,7 @@ def test_delete_releases_the_stages_tagged_models_that_nothing_serves_any_more(h
 def test_a_release_that_bedrock_refuses_is_logged_and_the_delete_succeeds(handler, context, caplog):
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    expect_unpublish(handler)
     handler.stub.add_client_error(
         "list_custom_models",
         "AccessDeniedException",
@@ -772,18 +925,16 @@ def test_a_release_that_bedrock_refuses_is_logged_and_the_delete_succeeds(handle
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambda/distillation_job/index.py release() line 64 catches ClientError alone, though its docstring "
-    "(lines 57-59) says a failure there is logged, not raised: a ListCustomModels whose answer is lost (a read "
-    "timeout, a BotoCoreError) fails the job's Delete after the job was already stopped",
-)
 def test_a_release_whose_answer_is_lost_is_logged_and_the_delete_succeeds(handler, context, caplog, monkeypatch):
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    expect_unpublish(handler)
     models_endpoint = "https://bedrock.us-west-2.amazonaws.com/custom-models"
-    lose_answers(monkeypatch, handler.bedrock, "list_custom_models", ReadTimeoutError(endpoint_url=models_endpoint))
+    lost = lose_answers(
+        monkeypatch, handler.bedrock, "list_custom_models", ReadTimeoutError(endpoint_url=models_endpoint)
+    )
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert lost == [{"nameContains": PREFIX}]
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert warnings == [
         f'Could not release the stage\'s unserved models: Read timeout on endpoint URL: "{models_endpoint}"'
@@ -791,10 +942,12 @@ def test_a_release_whose_answer_is_lost_is_logged_and_the_delete_succeeds(handle
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped", "Stopping"])
-def test_delete_of_a_job_that_no_longer_runs_does_nothing_but_release(handler, context, status):
+def test_delete_of_a_job_that_no_longer_runs_only_forgets_it_and_releases(handler, context, status):
     bedrock_knows(handler, JOB_ARN, status)
+    expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, *UNPUBLISH, RELEASE]
 
 
 def test_delete_of_a_job_bedrock_no_longer_knows_succeeds(handler, context):
@@ -803,7 +956,22 @@ def test_delete_of_a_job_bedrock_no_longer_knows_succeeds(handler, context):
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
 
 
-def test_delete_after_a_failed_create_has_nothing_to_stop_but_still_releases(handler, context):
+@pytest.mark.xfail(
+    strict=True,
+    reason="lambda/distillation_job/index.py delete line 274: a job Bedrock no longer knows returns before "
+    "unpublish() (line 290), so the deleted stack leaves its parameter naming that job; no stack resource owns "
+    "the parameter, so nothing else removes it",
+)
+def test_delete_of_a_job_bedrock_no_longer_knows_forgets_it_too(handler, context):
+    bedrock_knows_no(handler, JOB_ARN)
+    expect_unpublish(handler)
+    expect_release(handler)
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, *UNPUBLISH, RELEASE]
+
+
+def test_delete_after_a_failed_create_has_nothing_to_stop_or_forget_but_still_releases(handler, context):
     request = event("distillation_job_delete", PhysicalResourceId=CREATE_FAILED)
     expect_release(handler)
     assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}
+    assert handler.calls == [RELEASE]
