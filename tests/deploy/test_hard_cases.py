@@ -304,3 +304,27 @@ def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_not_take
     deployed(stage, parts=("serving",))
     assert served_model(stage) == first.model_arn
     assert len({e.arn for e in world.bedrock.billing if e.kind == "throughput"}) == 1
+
+
+# -- the job's published ARN ------------------------------------------------------------------------------------------
+def test_a_job_arn_ssm_refuses_to_record_does_not_fail_the_create_of_the_started_job(world):
+    """SSM refusing the job's parameter after Bedrock started the job must not fail the Create: the Provider framework
+    sends no Delete after a failed Create, so the paid job would run with no stack resource owning it."""
+    stage = StageDeployment(world, "dev", served())
+    refused = FakeError("AccessDeniedException", "not authorized to perform: ssm:PutParameter")
+    world.faults.add("ssm", "PutParameter", refused, times=None, when=lambda c: c.params["Name"].endswith("/job-arn"))
+    deployed(stage, parts=("foundation", "training"))
+    [job] = jobs(world)
+    assert stage.resource("training", "Custom::BedrockDistillationJob").physical_id == job.arn
+
+
+def test_destroying_training_after_its_job_was_deleted_forgets_the_published_arn(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation", "training"))
+    [job] = jobs(world)
+    parameter = next(key for key in world.ssm.parameters if key[1].endswith("/job-arn"))
+    del world.bedrock.jobs[
+        next(k for k, j in world.bedrock.jobs.items() if j is job)
+    ]  # gone from Bedrock (deleted by support, or aged out of its listing)
+    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    assert parameter not in world.ssm.parameters
