@@ -51,8 +51,6 @@ class TrainingData:
     logs_s3_uri: str | None = None
     # A digest of what the job will read (file content, URI or filter), so that a change is a new job.
     digest: str = ""
-    # The first few user prompts of a local file, for the post-deploy check of the served model.
-    sample_prompts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,7 @@ def _parse_file(reader: Reader, *, base_dir: Path, multi_turn: bool) -> Training
         reader.problem(f"{reader.where('file')}: {problem}")
     if report.omitted:
         reader.problem(f"{reader.where('file')}: ... and {report.omitted} more problems (run `distill validate`)")
-    return TrainingData(file=path, digest=_file_digest(path), sample_prompts=_sample_prompts(path) if report.ok else ())
+    return TrainingData(file=path, digest=_file_digest(path))
 
 
 def _parse_invocation_logs(reader: Reader, *, logs_enabled: bool) -> TrainingData:
@@ -354,22 +352,6 @@ def check_commitment_budget(
         f"{'s' if months > 1 else ''}; set {reader.where('acknowledgeCommitment')} to true to accept the cost, or "
         f"raise {budget_key}"
     )
-
-
-# How many prompts the post-deploy check sends, and how much of each: it checks that the model answers, no more.
-SAMPLE_PROMPTS = 3
-SAMPLE_PROMPT_CHARACTERS = 2000
-
-
-def _sample_prompts(path: Path) -> tuple[str, ...]:
-    """The first user turns of a dataset that passed validation."""
-    prompts = []
-    with open(path, "rb") as lines:
-        for line in lines:
-            prompts.append(json.loads(line)["messages"][0]["content"][0]["text"][:SAMPLE_PROMPT_CHARACTERS])
-            if len(prompts) == SAMPLE_PROMPTS:
-                break
-    return tuple(prompts)
 
 
 def _digest(value: Any) -> str:

@@ -76,7 +76,8 @@ class BedrockResource(Construct):
 
     With ``waiting``, a second function checks completion (``is_complete``) on the provider's schedule, and the
     resource is created only once Bedrock reports it ready. ``removal_policy`` is the handlers' log groups'; the
-    custom resource always gets its Delete unless ``keep_on_delete``.
+    custom resource always gets its Delete unless ``keep_on_delete``. ``key_via_bedrock`` and ``key_via_s3`` are the
+    KMS actions the handlers may use the stage's key for, only through that service.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class BedrockResource(Construct):
         permissions: Sequence[Permission],
         waiting: Waiting | None = None,
         key_via_bedrock: Sequence[str] = (),
+        key_via_s3: Sequence[str] = (),
         timeout: Duration | None = None,
         keep_on_delete: bool = False,
     ) -> None:
@@ -121,8 +123,9 @@ class BedrockResource(Construct):
                     )
                 )
                 self._acknowledge_wildcards(handler, permission)
-            if key_via_bedrock:
-                handler.add_to_role_policy(key.usage_through("bedrock", list(key_via_bedrock)))
+            for service, actions in (("bedrock", key_via_bedrock), ("s3", key_via_s3)):
+                if actions:
+                    handler.add_to_role_policy(key.usage_through(service, list(actions)))
         provider = HandlerProvider(
             self,
             "Provider",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission
@@ -13,11 +10,19 @@ from distill.constructs.data_key import DataKey
 
 MAX_TOKENS = 64
 INVOKE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# How many of the dataset's first records the check sends, and how much of each: it checks that the model answers,
+# no more.
+PROMPT_COUNT = 3
+MAX_PROMPT_CHARACTERS = 2000
 
 
 class ServingSmokeTest(Construct):
     """Sends a few prompts to the served model through Converse whenever the served model changes; an error or an
-    empty answer fails the deployment, and CloudFormation's rollback then deletes what it created."""
+    empty answer fails the deployment, and CloudFormation's rollback then deletes what it created.
+
+    ``training_data_uri`` (s3://bucket/key of the stage's dataset, or None) is where the handler reads its prompts at
+    run time, so that no prompt text is written into the template; without it one synthetic prompt is sent.
+    """
 
     def __init__(
         self,
@@ -27,11 +32,28 @@ class ServingSmokeTest(Construct):
         stage_name: str,
         model_id: str,
         model_arn: str,
-        prompts: Sequence[str],
+        training_data_uri: str | None,
         key: DataKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        properties = {
+            "ModelId": model_id,
+            # ModelArn (the custom model served) is not used by the handler: it makes the check run again whenever
+            # the served model changes, as a throughput moved in place keeps its ARN (ModelId).
+            "ModelArn": model_arn,
+            "PromptCount": str(PROMPT_COUNT),
+            "MaxPromptCharacters": str(MAX_PROMPT_CHARACTERS),
+            "MaxTokens": str(MAX_TOKENS),
+        }
+        permissions = [Permission(actions=["bedrock:InvokeModel"], resources=[model_id])]
+        if training_data_uri is not None:
+            properties["TrainingDataUri"] = training_data_uri
+            bucket, _, object_key = training_data_uri.removeprefix("s3://").partition("/")
+            partition = Stack.of(self).partition
+            permissions.append(
+                Permission(actions=["s3:GetObject"], resources=[f"arn:{partition}:s3:::{bucket}/{object_key}"])
+            )
         self._resource = BedrockResource(
             self,
             "Check",
@@ -40,17 +62,12 @@ class ServingSmokeTest(Construct):
             description=f"Checks that the {stage_name} stage's served model answers",
             key=key,
             removal_policy=removal_policy,
-            # ModelArn (the custom model served) is not used by the handler: it makes the check run again whenever
-            # the served model changes, as a throughput moved in place keeps its ARN (ModelId).
-            properties={
-                "ModelId": model_id,
-                "ModelArn": model_arn,
-                "Prompts": json.dumps(list(prompts)),
-                "MaxTokens": str(MAX_TOKENS),
-            },
-            permissions=[Permission(actions=["bedrock:InvokeModel"], resources=[model_id])],
+            properties=properties,
+            permissions=permissions,
             # Invoking a custom model encrypted with a customer key (Amazon Nova user guide,
             # customize-fine-tune-encrypt.html, "PermissionsModelInvocation", read 2026-12-01).
             key_via_bedrock=INVOKE_KEY_ACTIONS,
+            # Reading a dataset the stage's key encrypts (the stage's own copy, or one staged as the README says).
+            key_via_s3=["kms:Decrypt"] if training_data_uri is not None else (),
             timeout=Duration.minutes(10),
         )

@@ -18,6 +18,12 @@ from distill.nag import acknowledge, rendered
 DATASETS_PREFIX = "datasets/"
 
 
+def dataset_key(digest: str) -> str:
+    """Where a local dataset is copied in the stage's training-data bucket: named by its content, so that a new
+    dataset is a new object and the job that read the old one keeps it."""
+    return f"{DATASETS_PREFIX}{digest[:16]}.jsonl"
+
+
 def dataset_uploads_policy(scope: Construct, id: str, bucket: s3.IBucket) -> iam.ManagedPolicy:
     """Reading and writing the uploaded datasets of ``bucket``, for the stack that owns the bucket to make (the
     upload handler's role, in another stack, attaches it). HeadObject, which finds a dataset already copied, is
@@ -78,7 +84,7 @@ class TrainingDataUpload(Construct):
             key=key.key,
             removal_policy=removal_policy,
         )
-        destination_key = f"{DATASETS_PREFIX}{digest[:16]}.jsonl"
+        destination_key = dataset_key(digest)
         handler.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[asset.bucket.arn_for_objects(asset.s3_object_key)])
         )

@@ -14,6 +14,7 @@ from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
 from distill.constructs.smoke_test import INVOKE_KEY_ACTIONS, ServingSmokeTest
+from distill.constructs.training_data import dataset_key
 from distill.naming import OUTPUT_PREFIX
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.training import metrics_s3_uri
@@ -80,7 +81,7 @@ class ServingStack(Stack):
                 stage_name=stage.name,
                 model_id=self.served.arn,
                 model_arn=self.model_arn,
-                prompts=self._smoke_test_prompts(),
+                training_data_uri=self._training_data_uri(),
                 key=self.foundation.data_key,
                 removal_policy=self.removal,
             )
@@ -172,11 +173,17 @@ class ServingStack(Stack):
             return deployment
         return None
 
-    def _smoke_test_prompts(self) -> tuple[str, ...]:
-        """Prompts from the stage's own dataset when it is a local file; otherwise one plain request."""
+    def _training_data_uri(self) -> str | None:
+        """The stage's dataset, where the smoke test reads its prompts: the stage's copy of a local file, or the
+        object the stage names; None for a stage that trains from invocation logs (the whole account's prompts) or
+        serves a copied model."""
         distillation = self.stage.distillation
-        sampled = distillation.training_data.sample_prompts if distillation is not None else ()
-        return sampled or ("Reply with the single word OK.",)
+        data = distillation.training_data if distillation is not None else None
+        if data is None:
+            return None
+        if data.file is not None:
+            return f"s3://{self.foundation.storage.training_data.bucket_name}/{dataset_key(data.digest)}"
+        return data.s3_uri
 
     def _smoke_test_role(self, pipeline_account: str) -> None:
         """A role the pipeline's post-deploy check assumes from its own account to call the served model."""

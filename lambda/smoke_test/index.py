@@ -1,9 +1,13 @@
 """Custom resource handler: a smoke test that the served model answers, run on every deploy of the serving stack.
 
-Create and Update send each prompt in ``Prompts`` to ``ModelId`` through the Converse API. A call that fails or an
-answer without text fails the request, and with it the deploy, so a model that cannot serve is caught before anyone
-relies on it. Delete has nothing to undo. The physical id never changes, so an Update never replaces the resource
-and CloudFormation never sends a Delete during an update.
+Create and Update send a few prompts to ``ModelId`` through the Converse API. A call that fails or an answer
+without text fails the request, and with it the deploy, so a model that cannot serve is caught before anyone relies
+on it. Delete has nothing to undo. The physical id never changes, so an Update never replaces the resource and
+CloudFormation never sends a Delete during an update.
+
+The prompts are read at run time from the start of the stage's training data (``TrainingDataUri``), so no prompt
+text sits in the template, where GetTemplate, snapshots and the Provider framework's event log would show it; a
+stage without a readable dataset gets one fixed, synthetic prompt. Neither prompts nor answers are logged.
 """
 
 import json
@@ -16,10 +20,16 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 runtime = custom_resource.client("bedrock-runtime")
+s3 = custom_resource.LazyClient("s3")
 
 PHYSICAL_ID = "smoke-test"
 # A smoke test, not an evaluation: a handful of calls keeps the deploy quick and the handler well inside its timeout.
 MAX_PROMPTS = 5
+# How much of the dataset is read for its first records: a ranged GET of its first MiB, never the whole file.
+READ_BYTES = 1 << 20
+# Sent when the stage has no dataset of its own (invocation logs are the whole account's: their prompts are not
+# this stage's to send) or its dataset cannot be read.
+SYNTHETIC_PROMPT = "Reply with the single word OK."
 
 
 def on_event(event, _context):
@@ -28,40 +38,68 @@ def on_event(event, _context):
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": PHYSICAL_ID}
     properties = event["ResourceProperties"]
-    prompts = read_prompts(properties)
-    max_tokens = read_max_tokens(properties)
+    count = read_whole_number(properties, "PromptCount", most=MAX_PROMPTS)
+    max_tokens = read_whole_number(properties, "MaxTokens")
+    characters = read_whole_number(properties, "MaxPromptCharacters")
+    prompts = dataset_prompts(properties.get("TrainingDataUri"), count, characters) or [SYNTHETIC_PROMPT]
     for number, prompt in enumerate(prompts, 1):
         check(properties["ModelId"], prompt, max_tokens, f"prompt {number} of {len(prompts)}")
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Checked": len(prompts)}}
 
 
-def read_prompts(properties):
-    """The ``Prompts`` property: a JSON list of 1 to 5 non-empty strings."""
-    try:
-        prompts = json.loads(properties.get("Prompts", ""))
-    except ValueError:
-        prompts = None
-    if (
-        not isinstance(prompts, list)
-        or not 1 <= len(prompts) <= MAX_PROMPTS
-        or not all(isinstance(prompt, str) and prompt.strip() for prompt in prompts)
-    ):
-        raise ValueError(
-            f"The smoke test's Prompts property is {properties.get('Prompts')!r}; it must be a JSON list of 1 to "
-            f"{MAX_PROMPTS} non-empty strings."
-        )
-    return prompts
-
-
-def read_max_tokens(properties):
-    value = str(properties.get("MaxTokens", ""))
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"The smoke test's MaxTokens property is {value!r}; it must be a whole number, at least 1.")
+def read_whole_number(properties, name, most=None):
+    value = str(properties.get(name, ""))
+    if not value.isdigit() or int(value) < 1 or (most is not None and int(value) > most):
+        limit = f" from 1 to {most}" if most is not None else ", at least 1"
+        raise ValueError(f"The smoke test's {name} property is {value!r}; it must be a whole number{limit}.")
     return int(value)
 
 
+def dataset_prompts(uri, count, characters):
+    """The first user turn of each of the first ``count`` records of the dataset at ``uri`` (s3://bucket/key), each
+    cut to ``characters``; [] when there is no dataset or it cannot be read (logged by its URI and S3's error code,
+    never its content). Records are in the Bedrock conversation schema the stack validated at synth."""
+    if not uri:
+        return []
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{READ_BYTES - 1}")["Body"].read()
+    except ClientError as error:
+        LOG.warning(
+            "Could not read the training data %s (%s); sending the synthetic prompt",
+            uri,
+            error.response["Error"].get("Code"),
+        )
+        return []
+    except BotoCoreError as error:
+        LOG.warning("Could not read the training data %s (%s); sending the synthetic prompt", uri, type(error).__name__)
+        return []
+    lines = body.split(b"\n")
+    if len(body) == READ_BYTES:
+        lines = lines[:-1]  # the range may end inside a record
+    prompts = []
+    for line in lines:
+        text = first_user_text(line)
+        if text:
+            prompts.append(text[:characters])
+        if len(prompts) == count:
+            break
+    if not prompts:
+        LOG.warning("The training data %s begins with no readable user turn; sending the synthetic prompt", uri)
+    return prompts
+
+
+def first_user_text(line):
+    try:
+        record = json.loads(line)
+        turn = record["messages"][0]
+        return "".join(block.get("text", "") for block in turn["content"]).strip() if turn["role"] == "user" else ""
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return ""
+
+
 def check(model_id, prompt, max_tokens, which):
-    """Raises a RuntimeError naming the prompt and Bedrock's error unless the model answers with text."""
+    """Raises a RuntimeError naming the prompt's number and Bedrock's error unless the model answers with text."""
     try:
         response = runtime.converse(
             modelId=model_id,

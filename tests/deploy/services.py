@@ -87,6 +87,12 @@ class S3(Service):
 
     def get_object(self, call: Call) -> dict[str, Any]:
         body = self._object(call.params["Bucket"], call.params["Key"])
+        requested = call.params.get("Range")
+        if requested:
+            # Only the form the handlers send, bytes=<first>-<last>; a last byte past the end returns up to the end
+            # (S3 API reference, GetObject, "Range", and RFC 9110 section 14.1.2, read 2026-12-02).
+            first, _, last = requested.removeprefix("bytes=").partition("-")
+            body = body[int(first) : int(last) + 1]
         return {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentLength": len(body)}
 
     def authorize_get_object(self, call: Call) -> Authorization:

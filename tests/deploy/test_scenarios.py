@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 from tests.deploy.aws import FakeError
 from tests.deploy.cloudformation import SUCCEEDED
@@ -77,6 +78,23 @@ def test_a_new_stage_trains_waits_for_the_model_and_serves_it(world):
         world.bedrock.logging[(ACCOUNT, REGION)]["s3Config"]["bucketName"]
         == stage.resource("foundation", "Custom::BedrockInvocationLogging").properties["BucketName"]
     )
+
+
+def test_the_smoke_test_reads_its_prompts_from_the_stages_own_copy_of_the_dataset(world):
+    """No prompt text in the template: the check reads the dataset the training stack copied into the stage's
+    bucket, with the permissions the template gives it (a denial would fail this deploy), and sends its first user
+    turns."""
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage)
+    [read] = [c for c in world.calls if c.operation == "GetObject" and "SmokeTest" in (c.caller or "")]
+    assert read.params["Key"].startswith("datasets/") and read.params["Range"] == "bytes=0-1048575"
+    dataset = Path(stage.config["distillation"]["trainingData"]["file"])
+    check = stage.resource("serving", "Custom::BedrockServingSmokeTest").properties
+    count, characters = int(check["PromptCount"]), int(check["MaxPromptCharacters"])
+    lines = dataset.read_text().splitlines()[:count]
+    first = [json.loads(line)["messages"][0]["content"][0]["text"][:characters] for line in lines]
+    sent = [c.params["messages"][0]["content"][0]["text"] for c in world.calls if c.operation == "Converse"]
+    assert sent == first
 
 
 def test_a_new_dataset_stops_the_running_job_starts_one_more_and_serving_follows_it(world):

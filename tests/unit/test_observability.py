@@ -9,7 +9,6 @@ from aws_cdk.assertions import Match, Template
 
 from distill.constructs.notifications import FAILED_STACK_STATES
 from distill.naming import METRICS_NAMESPACE
-from tests.conftest import ROOT
 
 
 def only(template: Template, resource_type: str) -> tuple[str, dict]:
@@ -132,23 +131,29 @@ def test_a_stage_that_serves_nothing_still_shows_its_training(templates):
     assert "TrainingLoss" in body and "AWS/Bedrock" not in body
 
 
-def test_the_smoke_test_sends_the_first_prompts_of_the_dataset_to_the_served_model(templates):
-    serving = templates["prod"]["Serving"]
+def test_the_smoke_test_reads_its_prompts_from_the_stages_copy_of_the_dataset(templates):
+    """The template names where the prompts are (the training stack's copy of the local file), never their text."""
+    serving, training = templates["prod"]["Serving"], templates["prod"]["Training"]
     (_, check) = only(serving, "Custom::BedrockServingSmokeTest")
     (throughput_id, _) = only(serving, "Custom::BedrockProvisionedThroughput")
-    prompts = json.loads(check["Properties"]["Prompts"])
-    first = json.loads((ROOT / "datasets" / "sample-sec-filings.jsonl").open().readline())
-    assert len(prompts) == 3
-    assert prompts[0] == first["messages"][0]["content"][0]["text"][:2000]
-    assert check["Properties"]["ModelId"] == {"Fn::GetAtt": [throughput_id, "Arn"]}
+    (_, upload) = only(training, "Custom::TrainingDataUpload")
+    properties = check["Properties"]
+    assert "Prompts" not in properties
+    assert (properties["PromptCount"], properties["MaxPromptCharacters"]) == ("3", "2000")
+    [joined] = properties["TrainingDataUri"]["Fn::Join"][1][-1:]
+    assert joined == f"/{upload['Properties']['DestinationKey']}"
+    assert properties["ModelId"] == {"Fn::GetAtt": [throughput_id, "Arn"]}
     # It runs once the throughput serves: after the wait condition the serving watcher signals.
     conditions = serving.find_resources("AWS::CloudFormation::WaitCondition")
     assert any(condition in check["DependsOn"] for condition in conditions)
 
 
-def test_the_smoke_test_falls_back_to_a_plain_prompt_without_a_local_dataset(templates):
-    (_, check) = only(templates["committed"]["Serving"], "Custom::BedrockServingSmokeTest")
-    assert json.loads(check["Properties"]["Prompts"]) == ["Reply with the single word OK."]
+def test_the_smoke_test_of_a_stage_without_a_local_dataset_reads_what_it_names_or_nothing(templates):
+    (_, named) = only(templates["committed"]["Serving"], "Custom::BedrockServingSmokeTest")
+    assert named["Properties"]["TrainingDataUri"] == "s3://example-datasets/claims/train.jsonl"
+    # Invocation logs are the whole account's prompts: the check sends its synthetic prompt instead.
+    (_, from_logs) = only(templates["compliant"]["Serving"], "Custom::BedrockServingSmokeTest")
+    assert "TrainingDataUri" not in from_logs["Properties"]
 
 
 def test_the_smoke_test_can_be_switched_off():
