@@ -30,8 +30,8 @@ class Permission:
 # name), which every job, custom model, copy, Provisioned Throughput and deployment they create carries
 # (``stage_tags``): they stop, move, retag or delete only what their own stage made, never another stage's or team's
 # resource of the account, even one they find by a name they derive. The Service Authorization Reference for Amazon
-# Bedrock (https://docs.aws.amazon.com/service-authorization/latest/reference/list_bedrock.html and its programmatic
-# copy https://servicereference.us-east-1.amazonaws.com/v1/bedrock/bedrock.json, read 2026-12-02) lists
+# Bedrock (https://docs.aws.amazon.com/service-authorization/latest/reference/list_bedrock.html, read 2026-12-02; AWS
+# publishes the same data as https://servicereference.us-east-1.amazonaws.com/v1/bedrock/bedrock.json) lists
 # aws:ResourceTag/${TagKey} for the resource types custom-model, model-customization-job, model-copy-job,
 # provisioned-model and custom-model-deployment, and aws:RequestTag/${TagKey} and aws:TagKeys for
 # CreateModelCustomizationJob, CreateModelCopyJob, CreateProvisionedModelThroughput, CreateCustomModelDeployment and
