@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from distill.constructs.budget import STAGE_TAG
 from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
@@ -25,11 +26,103 @@ class Permission:
     conditions: Mapping[str, object] | None = None
 
 
-def model_release(stack: Stack) -> list[Permission]:
+# What the handlers' roles may do to a Bedrock resource depends on the stage's tag (STAGE_TAG, with the stage's
+# name), which every job, custom model, copy, Provisioned Throughput and deployment they create carries
+# (``stage_tags``): they stop, move, retag or delete only what their own stage made, never another stage's or team's
+# resource of the account, even one they find by a name they derive. The Service Authorization Reference for Amazon
+# Bedrock (https://docs.aws.amazon.com/service-authorization/latest/reference/list_bedrock.html, read 2026-12-02; AWS
+# publishes the same data as https://servicereference.us-east-1.amazonaws.com/v1/bedrock/bedrock.json) lists
+# aws:ResourceTag/${TagKey} for the resource types custom-model, model-customization-job, model-copy-job,
+# provisioned-model and custom-model-deployment, and aws:RequestTag/${TagKey} and aws:TagKeys for
+# CreateModelCustomizationJob, CreateModelCopyJob, CreateProvisionedModelThroughput, CreateCustomModelDeployment and
+# TagResource (aws:TagKeys for UntagResource). It lists no tag key for the list actions, which take no resource.
+RESOURCE_TAG = f"aws:ResourceTag/{STAGE_TAG}"
+REQUEST_TAG = f"aws:RequestTag/{STAGE_TAG}"
+
+
+def stage_tags(stage_name: str, *tag_maps: Mapping[str, str]) -> dict[str, str]:
+    """The tags a stage's Bedrock resource is created with: ``tag_maps`` merged, and STAGE_TAG always the stage's
+    name (a user's tag of that key cannot hand the resource to another stage, or out of this one's reach)."""
+    tags = {STAGE_TAG: stage_name}
+    for extra in tag_maps:
+        tags.update(extra)
+    tags[STAGE_TAG] = stage_name
+    return tags
+
+
+def owned(stage_name: str) -> dict[str, object]:
+    """The condition of an action on an existing resource: the resource carries the stage's tag."""
+    return {"StringEquals": {RESOURCE_TAG: stage_name}}
+
+
+def created_for(stage_name: str) -> dict[str, object]:
+    """The condition of a create: the request tags the new resource with the stage's tag."""
+    return {"StringEquals": {REQUEST_TAG: stage_name}}
+
+
+def stage_owned_only(
+    stage_name: str, actions: Sequence[str], resources: Sequence[str], wildcard_reason: str
+) -> Permission:
+    """``actions`` (stop, update, delete) on the stage's own resources among ``resources``."""
+    return Permission(
+        actions=actions,
+        resources=resources,
+        wildcard_reason=f"{wildcard_reason} Only resources tagged {STAGE_TAG}={stage_name}.",
+        conditions=owned(stage_name),
+    )
+
+
+def stage_owned(
+    stage_name: str, actions: Sequence[str], resources: Sequence[str], wildcard_reason: str
+) -> list[Permission]:
+    """``stage_owned_only``, and the tagging a handler does to those resources: TagResource may not give STAGE_TAG
+    another value, and UntagResource may not remove it, so that no handler can move a resource out of its stage or
+    into another one."""
+    tagging = stage_owned_only(stage_name, ["bedrock:TagResource"], resources, wildcard_reason)
+    return [
+        stage_owned_only(stage_name, actions, resources, wildcard_reason),
+        replace(tagging, conditions={**owned(stage_name), "StringEqualsIfExists": {REQUEST_TAG: stage_name}}),
+        replace(
+            tagging,
+            actions=["bedrock:UntagResource"],
+            conditions={**owned(stage_name), "ForAllValues:StringNotEquals": {"aws:TagKeys": [STAGE_TAG]}},
+        ),
+    ]
+
+
+def stage_created(
+    stage_name: str,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    wildcard_reason: str,
+    *,
+    new: Sequence[str] | None = None,
+) -> list[Permission]:
+    """A create (``actions`` on ``resources``) whose request tags the new resource (one of ``new``, by default
+    ``resources``) with the stage's tag.
+
+    The operations table of the Service Authorization Reference page (read 2026-12-02) maps Bedrock creates that take
+    tags to bedrock:TagResource as well; whether it does so for these creates is not shown there, so the new resource
+    may also be tagged on create: only with the stage's tag, and only while it carries no STAGE_TAG yet, so that a
+    resource of another stage cannot be claimed. (IAM cannot tell that TagResource from a later one: a resource that
+    carries no STAGE_TAG at all, found by one of the stage's own derived names, could be tagged to the stage.)"""
+    reason = f"{wildcard_reason} Only with the tag {STAGE_TAG}={stage_name} on the new resource."
+    return [
+        Permission(actions=actions, resources=resources, wildcard_reason=reason, conditions=created_for(stage_name)),
+        Permission(
+            actions=["bedrock:TagResource"],
+            resources=resources if new is None else new,
+            wildcard_reason=reason,
+            conditions={**created_for(stage_name), "Null": {RESOURCE_TAG: "true"}},
+        ),
+    ]
+
+
+def model_release(stack: Stack, stage_name: str) -> list[Permission]:
     """What deleting a custom model once nothing serves it takes (lambda/shared/python/custom_resource.py
     delete_model_unless_served and release_unserved_models): finding the stage's models and what serves them, their
-    tags, and the delete. The list actions take no resource-level permission (Service Authorization Reference for
-    Amazon Bedrock, read 2026-11-30)."""
+    tags, and the delete, of the stage's own models only (``stage_owned``). The list actions take no resource-level
+    permission (Service Authorization Reference for Amazon Bedrock, read 2026-12-02)."""
     models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
     deployments = stack.format_arn(service="bedrock", resource="custom-model-deployment", resource_name="*")
     return [
@@ -44,15 +137,17 @@ def model_release(stack: Stack) -> list[Permission]:
             "models and what serves them before a model is deleted.",
         ),
         Permission(
-            actions=[
-                "bedrock:ListTagsForResource",
-                "bedrock:TagResource",
-                "bedrock:UntagResource",
-                "bedrock:DeleteCustomModel",
-            ],
+            actions=["bedrock:ListTagsForResource"],
             resources=[models],
-            wildcard_reason="The stage's custom models have ARNs with ids Bedrock chooses; the handler deletes only "
-            "models tagged to be deleted once unserved, or its own job's.",
+            wildcard_reason="The stage's custom models have ARNs with ids Bedrock chooses; their tags say which are "
+            "to be deleted once unserved.",
+        ),
+        *stage_owned(
+            stage_name,
+            ["bedrock:DeleteCustomModel"],
+            [models],
+            "The stage's custom models have ARNs with ids Bedrock chooses; the handler deletes only models tagged to "
+            "be deleted once unserved, or its own job's or copy's.",
         ),
         Permission(
             actions=["bedrock:GetCustomModelDeployment"],

@@ -10,7 +10,14 @@ from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
+from distill.constructs.bedrock_resource import (
+    BedrockResource,
+    Permission,
+    model_release,
+    stage_created,
+    stage_owned,
+    stage_tags,
+)
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.job_config import DistillationConfig
 from distill.naming import job_arn_parameter
@@ -40,6 +47,9 @@ class DistillationJob(Construct):
     job's name (``job_name``, known at synth). Delete stops a job that is still running; the custom model is kept
     unless ``retain_model`` is false. Tags are not part of the job's definition: a change of tags is applied to the
     job and its model in place. ``config.revision`` is part of the name, so raising it starts the same settings anew.
+
+    The job and its model carry the stage's tag (``stage_tags``), and the handler may stop, retag or delete only
+    jobs and models that carry it: another stage's job of the same name is refused, not adopted.
     """
 
     def __init__(
@@ -60,6 +70,10 @@ class DistillationJob(Construct):
         stack = Stack.of(self)
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+        # The base model the job customizes: the Service Authorization Reference for Amazon Bedrock (read 2026-12-02)
+        # lists foundation-model as a required resource type of CreateModelCustomizationJob, beside custom-model.
+        student = f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{config.student}"
+        bedrock_tags = stack.to_json_string(stage_tags(stage_name, tags, config.job_tags))
         defining: dict[str, object] = {
             "RoleArn": service_role.role_arn,
             "TeacherModelIdentifier": config.teacher,
@@ -88,26 +102,26 @@ class DistillationJob(Construct):
             properties={
                 "JobName": self.job_name,
                 **defining,
-                "JobTags": stack.to_json_string({**tags, **config.job_tags}),
-                "CustomModelTags": stack.to_json_string({**tags, **config.job_tags}),
+                "JobTags": bedrock_tags,
+                "CustomModelTags": bedrock_tags,
                 "RetainModelOnDelete": "true" if config.retain_model else "false",
                 "JobArnParameterName": job_arn_parameter(stage_name),
             },
             permissions=[
+                *stage_created(
+                    stage_name,
+                    ["bedrock:CreateModelCustomizationJob"],
+                    [jobs, models, student],
+                    JOB_NAMES_REASON,
+                    new=[jobs, models],
+                ),
                 Permission(
-                    actions=[
-                        "bedrock:CreateModelCustomizationJob",
-                        "bedrock:GetModelCustomizationJob",
-                        "bedrock:StopModelCustomizationJob",
-                        "bedrock:GetCustomModel",
-                        "bedrock:DeleteCustomModel",
-                        "bedrock:TagResource",
-                        "bedrock:UntagResource",
-                    ],
+                    actions=["bedrock:GetModelCustomizationJob", "bedrock:GetCustomModel"],
                     resources=[jobs, models],
                     wildcard_reason=JOB_NAMES_REASON,
                 ),
-                *model_release(stack),
+                *stage_owned(stage_name, ["bedrock:StopModelCustomizationJob"], [jobs], JOB_NAMES_REASON),
+                *model_release(stack, stage_name),
                 Permission(
                     actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
                     resources=[

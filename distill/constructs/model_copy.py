@@ -9,12 +9,23 @@ from collections.abc import Mapping
 from aws_cdk import Duration, RemovalPolicy, Stack
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, Waiting, model_release
+from distill.constructs.bedrock_resource import (
+    BedrockResource,
+    Permission,
+    Waiting,
+    model_release,
+    stage_created,
+    stage_tags,
+)
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 
 # A copy job runs in the background; the provider checks it every two minutes, for at most CloudFormation's hour.
 COPY_CHECK = Waiting(query_interval=Duration.minutes(2), total_timeout=Duration.hours(1))
 GIVE_UP_AFTER = Duration.minutes(55)
+COPY_NAMES_REASON = (
+    "A copy job's ARN and the copied model's carry ids Bedrock chooses; the copied model is named by the stack and "
+    "found by that name."
+)
 
 
 class ModelCopy(Construct):
@@ -23,7 +34,8 @@ class ModelCopy(Construct):
     The copy's name comes from the source model and the key (``target_model_name``, known at synth): an Update finds
     the copy its properties describe and adopts it, so neither a retried request nor a rollback makes a second
     copy. Delete removes the copied model only when the stage's removal policy is destroy; the source model in the
-    other account is never touched.
+    other account is never touched. The copied model carries the stage's tag (``stage_tags``), and the handler
+    deletes only models that carry it.
     """
 
     def __init__(
@@ -55,21 +67,24 @@ class ModelCopy(Construct):
                 "SourceModelArn": source_model_arn,
                 "TargetModelName": self.target_model_name,
                 "KmsKeyArn": key.key_arn,
-                "Tags": stack.to_json_string(dict(tags)),
+                "Tags": stack.to_json_string(stage_tags(stage_name, tags)),
                 "RetainModelOnDelete": "true" if removal_policy == RemovalPolicy.RETAIN else "false",
                 "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
             },
             permissions=[
-                Permission(
-                    actions=["bedrock:CreateModelCopyJob", "bedrock:GetModelCopyJob", "bedrock:TagResource"],
-                    resources=[copies, models, source_model_arn],
-                    wildcard_reason="A copy job's ARN carries an id Bedrock chooses; the copied model is named by "
-                    "the stack and found by that name.",
+                # The copy is authorized on the source model (custom-model), which is another account's: the
+                # condition is on the tags the request gives the copied model (targetModelTags).
+                *stage_created(
+                    stage_name,
+                    ["bedrock:CreateModelCopyJob"],
+                    [copies, models, source_model_arn],
+                    COPY_NAMES_REASON,
+                    new=[copies, models],
                 ),
                 Permission(
-                    actions=["bedrock:GetCustomModel", "bedrock:DeleteCustomModel"],
-                    resources=[models],
-                    wildcard_reason="The copied model's ARN carries an id Bedrock chooses.",
+                    actions=["bedrock:GetModelCopyJob", "bedrock:GetCustomModel"],
+                    resources=[copies, models],
+                    wildcard_reason=COPY_NAMES_REASON,
                 ),
                 Permission(
                     actions=["bedrock:ListModelCopyJobs"],
@@ -77,7 +92,7 @@ class ModelCopy(Construct):
                     wildcard_reason="Bedrock's list actions take no resource-level permission; the handler finds its "
                     "copy by name before it makes one.",
                 ),
-                *model_release(stack),
+                *model_release(stack, stage_name),
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

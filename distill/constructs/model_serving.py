@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission
+from distill.constructs.bedrock_resource import (
+    BedrockResource,
+    Permission,
+    stage_created,
+    stage_owned,
+    stage_owned_only,
+    stage_tags,
+)
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.constructs.signalled_wait import SignalledWait
 
@@ -19,6 +27,21 @@ GENERATED_NAMES_REASON = (
     "The served model's ARN is known only at deploy time and serving resources get their ARN from Bedrock, so the "
     "handler acts on this account and Region's custom models and serving resources, found by the names it gives them."
 )
+
+
+@dataclass(frozen=True)
+class ServingActions:
+    """The Bedrock actions of one kind of serving resource: read, create, move to another model, delete."""
+
+    get: str
+    create: str
+    update: str
+    delete: str
+
+    @classmethod
+    def of(cls, noun: str) -> ServingActions:
+        """``noun`` as in the API: ProvisionedModelThroughput, CustomModelDeployment."""
+        return cls(*(f"bedrock:{verb}{noun}" for verb in ("Get", "Create", "Update", "Delete")))
 
 
 def identity(*parts: str) -> str:
@@ -52,7 +75,7 @@ class ServedModel(Construct):
         kind: str,
         description: str,
         bedrock_resource: str,
-        actions: Sequence[str],
+        actions: ServingActions,
         defining: Sequence[str],
         properties: Mapping[str, str],
         removal_policy: RemovalPolicy,
@@ -61,7 +84,7 @@ class ServedModel(Construct):
         super().__init__(scope, id)
         stack = Stack.of(self)
         name = f"{stage_name}-serving-{identity(stage_name, resource_type, *defining)}"
-        resources = [_arn(stack, bedrock_resource), _arn(stack, "custom-model")]
+        served, models = _arn(stack, bedrock_resource), _arn(stack, "custom-model")
         self.resource = BedrockResource(
             self,
             "Resource",
@@ -70,27 +93,32 @@ class ServedModel(Construct):
             description=description,
             key=key,
             removal_policy=removal_policy,
-            properties={"Name": name, "ModelArn": model_arn, "Tags": stack.to_json_string(dict(tags)), **properties},
+            properties={
+                "Name": name,
+                "ModelArn": model_arn,
+                "Tags": stack.to_json_string(stage_tags(stage_name, tags)),
+                **properties,
+            },
             permissions=[
-                Permission(
-                    actions=[*actions, "bedrock:TagResource", "bedrock:UntagResource"],
-                    resources=resources,
-                    wildcard_reason=GENERATED_NAMES_REASON,
-                ),
+                Permission(actions=[actions.get], resources=[served], wildcard_reason=GENERATED_NAMES_REASON),
+                # The create and the move are also authorized on the model served (custom-model), which is the
+                # stage's own: its job's or its copy's, tagged alike.
+                *stage_created(stage_name, [actions.create], [served, models], GENERATED_NAMES_REASON, new=[served]),
+                stage_owned_only(stage_name, [actions.update], [served, models], GENERATED_NAMES_REASON),
+                *stage_owned(stage_name, [actions.delete], [served], GENERATED_NAMES_REASON),
             ],
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
             # A resource still changing must finish before it can move to another model; the handler waits for it.
             timeout=Duration.minutes(15),
             keep_on_delete=keep_on_delete,
         )
-        get = next(action for action in actions if action.startswith("bedrock:Get"))
         wait = SignalledWait(
             self,
             f"Ready{identity(name, model_key)}",
             folder="serving_watcher",
             description=f"Signals when the {kind} {name} serves the model",
             environment={"KIND": kind, "RESOURCE_ARN": self.arn, "MODEL_ARN": model_arn},
-            statements=[iam.PolicyStatement(actions=[get], resources=[self.arn])],
+            statements=[iam.PolicyStatement(actions=[actions.get], resources=[self.arn])],
             poll=READY_POLL,
             poll_rule_name=f"{name}-ready-{identity(model_key)}",
             key=key,
@@ -142,12 +170,7 @@ class ProvisionedThroughput(ServedModel):
             kind="Provisioned Throughput",
             description=f"Buys, moves and deletes the {stage_name} stage's Provisioned Throughput",
             bedrock_resource="provisioned-model",
-            actions=[
-                "bedrock:GetProvisionedModelThroughput",
-                "bedrock:CreateProvisionedModelThroughput",
-                "bedrock:UpdateProvisionedModelThroughput",
-                "bedrock:DeleteProvisionedModelThroughput",
-            ],
+            actions=ServingActions.of("ProvisionedModelThroughput"),
             defining=[base_model, str(model_units), duration],
             properties={"ModelUnits": str(model_units), "CommitmentDuration": duration},
             removal_policy=removal_policy,
@@ -184,12 +207,7 @@ class OnDemandDeployment(ServedModel):
             kind="custom model deployment",
             description=f"Creates, moves and deletes the {stage_name} stage's on-demand custom model deployment",
             bedrock_resource="custom-model-deployment",
-            actions=[
-                "bedrock:GetCustomModelDeployment",
-                "bedrock:CreateCustomModelDeployment",
-                "bedrock:UpdateCustomModelDeployment",
-                "bedrock:DeleteCustomModelDeployment",
-            ],
+            actions=ServingActions.of("CustomModelDeployment"),
             defining=[base_model],
             properties={"Description": f"Distilled model of the {stage_name} stage"},
             removal_policy=removal_policy,

@@ -72,11 +72,19 @@ class DistilledModel(Construct):
     The wait condition's data holds the model ARN, but CloudFormation types that attribute as an object, so other
     resources cannot take a string from it; this resource reads the model from the job instead and exposes it. Its
     Delete releases the model: one that the training stack's job resource could not delete while it was served is
-    deleted here, once nothing serves it (lambda/distilled_model).
+    deleted here, once nothing serves it (lambda/distilled_model); only models that carry the tag of the stage
+    ``stage_name`` are tagged or deleted (``model_release``).
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, job_name: str, key: DataKey, removal_policy: RemovalPolicy
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        job_name: str,
+        key: DataKey,
+        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -91,20 +99,14 @@ class DistilledModel(Construct):
             properties={"JobName": job_name},
             permissions=[
                 Permission(
-                    actions=[
-                        "bedrock:GetModelCustomizationJob",
-                        "bedrock:GetCustomModel",
-                        "bedrock:ListTagsForResource",
-                        "bedrock:TagResource",
-                        "bedrock:DeleteCustomModel",
-                    ],
+                    actions=["bedrock:GetModelCustomizationJob", "bedrock:GetCustomModel"],
                     resources=[
                         stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*"),
                         stack.format_arn(service="bedrock", resource="custom-model", resource_name="*"),
                     ],
                     wildcard_reason=JOBS_REASON,
                 ),
-                *model_release(stack),
+                *model_release(stack, stage_name),
             ],
         )
 

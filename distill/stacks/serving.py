@@ -41,7 +41,6 @@ class ServingStack(Stack):
         self.stage = stage
         self.foundation = foundation
         self.removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
-        self.tags_for_bedrock = {"distillation-stage": stage.name, **stage.tags}
         self.model_id_output: CfnOutput | None = None
         self.smoke_test_role_output: CfnOutput | None = None
         if stage.distillation is not None:
@@ -110,7 +109,12 @@ class ServingStack(Stack):
             removal_policy=self.removal,
         )
         model = DistilledModel(
-            self, "DistilledModel", job_name=job_name, key=self.foundation.data_key, removal_policy=self.removal
+            self,
+            "DistilledModel",
+            stage_name=stage.name,
+            job_name=job_name,
+            key=self.foundation.data_key,
+            removal_policy=self.removal,
         )
         model.node.add_dependency(wait.condition)
         output_s3_uri = f"s3://{self.foundation.storage.output.bucket_name}/{OUTPUT_PREFIX}"
@@ -134,7 +138,7 @@ class ServingStack(Stack):
             stage_name=stage.name,
             source_model_arn=stage.model_source.model_arn,
             key=self.foundation.data_key,
-            tags=self.tags_for_bedrock,
+            tags=stage.tags,
             removal_policy=self.removal,
         )
         CfnOutput(self, "SourceModelArn", value=stage.model_source.model_arn, description="The model copied")
@@ -158,7 +162,7 @@ class ServingStack(Stack):
                 "ProvisionedThroughput",
                 model_units=stage.serving.model_units,
                 commitment=stage.serving.commitment,
-                tags=self.tags_for_bedrock,
+                tags=stage.tags,
                 **common,
             )
             self.model_id_output = CfnOutput(
@@ -166,7 +170,7 @@ class ServingStack(Stack):
             )
             return served
         if stage.serving.mode == "onDemand":
-            deployment = OnDemandDeployment(self, "OnDemandDeployment", tags=self.tags_for_bedrock, **common)
+            deployment = OnDemandDeployment(self, "OnDemandDeployment", tags=stage.tags, **common)
             self.model_id_output = CfnOutput(
                 self, "DeploymentArn", value=deployment.arn, description="modelId for on-demand inference"
             )

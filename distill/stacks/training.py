@@ -39,7 +39,7 @@ class TrainingStack(Stack):
             output_s3_uri=self.output_s3_uri,
             service_role=foundation.service_role.role,
             key=foundation.data_key,
-            tags={"distillation-stage": stage.name, **stage.tags},
+            tags=stage.tags,
             removal_policy=removal,
         )
         # Bedrock checks the role's access to the teacher and the data when it accepts the job.

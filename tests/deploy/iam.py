@@ -130,8 +130,12 @@ def _condition(operator: str, key: str, values, context: dict[str, Any]) -> bool
     actual = context.get(key)
     if base == "Null":
         return (actual is None) == (str(_as_list(values)[0]).lower() == "true")
-    if actual is None:
-        return if_exists
+    if actual is None or (qualifier and not _as_list(actual)):
+        # A set operator over a key the request lacks (or holds empty): ForAllValues is true, ForAnyValue false (IAM
+        # user guide, "Set operators for multivalued context keys",
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html,
+        # read 2026-12-02).
+        return qualifier == "ForAllValues" or if_exists
     wanted = [str(v) for v in _as_list(values)]
     actual_values = [str(a) for a in _as_list(actual)]
     tests = {

@@ -531,6 +531,48 @@ class Bedrock(Service):
             context["aws:TagKeys"] = [t["key"] for t in tags]
         return context
 
+    def _model_resource(self, call: Call, identifier: str) -> str:
+        """The ARN IAM authorizes a custom model as, given by name or ARN (a shared model of another account too)."""
+        try:
+            return self._find_model(call, identifier).arn
+        except FakeError:
+            return identifier if identifier.startswith("arn:") else self._arn(call, "custom-model", identifier)
+
+    def _deployment_resource(self, call: Call, identifier: str) -> str:
+        try:
+            return self._find_deployment(call, identifier).arn
+        except FakeError:
+            return (
+                identifier if identifier.startswith("arn:") else self._arn(call, "custom-model-deployment", identifier)
+            )
+
+    def _on_resource(self, authorization: Authorization, action: str, arn: str, **context: Any) -> Authorization:
+        """``action`` on an existing resource, with its tags as aws:ResourceTag/<key>, as IAM passes them for every
+        Bedrock resource type that lists the key (Service Authorization Reference for Amazon Bedrock, read
+        2026-12-02; IAM user guide, "Controlling access to AWS resources using tags",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html, read 2026-12-02)."""
+        return authorization.need(action, arn, **self._resource_tags(arn), **context)
+
+    def _create(
+        self,
+        authorization: Authorization,
+        action: str,
+        resources: list[str],
+        tags: list[dict[str, str]] | None,
+        new: str,
+    ) -> Authorization:
+        """A create as IAM evaluates it: ``action`` on each resource the Service Authorization Reference lists for it
+        (read 2026-12-02), each with its own tags (aws:ResourceTag) and the request's (aws:RequestTag/<key>,
+        aws:TagKeys: IAM user guide, access_tags.html, read 2026-12-02). That reference's operations table maps some
+        Bedrock creates that take tags to bedrock:TagResource too, without saying so of these: the fake takes the
+        stricter reading and also asks TagResource on the new resource ``new``, which has no tags yet."""
+        request = self._request_tags(tags)
+        for arn in resources:
+            self._on_resource(authorization, action, arn, **request)
+        if tags:
+            authorization.need("bedrock:TagResource", new, **request)
+        return authorization
+
     def served_by(self, model_arn: str) -> list[str]:
         """The throughputs and deployments that serve (or are moving to) a model."""
         return [t.arn for t in self.throughputs.values() if model_arn in (t.model_arn, t.desired_model_arn)] + [
@@ -636,21 +678,18 @@ class Bedrock(Service):
             raise FakeError("ValidationException", f"The service role cannot use the VPC: {denial}")
 
     def authorize_create_model_customization_job(self, call: Call) -> Authorization:
+        """On the custom model it makes and the foundation model it customizes (the required resource types the
+        Service Authorization Reference lists, read 2026-12-02). Which of jobTags and customModelTags IAM sees as the
+        request's tags is not documented: the policy must allow the create with either."""
         p = call.params
         base = p["baseModelIdentifier"].rsplit("/", 1)[-1]
-        tags = self._request_tags(p.get("jobTags"))
-        return (
-            Authorization()
-            .need(
-                "bedrock:CreateModelCustomizationJob",
-                self._arn(call, "model-customization-job", f"{base}/{p['jobName']}"),
-                **tags,
-            )
-            .need(
-                "bedrock:CreateModelCustomizationJob", self._arn(call, "custom-model", f"{base}/{p['customModelName']}")
-            )
-            .need("iam:PassRole", p["roleArn"], **{"iam:PassedToService": "bedrock.amazonaws.com"})
-        )
+        model = self._arn(call, "custom-model", f"{base}/{p['customModelName']}")
+        foundation = self._foundation_arn(call.region, p["baseModelIdentifier"])
+        job = self._arn(call, "model-customization-job", f"{base}/{p['jobName']}")
+        authorization = Authorization()
+        for tags, new in ((p.get("jobTags"), job), (p.get("customModelTags"), model)):
+            self._create(authorization, "bedrock:CreateModelCustomizationJob", [model, foundation], tags, new)
+        return authorization.need("iam:PassRole", p["roleArn"], **{"iam:PassedToService": "bedrock.amazonaws.com"})
 
     def _finish_job(self, job: Job) -> None:
         if job.status != "InProgress":
@@ -818,7 +857,8 @@ class Bedrock(Service):
         }
 
     def authorize_get_custom_model(self, call: Call) -> Authorization:
-        return Authorization().need("bedrock:GetCustomModel", call.params["modelIdentifier"])
+        arn = self._model_resource(call, call.params["modelIdentifier"])
+        return self._on_resource(Authorization(), "bedrock:GetCustomModel", arn)
 
     def delete_custom_model(self, call: Call) -> dict[str, Any]:
         model = self._find_model(call, call.params["modelIdentifier"])
@@ -831,8 +871,8 @@ class Bedrock(Service):
         return {}
 
     def authorize_delete_custom_model(self, call: Call) -> Authorization:
-        arn = call.params["modelIdentifier"]
-        return Authorization().need("bedrock:DeleteCustomModel", arn, **self._resource_tags(arn))
+        arn = self._model_resource(call, call.params["modelIdentifier"])
+        return self._on_resource(Authorization(), "bedrock:DeleteCustomModel", arn)
 
     # -- tags ----------------------------------------------------------------------------------------------------
     def tag_resource(self, call: Call) -> dict[str, Any]:
@@ -861,7 +901,7 @@ class Bedrock(Service):
         return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
 
     def authorize_list_tags_for_resource(self, call: Call) -> Authorization:
-        return Authorization().need("bedrock:ListTagsForResource", call.params["resourceARN"])
+        return self._on_resource(Authorization(), "bedrock:ListTagsForResource", call.params["resourceARN"])
 
     # -- Provisioned Throughput ----------------------------------------------------------------------------------
     def _base_of(self, call: Call, model_id: str) -> str:
@@ -915,14 +955,12 @@ class Bedrock(Service):
 
     def authorize_create_provisioned_model_throughput(self, call: Call) -> Authorization:
         p = call.params
-        return (
-            Authorization()
-            .need(
-                "bedrock:CreateProvisionedModelThroughput",
-                self._arn(call, "provisioned-model", p["provisionedModelName"]),
-                **self._request_tags(p.get("tags")),
-            )
-            .need("bedrock:CreateProvisionedModelThroughput", p["modelId"])
+        return self._create(
+            Authorization(),
+            "bedrock:CreateProvisionedModelThroughput",
+            [self._model_resource(call, p["modelId"])],
+            p.get("tags"),
+            self._arn(call, "provisioned-model", p["provisionedModelName"]),
         )
 
     def _throughput_ready(self, throughput: Throughput) -> None:
@@ -998,7 +1036,8 @@ class Bedrock(Service):
             "bedrock:UpdateProvisionedModelThroughput", arn, **self._resource_tags(arn)
         )
         if call.params.get("desiredModelId"):
-            authorization.need("bedrock:UpdateProvisionedModelThroughput", call.params["desiredModelId"])
+            model = self._model_resource(call, call.params["desiredModelId"])
+            self._on_resource(authorization, "bedrock:UpdateProvisionedModelThroughput", model)
         return authorization
 
     def delete_provisioned_model_throughput(self, call: Call) -> dict[str, Any]:
@@ -1060,14 +1099,12 @@ class Bedrock(Service):
 
     def authorize_create_custom_model_deployment(self, call: Call) -> Authorization:
         p = call.params
-        return (
-            Authorization()
-            .need(
-                "bedrock:CreateCustomModelDeployment",
-                self._arn(call, "custom-model-deployment", p["modelDeploymentName"]),
-                **self._request_tags(p.get("tags")),
-            )
-            .need("bedrock:CreateCustomModelDeployment", p["modelArn"])
+        return self._create(
+            Authorization(),
+            "bedrock:CreateCustomModelDeployment",
+            [self._model_resource(call, p["modelArn"])],
+            p.get("tags"),
+            self._arn(call, "custom-model-deployment", p["modelDeploymentName"]),
         )
 
     def _deployment_ready(self, deployment: Deployment) -> None:
@@ -1092,14 +1129,8 @@ class Bedrock(Service):
         return self._deployment_answer(self._find_deployment(call, call.params["customModelDeploymentIdentifier"]))
 
     def authorize_get_custom_model_deployment(self, call: Call) -> Authorization:
-        identifier = call.params["customModelDeploymentIdentifier"]
-        try:
-            arn = self._find_deployment(call, identifier).arn
-        except FakeError:
-            arn = (
-                identifier if identifier.startswith("arn:") else self._arn(call, "custom-model-deployment", identifier)
-            )
-        return Authorization().need("bedrock:GetCustomModelDeployment", arn, **self._resource_tags(arn))
+        arn = self._deployment_resource(call, call.params["customModelDeploymentIdentifier"])
+        return self._on_resource(Authorization(), "bedrock:GetCustomModelDeployment", arn)
 
     def update_custom_model_deployment(self, call: Call) -> dict[str, Any]:
         """A deployment moves to another model in the background and reports the move in updateDetails
@@ -1121,12 +1152,10 @@ class Bedrock(Service):
         return {"customModelDeploymentArn": deployment.arn}
 
     def authorize_update_custom_model_deployment(self, call: Call) -> Authorization:
-        arn = call.params["customModelDeploymentIdentifier"]
-        return (
-            Authorization()
-            .need("bedrock:UpdateCustomModelDeployment", arn, **self._resource_tags(arn))
-            .need("bedrock:UpdateCustomModelDeployment", call.params["modelArn"])
-        )
+        arn = self._deployment_resource(call, call.params["customModelDeploymentIdentifier"])
+        authorization = self._on_resource(Authorization(), "bedrock:UpdateCustomModelDeployment", arn)
+        model = self._model_resource(call, call.params["modelArn"])
+        return self._on_resource(authorization, "bedrock:UpdateCustomModelDeployment", model)
 
     def delete_custom_model_deployment(self, call: Call) -> dict[str, Any]:
         deployment = self._find_deployment(call, call.params["customModelDeploymentIdentifier"])
@@ -1135,8 +1164,8 @@ class Bedrock(Service):
         return {}
 
     def authorize_delete_custom_model_deployment(self, call: Call) -> Authorization:
-        arn = call.params["customModelDeploymentIdentifier"]
-        return Authorization().need("bedrock:DeleteCustomModelDeployment", arn, **self._resource_tags(arn))
+        arn = self._deployment_resource(call, call.params["customModelDeploymentIdentifier"])
+        return self._on_resource(Authorization(), "bedrock:DeleteCustomModelDeployment", arn)
 
     def list_custom_model_deployments(self, call: Call) -> dict[str, Any]:
         p = call.params
@@ -1204,11 +1233,15 @@ class Bedrock(Service):
         return {"jobArn": self._idempotent(call, create)}
 
     def authorize_create_model_copy_job(self, call: Call) -> Authorization:
+        """On the source model (custom-model, the one resource type the Service Authorization Reference lists for
+        it, read 2026-12-02), with the copied model's tags (targetModelTags) as the request's."""
         p = call.params
-        return (
-            Authorization()
-            .need("bedrock:CreateModelCopyJob", p["sourceModelArn"])
-            .need("bedrock:CreateModelCopyJob", self._arn(call, "model-copy-job", "*"))
+        return self._create(
+            Authorization(),
+            "bedrock:CreateModelCopyJob",
+            [p["sourceModelArn"]],
+            p.get("targetModelTags"),
+            self._arn(call, "custom-model", p["targetModelName"]),
         )
 
     def _copy_answer(self, c: CopyJob) -> dict[str, Any]:
