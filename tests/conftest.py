@@ -79,6 +79,8 @@ TEST_STAGES: dict[str, Any] = {
         "serving": {"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True, "pollMinutes": 5},
     },
     "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
+    # A foundation-only stage that turns on invocation logging to collect the records a later distillation trains on.
+    "collecting": {"region": "us-west-2", "invocationLogging": {"enabled": True, "retentionDays": 180}},
     # A sandbox that trains from its own invocation logs and may be destroyed with them: the logging resource is
     # deleted before the logs bucket is emptied, and the key is scheduled for deletion, as no custom model outlives
     # the stack.
