@@ -59,13 +59,23 @@ def publish(properties, job_arn):
     """The stage's current job, for `distill status`, in the SSM parameter JobArnParameterName. The handler writes it
     rather than a stack resource, so that nothing in the training stack can fail after the job started: a stack
     rollback would stop the paid job for a reason that has nothing to do with it."""
-    ssm.put_parameter(
-        Name=properties["JobArnParameterName"],
-        Value=job_arn,
-        Type="String",
-        Overwrite=True,
-        Description="ARN of the stage's current distillation job",
-    )
+    try:
+        ssm.put_parameter(
+            Name=properties["JobArnParameterName"],
+            Value=job_arn,
+            Type="String",
+            Overwrite=True,
+            Description="ARN of the stage's current distillation job",
+        )
+    except (ClientError, BotoCoreError) as error:
+        # Failing here would fail the Create of a job Bedrock has started, and the Provider framework sends no
+        # Delete after a failed Create: the paid job would run with nothing holding it.
+        LOG.warning(
+            "Could not publish the job %s in %s (%s); `distill status` cannot find it until a deploy publishes it",
+            job_arn,
+            properties["JobArnParameterName"],
+            error,
+        )
 
 
 def unpublish(properties, job_arn):
@@ -271,6 +281,7 @@ def delete(event, context):
     job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=job_arn)
     if job is None:
         LOG.info("The distillation job %s is already gone", job_arn)
+        unpublish(event["ResourceProperties"], job_arn)
         return {"PhysicalResourceId": job_arn}
     retain_model = str(event["ResourceProperties"].get("RetainModelOnDelete", "true")).lower() != "false"
     if job["status"] == "InProgress":

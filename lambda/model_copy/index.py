@@ -29,6 +29,10 @@ def on_event(event, context):
     existing = find_copy(properties["TargetModelName"])
     if existing is not None:
         LOG.info("Adopting the model copy %s (%s)", existing["jobArn"], existing["status"])
+        if existing["status"] == "Completed":
+            # A copy adopted again owns its model again: an earlier Delete may have marked it to be deleted once
+            # unserved (a running copy has no model yet, and its Delete waits for it instead of marking it).
+            custom_resource.untag_for_deletion(bedrock, existing["targetModelArn"])
         return {"PhysicalResourceId": existing["jobArn"], "Data": {"StartedAt": str(int(time.time()))}}
     response = bedrock.create_model_copy_job(
         sourceModelArn=properties["SourceModelArn"],

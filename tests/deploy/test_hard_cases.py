@@ -22,6 +22,7 @@ from tests.deploy.test_scenarios import (
     deployed,
     jobs,
     served,
+    served_model,
     with_dataset,
 )
 
@@ -257,3 +258,76 @@ def test_a_job_in_a_vpc_may_make_its_network_interfaces(world):
     deployed(stage, parts=("foundation", "training"))
     [job] = jobs(world)
     assert job.request["vpcConfig"]["subnetIds"] == ["subnet-0123456789abcdef0"]
+
+
+def test_a_copy_adopted_again_while_still_served_owns_its_model_again(world):
+    """A rolled-back move leaves the newer copy marked to be deleted once unserved while the throughput moves back
+    off it; a deploy of that source again adopts the copy, which must clear the mark, or a later release deletes
+    the model the stack serves."""
+    stage = copied_stage(world, SOURCE)
+    stage.config.update(production=False, removalPolicy="destroy")
+    deployed(stage)
+    newer = copied_stage(world, NEWER_SOURCE)
+    newer.config.update(production=False, removalPolicy="destroy")
+    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
+    world.engine.fail_next("shared-prod-distillation-serving", dashboard_of(stage), "Update")
+    assert newer.deploy()["shared-prod-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    [copied] = [c for c in world.bedrock.copies.values() if c.source_model_arn == NEWER_SOURCE]
+    marked = world.bedrock.tags.get(copied.target_model_arn, {})
+    assert "bedrock-distillation:delete-when-unserved" in marked, "the rollback's cleanup no longer marks the copy"
+    deployed(newer)
+    assert copied.target_model_arn in world.bedrock.models
+    assert "bedrock-distillation:delete-when-unserved" not in world.bedrock.tags.get(copied.target_model_arn, {})
+    world.advance(2 * HOUR)
+    deployed(newer)
+    assert served_model(newer) == copied.target_model_arn
+
+
+def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_not_taken_as_serving_it(world):
+    """A rolled-back move leaves the committed throughput moving to the newer model; the serving stack is destroyed
+    (the commitment is retained) and deployed again for the first model. Its Create must not answer that the
+    throughput serves that model while it is moving off it: the deploy is refused with what to do, and the next one
+    moves it back."""
+    config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
+    stage = StageDeployment(world, "dev", config)
+    deployed(stage)
+    first = jobs(world)[0]
+    deployed(stage, with_dataset(config, OTHER_DATASET), parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
+    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
+    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stage.destroy(("serving",)) == {"dev-distillation-serving": "DELETE_COMPLETE"}
+    deployed(stage, config, parts=("foundation", "training"))
+    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    reason = stage.stack("serving").status_reason
+    assert "is Updating and cannot move to" in reason, reason
+    world.advance(HOUR)
+    stage.destroy(("serving",))
+    deployed(stage, parts=("serving",))
+    assert served_model(stage) == first.model_arn
+    assert len({e.arn for e in world.bedrock.billing if e.kind == "throughput"}) == 1
+
+
+# -- the job's published ARN ------------------------------------------------------------------------------------------
+def test_a_job_arn_ssm_refuses_to_record_does_not_fail_the_create_of_the_started_job(world):
+    """SSM refusing the job's parameter after Bedrock started the job must not fail the Create: the Provider framework
+    sends no Delete after a failed Create, so the paid job would run with no stack resource owning it."""
+    stage = StageDeployment(world, "dev", served())
+    refused = FakeError("AccessDeniedException", "not authorized to perform: ssm:PutParameter")
+    world.faults.add("ssm", "PutParameter", refused, times=None, when=lambda c: c.params["Name"].endswith("/job-arn"))
+    deployed(stage, parts=("foundation", "training"))
+    [job] = jobs(world)
+    assert stage.resource("training", "Custom::BedrockDistillationJob").physical_id == job.arn
+
+
+def test_destroying_training_after_its_job_was_deleted_forgets_the_published_arn(world):
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage, parts=("foundation", "training"))
+    [job] = jobs(world)
+    parameter = next(key for key in world.ssm.parameters if key[1].endswith("/job-arn"))
+    del world.bedrock.jobs[
+        next(k for k, j in world.bedrock.jobs.items() if j is job)
+    ]  # gone from Bedrock (deleted by support, or aged out of its listing)
+    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    assert parameter not in world.ssm.parameters

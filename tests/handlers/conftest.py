@@ -115,6 +115,20 @@ def stub(request):
             stubber.assert_no_pending_responses()
 
 
+def record_calls(*clients) -> list[str]:
+    """The operations asked of ``clients`` from now on, in order across all of them, as ``service.Operation``
+    (``ssm.PutParameter``): Stubber checks each client's own order, this the order between clients. A call whose
+    answer ``lose_answers`` loses never reaches the client and is not recorded."""
+    calls: list[str] = []
+
+    def record(model, **_):
+        calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    for client in clients:
+        client.meta.events.register("before-parameter-build", record)
+    return calls
+
+
 def load_handler(folder: str, module: str = "index") -> ModuleType:
     """Import lambda/<folder>/<module>.py fresh, under a unique name, as the runtime would at cold start."""
     path = LAMBDA_ROOT / folder / f"{module}.py"

@@ -10,9 +10,10 @@ import botocore.session
 import custom_resource
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from botocore.retries.standard import ExponentialBackoff
 
-from tests.handlers.conftest import CREATE_FAILED, LambdaContext, customization_job, load_handler
+from tests.handlers.conftest import CREATE_FAILED, LambdaContext, customization_job, load_handler, lose_answers
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
 JOB_ARN = (
@@ -25,6 +26,7 @@ RETRAINED_MODEL_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/r3t2a1n4e5d6"
 )
 OTHER_THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/o4t5h6e7r8t9"
+OTHER_DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/o1t2h3e4r5d6"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
 
 
@@ -155,24 +157,14 @@ def throughput_summary(arn: str = THROUGHPUT_ARN, desired: str | None = None, mo
     }
 
 
-def deployment_summary() -> dict:
-    return {
-        "customModelDeploymentArn": DEPLOYMENT_ARN,
-        "customModelDeploymentName": "sandbox-serving-0d41259abc27",
-        "modelArn": MODEL_ARN,
-        "createdAt": "2026-11-28T14:10:00Z",
-        "status": "Active",
-    }
-
-
-def deployment(update_details: dict | None = None) -> dict:
-    """A GetCustomModelDeployment answer for the deployment on MODEL_ARN; a move to another model shows in
+def deployment(update_details: dict | None = None, *, arn: str = DEPLOYMENT_ARN, model: str = MODEL_ARN) -> dict:
+    """A GetCustomModelDeployment answer for a deployment on ``model``; a move to another model shows in
     updateDetails (API reference, CustomModelDeploymentUpdateDetails, read 2026-12-01), its modelArn staying the
     model it serves until then."""
     answer = {
-        "customModelDeploymentArn": DEPLOYMENT_ARN,
+        "customModelDeploymentArn": arn,
         "modelDeploymentName": "sandbox-serving-0d41259abc27",
-        "modelArn": MODEL_ARN,
+        "modelArn": model,
         "createdAt": "2026-11-28T14:10:00Z",
         "status": "Active",
     }
@@ -181,25 +173,49 @@ def deployment(update_details: dict | None = None) -> dict:
     return answer
 
 
-def expect_serving(bedrock, throughputs: list, deployments: list | None = None, model_arn: str = MODEL_ARN) -> None:
-    """The calls of serving_state: the throughputs and the deployments on the model, then each deployment's
-    description (given as GetCustomModelDeployment answers)."""
-    deployments = deployments or []
-    bedrock.stubber.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": model_arn}
-    )
-    summaries = [
-        {**deployment_summary(), "customModelDeploymentArn": d["customModelDeploymentArn"]} for d in deployments
-    ]
-    bedrock.stubber.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": summaries}, {"modelArnEquals": model_arn}
-    )
-    for described in deployments:
-        bedrock.stubber.add_response(
-            "get_custom_model_deployment",
-            described,
-            {"customModelDeploymentIdentifier": described["customModelDeploymentArn"]},
-        )
+def deployment_summary(described: dict) -> dict:
+    """The ListCustomModelDeployments summary of a deployment GetCustomModelDeployment describes as ``described``."""
+    return {
+        "customModelDeploymentArn": described["customModelDeploymentArn"],
+        "customModelDeploymentName": described["modelDeploymentName"],
+        "modelArn": described["modelArn"],
+        "createdAt": described["createdAt"],
+        "status": described["status"],
+    }
+
+
+def expect_throughput_pages(bedrock, *pages: list) -> None:
+    """Every Provisioned Throughput of the account and Region, unfiltered, page after page (nextToken)."""
+    for number, throughputs in enumerate(pages, start=1):
+        answer = {"provisionedModelSummaries": throughputs}
+        if number < len(pages):
+            answer["nextToken"] = f"throughputs-{number + 1}"
+        asked = {"nextToken": f"throughputs-{number}"} if number > 1 else {}
+        bedrock.stubber.add_response("list_provisioned_model_throughputs", answer, asked)
+
+
+def expect_deployment_pages(bedrock, *pages: list) -> None:
+    """Every custom model deployment of the account and Region, unfiltered, page after page, each page's
+    deployments described (given as GetCustomModelDeployment answers) before the next page is asked for."""
+    for number, deployments in enumerate(pages, start=1):
+        answer = {"modelDeploymentSummaries": [deployment_summary(d) for d in deployments]}
+        if number < len(pages):
+            answer["nextToken"] = f"deployments-{number + 1}"
+        asked = {"nextToken": f"deployments-{number}"} if number > 1 else {}
+        bedrock.stubber.add_response("list_custom_model_deployments", answer, asked)
+        for described in deployments:
+            bedrock.stubber.add_response(
+                "get_custom_model_deployment",
+                described,
+                {"customModelDeploymentIdentifier": described["customModelDeploymentArn"]},
+            )
+
+
+def expect_serving(bedrock, throughputs: list, deployments: list | None = None) -> None:
+    """The calls of serving_state: every throughput and every deployment (no modelArnEquals filter, which matches
+    only what serves a model now, not what moves to or off it), then each deployment's description."""
+    expect_throughput_pages(bedrock, throughputs)
+    expect_deployment_pages(bedrock, deployments or [])
 
 
 def test_a_throughput_and_a_deployment_that_stay_on_the_model_are_staying(bedrock):
@@ -212,9 +228,21 @@ def test_a_throughput_moving_to_another_model_is_leaving(bedrock):
     assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([OTHER_THROUGHPUT_ARN], [THROUGHPUT_ARN])
 
 
+def test_a_throughput_moving_onto_the_model_from_another_is_staying(bedrock):
+    """The list's modelArn is still the model it moves off: only the unfiltered list shows this one at all."""
+    expect_serving(bedrock, [throughput_summary(model=RETRAINED_MODEL_ARN, desired=MODEL_ARN)])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [])
+
+
 def test_a_deployment_updating_to_another_model_is_leaving(bedrock):
     expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
     assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [DEPLOYMENT_ARN])
+
+
+def test_a_deployment_updating_onto_the_model_from_another_is_staying(bedrock):
+    moving_on = deployment({"modelArn": MODEL_ARN, "updateStatus": "Updating"}, model=RETRAINED_MODEL_ARN)
+    expect_serving(bedrock, [], [moving_on])
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
 
 
 @pytest.mark.parametrize(
@@ -231,6 +259,36 @@ def test_a_deployment_updating_to_another_model_is_leaving(bedrock):
 def test_a_deployment_not_moving_off_the_model_is_staying(bedrock, update_details):
     expect_serving(bedrock, [], [deployment(update_details)])
     assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
+
+
+def test_what_serves_other_models_is_neither_staying_nor_leaving(bedrock):
+    """The account's other throughputs and deployments: on another model, or a failed move that aimed at this one
+    and left the deployment where it was."""
+    expect_serving(
+        bedrock,
+        [throughput_summary(OTHER_THROUGHPUT_ARN, model=RETRAINED_MODEL_ARN)],
+        [
+            deployment(model=RETRAINED_MODEL_ARN),
+            deployment(
+                {"modelArn": MODEL_ARN, "updateStatus": "UpdateFailed"},
+                arn=OTHER_DEPLOYMENT_ARN,
+                model=RETRAINED_MODEL_ARN,
+            ),
+        ],
+    )
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [])
+
+
+def test_serving_is_read_from_every_page_of_throughputs_and_deployments(bedrock):
+    expect_throughput_pages(
+        bedrock, [throughput_summary(OTHER_THROUGHPUT_ARN, model=RETRAINED_MODEL_ARN)], [throughput_summary()]
+    )
+    expect_deployment_pages(
+        bedrock,
+        [deployment(model=RETRAINED_MODEL_ARN, arn=OTHER_DEPLOYMENT_ARN)],
+        [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})],
+    )
+    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [DEPLOYMENT_ARN])
 
 
 def test_a_model_nothing_serves_has_nothing_staying_or_leaving(bedrock):
@@ -388,10 +446,10 @@ def test_the_release_deletes_a_tagged_unserved_model_and_keeps_the_rest(bedrock)
     (no lookups at all)."""
     expect_models(bedrock, [EARLIER, SERVED, UNTAGGED, OTHER_STAGE])
     expect_tags(bedrock, EARLIER, [{"key": "distillation-stage", "value": "sandbox"}, *DELETE_WHEN_UNSERVED])
-    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    expect_serving(bedrock, [])
     expect_deletion(bedrock, EARLIER)
     expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
-    expect_serving(bedrock, [throughput_summary(model=SERVED["modelArn"])], model_arn=SERVED["modelArn"])
+    expect_serving(bedrock, [throughput_summary(model=SERVED["modelArn"])])
     expect_tags(bedrock, UNTAGGED, [{"key": "distillation-stage", "value": "sandbox"}])
     assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"]]
 
@@ -401,18 +459,18 @@ def test_the_release_keeps_a_tagged_model_that_serving_is_still_moving_off(bedro
     expect_models(bedrock, [EARLIER])
     expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
     moving_off = throughput_summary(model=EARLIER["modelArn"], desired=MODEL_ARN)
-    expect_serving(bedrock, [moving_off], model_arn=EARLIER["modelArn"])
+    expect_serving(bedrock, [moving_off])
     assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
 
 
 def test_the_release_follows_every_page_of_models(bedrock):
     expect_models(bedrock, [EARLIER], next_token="page-2")
     expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
-    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    expect_serving(bedrock, [])
     expect_deletion(bedrock, EARLIER)
     expect_models(bedrock, [SERVED], after="page-2")
     expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
-    expect_serving(bedrock, [], model_arn=SERVED["modelArn"])
+    expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
     assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"], SERVED["modelArn"]]
 
@@ -437,7 +495,7 @@ def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
 def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(bedrock):
     expect_models(bedrock, [EARLIER])
     expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
-    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model",
         "ResourceNotFoundException",
@@ -448,10 +506,12 @@ def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(b
     assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"]]
 
 
-def test_a_deletion_the_release_is_refused_is_raised_for_its_caller_to_judge(bedrock):
-    expect_models(bedrock, [EARLIER])
+def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock):
+    """Something began serving it between the look and the deletion (ConflictException): the release goes on to
+    the stage's next model and does not count this one."""
+    expect_models(bedrock, [EARLIER, SERVED])
     expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
-    expect_serving(bedrock, [], model_arn=EARLIER["modelArn"])
+    expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model",
         "ConflictException",
@@ -459,16 +519,107 @@ def test_a_deletion_the_release_is_refused_is_raised_for_its_caller_to_judge(bed
         400,
         {"modelIdentifier": EARLIER["modelArn"]},
     )
-    with pytest.raises(bedrock.exceptions.ConflictException):
+    expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [])
+    expect_deletion(bedrock, SERVED)
+    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [SERVED["modelArn"]]
+
+
+def test_a_deletion_the_release_is_refused_otherwise_is_raised_for_its_caller_to_judge(bedrock):
+    expect_models(bedrock, [EARLIER])
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": EARLIER["modelArn"]}
+    )
+    with pytest.raises(bedrock.exceptions.AccessDeniedException):
         custom_resource.release_unserved_models(bedrock, PREFIX)
 
 
 @pytest.mark.parametrize(
-    ("job_name", "prefix"),
-    [("sandbox-distill-3aa7f4218eee", "sandbox-distill-"), ("shared-dev-distill-0a1b2c3d4e5f", "shared-dev-distill-")],
+    ("name", "prefix"),
+    [
+        ("sandbox-distill-3aa7f4218eee", "sandbox-distill-"),
+        ("shared-dev-distill-0a1b2c3d4e5f", "shared-dev-distill-"),
+        ("prod-copy-a3813fa7ad4e", "prod-copy-"),
+        ("shared-dev-copy-7e2c9b4d1f06", "shared-dev-copy-"),
+    ],
 )
-def test_a_jobs_name_prefix_is_what_every_job_of_its_stage_shares(job_name, prefix):
-    assert custom_resource.job_name_prefix(job_name) == prefix
+def test_a_names_prefix_is_what_every_name_of_its_kind_in_the_stage_shares(name, prefix):
+    assert custom_resource.name_prefix(name) == prefix
+
+
+# -- the release every handler of a stage runs -------------------------------------------------------------------
+RELEASE_FAILED = "Could not release the stage's unserved models: "
+
+
+def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, caplog):
+    caplog.set_level("INFO")
+    expect_models(bedrock, [EARLIER, UNTAGGED])
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [])
+    expect_deletion(bedrock, EARLIER)
+    expect_tags(bedrock, UNTAGGED, [])
+    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == [EARLIER["modelArn"]]
+    assert caplog.messages == [f"Deleted the custom model {EARLIER['modelArn']}, which nothing serves any more"]
+
+
+def test_a_copys_name_releases_the_copies_of_its_stage(bedrock, caplog):
+    caplog.set_level("INFO")
+    copied = custom_model("prod-copy-1f2e3d4c5b6a", "c0p1e2d3m4o5")
+    bedrock.stubber.add_response("list_custom_models", {"modelSummaries": [copied]}, {"nameContains": "prod-copy-"})
+    expect_tags(bedrock, copied, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [])
+    expect_deletion(bedrock, copied)
+    assert custom_resource.release_stage_models(bedrock, "prod-copy-a3813fa7ad4e") == [copied["modelArn"]]
+    assert caplog.messages == [f"Deleted the custom model {copied['modelArn']}, which nothing serves any more"]
+
+
+def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, caplog):
+    caplog.set_level("INFO")
+    expect_models(bedrock, [])
+    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == []
+    assert caplog.messages == []
+
+
+def test_a_stages_release_that_bedrock_refuses_is_logged_not_raised(bedrock, caplog):
+    """The models it deletes are not the request's own: the request goes on, and the next one tries again."""
+    expect_models(bedrock, [EARLIER])
+    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_serving(bedrock, [])
+    bedrock.stubber.add_client_error(
+        "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": EARLIER["modelArn"]}
+    )
+    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == []
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"{RELEASE_FAILED}An error occurred (AccessDeniedException) when calling the DeleteCustomModel operation: "
+            "Not authorized",
+        )
+    ]
+
+
+def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, caplog, monkeypatch):
+    """A timeout after every retry (botocore's ReadTimeoutError, a BotoCoreError) ends the release, not the
+    request."""
+    error = ReadTimeoutError(endpoint_url="https://bedrock.us-west-2.amazonaws.com/custom-models")
+    lost = lose_answers(monkeypatch, bedrock, "list_custom_models", error)
+    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == []
+    assert lost == [{"nameContains": PREFIX}]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f'{RELEASE_FAILED}Read timeout on endpoint URL: "https://bedrock.us-west-2.amazonaws.com/custom-models"',
+        )
+    ]
+
+
+def test_a_stages_release_raises_what_is_no_aws_error(bedrock, monkeypatch):
+    """Only AWS's refusals and lost answers are logged; a defect in the handler still fails the request."""
+    lose_answers(monkeypatch, bedrock, "list_custom_models", KeyError("modelSummaries"))
+    with pytest.raises(KeyError):
+        custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee")
 
 
 def test_the_remaining_time_is_the_contexts_in_seconds():

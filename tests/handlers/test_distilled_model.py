@@ -32,6 +32,19 @@ def handler(stub):
     return module
 
 
+RELEASE_FAILED = "Could not release the stage's unserved models: "
+
+
+@pytest.fixture(autouse=True)
+def release_answered(caplog):
+    """The stage's release logs what goes wrong instead of raising it, a Stubber's refusal of a call it was not told
+    of included (botocore's StubAssertionError is a BotoCoreError): so a test fails when the release was not answered
+    as the test expects. A test that expects the warning asserts it, then clears the log."""
+    yield
+    refused = [r.getMessage() for r in caplog.get_records("call") if r.getMessage().startswith(RELEASE_FAILED)]
+    assert refused == []
+
+
 @pytest.fixture
 def lookup_context(context):
     """An invocation of the lookup's function, whose timeout is the 5-minute default of
@@ -147,19 +160,32 @@ def throughput_summary(desired: str = MODEL_ARN) -> dict:
     }
 
 
-def expect_serving(handler, throughputs: list, deployments: list | None = None, model_arn: str = MODEL_ARN) -> None:
-    """serving_state's calls: the throughputs and deployments on the model, then each deployment described."""
-    handler.stub.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {"modelArnEquals": model_arn}
-    )
+def deployment(model_arn: str = MODEL_ARN) -> dict:
+    """A GetCustomModelDeployment answer for a deployment that serves ``model_arn`` and moves nowhere."""
+    return {
+        "customModelDeploymentArn": DEPLOYMENT_ARN,
+        "modelDeploymentName": "other-team-deployment",
+        "modelArn": model_arn,
+        "createdAt": "2026-11-29T09:00:00Z",
+        "status": "Active",
+    }
+
+
+def expect_serving(handler, throughputs: list, deployments: list | None = None) -> None:
+    """serving_state's calls: every throughput and every deployment of the account and Region (unfiltered), then
+    each deployment described."""
+    handler.stub.add_response("list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {})
     summaries = [
-        {key: d[key] for key in ("customModelDeploymentArn", "modelArn", "createdAt", "status")}
+        {
+            "customModelDeploymentArn": d["customModelDeploymentArn"],
+            "customModelDeploymentName": d["modelDeploymentName"],
+            "modelArn": d["modelArn"],
+            "createdAt": d["createdAt"],
+            "status": d["status"],
+        }
         for d in deployments or []
     ]
-    summaries = [{**summary, "customModelDeploymentName": "other-team-deployment"} for summary in summaries]
-    handler.stub.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": summaries}, {"modelArnEquals": model_arn}
-    )
+    handler.stub.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": summaries}, {})
     for described in deployments or []:
         handler.stub.add_response(
             "get_custom_model_deployment",
@@ -169,17 +195,39 @@ def expect_serving(handler, throughputs: list, deployments: list | None = None, 
 
 
 def test_create_releases_the_stages_tagged_models_that_nothing_serves_any_more(handler, lookup_context, caplog):
+    """After the lookup: the earlier job's tagged model, which the account's throughput no longer serves (it serves
+    the new model), is deleted; the new model, never tagged, is kept."""
     bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
     bedrock_knows_the_model(handler)
     expect_release(
         handler, [custom_model(EARLIER_MODEL_ARN, "sandbox-distill-1b2c3d4e5f60"), custom_model(MODEL_ARN, NAME)]
     )
     the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED], EARLIER_MODEL_ARN)
-    expect_serving(handler, [], model_arn=EARLIER_MODEL_ARN)
+    expect_serving(handler, [throughput_summary()])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_MODEL_ARN})
     the_model_is_tagged(handler, [{"key": "distillation-stage", "value": "sandbox"}])
     assert handler.on_event(event("distilled_model_create"), lookup_context)["PhysicalResourceId"] == MODEL_ARN
     assert f"Deleted the custom model {EARLIER_MODEL_ARN}, which nothing serves any more" in caplog.messages
+
+
+def test_a_release_bedrock_refuses_leaves_the_lookups_answer_as_it_is(handler, lookup_context, caplog):
+    """The models the release deletes are not this resource's: a refusal is logged, and the next request tries
+    again."""
+    bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
+    bedrock_knows_the_model(handler)
+    handler.stub.add_client_error(
+        "list_custom_models", "ThrottlingException", "Rate exceeded", 400, {"nameContains": PREFIX}
+    )
+    assert handler.on_event(event("distilled_model_create"), lookup_context) == {
+        "PhysicalResourceId": MODEL_ARN,
+        "Data": {"ModelArn": MODEL_ARN, "JobArn": JOB_ARN, "BaseModelArn": BASE_MODEL_ARN},
+    }
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"{RELEASE_FAILED}An error occurred (ThrottlingException) when calling the ListCustomModels operation: "
+        "Rate exceeded"
+    ]
+    caplog.clear()
 
 
 def test_delete_keeps_a_model_its_job_did_not_ask_to_delete(handler, lookup_context):
@@ -188,13 +236,14 @@ def test_delete_keeps_a_model_its_job_did_not_ask_to_delete(handler, lookup_cont
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
 
 
-def test_delete_deletes_a_tagged_model_once_nothing_serves_it(handler, lookup_context):
+def test_delete_deletes_a_tagged_model_once_nothing_serves_it(handler, lookup_context, caplog):
     the_model_is_tagged(handler, [{"key": "distillation-stage", "value": "sandbox"}, DELETE_WHEN_UNSERVED])
     expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
     expect_release(handler)
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
     assert lookup_context.slept == []
+    assert f"The custom model {MODEL_ARN}, no longer wanted by its job's stack: deleted" in caplog.messages
 
 
 def test_delete_waits_for_the_throughput_moving_off_a_tagged_model_then_deletes_it(handler, lookup_context, caplog):
@@ -202,7 +251,7 @@ def test_delete_waits_for_the_throughput_moving_off_a_tagged_model_then_deletes_
     move, say): the Delete waits for the move, then deletes the model."""
     the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
     expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
-    expect_serving(handler, [])
+    expect_serving(handler, [{**throughput_summary(NEW_MODEL_ARN), "modelArn": NEW_MODEL_ARN, "status": "InService"}])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
     expect_release(handler)
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
@@ -212,12 +261,15 @@ def test_delete_waits_for_the_throughput_moving_off_a_tagged_model_then_deletes_
 
 def test_a_move_off_a_tagged_model_that_outlasts_the_function_leaves_it_tagged(handler, lookup_context, caplog):
     """Looks 30 s apart while more than 30 s and two calls' budget (2 x 102 s) are left of 300 s: three waits. The
-    model stays tagged, and the serving stack's next deploy releases it."""
+    model stays tagged, and the release after it keeps it (still served); the serving stack's next deploy releases
+    it."""
     the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
     for _ in range(4):
         expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
     handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [DELETE_WHEN_UNSERVED]})
-    expect_release(handler)
+    expect_release(handler, [custom_model(MODEL_ARN, NAME)])
+    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
+    expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
     assert lookup_context.slept == [30, 30, 30]
     assert (
@@ -226,25 +278,20 @@ def test_a_move_off_a_tagged_model_that_outlasts_the_function_leaves_it_tagged(h
     ) in caplog.messages
 
 
-def test_a_tagged_model_something_still_serves_is_kept_and_stays_tagged(handler, lookup_context):
+def test_a_tagged_model_something_still_serves_is_kept_and_stays_tagged(handler, lookup_context, caplog):
+    """Another team's deployment serves it: tagged again, not waited for, and kept by the release after it."""
     the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
-    expect_serving(
-        handler,
-        [],
-        [
-            {
-                "customModelDeploymentArn": DEPLOYMENT_ARN,
-                "modelDeploymentName": "other-team-deployment",
-                "modelArn": MODEL_ARN,
-                "createdAt": "2026-11-29T09:00:00Z",
-                "status": "Active",
-            }
-        ],
-    )
+    expect_serving(handler, [], [deployment()])
     handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [DELETE_WHEN_UNSERVED]})
-    expect_release(handler)
+    expect_release(handler, [custom_model(MODEL_ARN, NAME)])
+    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
+    expect_serving(handler, [], [deployment()])
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
     assert lookup_context.slept == []
+    assert (
+        f"The custom model {MODEL_ARN}, no longer wanted by its job's stack: kept while {DEPLOYMENT_ARN} serves it, "
+        "tagged to be deleted afterwards"
+    ) in caplog.messages
 
 
 def test_delete_of_a_model_already_gone_succeeds(handler, lookup_context):

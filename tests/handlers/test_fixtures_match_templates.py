@@ -76,6 +76,17 @@ def test_every_custom_resource_type_of_ours_has_request_fixtures(resources):
     assert set(resources) - CDK_OWN_TYPES - covered == set()
 
 
+@pytest.mark.parametrize("name", sorted(path.stem for path in EVENTS.glob("distillation_job_*.json")))
+def test_the_job_fixtures_publish_to_the_parameter_the_sandbox_template_names(templates, name):
+    """The one literal the handler writes to is the stage's own: the job fixtures are the sandbox stage's job."""
+    job = templates["sandbox"]["Training"].find_resources("Custom::BedrockDistillationJob")
+    (properties,) = [resource["Properties"] for resource in job.values()]
+    fixture = event(name)
+    for field in ("ResourceProperties", "OldResourceProperties"):
+        if field in fixture:
+            assert fixture[field]["JobArnParameterName"] == properties["JobArnParameterName"], field
+
+
 # The checker itself, on a table of one resource: what it accepts and each way it refuses.
 TABLE = {
     "Custom::BedrockDistilledModel": [

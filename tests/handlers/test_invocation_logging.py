@@ -96,15 +96,17 @@ def taking_over(request: dict) -> dict:
 
 
 # -- Create -------------------------------------------------------------------------------------------------------
-def test_create_with_no_configuration_puts_ours_then_remembers_it_as_applied(handler):
+def test_create_with_no_configuration_records_ours_pending_puts_it_then_records_it_applied(handler):
     currently(handler, None)
     remembered(handler, None)
+    expect_remember(handler, {"pending": OURS})
     expect_put(handler, OURS)
     expect_remember(handler, {"applied": OURS})
     assert handler.on_event(event("invocation_logging_create"), None) == ANSWER
     assert handler.calls == [
         "GetModelInvocationLoggingConfiguration",
         "GetParameter",
+        "PutParameter",
         "PutModelInvocationLoggingConfiguration",
         "PutParameter",
     ]
@@ -139,7 +141,7 @@ def test_a_refusal_says_where_the_configuration_in_place_delivers(handler, confi
 def test_create_taking_over_remembers_the_configuration_it_replaces_before_replacing_it(handler):
     currently(handler, THEIRS)
     remembered(handler, None)
-    expect_remember(handler, {"replaced": THEIRS})
+    expect_remember(handler, {"replaced": THEIRS, "pending": OURS})
     expect_put(handler, OURS)
     expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
     assert handler.on_event(taking_over(event("invocation_logging_create")), None) == ANSWER
@@ -149,21 +151,25 @@ def test_create_taking_over_remembers_the_configuration_it_replaces_before_repla
 def test_a_retried_create_finds_its_own_configuration_and_puts_it_again(handler):
     currently(handler, OURS)
     remembered(handler, {"applied": OURS})
-    expect_remember(handler, {"applied": OURS})
+    expect_remember(handler, {"applied": OURS, "pending": OURS})
     expect_put(handler, OURS)
+    expect_remember(handler, {"applied": OURS})
     assert handler.on_event(event("invocation_logging_create"), None) == ANSWER
 
 
 def test_a_take_over_retried_after_a_refused_put_records_theirs_once(handler):
-    """The first attempt recorded theirs, then Bedrock refused our configuration: theirs is still in place."""
+    """The first attempt recorded theirs and ours pending, then Bedrock refused ours: theirs is still in place, and
+    the record keeps one replaced configuration, theirs."""
     currently(handler, THEIRS)
-    remembered(handler, {"replaced": THEIRS})
+    remembered(handler, {"replaced": THEIRS, "pending": OURS})
+    expect_remember(handler, {"replaced": THEIRS, "pending": OURS})
     expect_put(handler, OURS)
     expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
     assert handler.on_event(taking_over(event("invocation_logging_create")), None) == ANSWER
     assert handler.calls == [
         "GetModelInvocationLoggingConfiguration",
         "GetParameter",
+        "PutParameter",
         "PutModelInvocationLoggingConfiguration",
         "PutParameter",
     ]
@@ -172,8 +178,9 @@ def test_a_take_over_retried_after_a_refused_put_records_theirs_once(handler):
 def test_a_retried_take_over_keeps_what_it_replaced_the_first_time(handler):
     currently(handler, OURS)
     remembered(handler, {"replaced": THEIRS, "applied": OURS})
-    expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
+    expect_remember(handler, {"replaced": THEIRS, "applied": OURS, "pending": OURS})
     expect_put(handler, OURS)
+    expect_remember(handler, {"replaced": THEIRS, "applied": OURS})
     assert handler.on_event(taking_over(event("invocation_logging_create")), None) == ANSWER
 
 
@@ -192,10 +199,11 @@ def test_a_take_over_whose_record_cannot_be_saved_replaces_nothing(handler):
 def test_update_moves_its_own_configuration_to_the_new_prefix_in_place(handler):
     currently(handler, OURS)
     remembered(handler, {"applied": OURS})
+    expect_remember(handler, {"applied": OURS, "pending": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
     expect_remember(handler, {"applied": OURS_MOVED})
     assert handler.on_event(event("invocation_logging_update"), None) == ANSWER_MOVED
-    assert handler.calls[-2:] == ["PutModelInvocationLoggingConfiguration", "PutParameter"]
+    assert handler.calls[-3:] == ["PutParameter", "PutModelInvocationLoggingConfiguration", "PutParameter"]
 
 
 def test_update_with_its_configuration_already_in_place_puts_and_saves_nothing(handler):
@@ -216,8 +224,9 @@ def test_update_finding_its_configuration_in_place_remembers_it_as_applied(handl
 def test_update_puts_ours_where_there_is_none(handler):
     currently(handler, None)
     remembered(handler, {"applied": OURS})
-    expect_remember(handler, {"applied": OURS_MOVED})
+    expect_remember(handler, {"applied": OURS, "pending": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
+    expect_remember(handler, {"applied": OURS_MOVED})
     assert handler.on_event(event("invocation_logging_update"), None) == ANSWER_MOVED
 
 
@@ -225,8 +234,9 @@ def test_update_replaces_the_configuration_it_last_applied(handler):
     earlier = ours("earlier-prefix")
     currently(handler, earlier)
     remembered(handler, {"applied": earlier})
-    expect_remember(handler, {"applied": OURS_MOVED})
+    expect_remember(handler, {"applied": earlier, "pending": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
+    expect_remember(handler, {"applied": OURS_MOVED})
     assert handler.on_event(event("invocation_logging_update"), None) == ANSWER_MOVED
 
 
@@ -251,19 +261,22 @@ def test_a_rollback_to_the_configuration_it_last_applied_succeeds_and_leaves_the
 def test_update_taking_over_remembers_what_it_replaces_before_replacing_it(handler):
     currently(handler, THEIRS)
     remembered(handler, {"applied": OURS})
-    expect_remember(handler, {"applied": OURS, "replaced": THEIRS})
+    expect_remember(handler, {"applied": OURS, "replaced": THEIRS, "pending": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
     expect_remember(handler, {"applied": OURS_MOVED, "replaced": THEIRS})
     assert handler.on_event(taking_over(event("invocation_logging_update")), None) == ANSWER_MOVED
     assert handler.calls[-3:] == ["PutParameter", "PutModelInvocationLoggingConfiguration", "PutParameter"]
 
 
-def test_update_taking_over_keeps_an_earlier_replaced_configuration(handler):
+def test_update_taking_over_again_records_the_latest_replaced_configuration(handler):
+    """This stack replaced the original, then theirs replaced ours: theirs, not the original it superseded, is what
+    a Delete is to put back."""
     original = {"s3Config": {"bucketName": "original-logs", "keyPrefix": ""}, "textDataDeliveryEnabled": True}
     currently(handler, THEIRS)
     remembered(handler, {"replaced": original, "applied": OURS})
-    expect_remember(handler, {"replaced": original, "applied": OURS_MOVED})
+    expect_remember(handler, {"replaced": THEIRS, "applied": OURS, "pending": OURS_MOVED})
     expect_put(handler, OURS_MOVED)
+    expect_remember(handler, {"replaced": THEIRS, "applied": OURS_MOVED})
     assert handler.on_event(taking_over(event("invocation_logging_update")), None) == ANSWER_MOVED
 
 
@@ -298,24 +311,72 @@ def test_delete_with_no_configuration_left_deletes_nothing(handler):
     assert handler.on_event(event("invocation_logging_delete"), None) == {"PhysicalResourceId": PHYSICAL_ID}
 
 
-def test_delete_says_what_it_could_not_restore(handler):
+def test_delete_that_cannot_restore_theirs_deletes_ours_and_says_so(handler, caplog):
+    """Bedrock refuses theirs (its log group's role is gone, say): ours is deleted instead, so that nothing keeps
+    delivering the account's prompts to a bucket the stack is removing, and the Delete succeeds."""
+    currently(handler, OURS)
+    remembered(handler, {"replaced": THEIRS, "applied": OURS})
+    refused = "Failed to validate permissions for log group: /team/bedrock"
+    handler.bedrock_stub.add_client_error(
+        "put_model_invocation_logging_configuration", "ValidationException", refused, 400, {"loggingConfig": THEIRS}
+    )
+    handler.bedrock_stub.add_response("delete_model_invocation_logging_configuration", {}, {})
+    expect_forget(handler)
+    assert handler.on_event(event("invocation_logging_delete"), None) == {"PhysicalResourceId": PHYSICAL_ID}
+    assert handler.calls == [
+        "GetModelInvocationLoggingConfiguration",
+        "GetParameter",
+        "PutModelInvocationLoggingConfiguration",
+        "DeleteModelInvocationLoggingConfiguration",
+        "DeleteParameter",
+    ]
+    assert [(record.levelname, record.getMessage()) for record in caplog.records if record.levelname == "WARNING"] == [
+        (
+            "WARNING",
+            f"Could not restore the configuration this stack replaced ({THEIRS_DESCRIBED}): An error occurred "
+            f"(ValidationException) when calling the PutModelInvocationLoggingConfiguration operation: {refused}. "
+            "Deleted this stack's own instead: the account now has no invocation logging configuration.",
+        )
+    ]
+
+
+def test_delete_whose_restore_fails_otherwise_fails_and_keeps_the_record(handler):
+    """Only Bedrock's refusal of the configuration itself gives the restore up: any other error fails the Delete with
+    the record kept, so that the retried Delete still knows what to put back."""
     currently(handler, OURS)
     remembered(handler, {"replaced": THEIRS, "applied": OURS})
     handler.bedrock_stub.add_client_error(
         "put_model_invocation_logging_configuration",
-        "ValidationException",
-        "Failed to validate permissions for log group: /team/bedrock",
-        400,
+        "ThrottlingException",
+        "Rate exceeded",
+        429,
         {"loggingConfig": THEIRS},
     )
-    with pytest.raises(RuntimeError) as raised:
+    with pytest.raises(ClientError, match="ThrottlingException"):
         handler.on_event(event("invocation_logging_delete"), None)
-    assert str(raised.value) == (
-        f"Could not restore the invocation logging configuration this stack replaced ({THEIRS_DESCRIBED}): An "
-        "error occurred (ValidationException) when calling the PutModelInvocationLoggingConfiguration operation: "
-        "Failed to validate permissions for log group: /team/bedrock. Fix its destination, or delete the "
-        "configuration by hand and retry the delete."
-    )
+    assert "DeleteParameter" not in handler.calls
+    assert "DeleteModelInvocationLoggingConfiguration" not in handler.calls
+
+
+def test_delete_removes_a_configuration_it_was_putting_when_a_request_ended(handler):
+    """The record says ours was pending (a put whose answer was lost): the configuration in place is that one, not
+    what the Delete's properties ask for, and it is still this stack's to delete."""
+    currently(handler, OURS_MOVED)
+    remembered(handler, {"applied": OURS, "pending": OURS_MOVED})
+    handler.bedrock_stub.add_response("delete_model_invocation_logging_configuration", {}, {})
+    expect_forget(handler)
+    assert handler.on_event(event("invocation_logging_delete"), None) == {"PhysicalResourceId": PHYSICAL_ID}
+    assert handler.calls[-2:] == ["DeleteModelInvocationLoggingConfiguration", "DeleteParameter"]
+
+
+def test_delete_removes_the_configuration_it_last_applied(handler):
+    """What the record says this stack applied is its own, whatever prefix the Delete's properties name."""
+    currently(handler, OURS_MOVED)
+    remembered(handler, {"applied": OURS_MOVED})
+    handler.bedrock_stub.add_response("delete_model_invocation_logging_configuration", {}, {})
+    expect_forget(handler)
+    assert handler.on_event(event("invocation_logging_delete"), None) == {"PhysicalResourceId": PHYSICAL_ID}
+    assert handler.calls[-2:] == ["DeleteModelInvocationLoggingConfiguration", "DeleteParameter"]
 
 
 def test_a_repeated_delete_succeeds_though_the_state_is_already_forgotten(handler):
@@ -391,7 +452,7 @@ def test_a_take_over_whose_put_bedrock_refuses_records_theirs_and_nothing_applie
     refuse_put(handler, OURS)
     with pytest.raises(ClientError, match="Failed to validate permissions"):
         handler.on_event(taking_over(event("invocation_logging_create")), None)
-    assert store.state() == {"replaced": THEIRS}
+    assert store.state() == {"replaced": THEIRS, "pending": OURS}
 
 
 def test_an_update_taking_over_whose_put_is_refused_keeps_what_it_last_applied(handler, parameters):
@@ -400,7 +461,7 @@ def test_an_update_taking_over_whose_put_is_refused_keeps_what_it_last_applied(h
     refuse_put(handler, OURS_MOVED)
     with pytest.raises(ClientError, match="Failed to validate permissions"):
         handler.on_event(taking_over(event("invocation_logging_update")), None)
-    assert store.state() == {"applied": OURS, "replaced": THEIRS}
+    assert store.state() == {"applied": OURS, "replaced": THEIRS, "pending": OURS_MOVED}
 
 
 def test_a_take_over_whose_put_answer_is_lost_still_restores_theirs_on_delete(handler, parameters, monkeypatch):
@@ -435,4 +496,4 @@ def test_the_rollback_of_a_take_over_whose_put_failed_leaves_theirs_and_succeeds
         handler.on_event(forward, None)
     currently(handler, THEIRS)
     assert handler.on_event(rollback_of(forward, physical_id=PHYSICAL_ID), None) == ANSWER
-    assert store.state() == {"applied": OURS, "replaced": THEIRS}
+    assert store.state() == {"applied": OURS, "replaced": THEIRS, "pending": OURS_MOVED}

@@ -22,6 +22,24 @@ KEY = "arn:aws:kms:us-east-1:123456789012:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c
 STARTED_AT = 1764320400
 
 
+# The stage's copies are all named <stage>-copy-<digest>; every on_event releases those that nothing serves first.
+PREFIX = "prod-copy-"
+EARLIER_COPY = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/e4r1i2e3r4l5"
+THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/p7t3h9r2u5s1"
+DELETE_WHEN_UNSERVED = {"key": "bedrock-distillation:delete-when-unserved", "value": "true"}
+RELEASE_FAILED = "Could not release the stage's unserved models: "
+
+
+@pytest.fixture(autouse=True)
+def release_answered(caplog):
+    """The stage's release logs what goes wrong instead of raising it, a Stubber's refusal of a call it was not told
+    of included (botocore's StubAssertionError is a BotoCoreError): so a test fails when the release was not answered
+    as the test expects. A test that expects the warning asserts it, then clears the log."""
+    yield
+    refused = [r.getMessage() for r in caplog.get_records("call") if r.getMessage().startswith(RELEASE_FAILED)]
+    assert refused == []
+
+
 @pytest.fixture
 def handler(stub):
     module = load_handler("model_copy")
@@ -48,6 +66,22 @@ def copy_job(status: str, *, arn: str = COPY_JOB, name: str = NAME, created: str
     }
 
 
+def custom_model(model_arn: str, name: str) -> dict:
+    """A ListCustomModels summary of a copied model, with what the service model requires."""
+    return {
+        "modelArn": model_arn,
+        "modelName": name,
+        "creationTime": "2026-11-20T06:20:00Z",
+        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k",
+        "baseModelName": "Nova Lite",
+    }
+
+
+def expect_release(handler, models: list | None = None) -> None:
+    """The stage's copies listed by the release that begins every on_event (none unless given)."""
+    handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
+
+
 def copies_named(handler, name: str, summaries: list) -> None:
     handler.stub.add_response(
         "list_model_copy_jobs", {"modelCopyJobSummaries": summaries}, {"targetModelNameContains": name}
@@ -65,6 +99,13 @@ def the_copied_model(handler, exists: bool) -> None:
         handler.stub.add_client_error(
             "get_custom_model", "ResourceNotFoundException", "Not found", 404, {"modelIdentifier": COPIED_MODEL}
         )
+
+
+def expect_untag(handler) -> None:
+    """A completed copy adopted again owns its model again: the mark an earlier Delete may have left is removed."""
+    handler.stub.add_response(
+        "untag_resource", {}, {"resourceARN": COPIED_MODEL, "tagKeys": [DELETE_WHEN_UNSERVED["key"]]}
+    )
 
 
 def expect_create(handler, request: dict, *, source: str = SOURCE_MODEL, name: str = NAME) -> None:
@@ -98,6 +139,7 @@ def update_to_a_new_source() -> dict:
 
 
 def test_create_starts_the_copy_when_no_copy_has_its_name(handler):
+    expect_release(handler)
     request = event("model_copy_create")
     copies_named(handler, NAME, [])
     expect_create(handler, request)
@@ -105,17 +147,21 @@ def test_create_starts_the_copy_when_no_copy_has_its_name(handler):
 
 
 def test_create_adopts_the_copy_its_name_already_names(handler):
+    expect_release(handler)
     copies_named(handler, NAME, [copy_job("InProgress")])
     assert handler.on_event(event("model_copy_create"), None) == STARTED
 
 
 def test_create_adopts_a_completed_copy_whose_model_still_exists(handler):
+    expect_release(handler)
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    expect_untag(handler)
     assert handler.on_event(event("model_copy_create"), None) == STARTED
 
 
 def test_failed_copies_copies_whose_model_was_deleted_and_longer_names_are_not_adopted(handler):
+    expect_release(handler)
     request = event("model_copy_create")
     copies_named(
         handler,
@@ -132,6 +178,7 @@ def test_failed_copies_copies_whose_model_was_deleted_and_longer_names_are_not_a
 
 
 def test_of_several_copies_of_the_name_the_newest_is_adopted(handler):
+    expect_release(handler)
     copies_named(
         handler,
         NAME,
@@ -142,6 +189,7 @@ def test_of_several_copies_of_the_name_the_newest_is_adopted(handler):
 
 
 def test_update_to_a_new_source_model_makes_a_new_copy(handler):
+    expect_release(handler)
     request = update_to_a_new_source()
     copies_named(handler, NEW_NAME, [])
     expect_create(handler, request, source=NEW_SOURCE_MODEL, name=NEW_NAME)
@@ -149,10 +197,57 @@ def test_update_to_a_new_source_model_makes_a_new_copy(handler):
 
 
 def test_a_rollback_update_adopts_the_previous_copy_and_creates_nothing(handler):
+    expect_release(handler)
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    expect_untag(handler)
     request = rollback_of(update_to_a_new_source(), physical_id=OTHER_COPY_JOB)
     assert handler.on_event(request, None) == STARTED
+
+
+def test_every_request_first_releases_the_stages_copies_that_nothing_serves_any_more(handler, caplog):
+    """Before its own work: an earlier copy of the stage, tagged by its Delete while a throughput still served it and
+    served by nothing now, is deleted; another stage's copy whose name holds this stage's prefix is not looked at."""
+    caplog.set_level("INFO")
+    request = event("model_copy_create")
+    expect_release(
+        handler,
+        [custom_model(EARLIER_COPY, "prod-copy-1f2e3d4c5b6a"), custom_model(COPIED_MODEL, "preprod-copy-5e6f7a8b9c0d")],
+    )
+    handler.stub.add_response("list_tags_for_resource", {"tags": [DELETE_WHEN_UNSERVED]}, {"resourceARN": EARLIER_COPY})
+    expect_serving(handler, [throughput_summary(COPIED_MODEL, COPIED_MODEL)])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_COPY})
+    copies_named(handler, NAME, [])
+    expect_create(handler, request)
+    assert handler.on_event(request, None) == STARTED
+    assert f"Deleted the custom model {EARLIER_COPY}, which nothing serves any more" in caplog.messages
+
+
+def test_a_release_bedrock_refuses_is_logged_and_the_copy_goes_on(handler, caplog):
+    request = event("model_copy_create")
+    handler.stub.add_client_error(
+        "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
+    )
+    copies_named(handler, NAME, [])
+    expect_create(handler, request)
+    assert handler.on_event(request, None) == STARTED
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"{RELEASE_FAILED}An error occurred (AccessDeniedException) when calling the ListCustomModels operation: "
+        "Not authorized"
+    ]
+    caplog.clear()
+
+
+def test_adopting_a_completed_copy_its_delete_tagged_untags_its_model(handler):
+    """A return to a copy whose replacement's cleanup tagged its model while a throughput was moving off it: the
+    release passes over it (still served), and the copy adopted again owns its model again."""
+    expect_release(handler, [custom_model(COPIED_MODEL, NAME)])
+    handler.stub.add_response("list_tags_for_resource", {"tags": [DELETE_WHEN_UNSERVED]}, {"resourceARN": COPIED_MODEL})
+    expect_serving(handler, [throughput_summary(COPIED_MODEL, EARLIER_COPY)])
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    expect_untag(handler)
+    assert handler.on_event(event("model_copy_create"), None) == STARTED
 
 
 def test_is_complete_waits_while_the_copy_runs(handler):
@@ -210,6 +305,7 @@ def delete_request(retain: str) -> dict:
 
 
 def test_delete_keeps_the_copy_by_default(handler):
+    expect_release(handler)
     request = delete_request("true")
     assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
     assert handler.is_complete(request, None) == {"IsComplete": True}
@@ -219,17 +315,37 @@ def copy_is(handler, status: str) -> None:
     handler.stub.add_response("get_model_copy_job", copy_job(status), {"jobArn": COPY_JOB})
 
 
+def throughput_summary(model: str, desired: str) -> dict:
+    """A throughput of the account on ``model`` that wants ``desired`` (another model while it moves)."""
+    return {
+        "provisionedModelName": "prod-serving-2f462a79fa34",
+        "provisionedModelArn": THROUGHPUT_ARN,
+        "modelArn": model,
+        "desiredModelArn": desired,
+        "foundationModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k",
+        "modelUnits": 1,
+        "desiredModelUnits": 1,
+        "status": "InService" if desired == model else "Updating",
+        "creationTime": "2026-11-28T14:10:00Z",
+        "lastModifiedTime": "2026-11-28T14:10:00Z",
+    }
+
+
+def expect_serving(handler, throughputs: list) -> None:
+    """serving_state's calls: every throughput and every deployment of the account and Region (unfiltered); there
+    are no deployments here."""
+    handler.stub.add_response("list_provisioned_model_throughputs", {"provisionedModelSummaries": throughputs}, {})
+    handler.stub.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": []}, {})
+
+
 def nothing_serves_the_copy(handler) -> None:
-    handler.stub.add_response(
-        "list_provisioned_model_throughputs", {"provisionedModelSummaries": []}, {"modelArnEquals": COPIED_MODEL}
-    )
-    handler.stub.add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": COPIED_MODEL}
-    )
+    """The account's one throughput serves another model than the copy."""
+    expect_serving(handler, [throughput_summary(EARLIER_COPY, EARLIER_COPY)])
 
 
 def test_delete_deletes_the_copied_model_nothing_serves_when_the_stage_destroys(handler):
     """The provider asks is_complete right after on_event; the model on_event deleted is gone by then."""
+    expect_release(handler)
     request = delete_request("false")
     copy_is(handler, "Completed")
     nothing_serves_the_copy(handler)
@@ -245,6 +361,7 @@ def test_delete_deletes_the_copied_model_nothing_serves_when_the_stage_destroys(
 
 def test_the_delete_of_a_running_copy_waits_for_it_and_then_deletes_its_model(handler):
     """A copy cannot be stopped; its model appears when it completes, and is deleted then."""
+    expect_release(handler)
     request = delete_request("false")
     copy_is(handler, "InProgress")
     assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
@@ -257,6 +374,7 @@ def test_the_delete_of_a_running_copy_waits_for_it_and_then_deletes_its_model(ha
 
 
 def test_the_delete_of_a_failed_copy_completes_at_once(handler):
+    expect_release(handler)
     request = delete_request("false")
     copy_is(handler, "Failed")
     assert handler.on_event(request, None) == {"PhysicalResourceId": COPY_JOB}
@@ -265,6 +383,7 @@ def test_the_delete_of_a_failed_copy_completes_at_once(handler):
 
 
 def test_delete_of_a_copy_bedrock_no_longer_knows_succeeds(handler):
+    expect_release(handler)
     request = delete_request("false")
     for _ in range(2):
         handler.stub.add_client_error(
@@ -275,6 +394,7 @@ def test_delete_of_a_copy_bedrock_no_longer_knows_succeeds(handler):
 
 
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
+    expect_release(handler)
     request = {**delete_request("false"), "PhysicalResourceId": CREATE_FAILED}
     assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
     assert handler.is_complete(request, None) == {"IsComplete": True}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
-from tests.handlers.conftest import CREATE_FAILED, event, load_handler, rollback_of
+from tests.handlers.conftest import CREATE_FAILED, event, load_handler, lose_answers, rollback_of
 
 NAME = "sandbox-serving-0d41259abc27"
 MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/n0v4l1t3x9y8"
 RETRAINED_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/r3t2a1n4e5d6"
+# A model neither a request nor a move names: what a deployment moves from when it is not the model asked for.
+EARLIER_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/e4r1i2e3r4m5"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/d3p1o4y7m2n5"
 NEW_DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/n3w0d3p1o4y7"
 DESCRIPTION = "Distilled model of the sandbox stage"
@@ -171,6 +175,19 @@ def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, conte
         handler.on_event(request, context)
 
 
+def test_a_create_whose_answer_is_lost_finds_the_deployment_by_name(handler, context, monkeypatch):
+    """Bedrock created it but the answer never came: looked up by its name, it is this request's."""
+    request = event("model_deployment_create")
+    endpoint = "https://bedrock.us-east-1.amazonaws.com/model-customization/custom-model-deployments"
+    lost = lose_answers(
+        monkeypatch, handler.bedrock, "create_custom_model_deployment", ReadTimeoutError(endpoint_url=endpoint)
+    )
+    bedrock_knows_no(handler, NAME)
+    bedrock_knows(handler, NAME, deployment("Creating"))
+    assert handler.on_event(request, context) == answer()
+    assert [sent["modelDeploymentName"] for sent in lost] == [NAME]
+
+
 def test_update_moves_the_deployment_in_place_to_the_new_model(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active"))
     expect_move(handler, RETRAINED_MODEL_ARN)
@@ -184,10 +201,28 @@ def test_a_rollback_update_moves_the_deployment_back_and_creates_nothing(handler
     assert handler.on_event(request, context) == answer()
 
 
-def test_a_deployment_moving_to_another_model_is_busy_and_refused_when_no_wait_fits(handler, context):
-    """Its modelArn is still the previous model while updateDetails says it moves: it is not back already."""
+def test_a_rollback_finding_the_deployment_moving_off_its_model_leaves_the_move_to_finish_when_no_wait_fits(
+    handler, context, caplog
+):
+    """Its modelArn is still the model the rollback asks for while updateDetails says it moves off it: the rollback
+    succeeds rather than ending in UPDATE_ROLLBACK_FAILED, and the next deploy moves it to what the stack asks for."""
+    caplog.set_level(logging.INFO)
     context.remaining_seconds = 30 + 2 * 102
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
+    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    assert handler.on_event(request, context) == answer()
+    assert context.slept == []
+    assert (
+        f"The custom model deployment {DEPLOYMENT_ARN} still serves {MODEL_ARN} and is moving off it; leaving the "
+        "move to finish"
+    ) in caplog.messages
+
+
+def test_a_rollback_finding_the_deployment_moving_between_other_models_is_refused_when_no_wait_fits(handler, context):
+    """Neither the model it serves nor the one it moves to is the one the rollback asks for: it is busy."""
+    context.remaining_seconds = 30 + 2 * 102
+    moving = deployment("Active", EARLIER_MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN))
+    bedrock_knows(handler, DEPLOYMENT_ARN, moving)
     request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(request, context)

@@ -174,6 +174,19 @@ def test_a_failed_throughput_fails_the_wait_with_bedrocks_message(throughput_wat
     ]
 
 
+def test_a_failed_throughput_with_a_commitment_fails_the_wait_saying_it_is_kept(throughput_watcher, signals):
+    """A throughput with a commitment cannot be deleted before its term ends (user guide, prov-thru-delete.html): the
+    reason says so instead of promising that the rollback deletes it."""
+    the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
+    throughput_is(throughput_watcher, "Failed", failureMessage="Insufficient capacity", commitmentDuration="OneMonth")
+    expect_poll_disabled(throughput_watcher)
+    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "Failed"
+    assert [signal["Reason"] for signal in signals] == [
+        f"The Provisioned Throughput {THROUGHPUT_ARN} failed: Insufficient capacity. It has a commitment, so it is "
+        "kept (it cannot be deleted before its term ends): ask AWS support."
+    ]
+
+
 def test_a_failure_without_a_message_says_bedrock_gave_none(throughput_watcher, signals):
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, "Failed")

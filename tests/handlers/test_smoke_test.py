@@ -11,6 +11,9 @@ from botocore.stub import Stubber
 from tests.handlers.conftest import event, load_handler
 
 MODEL = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
+EARLIER_MODEL_ARN = (
+    "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/e4r1i2e3r4l5"
+)
 PROMPTS = [
     "What was Uber's total revenue in 2022, according to its 10-K?",
     "Summarize the main risk factors in one sentence.",
@@ -53,6 +56,19 @@ def test_create_and_update_send_every_prompt(handler, fixture):
         "PhysicalResourceId": "smoke-test",
         "Data": {"Checked": 2},
     }
+
+
+def test_an_update_for_a_new_model_alone_checks_the_served_model_again(handler):
+    """ModelArn (the custom model served) only makes CloudFormation send an Update when serving moves to another
+    model; the prompts still go to ModelId, what serves it."""
+    request = event("smoke_test_update")
+    request["OldResourceProperties"] = {
+        **request["ResourceProperties"],
+        "ModelArn": EARLIER_MODEL_ARN,
+    }
+    expect_converse(handler.stub, PROMPTS[0], answer("Uber's total revenue for 2022 was $31.9 billion."))
+    expect_converse(handler.stub, PROMPTS[1], answer("Regulation, competition and safety incidents."))
+    assert handler.on_event(request, None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 2}}
 
 
 def test_delete_does_nothing(handler):

@@ -75,7 +75,9 @@ class ServingLifecycle:
     def _update_in_place(self, event, model, context):
         physical_id = event["PhysicalResourceId"]
         current = self.describe(physical_id)
-        if current is None or current["status"] == FAILED or not self._follow(physical_id, current, model, context):
+        if current is None or current["status"] == FAILED:
+            return None
+        if not self._follow(physical_id, current, model, context, may_leave_move=True):
             return None
         properties = event["ResourceProperties"]
         custom_resource.retag(
@@ -90,7 +92,7 @@ class ServingLifecycle:
         if current is not None and current["status"] != FAILED:
             arn = self._arn(current)
             LOG.info("Adopting the %s %s, which already exists", self.kind, arn)
-            if self._follow(arn, current, model, context):
+            if self._follow(arn, current, model, context, may_leave_move=event["RequestType"] == "Update"):
                 custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
                 return self._answer(arn, model)
             current = self.describe(name)
@@ -153,9 +155,11 @@ class ServingLifecycle:
             LOG.info("Deleting the %s %s, which a failed update made and nothing holds", self.kind, arn)
             custom_resource.unless_gone(self.remove, arn=arn)
 
-    def _follow(self, arn, current, model, context):
+    def _follow(self, arn, current, model, context, *, may_leave_move):
         """Move the live resource to ``model``, waiting first while it is changing; False when it failed or
-        vanished meanwhile (the caller then buys it anew)."""
+        vanished meanwhile (the caller then buys it anew). ``may_leave_move``: an Update, which may be
+        CloudFormation's rollback, accepts a resource still serving ``model`` while it moves off it; a Create (never a
+        rollback) is refused instead, as its wait would never see the resource serve ``model``."""
         if self.wanted_model(current) == model:
             return True
         while self.busy(current) and custom_resource.remaining_seconds(context) > (
@@ -168,7 +172,7 @@ class ServingLifecycle:
                 return False
             if self.wanted_model(current) == model:
                 return True
-        if self.busy(current) and current["modelArn"] == model:
+        if may_leave_move and self.busy(current) and current["modelArn"] == model:
             # It still serves the model asked for and is moving off it (a rollback right after a forward move began):
             # the move is left to finish, and the next deploy moves it to whatever the stack then asks for.
             LOG.info(
