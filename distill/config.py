@@ -70,9 +70,9 @@ DEFAULT_MONTHLY_BUDGET_USD = 1000
 
 # How long an invocation log stays in the stage's invocation-logs bucket before S3 expires it, in days. A log holds
 # the full prompt and response of a model invocation anywhere in the account and Region (Bedrock user guide,
-# https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html, read 2026-12-02), and Bedrock
-# keeps no copy of its own; a quarter is long enough to gather the records of a distillation and run it again after
-# a failure, and short enough that prompts do not pile up forever in a bucket nobody reads.
+# https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html, read 2026-12-02). A quarter is
+# long enough to gather the records of a distillation and run it again after a failure, and short enough that the
+# account's prompts do not pile up forever in a bucket nobody reads.
 DEFAULT_LOG_RETENTION_DAYS = 90
 # S3 lifecycle expiration takes "a non-zero positive integer" of days (S3 API reference, LifecycleExpiration,
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html, read 2026-12-02); the page names no
