@@ -68,15 +68,34 @@ STAGE_NAME_PATTERN = r"(?=.{1,24}$)[A-Za-z](-?[A-Za-z0-9])*"
 DEFAULT_MONTHLY_BUDGET_USD = 1000
 
 
+# How long an invocation log stays in the stage's invocation-logs bucket before S3 expires it, in days. A log holds
+# the full prompt and response of a model invocation anywhere in the account and Region (Bedrock user guide,
+# https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html, read 2026-12-02). A quarter is
+# long enough to gather the records of a distillation and run it again after a failure, and short enough that the
+# account's prompts do not pile up forever in a bucket nobody reads.
+DEFAULT_LOG_RETENTION_DAYS = 90
+# S3 lifecycle expiration takes "a non-zero positive integer" of days (S3 API reference, LifecycleExpiration,
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html, read 2026-12-02); the page names no
+# maximum, and botocore's model types the field as a 32-bit integer, so that bound is the one taken.
+MAX_LOG_RETENTION_DAYS = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class InvocationLoggingConfig:
-    """The account and Region's model invocation logging, owned by the foundation stack."""
+    """The account and Region's model invocation logging, owned by the foundation stack.
 
-    enabled: bool = True
+    ``enabled`` defaults to whether the stage trains from its own invocation logs (``_parse_invocation_logging``).
+    """
+
+    enabled: bool = False
     # Replace a configuration this stack did not create; the old one is put back when the stack is deleted.
     take_over: bool = False
     # Where Bedrock writes the logs inside the invocation-logs bucket.
     key_prefix: str = "invocation-logs"
+    # Days after which S3 expires a log object (current versions; a noncurrent one goes soon after).
+    retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    # A destroy stage that turns logging on deletes the whole account's logs with its bucket only when this says so.
+    allow_destroying_logs: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,24 @@ class StageConfig:
     @property
     def destroy_on_delete(self) -> bool:
         return self.removal_policy == "destroy"
+
+    @property
+    def trains_from_own_logs(self) -> bool:
+        """Whether the job reads the invocation logs Bedrock delivers to this stage's own invocation-logs bucket."""
+        return self.distillation is not None and _trains_from_own_logs(self.distillation)
+
+    @property
+    def retains_custom_models(self) -> bool:
+        """Whether a custom model encrypted with the stage's key outlives the stack: a model kept by
+        ``retainModel``, or one a committed (hence retained) Provisioned Throughput serves."""
+        kept_model = self.distillation is not None and self.distillation.retain_model
+        committed = self.serving is not None and self.serving.commitment != "none"
+        return kept_model or committed
+
+
+def _trains_from_own_logs(distillation: DistillationConfig) -> bool:
+    data = distillation.training_data
+    return data.invocation_logs and data.logs_s3_uri is None
 
 
 @dataclass(frozen=True)
@@ -156,15 +193,19 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
     # The checks that depend on the Region (the model pair, on-demand serving, sharing) run against a Region that
     # exists, so a wrong or missing one is reported once rather than again by each of them.
     checked_region = region or _stand_in_region(reader)
-    invocation_logging = _parse_invocation_logging(reader.child("invocationLogging"))
+    logging_reader = reader.child("invocationLogging")
     distillation = None
     if reader.has("distillation"):
         distillation = parse_distillation(
             reader.child("distillation"),
             region=checked_region,
             base_dir=base_dir,
-            logs_enabled=invocation_logging.enabled,
+            # Logging is on unless the stage switches it off: a stage reading its own logs turns it on by default.
+            logs_enabled=logging_reader.raw("enabled") is not False,
         )
+    invocation_logging = _parse_invocation_logging(
+        logging_reader, trains_from_own_logs=distillation is not None and _trains_from_own_logs(distillation)
+    )
     model_source = None
     if reader.has("modelSource"):
         if distillation is not None:
@@ -187,6 +228,13 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         reader.problem(
             f'{reader.where("removalPolicy")} is "destroy", but the stage is a production stage ("production": '
             'true), whose buckets, key and logs must outlive the stack; use "retain"'
+        )
+    if removal_policy == "destroy" and invocation_logging.enabled and not invocation_logging.allow_destroying_logs:
+        reader.problem(
+            f'{reader.where("removalPolicy")} is "destroy", and the stage turns on model invocation logging, which '
+            "delivers the prompts and responses of every model invocation in the account and Region, not only the "
+            "stage's, to its invocation-logs bucket; destroy would delete them with the bucket. Set "
+            f'{logging_reader.where("allowDestroyingLogs")} to true to accept that, or use "retain"'
         )
     if production and account is None:
         reader.problem(f"{reader.where('account')} is missing; a production stage must name its 12-digit account")
@@ -269,10 +317,12 @@ def _stand_in_region(reader: Reader) -> str:
     return teacher.regions[0] if teacher else ""
 
 
-def _parse_invocation_logging(reader: Reader) -> InvocationLoggingConfig:
+def _parse_invocation_logging(reader: Reader, *, trains_from_own_logs: bool) -> InvocationLoggingConfig:
+    """The logging settings; ``enabled`` defaults to whether the stage trains from its own invocation logs, since
+    logging captures every model invocation of the account and Region, far more than the stage needs otherwise."""
     defaults = InvocationLoggingConfig()
     parsed = InvocationLoggingConfig(
-        enabled=reader.boolean("enabled", defaults.enabled),
+        enabled=reader.boolean("enabled", trains_from_own_logs),
         take_over=reader.boolean("takeOver", defaults.take_over),
         key_prefix=reader.string(
             "keyPrefix",
@@ -281,9 +331,23 @@ def _parse_invocation_logging(reader: Reader) -> InvocationLoggingConfig:
             allowed="an S3 key prefix of 1 to 128 characters (letters, digits, / and !_.*'()-), not starting with /",
         )
         or defaults.key_prefix,
+        retention_days=_parse_retention_days(reader, defaults.retention_days),
+        allow_destroying_logs=reader.boolean("allowDestroyingLogs", defaults.allow_destroying_logs),
     )
     reader.reject_unknown()
     return parsed
+
+
+def _parse_retention_days(reader: Reader, default: int) -> int:
+    value = reader.raw("retentionDays", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LOG_RETENTION_DAYS:
+        reader.problem(
+            f"{reader.where('retentionDays')} is {show(value)}; it must be a whole number of days from 1 to "
+            f"{MAX_LOG_RETENTION_DAYS}, after which S3 expires each invocation log (an S3 lifecycle expiration takes "
+            "a positive number of days)"
+        )
+        return default
+    return value
 
 
 def _parse_compliance_packs(reader: Reader) -> tuple[str, ...]:

@@ -79,6 +79,23 @@ TEST_STAGES: dict[str, Any] = {
         "serving": {"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True, "pollMinutes": 5},
     },
     "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
+    # A foundation-only stage that turns on invocation logging to collect the records a later distillation trains on.
+    "collecting": {"region": "us-west-2", "invocationLogging": {"enabled": True, "retentionDays": 180}},
+    # A sandbox that trains from its own invocation logs and may be destroyed with them: the logging resource is
+    # deleted before the logs bucket is emptied, and the key is scheduled for deletion, as no custom model outlives
+    # the stack.
+    "scratch": {
+        "region": "us-east-1",
+        "removalPolicy": "destroy",
+        "invocationLogging": {"allowDestroyingLogs": True, "retentionDays": 30},
+        "distillation": {
+            "teacher": "amazon.nova-pro-v1:0",
+            "student": "amazon.nova-micro-v1:0:128k",
+            "retainModel": False,
+            "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "scratch"}}}},
+        },
+        "serving": {"mode": "none"},
+    },
     # One stage distils and shares, the other copies and serves (on the stand-in sharing entry above).
     "shared-dev": {
         "account": "444444444444",

@@ -112,3 +112,14 @@ class InvocationLogging(Construct):
         # Bedrock checks that it can write to the bucket when the configuration is put.
         if bucket.policy is not None:
             self.resource.node.add_dependency(bucket.policy)
+        # A bucket that is emptied on delete (removalPolicy destroy) first gets a policy that denies every write, then
+        # loses its objects (aws-cdk-lib's auto-delete-objects handler). The logging configuration must be restored or
+        # deleted before that, or the account's invocations are logged into a bucket that refuses them and is going
+        # away. CloudFormation deletes a resource before the resources it depends on (CloudFormation user guide,
+        # DependsOn attribute, read 2026-12-02:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html), so this
+        # resource depends on the auto-delete one. What Delete restores is kept in SSM
+        # (StateParameterName), never in the bucket, so emptying the bucket cannot erase it either.
+        auto_delete = bucket.node.try_find_child("AutoDeleteObjectsCustomResource")
+        if auto_delete is not None:
+            self.resource.node.add_dependency(auto_delete)

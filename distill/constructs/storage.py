@@ -9,15 +9,24 @@ from constructs import Construct
 
 from distill.nag import acknowledge, acknowledge_compliance
 
+# An old version of an object is kept this long after it was overwritten or deleted, so a mistake can be undone.
+NONCURRENT_VERSION_DAYS = 90
+# In the invocation-logs bucket an expired log's old version goes sooner: the retention is the promise there, and
+# a week still undoes an accidental delete.
+NONCURRENT_LOG_DAYS = 7
+
 
 class DistillationStorage(Construct):
     """Four buckets with one security baseline: TLS only, no public access, versioned, access-logged.
 
     The three data buckets use the stage's KMS key. The access-log bucket uses S3-managed keys because S3 server
-    access logging cannot deliver into an SSE-KMS bucket.
+    access logging cannot deliver into an SSE-KMS bucket. Every object of the invocation-logs bucket expires
+    ``log_retention_days`` days after it was written.
     """
 
-    def __init__(self, scope: Construct, id: str, *, key: kms.IKey, destroy_on_delete: bool) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, key: kms.IKey, destroy_on_delete: bool, log_retention_days: int
+    ) -> None:
         super().__init__(scope, id)
         self._destroy = destroy_on_delete
         self.access_logs = self._bucket(
@@ -41,11 +50,27 @@ class DistillationStorage(Construct):
         )
         self.training_data = self._data_bucket("TrainingData", key)
         self.output = self._data_bucket("Output", key)
-        self.invocation_logs = self._data_bucket("InvocationLogs", key)
+        # The bucket holds nothing but invocation logs, under whichever key prefix they were delivered, so the rule
+        # covers the whole bucket. In a versioned bucket, expiring a current version makes it noncurrent behind a
+        # delete marker; the noncurrent version is deleted NONCURRENT_LOG_DAYS later, and S3 then removes the delete
+        # marker left alone (S3 user guide, "Expiring objects",
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html, read
+        # 2026-12-02).
+        self.invocation_logs = self._data_bucket(
+            "InvocationLogs",
+            key,
+            lifecycle=s3.LifecycleRule(
+                id="ExpireInvocationLogs",
+                expiration=Duration.days(log_retention_days),
+                noncurrent_version_expiration=Duration.days(NONCURRENT_LOG_DAYS),
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            ),
+        )
 
-    def _data_bucket(self, id: str, key: kms.IKey) -> s3.Bucket:
+    def _data_bucket(self, id: str, key: kms.IKey, lifecycle: s3.LifecycleRule | None = None) -> s3.Bucket:
         return self._bucket(
             id,
+            lifecycle=lifecycle,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,
@@ -53,7 +78,7 @@ class DistillationStorage(Construct):
             server_access_logs_prefix=f"{id}/",
         )
 
-    def _bucket(self, id: str, **options: object) -> s3.Bucket:
+    def _bucket(self, id: str, *, lifecycle: s3.LifecycleRule | None = None, **options: object) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
             id,
@@ -64,9 +89,10 @@ class DistillationStorage(Construct):
             removal_policy=RemovalPolicy.DESTROY if self._destroy else RemovalPolicy.RETAIN,
             auto_delete_objects=self._destroy,
             lifecycle_rules=[
-                s3.LifecycleRule(
+                lifecycle
+                or s3.LifecycleRule(
                     id="ExpireOldVersions",
-                    noncurrent_version_expiration=Duration.days(90),
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],

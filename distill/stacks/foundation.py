@@ -22,11 +22,21 @@ class FoundationStack(Stack):
     def __init__(self, scope: Construct, id: str, *, stage: StageConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
+        # A custom model that outlives the stack is encrypted with the key and unusable without it, so a destroy
+        # never schedules the key's deletion while such a model can exist.
+        self.key_kept_for_models = stage.destroy_on_delete and stage.retains_custom_models
         self.data_key = DataKey(
-            self, "DataKey", alias=f"alias/{stage.name}/bedrock-distillation", removal_policy=removal
+            self,
+            "DataKey",
+            alias=f"alias/{stage.name}/bedrock-distillation",
+            removal_policy=RemovalPolicy.RETAIN if self.key_kept_for_models else removal,
         )
         self.storage = DistillationStorage(
-            self, "Storage", key=self.data_key.key, destroy_on_delete=stage.destroy_on_delete
+            self,
+            "Storage",
+            key=self.data_key.key,
+            destroy_on_delete=stage.destroy_on_delete,
+            log_retention_days=stage.invocation_logging.retention_days,
         )
         self.dataset_uploads = dataset_uploads_policy(self, "DatasetUploads", self.storage.training_data)
         self.service_role = ServiceRole(self, "ServiceRole", stage_name=stage.name)
@@ -54,7 +64,9 @@ class FoundationStack(Stack):
                 take_over=stage.invocation_logging.take_over,
                 removal_policy=removal,
             )
-            self.service_role.grant_read_data(self.storage.invocation_logs, self.invocation_logging.logs_prefix)
+            if stage.trains_from_own_logs:
+                # The logs hold the account's prompts: the role Bedrock assumes reads them only for a job they feed.
+                self.service_role.grant_read_data(self.storage.invocation_logs, self.invocation_logging.logs_prefix)
 
         self.notifications = StageNotifications(
             self, "Notifications", stage_name=stage.name, key=self.data_key, email=stage.notification_email
@@ -85,8 +97,16 @@ class FoundationStack(Stack):
             ("OutputBucketName", storage.output.bucket_name, "Bucket for distillation job output"),
             ("InvocationLogsBucketName", storage.invocation_logs.bucket_name, "Bucket for invocation logs"),
             ("AccessLogsBucketName", storage.access_logs.bucket_name, "Bucket for S3 server access logs"),
-            ("DataKeyArn", self.data_key.key_arn, "KMS key for data and custom models"),
+            ("DataKeyArn", self.data_key.key_arn, self._key_description()),
             ("ServiceRoleArn", self.service_role.role_arn, "IAM role Bedrock assumes for the jobs"),
             ("NotificationTopicArn", self.notifications.topic.topic_arn, "Job state changes and stack failures"),
         ):
             CfnOutput(self, name, value=value, description=description)
+
+    def _key_description(self) -> str:
+        if self.key_kept_for_models:
+            return (
+                "KMS key for data and custom models; kept when the stack is deleted, as a retained custom model is "
+                "encrypted with it (schedule its deletion by hand once no such model is left)"
+            )
+        return "KMS key for data and custom models"

@@ -983,11 +983,21 @@ NATIVE: dict[str, type[Native]] = {
 
 
 def _auto_delete_objects(engine: Engine, event: dict[str, Any]) -> dict[str, Any]:
-    """aws-cdk-lib's S3 auto-delete-objects handler: empties the bucket when the resource is deleted."""
+    """aws-cdk-lib's S3 auto-delete-objects handler: when the resource is deleted, denies every write in the bucket's
+    policy, then empties it (the handler bundled in aws-cdk-lib 2.275.0, read 2026-12-02). A logging configuration
+    that still delivers into the bucket then loses every log, which the world records."""
     physical_id = event.get("PhysicalResourceId") or event["RequestId"]
     if event["RequestType"] == "Delete":
         bucket = event["ResourceProperties"]["BucketName"]
-        engine.world.s3.buckets.get(bucket, {}).clear()
+        s3 = engine.world.s3
+        s3.writes_denied.add(bucket)
+        for (account, region), configuration in engine.world.bedrock.logging.items():
+            if (configuration.get("s3Config") or {}).get("bucketName") == bucket:
+                s3.lost_log_deliveries.append(
+                    f"the invocation logging of {account}/{region} still delivers into {bucket} when its deletion "
+                    "denies writes and empties it"
+                )
+        s3.buckets.get(bucket, {}).clear()
     return {"Status": "SUCCESS", "PhysicalResourceId": physical_id, "Data": {}}
 
 

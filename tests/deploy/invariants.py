@@ -16,6 +16,7 @@ INVARIANTS = (
     "never two Provisioned Throughputs billed at once for one stage",
     "no stack in a *_FAILED state",
     "the account's logging configuration is the live foundation stack's",
+    "no logging configuration delivers into a bucket that is being emptied for its deletion",
     "no handler call outside the IAM policy its role has in the template",
 )
 
@@ -106,6 +107,9 @@ def violations(world: World, expect: Expectations = NOTHING_SPECIAL) -> list[str
                         f"the logging configuration of {stack.account}/{stack.region} delivers to {bucket}, not to "
                         f"the stack's bucket {resource.properties['BucketName']}"
                     )
+
+    # The logging configuration was restored or deleted before the bucket it delivered to was emptied.
+    problems += world.s3.lost_log_deliveries
 
     # Every call a handler made was allowed by the IAM policy its role has in the template.
     problems += [f"IAM denied a call: {denial}" for denial in world.denials]

@@ -53,6 +53,11 @@ class S3(Service):
     def __init__(self, world) -> None:
         super().__init__(world)
         self.buckets: dict[str, dict[str, bytes]] = {}
+        # Buckets whose policy denies every s3:PutObject: aws-cdk-lib's auto-delete-objects handler adds that
+        # statement before it empties a bucket being deleted.
+        self.writes_denied: set[str] = set()
+        # An account's invocation logging that delivered into such a bucket: every log from then on is lost.
+        self.lost_log_deliveries: list[str] = []
 
     def create_bucket(self, name: str) -> None:
         self.buckets.setdefault(name, {})
@@ -76,6 +81,8 @@ class S3(Service):
         return f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else "")
 
     def put_object(self, call: Call) -> dict[str, Any]:
+        if call.params["Bucket"] in self.writes_denied:
+            raise FakeError("AccessDenied", "Access Denied (an explicit deny in the bucket policy)")
         body = call.params.get("Body", b"")
         if hasattr(body, "read"):  # botocore wraps a bytes Body in a file object
             body = body.read()
@@ -1284,7 +1291,7 @@ class Bedrock(Service):
     def put_model_invocation_logging_configuration(self, call: Call) -> dict[str, Any]:
         configuration = call.params["loggingConfig"]
         bucket = (configuration.get("s3Config") or {}).get("bucketName")
-        if bucket and bucket not in self.world.s3.buckets:
+        if bucket and (bucket not in self.world.s3.buckets or bucket in self.world.s3.writes_denied):
             # Bedrock checks that it can write to the destination when the configuration is put (user guide,
             # model-invocation-logging.html, read 2026-11-30).
             raise FakeError("ValidationException", f"Failed to validate permissions for the S3 bucket {bucket}.")

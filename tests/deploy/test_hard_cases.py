@@ -12,6 +12,7 @@ from tests.deploy.invariants import Expectations
 from tests.deploy.test_scenarios import (
     ACCOUNT,
     HOUR,
+    LOGGING_ON,
     MINUTE,
     NEWER_SOURCE,
     OTHER_DATASET,
@@ -181,7 +182,7 @@ def test_an_update_back_to_settings_whose_job_was_stopped_is_refused_and_keeps_t
 
 # -- invocation logging ---------------------------------------------------------------------------------------------
 def test_a_logging_create_whose_record_fails_after_the_put_is_recognised_next_time(world):
-    stage = StageDeployment(world, "dev", served())
+    stage = StageDeployment(world, "dev", served(invocationLogging=LOGGING_ON))
     throttled = FakeError("ThrottlingException", "Rate exceeded")
     world.faults.add(
         "ssm", "PutParameter", throttled, times=4, when=lambda c: "invocation-logging" in c.params["Name"] and c.attempt
@@ -198,7 +199,7 @@ def test_a_replaced_configuration_whose_bucket_is_gone_is_not_restored_and_the_d
         "s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "x"},
         "textDataDeliveryEnabled": True,
     }
-    stage = StageDeployment(world, "dev", served(invocationLogging={"takeOver": True}))
+    stage = StageDeployment(world, "dev", served(invocationLogging={**LOGGING_ON, "takeOver": True}))
     deployed(stage, parts=("foundation",))
     del world.s3.buckets["another-teams-logs"]
     assert stage.destroy(("foundation",)) == {"dev-distillation-foundation": "DELETE_COMPLETE"}
@@ -211,12 +212,14 @@ def test_the_configuration_restored_is_the_latest_one_replaced(world):
     for bucket in ("team-a-logs", "team-b-logs"):
         world.s3.create_bucket(bucket)
     world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(first)
-    config = served(invocationLogging={"takeOver": True})
+    config = served(invocationLogging={**LOGGING_ON, "takeOver": True})
     stage = StageDeployment(world, "dev", config, Expectations(foreign_logging=True))
     deployed(stage, parts=("foundation",))
     world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(later)
     del world.s3.buckets["team-a-logs"]
-    deployed(stage, served(invocationLogging={"takeOver": True, "keyPrefix": "moved"}), parts=("foundation",))
+    deployed(
+        stage, served(invocationLogging={**LOGGING_ON, "takeOver": True, "keyPrefix": "moved"}), parts=("foundation",)
+    )
     stage.destroy(("foundation",))
     assert world.bedrock.logging.get((ACCOUNT, REGION)) == later
 
@@ -230,9 +233,9 @@ def test_a_replaced_configuration_with_a_role_is_restored_after_take_over_is_swi
         "textDataDeliveryEnabled": True,
     }
     world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(theirs)
-    stage = StageDeployment(world, "dev", served(invocationLogging={"takeOver": True}))
+    stage = StageDeployment(world, "dev", served(invocationLogging={**LOGGING_ON, "takeOver": True}))
     deployed(stage, parts=("foundation",))
-    deployed(stage, served(invocationLogging={"takeOver": False}), parts=("foundation",))
+    deployed(stage, served(invocationLogging={**LOGGING_ON, "takeOver": False}), parts=("foundation",))
     assert stage.destroy(("foundation",)) == {"dev-distillation-foundation": "DELETE_COMPLETE"}
     assert world.bedrock.logging[(ACCOUNT, REGION)] == theirs
 

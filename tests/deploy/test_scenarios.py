@@ -32,6 +32,9 @@ def served(**changes) -> dict:
 
 BASE = served()
 ACCOUNT, REGION = BASE["account"], BASE["region"]
+# dev trains from a file, so it logs the account's invocations only when it says so; being a destroy stage, it must
+# also accept that destroy deletes those logs with its bucket.
+LOGGING_ON = {"enabled": True, "allowDestroyingLogs": True}
 
 
 def deployed(stage: StageDeployment, config=None, **kwargs) -> dict[str, str]:
@@ -76,6 +79,13 @@ def test_a_new_stage_trains_waits_for_the_model_and_serves_it(world):
     [job] = jobs(world)
     assert job.status == "Completed"
     assert served_model(stage) == job.model_arn
+    # It trains from a file: the account's invocations are none of its business.
+    assert (ACCOUNT, REGION) not in world.bedrock.logging
+
+
+def test_a_stage_that_asks_for_logging_delivers_the_accounts_logs_to_its_bucket(world):
+    stage = StageDeployment(world, "dev", served(invocationLogging=LOGGING_ON))
+    deployed(stage, parts=("foundation",))
     assert (
         world.bedrock.logging[(ACCOUNT, REGION)]["s3Config"]["bucketName"]
         == stage.resource("foundation", "Custom::BedrockInvocationLogging").properties["BucketName"]
@@ -141,7 +151,7 @@ def test_destroying_the_training_stack_stops_its_running_job(world):
 
 
 def test_destroying_the_whole_stage_leaves_nothing_billed_and_restores_logging(world):
-    stage = StageDeployment(world, "dev", served())
+    stage = StageDeployment(world, "dev", served(invocationLogging=LOGGING_ON))
     deployed(stage)
     results = stage.destroy()
     assert set(results.values()) == {"DELETE_COMPLETE"}, results
@@ -240,14 +250,14 @@ def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_firs
 
 
 def test_case_2_a_refused_logging_update_rolls_back_without_being_refused_again(world):
-    stage = StageDeployment(world, "dev", served(), Expectations(foreign_logging=True))
+    stage = StageDeployment(world, "dev", served(invocationLogging=LOGGING_ON), Expectations(foreign_logging=True))
     deployed(stage, parts=("foundation",))
     world.bedrock.logging[(ACCOUNT, REGION)] = {
         "s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "theirs"},
         "textDataDeliveryEnabled": True,
     }
     world.s3.create_bucket("another-teams-logs")
-    results = stage.deploy(served(invocationLogging={"keyPrefix": "renamed"}), parts=("foundation",))
+    results = stage.deploy(served(invocationLogging={**LOGGING_ON, "keyPrefix": "renamed"}), parts=("foundation",))
     assert results["dev-distillation-foundation"] == "UPDATE_ROLLBACK_COMPLETE"
     assert "did not create" in stage.stack("foundation").status_reason
     assert world.bedrock.logging[(ACCOUNT, REGION)]["s3Config"]["bucketName"] == "another-teams-logs"
@@ -304,7 +314,7 @@ def test_case_7_destroy_restores_the_taken_over_configuration_after_the_logs_buc
     theirs = {"s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "theirs"}, "textDataDeliveryEnabled": True}
     world.s3.create_bucket("another-teams-logs")
     world.bedrock.logging[(ACCOUNT, REGION)] = copy.deepcopy(theirs)
-    config = served(invocationLogging={"takeOver": True})
+    config = served(invocationLogging={**LOGGING_ON, "takeOver": True})
     stage = StageDeployment(world, "dev", config)
     deployed(stage, parts=("foundation",))
     moved = stage.stacks()

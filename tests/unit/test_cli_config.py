@@ -18,7 +18,13 @@ def test_prints_the_resolved_stage_in_camel_case(tmp_path, capsys):
     assert main(["config", "--cdk-json", write_cdk_json(tmp_path, {"dev": {"region": "us-west-2"}})]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["dev"]["removalPolicy"] == "retain"
-    assert printed["dev"]["invocationLogging"] == {"enabled": True, "takeOver": False, "keyPrefix": "invocation-logs"}
+    assert printed["dev"]["invocationLogging"] == {
+        "enabled": False,
+        "takeOver": False,
+        "keyPrefix": "invocation-logs",
+        "retentionDays": 90,
+        "allowDestroyingLogs": False,
+    }
 
 
 def test_the_shipped_cdk_json_prints_with_its_local_dataset_path(capsys):

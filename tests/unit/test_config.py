@@ -33,7 +33,9 @@ def test_defaults_are_safe():
     stage = load_stages({"dev": VALID})["dev"]
     assert stage == StageConfig(name="dev", region="us-west-2")
     assert stage.removal_policy == "retain"
-    assert stage.invocation_logging == InvocationLoggingConfig(enabled=True, take_over=False)
+    assert stage.invocation_logging == InvocationLoggingConfig(
+        enabled=False, take_over=False, retention_days=90, allow_destroying_logs=False
+    )
     assert stage.compliance_packs == ()
 
 
@@ -44,7 +46,13 @@ def test_every_key_parses():
                 "account": "123456789012",
                 "region": "us-east-1",
                 "removalPolicy": "destroy",
-                "invocationLogging": {"enabled": False, "takeOver": True, "keyPrefix": "logs/bedrock"},
+                "invocationLogging": {
+                    "enabled": False,
+                    "takeOver": True,
+                    "keyPrefix": "logs/bedrock",
+                    "retentionDays": 30,
+                    "allowDestroyingLogs": True,
+                },
                 "compliancePacks": ["NIST.800.53.R5"],
                 "tags": {"team": "ml"},
             }
@@ -52,7 +60,9 @@ def test_every_key_parses():
     )["prod"]
     assert stage.account == "123456789012"
     assert stage.destroy_on_delete
-    assert stage.invocation_logging == InvocationLoggingConfig(enabled=False, take_over=True, key_prefix="logs/bedrock")
+    assert stage.invocation_logging == InvocationLoggingConfig(
+        enabled=False, take_over=True, key_prefix="logs/bedrock", retention_days=30, allow_destroying_logs=True
+    )
     assert stage.compliance_packs == ("NIST.800.53.R5",)
     assert dict(stage.tags) == {"team": "ml"}
 
@@ -123,7 +133,7 @@ def test_invocation_logging_not_an_object():
     )
 
 
-@pytest.mark.parametrize("key", ["enabled", "takeOver"])
+@pytest.mark.parametrize("key", ["enabled", "takeOver", "allowDestroyingLogs"])
 def test_invocation_logging_flags_are_booleans(key):
     assert only_problem({**VALID, "invocationLogging": {key: "yes"}}) == (
         f'context.stages.dev.invocationLogging.{key} is "yes"; it must be true or false'
@@ -141,8 +151,106 @@ def test_invocation_logging_key_prefix(prefix):
 def test_invocation_logging_unknown_key():
     assert only_problem({**VALID, "invocationLogging": {"takeover": True}}) == (
         'context.stages.dev.invocationLogging.takeover is not a known key (did you mean "takeOver"?); allowed keys '
-        "here: enabled, keyPrefix, takeOver"
+        "here: allowDestroyingLogs, enabled, keyPrefix, retentionDays, takeOver"
     )
+
+
+# -- whether a stage logs the account's invocations, for how long, and what destroy may delete ---------------------
+NOVA = {"teacher": "amazon.nova-pro-v1:0", "student": "amazon.nova-lite-v1:0:300k"}
+FROM_FILE = {**NOVA, "trainingData": {"file": "datasets/sample-sec-filings.jsonl"}}
+FROM_OWN_LOGS = {**NOVA, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "claims"}}}}}
+FROM_OTHER_LOGS = {**NOVA, "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}}}
+
+
+def logging_of(distillation: dict | None = None, **logging) -> InvocationLoggingConfig:
+    stage = {"region": "us-east-1", **({"distillation": distillation} if distillation else {})}
+    if logging:
+        stage["invocationLogging"] = logging
+    return load_stages({"dev": stage})["dev"].invocation_logging
+
+
+def test_logging_is_on_by_default_only_for_a_stage_that_trains_from_its_own_logs():
+    assert logging_of(FROM_OWN_LOGS).enabled
+    assert not logging_of(FROM_FILE).enabled
+    assert not logging_of(FROM_OTHER_LOGS).enabled
+    assert not logging_of().enabled  # a foundation-only stage
+
+
+def test_a_stage_turns_logging_on_by_saying_so():
+    assert logging_of(FROM_FILE, enabled=True).enabled
+    assert logging_of(enabled=True).enabled  # a foundation-only stage collecting logs for a later distillation
+
+
+def test_a_stage_training_from_its_own_logs_cannot_switch_logging_off():
+    assert only_problem(
+        {"region": "us-east-1", "distillation": FROM_OWN_LOGS, "invocationLogging": {"enabled": False}}
+    ) == (
+        "context.stages.dev.distillation.trainingData.invocationLogs reads the stage's invocation logs, but "
+        "invocationLogging.enabled is false; enable it or give the logs' location in s3Uri"
+    )
+
+
+def test_log_retention_defaults_to_90_days():
+    assert logging_of(FROM_OWN_LOGS).retention_days == 90
+    assert logging_of(FROM_OWN_LOGS, retentionDays=2147483647).retention_days == 2147483647
+
+
+@pytest.mark.parametrize("days", [0, -1, 2147483648, 7.5, "90", True])
+def test_log_retention_must_be_what_an_s3_lifecycle_expiration_takes(days):
+    shown = {True: "true", "90": '"90"'}.get(days, str(days))
+    assert only_problem({**VALID, "invocationLogging": {"retentionDays": days}}) == (
+        f"context.stages.dev.invocationLogging.retentionDays is {shown}; it must be a whole number of days from 1 to "
+        "2147483647, after which S3 expires each invocation log (an S3 lifecycle expiration takes a positive number "
+        "of days)"
+    )
+
+
+DESTROY_REFUSED = (
+    'context.stages.dev.removalPolicy is "destroy", and the stage turns on model invocation logging, which delivers '
+    "the prompts and responses of every model invocation in the account and Region, not only the stage's, to its "
+    "invocation-logs bucket; destroy would delete them with the bucket. Set "
+    'context.stages.dev.invocationLogging.allowDestroyingLogs to true to accept that, or use "retain"'
+)
+
+
+@pytest.mark.parametrize(
+    ("distillation", "logging"),
+    [
+        (FROM_OWN_LOGS, {}),
+        (FROM_FILE, {"enabled": True}),
+        (None, {"enabled": True}),
+        (FROM_OWN_LOGS, {"takeOver": True}),
+    ],
+    ids=["own-logs", "file-with-logging", "foundation-only", "take-over"],
+)
+def test_destroy_is_refused_for_a_stage_whose_bucket_receives_the_accounts_logs(distillation, logging):
+    stage = {"region": "us-east-1", "removalPolicy": "destroy", "invocationLogging": logging}
+    if distillation:
+        stage["distillation"] = distillation
+    assert only_problem(stage) == DESTROY_REFUSED
+
+
+def test_destroy_deletes_the_accounts_logs_only_when_the_stage_says_so():
+    stage = {
+        "region": "us-east-1",
+        "removalPolicy": "destroy",
+        "distillation": FROM_OWN_LOGS,
+        "invocationLogging": {"allowDestroyingLogs": True, "takeOver": True},
+    }
+    assert load_stages({"dev": stage})["dev"].invocation_logging.allow_destroying_logs
+    # Without logging the bucket receives nothing, and destroy needs no word.
+    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", "distillation": FROM_FILE}})
+
+
+def test_a_retained_or_committed_model_is_a_model_that_outlives_the_stack():
+    def retains(distillation: dict, serving: dict | None = None) -> bool:
+        stage = {"region": "us-east-1", "distillation": distillation, "serving": serving or {"mode": "onDemand"}}
+        return load_stages({"dev": stage})["dev"].retains_custom_models
+
+    assert retains(FROM_FILE)  # retainModel defaults to true
+    assert not retains({**FROM_FILE, "retainModel": False})
+    committed = {"mode": "provisioned", "commitment": "OneMonth", "acknowledgeCommitment": True}
+    assert retains({**FROM_FILE, "retainModel": False}, committed)
 
 
 def test_compliance_packs():

@@ -14,6 +14,12 @@ def sandbox(templates) -> Template:
 
 
 @pytest.fixture(scope="module")
+def scratch(templates) -> Template:
+    """A sandbox-like stage (no account, destroy) that turns on invocation logging, as it trains from its logs."""
+    return templates["scratch"]["Foundation"]
+
+
+@pytest.fixture(scope="module")
 def compliant(templates) -> Template:
     return templates["compliant"]["Foundation"]
 
@@ -78,8 +84,8 @@ def test_key_lets_the_service_role_use_it_only_through_bedrock_and_s3(sandbox):
     assert through_s3["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
 
 
-def test_key_lets_bedrock_write_invocation_logs_for_this_account_only(sandbox):
-    statement = key_statement(sandbox, "BedrockWritesInvocationLogs")
+def test_key_lets_bedrock_write_invocation_logs_for_this_account_only(scratch):
+    statement = key_statement(scratch, "BedrockWritesInvocationLogs")
     assert statement["Principal"] == {"Service": "bedrock.amazonaws.com"}
     assert statement["Action"] == "kms:GenerateDataKey"
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -238,7 +244,7 @@ def test_invocation_logging_resource_waits_for_the_bucket_policy(compliant):
     assert policy_id in resource["DependsOn"]
 
 
-@pytest.mark.parametrize("stage", ["compliant", "sandbox"])
+@pytest.mark.parametrize("stage", ["compliant", "scratch"])
 def test_the_logging_handler_may_pass_only_this_accounts_roles_and_only_to_bedrock(templates, stage):
     # Restoring a replaced configuration that delivers to CloudWatch passes its role, also after takeOver was
     # switched off, so every stage with logging has the grant.
@@ -261,15 +267,15 @@ def test_a_stage_can_opt_out_of_invocation_logging(templates):
     assert "BedrockWritesInvocationLogs" not in str(template.to_json())
 
 
-def test_our_roles_carry_no_aws_managed_policies(sandbox):
-    ours = {rid: r for rid, r in sandbox.find_resources("AWS::IAM::Role").items() if "AutoDeleteObjects" not in rid}
+def test_our_roles_carry_no_aws_managed_policies(scratch):
+    ours = {rid: r for rid, r in scratch.find_resources("AWS::IAM::Role").items() if "AutoDeleteObjects" not in rid}
     assert len(ours) == 4  # service role, invocation logging handler and provider, metrics publisher
     for role in ours.values():
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
-def test_handler_runs_python_with_the_pinned_boto3_layer_and_encrypted_logs(sandbox):
-    sandbox.has_resource_properties(
+def test_handler_runs_python_with_the_pinned_boto3_layer_and_encrypted_logs(scratch):
+    scratch.has_resource_properties(
         "AWS::Lambda::Function",
         {
             "Runtime": "python3.14",
@@ -280,7 +286,7 @@ def test_handler_runs_python_with_the_pinned_boto3_layer_and_encrypted_logs(sand
             ],
         },
     )
-    for log_group in sandbox.find_resources("AWS::Logs::LogGroup").values():
+    for log_group in scratch.find_resources("AWS::Logs::LogGroup").values():
         assert "KmsKeyId" in log_group["Properties"]
         assert log_group["Properties"]["RetentionInDays"] == 365
 

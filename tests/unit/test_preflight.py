@@ -301,12 +301,14 @@ def test_the_minimum_bootstrap_version_is_the_one_the_templates_check(templates)
 
 
 FOREIGN_LOGGING = {"s3Config": {"bucketName": "security-team-logs", "keyPrefix": "bedrock"}}
+# The stage trains from a URI, so logging is on only when it says so.
+LOGGING_ON = {"enabled": True}
 
 
 def test_a_logging_configuration_the_stack_did_not_create_blocks_without_take_over():
     answers = Answers()
     answers.logging = FOREIGN_LOGGING
-    finding = only(findings(answers), "model invocation logging")
+    finding = only(findings(answers, stage_config(invocationLogging=LOGGING_ON)), "model invocation logging")
     assert finding.status == BLOCKS
     assert finding.finding == (
         "a configuration the stack did not create (s3://security-team-logs/bedrock); the foundation stack refuses to "
@@ -318,7 +320,7 @@ def test_a_logging_configuration_the_stack_did_not_create_blocks_without_take_ov
 def test_a_logging_configuration_to_take_over_is_a_warning():
     answers = Answers()
     answers.logging = FOREIGN_LOGGING
-    stage = stage_config(invocationLogging={"takeOver": True})
+    stage = stage_config(invocationLogging={**LOGGING_ON, "takeOver": True})
     finding = only(findings(answers, stage), "model invocation logging")
     assert finding.status == WARN
 
@@ -327,7 +329,7 @@ def test_the_stages_own_logging_configuration_is_fine():
     answers = Answers()
     answers.logging = {"s3Config": {"bucketName": LOGS_BUCKET, "keyPrefix": "invocation-logs"}}
     answers.foundation_outputs = {"InvocationLogsBucketName": LOGS_BUCKET}
-    finding = only(findings(answers), "model invocation logging")
+    finding = only(findings(answers, stage_config(invocationLogging=LOGGING_ON)), "model invocation logging")
     assert (finding.status, finding.finding) == (OK, f"the stage's own (s3://{LOGS_BUCKET}/invocation-logs)")
 
 
