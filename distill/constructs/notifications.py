@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -12,6 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from distill.constructs.alarm_notifications import register_topic
 from distill.constructs.data_key import DataKey
 from distill.constructs.model_wait import JOB_STATE_CHANGE
 from distill.naming import stack_name
@@ -25,10 +24,6 @@ FAILED_STACK_STATES = [
     "DELETE_FAILED",
 ]
 
-# Each stage's topic, found from the stage's key: constructs that are handed only the key (a watcher deep in the
-# serving stack, the metrics publisher) send their alarms here.
-_TOPICS: weakref.WeakKeyDictionary[DataKey, sns.ITopic] = weakref.WeakKeyDictionary()
-
 
 def job_state_changes(stage_name: str) -> events.EventPattern:
     """Bedrock's state-change events of this stage's jobs, told apart by the job-name prefix the job handler sets."""
@@ -36,42 +31,6 @@ def job_state_changes(stage_name: str) -> events.EventPattern:
         source=["aws.bedrock"],
         detail_type=[JOB_STATE_CHANGE],
         detail={"jobName": events.Match.prefix(f"{stage_name}-distill-")},
-    )
-
-
-def notification_topic(key: DataKey) -> sns.ITopic | None:
-    """The topic of the stage whose key is ``key``, or None when that stage has built none (yet)."""
-    return _TOPICS.get(key)
-
-
-def allow_alarm_notifications(topic: sns.ITopic, key: DataKey, *, alarm_name: str, sid: str) -> None:
-    """Let the CloudWatch alarm ``alarm_name`` of the topic's account publish to ``topic`` and encrypt its message.
-
-    CloudWatch publishes as ``cloudwatch.amazonaws.com``: the topic statement names this alarm alone (aws:SourceArn)
-    and the key statement this account (aws:SourceAccount); Amazon SNS developer guide, sns-key-management.html,
-    "Compatibility with AWS services", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, read
-    2026-12-02. The ARN is built from the topic's own stack so that no value of the alarm's stack crosses over.
-    """
-    home = Stack.of(topic)
-    alarm_arn = f"arn:{home.partition}:cloudwatch:{home.region}:{home.account}:alarm:{alarm_name}"
-    service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-    topic.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=f"CloudWatchPublishes{sid}",
-            principals=[service],
-            actions=["sns:Publish"],
-            resources=[topic.topic_arn],
-            conditions={"StringEquals": {"aws:SourceAccount": home.account}, "ArnLike": {"aws:SourceArn": alarm_arn}},
-        )
-    )
-    key.key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=f"CloudWatchEncrypts{sid}",
-            principals=[service],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": home.account}},
-        )
     )
 
 
@@ -95,7 +54,7 @@ class StageNotifications(Construct):
         self.topic = sns.Topic(
             self, "Topic", display_name=f"Bedrock distillation ({stage_name})", master_key=key.key, enforce_ssl=True
         )
-        _TOPICS[key] = self.topic
+        register_topic(key, self.topic)
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         # Named rules: the role's trust names their ARNs, which a generated name would make circular.
