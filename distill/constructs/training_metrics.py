@@ -77,7 +77,11 @@ class TrainingMetricsPublisher(Construct):
         for resource, reason in (
             ("*", "PutMetricData supports no resource-level permissions; a condition limits it to one namespace."),
             (jobs, "The stage's job names are generated per deployment; the function only reads their status."),
-            (outputs, "Bedrock names each job's output folder after the job; the function reads only its metrics."),
+            (
+                outputs,
+                "Bedrock names each job's output folder after the job's id, known only once the job runs; the grant "
+                "stays under the stage's output prefix, where the function reads only the metrics file.",
+            ),
         ):
             acknowledge(publisher.policy, f"AwsSolutions-IAM5[Resource::{rendered(self, resource)}]", reason)
         events.Rule(

@@ -40,8 +40,9 @@ GENERATED_WILDCARDS = [
     ),
     (
         r"Resource::\*",
-        "Actions without resource-level permissions: reading CloudFormation stack state, listing buckets and "
-        "starting the asset-publishing CodeBuild builds.",
+        'CDK Pipelines writes these statements with Resource "*" and offers no way to narrow them: self-mutation '
+        "reads stack state and lists buckets (cloudformation:DescribeStacks, s3:ListBucket, both read-only), and the "
+        "asset-publishing role starts, polls and stops CodeBuild builds in the pipeline account.",
     ),
 ]
 
