@@ -67,20 +67,20 @@ def layer_install_arguments(target: Path, requirements: Path) -> list[str]:
     ]
 
 
+def layer_digest(requirements: bytes) -> str:
+    """The layer's cache key and asset hash (sha256, hex) for the text of ``requirements``."""
+    arguments = layer_install_arguments(Path("python"), Path("requirements.txt"))
+    recipe = [RUNTIME.name, ARCHITECTURE.name, *LAYER_SERVICES, *arguments]
+    return hashlib.sha256(requirements + "\n".join(recipe).encode()).hexdigest()
+
+
 def boto3_layer_directory() -> tuple[Path, str]:
     """Build (once) and return the layer directory and its content hash.
 
     The hash covers the requirements (pins and their wheels' hashes), the runtime, the services kept and the pip
     arguments (with the checkout's own paths left out), so a change to any of them builds a new layer.
     """
-    requirements = LAYER_REQUIREMENTS.read_bytes()
-    recipe = [
-        RUNTIME.name,
-        ARCHITECTURE.name,
-        *LAYER_SERVICES,
-        *layer_install_arguments(Path("python"), Path("requirements.txt")),
-    ]
-    digest = hashlib.sha256(requirements + "\n".join(recipe).encode()).hexdigest()
+    digest = layer_digest(LAYER_REQUIREMENTS.read_bytes())
     target = LAYER_CACHE / f"boto3-{digest[:16]}"
     if not target.is_dir():
         LAYER_CACHE.mkdir(parents=True, exist_ok=True)
