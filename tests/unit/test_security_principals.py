@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import App
 
 from distill.constructs.handler_function import LAYER_REQUIREMENTS, layer_digest, layer_install_arguments
-from tests.conftest import PIPELINE
+from tests.conftest import PIPELINE, ROOT
 
 # The policy documents a resource carries, by resource type: who else than the account's own principals may act.
 POLICY_DOCUMENTS = {
@@ -294,3 +294,29 @@ def test_the_layer_cache_key_changes_with_a_pin_or_a_hash():
     other_hash = re.sub(rb"sha256:[0-9a-f]", b"sha256:x", current, count=1)
     assert len({layer_digest(current), layer_digest(other_pin), layer_digest(other_hash)}) == 3
     assert layer_digest(current) == layer_digest(current)
+
+
+# --- the bootstrap's execution policy (docs/) --------------------------------------------------------------------
+
+# The IAM service prefix of each CloudFormation namespace the stages use, where the two differ.
+SERVICE_PREFIX = {"StepFunctions": "states", "CloudFormation": "cloudformation"}
+
+
+def test_the_execution_policy_covers_the_service_of_every_resource_type_the_stages_create(every_template):
+    document = json.loads((ROOT / "docs" / "cdk-execution-policy.json").read_text())
+    allowed = {
+        action.split(":")[0]
+        for statement in document["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in statement["Action"]
+    }
+    types = {
+        resource["Type"]
+        for path, template in every_template.items()
+        if not path.startswith("pipeline:DeliveryPipeline") or path.count("/") == 2
+        for resource in template["Resources"].values()
+        if resource["Type"].startswith("AWS::")
+    }
+    namespaces = {kind.split("::")[1] for kind in types}
+    missing = {n for n in namespaces if SERVICE_PREFIX.get(n, n.lower()) not in allowed}
+    assert "IAM" in namespaces and missing == set()
