@@ -79,19 +79,6 @@ class DataKey(Construct):
             conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
         )
 
-    def allow_event_delivery(self) -> None:
-        """EventBridge publishes to the stage's encrypted topic as itself and needs a data key for that."""
-        stack = Stack.of(self)
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgePublishesNotifications",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
-        )
-
     def allow_bedrock_log_delivery(self) -> None:
         """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that."""
         stack = Stack.of(self)

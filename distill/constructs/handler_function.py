@@ -22,6 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from distill.constructs.dead_letters import AsyncInvocation, DeadLetterQueue
 from distill.nag import acknowledge, acknowledge_compliance, logical_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -39,38 +40,53 @@ LAYER_SERVICES = ("bedrock", "bedrock-runtime", "cloudformation", "cloudwatch", 
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", "tests"]
 
 
+def layer_install_arguments(target: Path, requirements: Path) -> list[str]:
+    """The ``pip install`` arguments that build the layer from ``requirements`` into ``target``.
+
+    ``--require-hashes`` makes pip refuse any wheel whose sha256 is not the one lambda/requirements.txt gives for it,
+    and any requirement without one (pip documentation, "Secure installs", hash-checking mode, read 2026-12-02).
+    """
+    return [
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--require-hashes",
+        "--no-deps",
+        "--no-compile",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        RUNTIME.name.removeprefix("python"),
+        "--platform",
+        "manylinux2014_aarch64",
+        "--target",
+        str(target),
+        "-r",
+        str(requirements),
+    ]
+
+
+def layer_digest(requirements: bytes) -> str:
+    """The layer's cache key and asset hash (sha256, hex) for the text of ``requirements``."""
+    arguments = layer_install_arguments(Path("python"), Path("requirements.txt"))
+    recipe = [RUNTIME.name, ARCHITECTURE.name, *LAYER_SERVICES, *arguments]
+    return hashlib.sha256(requirements + "\n".join(recipe).encode()).hexdigest()
+
+
 def boto3_layer_directory() -> tuple[Path, str]:
-    """Build (once) and return the layer directory and its content hash."""
-    requirements = LAYER_REQUIREMENTS.read_bytes()
-    recipe = [RUNTIME.name, ARCHITECTURE.name, *LAYER_SERVICES]
-    digest = hashlib.sha256(requirements + "\n".join(recipe).encode()).hexdigest()
+    """Build (once) and return the layer directory and its content hash.
+
+    The hash covers the requirements (pins and their wheels' hashes), the runtime, the services kept and the pip
+    arguments (with the checkout's own paths left out), so a change to any of them builds a new layer.
+    """
+    digest = layer_digest(LAYER_REQUIREMENTS.read_bytes())
     target = LAYER_CACHE / f"boto3-{digest[:16]}"
     if not target.is_dir():
         LAYER_CACHE.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="building-", dir=LAYER_CACHE))
-        version = RUNTIME.name.removeprefix("python")
         built = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--no-compile",
-                "--only-binary=:all:",
-                "--implementation",
-                "cp",
-                "--python-version",
-                version,
-                "--platform",
-                "manylinux2014_aarch64",
-                "--target",
-                str(staging / "python"),
-                "-r",
-                str(LAYER_REQUIREMENTS),
-            ],
+            [sys.executable, "-m", "pip", *layer_install_arguments(staging / "python", LAYER_REQUIREMENTS)],
             capture_output=True,
             text=True,
         )
@@ -139,7 +155,13 @@ class HandlerFunction(Construct):
     """A handler from lambda/<folder>, with its own role, an encrypted log group, the boto3 and shared-code layers.
 
     The role gets only what the handler calls (``add_to_role_policy``) plus writing to its own log group;
-    no AWS managed policy.
+    no AWS managed policy. The environment is encrypted with ``key``: a watcher's holds the wait condition's
+    pre-signed URL, and with a customer-managed key only principals that may decrypt with it can read the variables
+    (Lambda developer guide, configuration-envvars-encryption.html,
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html, read 2026-12-02: Lambda
+    creates a grant on the key with the permissions of whoever deploys the function, and decrypts at start). A
+    handler that EventBridge invokes (``asynchronous``) gets a dead-letter queue with an alarm (``DeadLetterQueue``);
+    the others are invoked synchronously by CloudFormation's provider framework.
     """
 
     def __init__(
@@ -154,6 +176,7 @@ class HandlerFunction(Construct):
         removal_policy: RemovalPolicy,
         timeout: Duration | None = None,
         environment: dict[str, str] | None = None,
+        asynchronous: AsyncInvocation | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.log_group = encrypted_log_group(self, "Logs", key, removal_policy)
@@ -175,11 +198,25 @@ class HandlerFunction(Construct):
             memory_size=256,
             description=description,
             environment=environment or {},
+            environment_encryption=key,
         )
         # A function depends on its role, not on a managed policy attached to the role: without this, CloudFormation
         # may invoke the handler before its permissions exist.
         self.function.node.add_dependency(self.policy)
-        acknowledge_handler_findings(self.function)
+        self.dead_letters: DeadLetterQueue | None = None
+        if asynchronous is None:
+            acknowledge_handler_findings(self.function)
+        else:
+            self.dead_letters = DeadLetterQueue(
+                self,
+                "DeadLetters",
+                function=self.function,
+                policy=self.policy,
+                key=key,
+                invocation=asynchronous,
+                removal_policy=removal_policy,
+            )
+            acknowledge_compliance(self.function, event_handler_rule_reasons(asynchronous.invoked_by))
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
         self.policy.add_statements(statement)
@@ -200,15 +237,28 @@ def allow_log_writing(policy: iam.ManagedPolicy, log_group: logs.LogGroup) -> No
     )
 
 
+# Why a handler sits outside a VPC, for every handler: what it calls.
+OUTSIDE_VPC_REASON = (
+    f"Calls only AWS service endpoints ({', '.join(LAYER_SERVICES)}) and a wait condition's pre-signed URL, and "
+    "serves no workload traffic; the stage has no VPC of its own to place it in."
+)
 # Compliance-pack Lambda rules that do not fit a custom-resource handler, with the reason each does not apply.
 HANDLER_RULE_REASONS = {
     "LambdaConcurrency": "Invoked only by CloudFormation through the custom resource provider, a few times per "
     "deployment; a reservation would take concurrency from the account's shared pool.",
     "LambdaDLQ": "Invoked synchronously by the provider framework, which reports failures to CloudFormation; a "
     "dead-letter queue only applies to asynchronous invocations.",
-    "LambdaInsideVPC": "Calls only AWS control-plane APIs (Bedrock, S3) and carries no workload traffic; the stage "
-    "has no VPC of its own to place it in.",
+    "LambdaInsideVPC": OUTSIDE_VPC_REASON,
 }
+
+
+def event_handler_rule_reasons(invoked_by: str) -> dict[str, str]:
+    """The compliance-pack rules that do not fit a handler EventBridge invokes (it has a dead-letter queue)."""
+    return {
+        "LambdaConcurrency": f"Invoked by {invoked_by}: a few invocations an hour at most; a reservation would "
+        "take concurrency from the account's shared pool, and Lambda retries a throttled asynchronous event.",
+        "LambdaInsideVPC": OUTSIDE_VPC_REASON,
+    }
 
 
 def acknowledge_handler_findings(function: lambda_.IFunction) -> None:

@@ -10,7 +10,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from distill.constructs.alarm_notifications import stage_topic
 from distill.constructs.data_key import DataKey
+from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
 
 # CloudFormation's limit for a wait condition: 12 hours (AWS::CloudFormation::WaitCondition, Timeout, read
@@ -26,6 +28,10 @@ class SignalledWait(Construct):
     2026-11-30): callers give each thing waited for its own construct id, so a new job or a new served model is a new
     handle, condition, watcher and schedule, and an unchanged one is never waited for twice. The watcher reads the
     state itself whatever invoked it, signals once, and disables its schedule (lambda/shared/python/wait_signal.py).
+
+    EventBridge invokes the watcher asynchronously, so it has a dead-letter queue whose alarm notifies the stage's
+    topic. The handle's URL is a pre-signed credential that anyone holding it can signal with; it reaches the watcher
+    in its environment, which HandlerFunction encrypts with the stage's key.
     """
 
     def __init__(
@@ -64,6 +70,11 @@ class SignalledWait(Construct):
                 "STACK_ID": Aws.STACK_ID,
                 "WAIT_CONDITION": stack.get_logical_id(self.condition),
             },
+            asynchronous=AsyncInvocation(
+                invoked_by="EventBridge: the wait's schedule and the events of what it waits for",
+                alarm_name=f"{poll_rule_name}-watcher-dead-letters",
+                topic=stage_topic(key),
+            ),
         )
         for statement in statements:
             self.watcher.add_to_role_policy(statement)

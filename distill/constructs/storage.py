@@ -102,9 +102,12 @@ class DistillationStorage(Construct):
             bucket,
             {
                 "S3BucketReplicationEnabled": (
-                    "Cross-Region replication is a disaster-recovery choice the stage's Region pins down: Bedrock "
-                    "distillation reads and writes in one Region. Versioning keeps every object's history, and the "
-                    "data can be regenerated from its source prompts."
+                    "Not replicated on purpose: Bedrock distillation reads and writes these buckets in the stage's "
+                    "Region only, and a replica would copy the prompts and responses they hold (training data, "
+                    "invocation logs) out of that Region and its lifecycle rules. Versioning keeps each object's "
+                    "history in place. The loss of the Region is accepted: training data is uploaded again from its "
+                    "source and job output comes again from a new job, while invocation logs and access logs cannot "
+                    "be regenerated and are lost with it."
                 )
             },
         )

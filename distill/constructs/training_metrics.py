@@ -9,7 +9,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from distill.constructs.alarm_notifications import stage_topic
 from distill.constructs.data_key import DataKey
+from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.notifications import job_state_changes
 from distill.nag import acknowledge, rendered
@@ -18,7 +20,10 @@ from distill.naming import METRICS_NAMESPACE, OUTPUT_PREFIX
 
 class TrainingMetricsPublisher(Construct):
     """On every job state change, a JobStateChanges metric; when a job completes, its step-wise training loss
-    (``training_artifacts/step_wise_training_metrics.csv``) as TrainingLoss, Perplexity and FinalTrainingLoss."""
+    (``training_artifacts/step_wise_training_metrics.csv``) as TrainingLoss, Perplexity and FinalTrainingLoss.
+
+    EventBridge invokes the publisher asynchronously: an event it failed on lands in its dead-letter queue, whose
+    alarm notifies the stage's topic."""
 
     def __init__(
         self,
@@ -45,6 +50,11 @@ class TrainingMetricsPublisher(Construct):
                 "NAMESPACE": METRICS_NAMESPACE,
                 "OUTPUT_S3_URI": f"s3://{output_bucket.bucket_name}/{OUTPUT_PREFIX}",
             },
+            asynchronous=AsyncInvocation(
+                invoked_by="EventBridge, on each state change of the stage's distillation jobs",
+                alarm_name=f"{stage_name}-metrics-publisher-dead-letters",
+                topic=stage_topic(key),
+            ),
         )
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         outputs = output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")
@@ -67,7 +77,11 @@ class TrainingMetricsPublisher(Construct):
         for resource, reason in (
             ("*", "PutMetricData supports no resource-level permissions; a condition limits it to one namespace."),
             (jobs, "The stage's job names are generated per deployment; the function only reads their status."),
-            (outputs, "Bedrock names each job's output folder after the job; the function reads only its metrics."),
+            (
+                outputs,
+                "Bedrock names each job's output folder after the job's id, known only once the job runs; the grant "
+                "stays under the stage's output prefix, where the function reads only the metrics file.",
+            ),
         ):
             acknowledge(publisher.policy, f"AwsSolutions-IAM5[Resource::{rendered(self, resource)}]", reason)
         events.Rule(

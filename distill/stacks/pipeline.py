@@ -14,6 +14,7 @@ from constructs import Construct
 from distill.config import StageConfig
 from distill.nag import acknowledge, acknowledge_all, render_resolved
 from distill.promotion import PipelineConfig
+from distill.stacks.serving import smoke_test_caller_role_name, smoke_test_role_name
 from distill.stacks.stage import DistillationStage
 
 # Why each kind of wildcard in the policies CDK Pipelines generates is acceptable: (finding pattern, reason). A
@@ -39,8 +40,9 @@ GENERATED_WILDCARDS = [
     ),
     (
         r"Resource::\*",
-        "Actions without resource-level permissions: reading CloudFormation stack state, listing buckets and "
-        "starting the asset-publishing CodeBuild builds.",
+        'CDK Pipelines writes these statements with Resource "*" and offers no way to narrow them: self-mutation '
+        "reads stack state and lists buckets (cloudformation:DescribeStacks, s3:ListBucket, both read-only), and the "
+        "asset-publishing role starts, polls and stops CodeBuild builds in the pipeline account.",
     ),
 ]
 
@@ -112,12 +114,34 @@ class DeliveryPipelineStack(Stack):
             self.stages[name] = stage
         # Build the underlying CodePipeline now, so its generated policies exist to be reviewed below.
         self.pipeline.build_pipeline()
+        self._allow_connection_use(pipeline.connection_arn)
         self._acknowledge_generated()
         # cfn-lint's E3703 asks for Fn::Sub where CDK Pipelines writes the deploy actions' role ARNs as Fn::Join;
         # CloudFormation accepts both, and the template is generated, so the rule is silenced on this resource only.
         self.pipeline.pipeline.node.default_child.add_metadata(  # type: ignore[union-attr]
             "cfn-lint", {"config": {"ignore_checks": ["E3703"]}}
         )
+
+    def _allow_connection_use(self, connection_arn: str) -> None:
+        """Let the source action use the connection under the service prefix of its ARN.
+
+        CDK grants codestar-connections:UseConnection whatever the ARN. Since the rename to AWS CodeConnections,
+        connections are created with codeconnections ARNs, and "when specifying a resource in the IAM policy, the
+        service prefix needs to match that of the resource" (Developer Tools console user guide, "Connections
+        rename - Summary of changes", https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html, read
+        2026-12-02): a codeconnections ARN gets codeconnections:UseConnection as well.
+        """
+        prefix = connection_arn.split(":")[2]
+        if prefix == "codestar-connections":
+            return
+        # The role CodePipeline makes for the source action lives in the scope of the pipeline's Source stage.
+        source_stage = self.pipeline.pipeline.node.find_child("Source")
+        roles = [construct for construct in source_stage.node.find_all() if isinstance(construct, iam.Role)]
+        assert roles, "the source action's role"
+        for role in roles:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=[f"{prefix}:UseConnection"], resources=[connection_arn])
+            )
 
     def _acknowledge_generated(self) -> None:
         artifacts = self.pipeline.pipeline.artifact_bucket
@@ -151,7 +175,17 @@ class DeliveryPipelineStack(Stack):
         if serving is None or serving.model_id_output is None or serving.smoke_test_role_output is None:
             return None
         config = stage.config
-        role_arn = f"arn:{self.partition}:iam::{config.account}:role/{config.name}-distillation-smoke-test"
+        role_arn = f"arn:{self.partition}:iam::{config.account}:role/{smoke_test_role_name(config.name)}"
+        # A named role, so that the stage's smoke-test role can trust it alone (ServingStack._smoke_test_role).
+        # Its trust names CodeBuild without a condition, like the roles CDK Pipelines makes for its other steps: a
+        # service assumes a role only where a principal of this account passed it (iam:PassRole).
+        runner = iam.Role(
+            self.pipeline,
+            f"SmokeTestRunner-{config.name}",
+            role_name=smoke_test_caller_role_name(config.name),
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description=f"Runs the post-deploy smoke test of the {config.name} stage",
+        )
         return [
             pipelines.CodeBuildStep(
                 f"SmokeTest-{config.name}",
@@ -160,6 +194,7 @@ class DeliveryPipelineStack(Stack):
                     "MODEL_ID": serving.model_id_output,
                     "ROLE_ARN": serving.smoke_test_role_output,
                 },
+                role=runner,
                 role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn])],
                 commands=SMOKE_TEST_COMMANDS,
             )

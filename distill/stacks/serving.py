@@ -20,6 +20,17 @@ from distill.stacks.foundation import FoundationStack
 from distill.stacks.training import metrics_s3_uri
 
 
+def smoke_test_role_name(stage_name: str) -> str:
+    """The role in the stage's account that the pipeline's post-deploy check assumes (output SmokeTestRoleArn)."""
+    return f"{stage_name}-distillation-smoke-test"
+
+
+def smoke_test_caller_role_name(stage_name: str) -> str:
+    """The role in the pipeline account that runs the stage's post-deploy check (its CodeBuild step's role): the
+    only principal the smoke-test role trusts."""
+    return f"bedrock-distillation-smoke-test-{stage_name}"
+
+
 class ServingStack(Stack):
     """Kept apart from training so that it can fail (a job longer than the 12-hour wait, say) without touching the
     job, and so that destroying it stops the hourly billing of the served model while the model itself stays."""
@@ -190,14 +201,25 @@ class ServingStack(Stack):
         return data.s3_uri
 
     def _smoke_test_role(self, pipeline_account: str) -> None:
-        """A role the pipeline's post-deploy check assumes from its own account to call the served model."""
+        """A role the pipeline's post-deploy check assumes from its own account to call the served model.
+
+        The trust names the pipeline account, and a condition narrows it to the check's own role there: for a
+        role session, aws:PrincipalArn is the ARN of the role, not of the session (IAM user guide, "AWS global
+        condition context keys", aws:PrincipalArn,
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn,
+        read 2026-12-02). A condition rather than the role's ARN as principal: IAM replaces an ARN principal with
+        the role's unique id, and a pipeline role recreated under the same name would no longer be trusted.
+        """
         assert self.served is not None
+        caller = f"arn:{self.partition}:iam::{pipeline_account}:role/{smoke_test_caller_role_name(self.stage.name)}"
         role = iam.Role(
             self,
             "SmokeTestRole",
-            role_name=f"{self.stage.name}-distillation-smoke-test",
-            assumed_by=iam.AccountPrincipal(pipeline_account),
-            description="Assumed by the delivery pipeline to send a test prompt to the served model",
+            role_name=smoke_test_role_name(self.stage.name),
+            assumed_by=iam.AccountPrincipal(pipeline_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": caller}}
+            ),
+            description="Assumed by the delivery pipeline's smoke-test step to send a test prompt to the served model",
         )
         iam.ManagedPolicy(
             self,

@@ -933,6 +933,16 @@ class Topic(Native):
         return arn, {"TopicArn": arn, "TopicName": name}
 
 
+class Queue(Native):
+    """AWS::SQS::Queue: Ref is the queue URL; Arn, QueueName and QueueUrl are its attributes (CloudFormation user
+    guide, AWS::SQS::Queue, "Return values", read 2026-12-02)."""
+
+    def create(self, properties):
+        name = properties.get("QueueName") or self.engine.generated_name(self.stack, self.resource.logical_id)
+        url = f"https://sqs.{self.stack.region}.amazonaws.com/{self.stack.account}/{name}"
+        return url, {"Arn": self.arn("sqs", name), "QueueName": name, "QueueUrl": url}
+
+
 class LogGroup(Native):
     def create(self, properties):
         name = properties.get("LogGroupName") or self.engine.generated_name(self.stack, self.resource.logical_id)
@@ -977,7 +987,7 @@ NATIVE: dict[str, type[Native]] = {
     "AWS::KMS::Key": Key,
     "AWS::KMS::Alias": Alias,
     "AWS::RAM::ResourceShare": GenericArn,
-    "AWS::SQS::Queue": GenericArn,
+    "AWS::SQS::Queue": Queue,
     "AWS::Budgets::Budget": GenericArn,
 }
 

@@ -269,7 +269,8 @@ def test_a_stage_can_opt_out_of_invocation_logging(templates):
 
 def test_our_roles_carry_no_aws_managed_policies(scratch):
     ours = {rid: r for rid, r in scratch.find_resources("AWS::IAM::Role").items() if "AutoDeleteObjects" not in rid}
-    assert len(ours) == 4  # service role, invocation logging handler and provider, metrics publisher
+    # service role, invocation logging handler and provider, metrics publisher, EventBridge's delivery role
+    assert len(ours) == 5
     for role in ours.values():
         assert "ManagedPolicyArns" not in role["Properties"]
 

@@ -17,6 +17,16 @@ from tests.conftest import TEST_STAGES, project_context
 PROVISIONED = {"prod", "committed", "shared-prod"}
 
 
+def idle_alarms(template: Template) -> dict[str, dict]:
+    """The template's alarms on Bedrock invocations (the dead-letter queues' alarms are another concern)."""
+    return template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"Namespace": "AWS/Bedrock"}})
+
+
+def only_idle_alarm(template: Template) -> tuple[str, dict]:
+    ((logical_id, resource),) = idle_alarms(template).items()
+    return logical_id, resource
+
+
 def only(template: Template, resource_type: str) -> tuple[str, dict]:
     ((logical_id, resource),) = template.find_resources(resource_type).items()
     return logical_id, resource
@@ -85,15 +95,11 @@ def test_every_provisioned_throughput_has_the_idle_alarm_and_nothing_else_does(t
         if "Serving" in stacks and stacks["Serving"].find_resources("Custom::BedrockProvisionedThroughput")
     }
     assert with_throughput == PROVISIONED
-    with_alarm = {
-        name
-        for name, stacks in templates.items()
-        if "Serving" in stacks and stacks["Serving"].find_resources("AWS::CloudWatch::Alarm")
-    }
+    with_alarm = {name for name, stacks in templates.items() if "Serving" in stacks and idle_alarms(stacks["Serving"])}
     assert with_alarm == with_throughput
     for name in PROVISIONED:
         serving = templates[name]["Serving"]
-        (_, alarm) = only(serving, "AWS::CloudWatch::Alarm")
+        (_, alarm) = only_idle_alarm(serving)
         ((dimension),) = alarm["Properties"]["Dimensions"]
         assert dimension["Name"] == "ModelId", name
         (served_id, _) = dimension["Value"]["Fn::GetAtt"]
@@ -118,7 +124,7 @@ def test_the_alarm_fires_after_a_day_without_invocations_and_notifies_the_topic(
             "AlarmActions": [{"Fn::GetStackOutput": Match.object_like({"StackName": "prod-distillation-foundation"})}],
         },
     )
-    (_, alarm) = only(serving, "AWS::CloudWatch::Alarm")
+    (_, alarm) = only_idle_alarm(serving)
     description = alarm["Properties"]["AlarmDescription"]
     hourly = pricing.packaged().throughput("us-east-1", "amazon.nova-lite-v1:0:300k", "none")
     assert hourly.usd is not None
@@ -130,7 +136,7 @@ def test_the_alarm_fires_after_a_day_without_invocations_and_notifies_the_topic(
 def test_an_alarm_whose_price_is_unknown_says_so(templates):
     # The committed stage's student (Llama 3.2 11B in us-west-2) has no one-month price in the table.
     assert pricing.packaged().throughput("us-west-2", "meta.llama3-2-11b-instruct-v1:0:128k", "OneMonth").usd is None
-    (_, alarm) = only(templates["committed"]["Serving"], "AWS::CloudWatch::Alarm")
+    (_, alarm) = only_idle_alarm(templates["committed"]["Serving"])
     assert "while it bills an unknown amount per day (2 model unit(s)" in alarm["Properties"]["AlarmDescription"]
 
 
@@ -151,11 +157,11 @@ def test_cloudwatch_may_publish_this_alarm_to_the_topic_and_use_its_key(template
 def test_a_stage_without_a_throughput_lets_no_alarm_publish_to_its_topic(templates):
     (_, policy) = only(templates["dev"]["Foundation"], "AWS::SNS::TopicPolicy")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert [s["Sid"] for s in statements if s.get("Sid", "").startswith("CloudWatch")] == []
+    assert [s["Sid"] for s in statements if s.get("Sid", "").endswith("ThroughputIdle")] == []
 
 
 def test_a_committed_throughputs_alarm_says_the_term_bills_anyway(templates):
-    (_, alarm) = only(templates["committed"]["Serving"], "AWS::CloudWatch::Alarm")
+    (_, alarm) = only_idle_alarm(templates["committed"]["Serving"])
     assert "The OneMonth term bills until it ends whatever is done" in alarm["Properties"]["AlarmDescription"]
 
 

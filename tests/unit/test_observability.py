@@ -33,15 +33,6 @@ def test_the_topic_is_encrypted_with_the_stage_key_and_refuses_plain_http(dev):
     assert '"aws:SecureTransport": "false"' in policy and topic_id in policy
 
 
-def test_eventbridge_may_use_the_key_to_publish_to_the_topic(dev):
-    (_, key) = only(dev["Foundation"], "AWS::KMS::Key")
-    (statement,) = [
-        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "EventBridgePublishesNotifications"
-    ]
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
-
-
 def test_the_configured_email_is_subscribed(dev, templates):
     dev["Foundation"].has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-platform-dev@example.com"}
