@@ -13,6 +13,7 @@ from constructs import Construct
 from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
+    Waiting,
     stage_created,
     stage_owned,
     stage_owned_only,
@@ -23,6 +24,9 @@ from distill.constructs.signalled_wait import SignalledWait
 
 # Bedrock sends no events for throughputs or deployments; the watcher checks this often until the model serves.
 READY_POLL = Duration.minutes(2)
+# A resource still changing when a request asks it to move (a rollback right after a move began) is moved by the
+# handler's is_complete once it is ready, within the hour CloudFormation waits for a custom resource.
+MOVE_CHECK = Waiting(query_interval=Duration.minutes(1), total_timeout=Duration.hours(1))
 GENERATED_NAMES_REASON = (
     "The served model's ARN is known only at deploy time and serving resources get their ARN from Bedrock, so the "
     "handler acts on this account and Region's custom models and serving resources, found by the names it gives them."
@@ -108,7 +112,8 @@ class ServedModel(Construct):
                 *stage_owned(stage_name, [actions.delete], [served], GENERATED_NAMES_REASON),
             ],
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
-            # A resource still changing must finish before it can move to another model; the handler waits for it.
+            waiting=MOVE_CHECK,
+            # A create whose answer was lost is looked for by name while the function has time.
             timeout=Duration.minutes(15),
             keep_on_delete=keep_on_delete,
         )

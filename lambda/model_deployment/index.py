@@ -56,7 +56,7 @@ def busy(deployment):
     return "Updating" if moving(deployment) else None
 
 
-on_event = serving_lifecycle.ServingLifecycle(
+lifecycle = serving_lifecycle.ServingLifecycle(
     bedrock,
     kind="custom model deployment",
     describe=describe,
@@ -65,4 +65,6 @@ on_event = serving_lifecycle.ServingLifecycle(
     remove=remove,
     wanted_model=wanted_model,
     busy=busy,
-).on_event
+)
+on_event = lifecycle.on_event
+is_complete = lifecycle.is_complete

@@ -37,7 +37,7 @@ def remove(arn):
     bedrock.delete_provisioned_model_throughput(provisionedModelId=arn)
 
 
-on_event = serving_lifecycle.ServingLifecycle(
+lifecycle = serving_lifecycle.ServingLifecycle(
     bedrock,
     kind="Provisioned Throughput",
     describe=describe,
@@ -46,4 +46,6 @@ on_event = serving_lifecycle.ServingLifecycle(
     remove=remove,
     wanted_model=lambda throughput: throughput["desiredModelArn"],
     busy=lambda throughput: throughput["status"] if throughput["status"] in ("Creating", "Updating") else None,
-).on_event
+)
+on_event = lifecycle.on_event
+is_complete = lifecycle.is_complete

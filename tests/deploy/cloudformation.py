@@ -656,7 +656,9 @@ class ProviderFramework:
         for attempt in range(attempts + 1):
             if attempt:
                 clock.run_until(clock.now + interval)
-            if self.world.engine.cancelled(self.stack_name):
+            # The waiter's first isComplete runs as soon as onEvent returns (its state machine starts with it), as
+            # a provider without isComplete answers then; a cancellation can only fall in a wait between checks.
+            if attempt and self.world.engine.cancelled(self.stack_name):
                 # CloudFormation stops waiting and never learns the physical id onEvent returned.
                 return {
                     "Status": "FAILED",

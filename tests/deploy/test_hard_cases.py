@@ -283,11 +283,10 @@ def test_a_copy_adopted_again_while_still_served_owns_its_model_again(world):
     assert served_model(newer) == copied.target_model_arn
 
 
-def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_not_taken_as_serving_it(world):
+def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_moved_back_once_ready(world):
     """A rolled-back move leaves the committed throughput moving to the newer model; the serving stack is destroyed
-    (the commitment is retained) and deployed again for the first model. Its Create must not answer that the
-    throughput serves that model while it is moving off it: the deploy is refused with what to do, and the next one
-    moves it back."""
+    (the commitment is retained) and deployed again for the first model. Its Create must not take the throughput as
+    serving that model while it is moving off it: the move back is made once the throughput is ready."""
     config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
     stage = StageDeployment(world, "dev", config)
     deployed(stage)
@@ -297,13 +296,10 @@ def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_not_take
     world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
     world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
     assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    [throughput] = world.bedrock.throughputs.values()
+    assert throughput.desired_model_arn == first.model_arn, "the rollback left the throughput on the newer model"
     assert stage.destroy(("serving",)) == {"dev-distillation-serving": "DELETE_COMPLETE"}
     deployed(stage, config, parts=("foundation", "training"))
-    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
-    reason = stage.stack("serving").status_reason
-    assert "is Updating and cannot move to" in reason, reason
-    world.advance(HOUR)
-    stage.destroy(("serving",))
     deployed(stage, parts=("serving",))
     assert served_model(stage) == first.model_arn
     assert len({e.arn for e in world.bedrock.billing if e.kind == "throughput"}) == 1
@@ -331,3 +327,24 @@ def test_destroying_training_after_its_job_was_deleted_forgets_the_published_arn
     ]  # gone from Bedrock (deleted by support, or aged out of its listing)
     assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
     assert parameter not in world.ssm.parameters
+
+
+def test_a_rollback_during_a_slow_move_moves_the_throughput_back_and_a_revert_serves_the_first_model(world):
+    """The forward move takes 40 minutes and a later resource fails: the rollback must move the throughput back to
+    the model the stack records, or a revert of the dataset (which leaves the serving template unchanged, so no
+    handler runs) would serve the newer model for good, owned by nothing."""
+    unretained = served(distillation={"retainModel": False})
+    stage = StageDeployment(world, "dev", unretained)
+    deployed(stage)
+    [first] = jobs(world)
+    deployed(stage, with_dataset(unretained, OTHER_DATASET), parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
+    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
+    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    [throughput] = world.bedrock.throughputs.values()
+    assert throughput.desired_model_arn == first.model_arn, "the rollback left the throughput on the newer model"
+    world.advance(2 * HOUR)
+    assert served_model(stage) == first.model_arn
+    deployed(stage, unretained)
+    assert served_model(stage) == first.model_arn

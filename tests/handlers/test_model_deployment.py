@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
+import time
+import types
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -21,15 +24,32 @@ DESCRIPTION = "Distilled model of the sandbox stage"
 TAGS = [{"key": "distillation-stage", "value": "sandbox"}, {"key": "project", "value": "support-assistant"}]
 
 
+# The epoch seconds at which on_event answers in these tests (2026-12-01T00:00:00Z).
+STARTED_AT = 1_796_083_200
+
+
 @pytest.fixture
-def handler(stub):
+def handler(stub, monkeypatch):
+    """The handler with its Bedrock client stubbed and the lifecycle's clock standing at STARTED_AT (its sleeps stay
+    the conftest's: refused, or taken from the ``context`` fixture's time left)."""
     module = load_handler("model_deployment")
     module.stub = stub(module.bedrock)
+    monkeypatch.setattr(
+        module.serving_lifecycle, "time", types.SimpleNamespace(time=lambda: STARTED_AT, sleep=lambda s: time.sleep(s))
+    )
     return module
 
 
-def answer(arn: str = DEPLOYMENT_ARN, model: str = MODEL_ARN) -> dict:
-    return {"PhysicalResourceId": arn, "Data": {"Arn": arn, "ModelArn": model}}
+def clock_at(handler, seconds_after_start: int) -> None:
+    handler.serving_lifecycle.time.time = lambda: STARTED_AT + seconds_after_start
+
+
+def answer(arn: str = DEPLOYMENT_ARN, model: str = MODEL_ARN, *, pending: bool = False) -> dict:
+    """on_event's answer; ``pending``: the deployment was busy, so is_complete makes its move."""
+    data = {"Arn": arn, "ModelArn": model}
+    if pending:
+        data.update(MovePending="true", StartedAt=str(STARTED_AT))
+    return {"PhysicalResourceId": arn, "Data": data}
 
 
 def deployment(status: str, model: str = MODEL_ARN, **extra) -> dict:
@@ -132,26 +152,78 @@ def moving_to(model: str, update_status: str = "Updating") -> dict:
     return {"updateDetails": {"modelArn": model, "updateStatus": update_status}}
 
 
-def test_a_deployment_being_created_for_another_model_is_moved_once_it_is_active(handler, context):
+def polled(request: dict, answered: dict) -> dict:
+    """The event is_complete is given: the on_event event with what on_event answered added to it (CDK API
+    reference, ProviderProps onEventHandler, https://docs.aws.amazon.com/cdk/api/latest/python/
+    aws_cdk.custom_resources/ProviderProps.html, read 2026-12-01)."""
+    return {**copy.deepcopy(request), **answered}
+
+
+def test_create_adopting_a_deployment_being_created_for_another_model_answers_at_once_with_its_move_pending(
+    handler, context, caplog
+):
+    """No wait inside on_event: the adopted deployment is retagged, and is_complete makes the move."""
+    caplog.set_level(logging.INFO)
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
+    assert handler.on_event(event("model_deployment_create"), context) == answer(pending=True)
+    assert context.slept == []
+    assert (
+        f"The custom model deployment {DEPLOYMENT_ARN} is Creating; it moves to {MODEL_ARN} once it is ready"
+    ) in caplog.messages
+
+
+def test_is_complete_moves_an_adopted_deployment_once_it_is_active(handler, context):
+    request = event("model_deployment_create")
+    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
+    polling = polled(request, handler.on_event(request, context))
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Creating", RETRAINED_MODEL_ARN))
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN))
     expect_move(handler, MODEL_ARN)
-    handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
-    assert handler.on_event(event("model_deployment_create"), context) == answer()
-    assert context.slept == [30, 30]
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN, **moving_to(MODEL_ARN)))
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
+    assert context.slept == []
 
 
-def test_a_deployment_still_being_created_when_the_time_runs_out_is_refused_with_what_to_do(handler, context):
-    # Looks 30 s apart while more than 30 s and two calls' budget (2 x 102 s) are left: from 300 s, three waits.
-    context.remaining_seconds = 300
-    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
-    for _ in range(3):
-        bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Creating", RETRAINED_MODEL_ARN))
+@pytest.mark.parametrize(
+    ("busy", "status"),
+    [
+        (deployment("Creating", RETRAINED_MODEL_ARN), "Creating"),
+        (deployment("Active", EARLIER_MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)), "Updating"),
+    ],
+    ids=["created-for-another-model", "moving-between-other-models"],
+)
+def test_is_complete_gives_up_on_a_deployment_still_busy_fifty_minutes_after_on_event_with_what_to_do(
+    handler, context, busy, status
+):
+    """It gives up inside the hour CloudFormation waits for a custom resource: still busy 3000 s after on_event
+    answered, it is polled again; past that, the request fails with what to do."""
+    polling = polled(event("model_deployment_create"), answer(pending=True))
+    clock_at(handler, 3000)
+    bedrock_knows(handler, DEPLOYMENT_ARN, busy)
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    clock_at(handler, 3001)
+    bedrock_knows(handler, DEPLOYMENT_ARN, busy)
     with pytest.raises(RuntimeError) as raised:
-        handler.on_event(event("model_deployment_create"), context)
-    assert context.slept == [30, 30, 30]
-    assert str(raised.value) == refusal("Creating")
+        handler.is_complete(polling, context)
+    assert str(raised.value) == refusal(status)
+
+
+@pytest.mark.parametrize(
+    "polling",
+    [
+        polled(event("model_deployment_create"), answer()),
+        polled(event("model_deployment_update"), answer(model=RETRAINED_MODEL_ARN)),
+        polled(event("model_deployment_delete"), {"PhysicalResourceId": DEPLOYMENT_ARN}),
+    ],
+    ids=["create", "update", "delete"],
+)
+def test_is_complete_is_done_at_once_when_no_move_is_pending(handler, context, polling):
+    """Nothing is asked of Bedrock (the Stubber has no answer queued)."""
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
 
 
 def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler, context):
@@ -201,66 +273,67 @@ def test_a_rollback_update_moves_the_deployment_back_and_creates_nothing(handler
     assert handler.on_event(request, context) == answer()
 
 
-def test_a_rollback_finding_the_deployment_moving_off_its_model_leaves_the_move_to_finish_when_no_wait_fits(
-    handler, context, caplog
+def rollback_request() -> dict:
+    return rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+
+
+@pytest.mark.parametrize("serving", [MODEL_ARN, EARLIER_MODEL_ARN], ids=["off-the-model", "between-other-models"])
+def test_a_rollback_finding_the_deployment_moving_answers_at_once_and_is_complete_moves_it_back(
+    handler, context, serving
 ):
-    """Its modelArn is still the model the rollback asks for while updateDetails says it moves off it: the rollback
-    succeeds rather than ending in UPDATE_ROLLBACK_FAILED, and the next deploy moves it to what the stack asks for."""
-    caplog.set_level(logging.INFO)
-    context.remaining_seconds = 30 + 2 * 102
-    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
-    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    assert handler.on_event(request, context) == answer()
-    assert context.slept == []
-    assert (
-        f"The custom model deployment {DEPLOYMENT_ARN} still serves {MODEL_ARN} and is moving off it; leaving the "
-        "move to finish"
-    ) in caplog.messages
-
-
-def test_a_rollback_finding_the_deployment_moving_between_other_models_is_refused_when_no_wait_fits(handler, context):
-    """Neither the model it serves nor the one it moves to is the one the rollback asks for: it is busy."""
-    context.remaining_seconds = 30 + 2 * 102
-    moving = deployment("Active", EARLIER_MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN))
+    """The failed forward Update had just begun to move the deployment to the retrained model: the rollback leaves
+    it on no other model than the one the stack records, whether it still serves that one or not."""
+    request = rollback_request()
+    moving = deployment("Active", serving, **moving_to(RETRAINED_MODEL_ARN))
     bedrock_knows(handler, DEPLOYMENT_ARN, moving)
-    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    with pytest.raises(RuntimeError) as raised:
-        handler.on_event(request, context)
-    assert str(raised.value) == refusal("Updating")
-    assert context.slept == []
-
-
-def test_a_rollback_during_a_move_waits_for_it_and_moves_the_deployment_back(handler, context):
-    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
+    answered = handler.on_event(request, context)
+    assert answered == answer(pending=True)
+    polling = polled(request, answered)
+    bedrock_knows(handler, DEPLOYMENT_ARN, moving)
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
     moved = deployment("Active", RETRAINED_MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN, "UpdateCompleted"))
     bedrock_knows(handler, DEPLOYMENT_ARN, moved)
     expect_move(handler, MODEL_ARN)
-    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    assert handler.on_event(request, context) == answer()
-    assert context.slept == [30]
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN, **moving_to(MODEL_ARN)))
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
+    assert context.slept == []
 
 
-def test_a_deployment_whose_move_fails_while_the_rollback_waits_is_where_the_rollback_wants_it(handler, context):
+def test_a_deployment_whose_move_fails_before_is_complete_moves_it_is_where_the_rollback_wants_it(handler, context):
     """The forward move failed and left the deployment on the previous model, the one the rollback asks for: it is
     not moved again."""
-    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
     failed = deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN, "UpdateFailed"))
     bedrock_knows(handler, DEPLOYMENT_ARN, failed)
-    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    assert handler.on_event(request, context) == answer()
-    assert context.slept == [30]
+    assert handler.is_complete(polled(rollback_request(), answer(pending=True)), context) == {"IsComplete": True}
 
 
-def test_a_deployment_that_fails_while_the_rollback_waits_is_created_anew(handler, context):
-    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
-    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
-    failed = deployment("Failed", MODEL_ARN, failureMessage="Internal error")
-    bedrock_knows(handler, DEPLOYMENT_ARN, failed)
-    bedrock_knows(handler, NAME, failed)
-    handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
-    expect_create(handler, request, NEW_DEPLOYMENT_ARN)
-    assert handler.on_event(request, context) == answer(NEW_DEPLOYMENT_ARN)
-    assert context.slept == [30]
+PENDING_MOVES = pytest.mark.parametrize(
+    "request_of", [lambda: event("model_deployment_create"), rollback_request], ids=["create", "rollback"]
+)
+
+
+@PENDING_MOVES
+def test_is_complete_fails_when_the_deployment_fails_before_it_can_move(handler, context, request_of):
+    """Nothing is deleted or created here: the next deploy replaces it, as it does any failed deployment."""
+    bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Failed", RETRAINED_MODEL_ARN, failureMessage="Internal error"))
+    with pytest.raises(RuntimeError) as raised:
+        handler.is_complete(polled(request_of(), answer(pending=True)), context)
+    assert str(raised.value) == (
+        f"The custom model deployment {DEPLOYMENT_ARN} failed (Internal error) before it could move to {MODEL_ARN}; "
+        "deploy again to replace it."
+    )
+
+
+@PENDING_MOVES
+def test_is_complete_fails_when_the_deployment_is_deleted_before_it_can_move(handler, context, request_of):
+    bedrock_knows_no(handler, DEPLOYMENT_ARN)
+    with pytest.raises(RuntimeError) as raised:
+        handler.is_complete(polled(request_of(), answer(pending=True)), context)
+    assert str(raised.value) == (
+        f"The custom model deployment {DEPLOYMENT_ARN} was deleted before it could move to {MODEL_ARN}; deploy again "
+        "to create it anew."
+    )
 
 
 def test_a_deployment_already_moving_to_the_model_is_left_to_finish(handler, context):

@@ -7,6 +7,8 @@ import copy
 import hashlib
 import json
 import logging
+import time
+import types
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
@@ -30,15 +32,32 @@ ENDPOINT = "https://bedrock.us-west-2.amazonaws.com/provisioned-model-throughput
 TAGS = [{"key": "distillation-stage", "value": "sandbox"}, {"key": "project", "value": "support-assistant"}]
 
 
+# The epoch seconds at which on_event answers in these tests (2026-12-01T00:00:00Z).
+STARTED_AT = 1_796_083_200
+
+
 @pytest.fixture
-def handler(stub):
+def handler(stub, monkeypatch):
+    """The handler with its Bedrock client stubbed and the lifecycle's clock standing at STARTED_AT (its sleeps stay
+    the conftest's: refused, or taken from the ``context`` fixture's time left)."""
     module = load_handler("provisioned_throughput")
     module.stub = stub(module.bedrock)
+    monkeypatch.setattr(
+        module.serving_lifecycle, "time", types.SimpleNamespace(time=lambda: STARTED_AT, sleep=lambda s: time.sleep(s))
+    )
     return module
 
 
-def answer(arn: str = THROUGHPUT_ARN, model: str = MODEL_ARN) -> dict:
-    return {"PhysicalResourceId": arn, "Data": {"Arn": arn, "ModelArn": model}}
+def clock_at(handler, seconds_after_start: int) -> None:
+    handler.serving_lifecycle.time.time = lambda: STARTED_AT + seconds_after_start
+
+
+def answer(arn: str = THROUGHPUT_ARN, model: str = MODEL_ARN, *, pending: bool = False) -> dict:
+    """on_event's answer; ``pending``: the throughput was busy, so is_complete makes its move."""
+    data = {"Arn": arn, "ModelArn": model}
+    if pending:
+        data.update(MovePending="true", StartedAt=str(STARTED_AT))
+    return {"PhysicalResourceId": arn, "Data": data}
 
 
 def throughput(status: str, *, desired: str = MODEL_ARN, name: str = NAME, arn: str = THROUGHPUT_ARN, **extra):
@@ -157,57 +176,105 @@ def refusal(status: str, model: str = MODEL_ARN) -> str:
     )
 
 
-@pytest.mark.parametrize("status", ["Creating", "Updating"])
-def test_a_busy_throughput_that_becomes_ready_while_the_handler_waits_is_moved(handler, context, status):
-    bedrock_knows(handler, NAME, throughput(status, desired=RETRAINED_MODEL_ARN))
-    bedrock_knows(handler, THROUGHPUT_ARN, throughput(status, desired=RETRAINED_MODEL_ARN))
-    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService", desired=RETRAINED_MODEL_ARN))
-    expect_move(handler, MODEL_ARN)
-    expect_tags(handler)
-    assert handler.on_event(event("provisioned_throughput_create"), context) == answer()
-    assert context.slept == [30, 30]
+def polled(request: dict, answered: dict) -> dict:
+    """The event is_complete is given: the on_event event with what on_event answered added to it (CDK API
+    reference, ProviderProps onEventHandler, https://docs.aws.amazon.com/cdk/api/latest/python/
+    aws_cdk.custom_resources/ProviderProps.html, read 2026-12-01)."""
+    return {**copy.deepcopy(request), **answered}
 
 
-@pytest.mark.parametrize(
+# A throughput that cannot move yet: being bought for another model, moving off the model asked for, or moving
+# between two others.
+BUSY = pytest.mark.parametrize(
     ("status", "serving"),
-    [("Creating", RETRAINED_MODEL_ARN), ("Updating", EARLIER_MODEL_ARN)],
-    ids=["Creating", "Updating"],
+    [("Creating", RETRAINED_MODEL_ARN), ("Updating", MODEL_ARN), ("Updating", EARLIER_MODEL_ARN)],
+    ids=["bought-for-another-model", "moving-off-the-model", "moving-between-other-models"],
 )
-def test_a_throughput_still_busy_when_the_time_runs_out_is_refused_with_what_to_do(handler, context, status, serving):
-    """Being bought for another model, or moving between two others: it serves nothing the request asks for."""
-    # A look every 30 s while more than 30 s and two calls' budget (2 x 102 s) are left of the function's 900 s:
-    # 23 waits, after which 210 s are left.
+
+
+@BUSY
+def test_create_adopting_a_busy_throughput_answers_at_once_with_its_move_pending(
+    handler, context, caplog, status, serving
+):
+    """No wait inside on_event: the adopted throughput is retagged, and is_complete makes the move."""
+    caplog.set_level(logging.INFO)
+    bedrock_knows(handler, NAME, throughput(status, desired=RETRAINED_MODEL_ARN, modelArn=serving))
+    expect_tags(handler)
+    assert handler.on_event(event("provisioned_throughput_create"), context) == answer(pending=True)
+    assert context.slept == []
+    assert (
+        f"The Provisioned Throughput {THROUGHPUT_ARN} is {status}; it moves to {MODEL_ARN} once it is ready"
+    ) in caplog.messages
+
+
+@BUSY
+def test_is_complete_moves_an_adopted_busy_throughput_once_it_is_ready(handler, context, status, serving):
+    request = event("provisioned_throughput_create")
     busy = throughput(status, desired=RETRAINED_MODEL_ARN, modelArn=serving)
     bedrock_knows(handler, NAME, busy)
-    for _ in range(23):
-        bedrock_knows(handler, THROUGHPUT_ARN, busy)
+    expect_tags(handler)
+    polling = polled(request, handler.on_event(request, context))
+    bedrock_knows(handler, THROUGHPUT_ARN, busy)
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService", desired=RETRAINED_MODEL_ARN))
+    expect_move(handler, MODEL_ARN)
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=MODEL_ARN, modelArn=RETRAINED_MODEL_ARN))
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
+    assert context.slept == []
+
+
+@BUSY
+def test_is_complete_gives_up_on_a_throughput_still_busy_fifty_minutes_after_on_event_with_what_to_do(
+    handler, context, status, serving
+):
+    """It gives up inside the hour CloudFormation waits for a custom resource: still busy 3000 s after on_event
+    answered, it is polled again; past that, the request fails with what to do."""
+    polling = polled(event("provisioned_throughput_create"), answer(pending=True))
+    busy = throughput(status, desired=RETRAINED_MODEL_ARN, modelArn=serving)
+    clock_at(handler, 3000)
+    bedrock_knows(handler, THROUGHPUT_ARN, busy)
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    clock_at(handler, 3001)
+    bedrock_knows(handler, THROUGHPUT_ARN, busy)
     with pytest.raises(RuntimeError) as raised:
-        handler.on_event(event("provisioned_throughput_create"), context)
-    assert context.slept == [30] * 23
-    assert context.remaining_seconds == 210
+        handler.is_complete(polling, context)
     assert str(raised.value) == refusal(status)
 
 
-def test_a_create_adopting_a_throughput_moving_off_its_model_past_the_time_left_is_refused_with_what_to_do(
-    handler, context
-):
-    moving = throughput("Updating", desired=RETRAINED_MODEL_ARN)
-    bedrock_knows(handler, NAME, moving)
-    for _ in range(23):
-        bedrock_knows(handler, THROUGHPUT_ARN, moving)
-    with pytest.raises(RuntimeError) as raised:
-        handler.on_event(event("provisioned_throughput_create"), context)
-    assert context.slept == [30] * 23
-    assert str(raised.value) == refusal("Updating")
+@pytest.mark.parametrize(
+    "polling",
+    [
+        polled(event("provisioned_throughput_create"), answer()),
+        polled(event("provisioned_throughput_update"), answer(model=RETRAINED_MODEL_ARN)),
+        polled(event("provisioned_throughput_delete"), {"PhysicalResourceId": THROUGHPUT_ARN}),
+    ],
+    ids=["create", "update", "delete"],
+)
+def test_is_complete_is_done_at_once_when_no_move_is_pending(handler, context, polling):
+    """Nothing is asked of Bedrock (the Stubber has no answer queued)."""
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
 
 
-def test_a_wait_for_a_busy_throughput_that_does_not_fit_is_not_started(handler, context):
-    context.remaining_seconds = 30 + 2 * 102
-    bedrock_knows(handler, NAME, throughput("Creating", desired=RETRAINED_MODEL_ARN))
-    with pytest.raises(RuntimeError) as raised:
-        handler.on_event(event("provisioned_throughput_create"), context)
-    assert str(raised.value) == refusal("Creating")
-    assert context.slept == []
+def test_is_complete_is_done_when_the_throughput_already_serves_the_model(handler, context):
+    """Moved meanwhile by another deploy: it is not moved again."""
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService"))
+    polling = polled(event("provisioned_throughput_create"), answer(pending=True))
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
+
+
+def test_a_move_bedrock_refuses_once_the_throughput_is_ready_fails_with_its_reason(handler, context):
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService", desired=RETRAINED_MODEL_ARN))
+    handler.stub.add_client_error(
+        "update_provisioned_model_throughput",
+        "ValidationException",
+        "The desired model must be a custom model of the same base model",
+        400,
+        {"provisionedModelId": THROUGHPUT_ARN, "desiredModelId": MODEL_ARN},
+    )
+    polling = polled(event("provisioned_throughput_create"), answer(pending=True))
+    with pytest.raises(handler.bedrock.exceptions.ValidationException, match="same base model"):
+        handler.is_complete(polling, context)
 
 
 def test_a_failed_throughput_of_the_name_is_deleted_and_bought_anew(handler, context):
@@ -348,95 +415,65 @@ def test_a_rollback_update_moves_the_throughput_back_and_buys_nothing(handler, c
     assert handler.on_event(request, context) == answer()
 
 
-def test_a_rollback_while_the_throughput_still_moves_waits_and_moves_it_back(handler, context):
-    """The failed forward Update had just begun to move the throughput to the retrained model."""
-    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=RETRAINED_MODEL_ARN))
+@pytest.mark.parametrize("serving", [MODEL_ARN, EARLIER_MODEL_ARN], ids=["off-the-model", "between-other-models"])
+def test_a_rollback_finding_the_throughput_moving_answers_at_once_and_is_complete_moves_it_back(
+    handler, context, serving
+):
+    """The failed forward Update had just begun to move the throughput to the retrained model: the rollback leaves
+    it on no other model than the one the stack records, whether it still serves that one or not."""
+    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
+    moving = throughput("Updating", desired=RETRAINED_MODEL_ARN, modelArn=serving)
+    bedrock_knows(handler, THROUGHPUT_ARN, moving)
+    answered = handler.on_event(request, context)
+    assert answered == answer(pending=True)
+    polling = polled(request, answered)
+    bedrock_knows(handler, THROUGHPUT_ARN, moving)
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
     bedrock_knows(handler, THROUGHPUT_ARN, throughput("InService", desired=RETRAINED_MODEL_ARN))
     expect_move(handler, MODEL_ARN)
-    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
-    assert handler.on_event(request, context) == answer()
-    assert context.slept == [30]
+    assert handler.is_complete(polling, context) == {"IsComplete": False}
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=MODEL_ARN, modelArn=RETRAINED_MODEL_ARN))
+    assert handler.is_complete(polling, context) == {"IsComplete": True}
+    assert context.slept == []
 
 
-def test_a_rollback_while_the_throughput_moves_off_its_model_past_the_time_left_leaves_the_move_to_finish(
-    handler, context, caplog
-):
-    """The failed forward Update began to move the throughput to the retrained model; it still serves the model the
-    rollback asks for, so the rollback succeeds rather than ending in UPDATE_ROLLBACK_FAILED, and the next deploy
-    moves it to whatever the stack then asks for."""
-    caplog.set_level(logging.INFO)
-    context.remaining_seconds = 300
-    for _ in range(4):
-        bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=RETRAINED_MODEL_ARN))
-    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
-    assert handler.on_event(request, context) == answer()
-    assert context.slept == [30, 30, 30]
-    assert (
-        f"The Provisioned Throughput {THROUGHPUT_ARN} still serves {MODEL_ARN} and is moving off it; leaving the move "
-        "to finish"
-    ) in caplog.messages
+def create_request() -> dict:
+    return event("provisioned_throughput_create")
 
 
-def test_a_rollback_while_the_throughput_moves_between_other_models_is_refused_with_how_to_continue(handler, context):
-    context.remaining_seconds = 300
-    for _ in range(4):
-        bedrock_knows(
-            handler, THROUGHPUT_ARN, throughput("Updating", desired=RETRAINED_MODEL_ARN, modelArn=EARLIER_MODEL_ARN)
-        )
-    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
+def rollback_request() -> dict:
+    return rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
+
+
+PENDING_MOVES = pytest.mark.parametrize("request_of", [create_request, rollback_request], ids=["create", "rollback"])
+
+
+@PENDING_MOVES
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [({"failureMessage": "Insufficient capacity"}, "Insufficient capacity"), ({}, "Bedrock gave no reason")],
+    ids=["with-a-reason", "without-one"],
+)
+def test_is_complete_fails_when_the_throughput_fails_before_it_can_move(handler, context, request_of, extra, reason):
+    """Nothing is deleted or bought here: the next deploy replaces it, as it does any failed throughput."""
+    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Failed", desired=RETRAINED_MODEL_ARN, **extra))
     with pytest.raises(RuntimeError) as raised:
-        handler.on_event(request, context)
-    assert context.slept == [30, 30, 30]
-    assert str(raised.value) == refusal("Updating")
+        handler.is_complete(polled(request_of(), answer(pending=True)), context)
+    assert str(raised.value) == (
+        f"The Provisioned Throughput {THROUGHPUT_ARN} failed ({reason}) before it could move to {MODEL_ARN}; deploy "
+        "again to replace it."
+    )
 
 
-def test_a_throughput_that_fails_while_the_rollback_waits_is_bought_anew_as_a_failed_one_is(handler, context):
-    """Its move failed while the handler waited: it is deleted and bought anew, as one found Failed at the first look
-    is, instead of being asked to move."""
-    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
-    failed = throughput("Failed", desired=RETRAINED_MODEL_ARN, failureMessage="The update failed")
-    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=RETRAINED_MODEL_ARN))
-    bedrock_knows(handler, THROUGHPUT_ARN, failed)
-    bedrock_knows(handler, NAME, failed)
-    expect_delete(handler)
-    expect_create(handler, request, NEW_THROUGHPUT_ARN)
-    assert handler.on_event(request, context) == answer(NEW_THROUGHPUT_ARN)
-    assert context.slept == [30]
-
-
-def test_a_throughput_deleted_while_the_rollback_waits_is_bought_anew_as_a_missing_one_is(handler, context):
-    """Gone when the handler looks again after its wait: bought anew, as one gone at the first look is."""
-    request = rollback_of(event("provisioned_throughput_update"), physical_id=THROUGHPUT_ARN)
-    bedrock_knows(handler, THROUGHPUT_ARN, throughput("Updating", desired=RETRAINED_MODEL_ARN))
+@PENDING_MOVES
+def test_is_complete_fails_when_the_throughput_is_deleted_before_it_can_move(handler, context, request_of):
     bedrock_knows_no(handler, THROUGHPUT_ARN)
-    bedrock_knows_no(handler, NAME)
-    expect_create(handler, request, NEW_THROUGHPUT_ARN)
-    assert handler.on_event(request, context) == answer(NEW_THROUGHPUT_ARN)
-    assert context.slept == [30]
-
-
-def test_an_adopted_throughput_that_fails_while_create_waits_is_bought_anew(handler, context):
-    """Deleted and bought anew, as one found Failed at the first look is: the stack never holds a failed one."""
-    request = event("provisioned_throughput_create")
-    failed = throughput("Failed", desired=RETRAINED_MODEL_ARN, failureMessage="Insufficient capacity")
-    bedrock_knows(handler, NAME, throughput("Creating", desired=RETRAINED_MODEL_ARN))
-    bedrock_knows(handler, THROUGHPUT_ARN, failed)
-    bedrock_knows(handler, NAME, failed)
-    expect_delete(handler)
-    expect_create(handler, request, NEW_THROUGHPUT_ARN)
-    assert handler.on_event(request, context) == answer(NEW_THROUGHPUT_ARN)
-    assert context.slept == [30]
-
-
-def test_an_adopted_throughput_deleted_while_create_waits_is_bought_anew(handler, context):
-    """Nothing is retagged that no longer exists: it is bought anew, as one gone at the first look is."""
-    request = event("provisioned_throughput_create")
-    bedrock_knows(handler, NAME, throughput("Creating", desired=RETRAINED_MODEL_ARN))
-    bedrock_knows_no(handler, THROUGHPUT_ARN)
-    bedrock_knows_no(handler, NAME)
-    expect_create(handler, request, NEW_THROUGHPUT_ARN)
-    assert handler.on_event(request, context) == answer(NEW_THROUGHPUT_ARN)
-    assert context.slept == [30]
+    with pytest.raises(RuntimeError) as raised:
+        handler.is_complete(polled(request_of(), answer(pending=True)), context)
+    assert str(raised.value) == (
+        f"The Provisioned Throughput {THROUGHPUT_ARN} was deleted before it could move to {MODEL_ARN}; deploy again "
+        "to create it anew."
+    )
 
 
 def more_model_units() -> dict:

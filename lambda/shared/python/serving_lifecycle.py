@@ -11,8 +11,10 @@ guide, prov-thru-edit.html and prov-thru-purchase.html, read 2026-11-30).
   served before instead of buying another; only a name Bedrock does not know creates one. One that has Failed is
   deleted and created anew.
 - An Update that keeps the name moves the live resource to the model it is given and retags it in place. A
-  resource still changing cannot move: the handler waits for it within its timeout (a rollback asks to move back a
-  throughput the failed update had just begun to move).
+  resource still changing cannot move (a rollback asks to move back a throughput the failed update had just begun
+  to move): on_event answers at once, and is_complete, which the Provider framework polls, makes the move once the
+  resource is ready, within the hour CloudFormation waits for a custom resource. A rollback never leaves the
+  resource on another model than the one the stack records.
 - on_event returns once Bedrock has accepted the request; a wait condition in the stack waits for the resource to
   serve the model (serving_watcher), as that can take longer than a custom resource may wait.
 - Delete deletes it (a throughput with a commitment is retained by its removal policy and never gets a Delete).
@@ -27,8 +29,11 @@ from botocore.exceptions import BotoCoreError
 LOG = logging.getLogger()
 
 FAILED = "Failed"
-# How often a handler looks again at a resource that is still changing (Creating, Updating) before moving it.
-BUSY_CHECK_SECONDS = 30
+# How long is_complete waits for a resource that is still changing before it gives up on moving it: inside the hour
+# that CloudFormation waits for a custom resource's answer (the Provider's total timeout, model_serving.py).
+GIVE_UP_AFTER_SECONDS = 50 * 60
+# How often a handler looks again at a resource whose create answer was lost.
+LOOK_AGAIN_SECONDS = 30
 
 
 class ServingLifecycle:
@@ -67,23 +72,22 @@ class ServingLifecycle:
             return self._find_or_create(event, model, context)
         answered = None
         if properties["Name"] == event["OldResourceProperties"]["Name"]:
-            answered = self._update_in_place(event, model, context)
+            answered = self._update_in_place(event, model)
         answered = answered or self._find_or_create(event, model, context)
         self._delete_stray(event, answered["PhysicalResourceId"])
         return answered
 
-    def _update_in_place(self, event, model, context):
+    def _update_in_place(self, event, model):
         physical_id = event["PhysicalResourceId"]
         current = self.describe(physical_id)
         if current is None or current["status"] == FAILED:
             return None
-        if not self._follow(physical_id, current, model, context, may_leave_move=True):
-            return None
+        pending = self._follow(physical_id, current, model)
         properties = event["ResourceProperties"]
         custom_resource.retag(
             self.bedrock, physical_id, properties.get("Tags"), event["OldResourceProperties"].get("Tags")
         )
-        return self._answer(physical_id, model)
+        return self._answer(physical_id, model, pending)
 
     def _find_or_create(self, event, model, context):
         properties = event["ResourceProperties"]
@@ -92,10 +96,9 @@ class ServingLifecycle:
         if current is not None and current["status"] != FAILED:
             arn = self._arn(current)
             LOG.info("Adopting the %s %s, which already exists", self.kind, arn)
-            if self._follow(arn, current, model, context, may_leave_move=event["RequestType"] == "Update"):
-                custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
-                return self._answer(arn, model)
-            current = self.describe(name)
+            pending = self._follow(arn, current, model)
+            custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
+            return self._answer(arn, model, pending)
         if current is not None:
             self._delete_failed(current)
         # The name is free again once a resource is deleted, so the token also carries this request's id.
@@ -105,7 +108,7 @@ class ServingLifecycle:
         except BotoCoreError as error:
             arn = self._settle_unknown_outcome(name, error, context)
         LOG.info("Bedrock accepted the %s %s", self.kind, arn)
-        return self._answer(arn, model)
+        return self._answer(arn, model, pending=False)
 
     def _delete_failed(self, current):
         arn = self._arn(current)
@@ -129,7 +132,7 @@ class ServingLifecycle:
             try:
                 found = self.describe(name)
             except BotoCoreError:
-                time.sleep(BUSY_CHECK_SECONDS)
+                time.sleep(LOOK_AGAIN_SECONDS)
                 continue
             if found is not None:
                 return self._arn(found)
@@ -155,40 +158,53 @@ class ServingLifecycle:
             LOG.info("Deleting the %s %s, which a failed update made and nothing holds", self.kind, arn)
             custom_resource.unless_gone(self.remove, arn=arn)
 
-    def _follow(self, arn, current, model, context, *, may_leave_move):
-        """Move the live resource to ``model``, waiting first while it is changing; False when it failed or
-        vanished meanwhile (the caller then buys it anew). ``may_leave_move``: an Update, which may be
-        CloudFormation's rollback, accepts a resource still serving ``model`` while it moves off it; a Create (never a
-        rollback) is refused instead, as its wait would never see the resource serve ``model``."""
+    def _follow(self, arn, current, model):
+        """Move the live resource to ``model``; True when it is still changing and cannot move yet, so that
+        is_complete makes the move once it can."""
         if self.wanted_model(current) == model:
-            return True
-        while self.busy(current) and custom_resource.remaining_seconds(context) > (
-            BUSY_CHECK_SECONDS + 2 * custom_resource.CALL_BUDGET_SECONDS
-        ):
-            LOG.info("The %s %s is %s; waiting before moving it to %s", self.kind, arn, self.busy(current), model)
-            time.sleep(BUSY_CHECK_SECONDS)
-            current = self.describe(arn)
-            if current is None or current["status"] == FAILED:
-                return False
-            if self.wanted_model(current) == model:
-                return True
-        if may_leave_move and self.busy(current) and current["modelArn"] == model:
-            # It still serves the model asked for and is moving off it (a rollback right after a forward move began):
-            # the move is left to finish, and the next deploy moves it to whatever the stack then asks for.
-            LOG.info(
-                "The %s %s still serves %s and is moving off it; leaving the move to finish", self.kind, arn, model
-            )
-            return True
+            return False
         if self.busy(current):
-            raise RuntimeError(custom_resource.busy_message(self.kind, arn, self.busy(current), model))
+            LOG.info("The %s %s is %s; it moves to %s once it is ready", self.kind, arn, self.busy(current), model)
+            return True
         self.move(arn, model)
         LOG.info("Moving the %s %s to %s", self.kind, arn, model)
-        return True
+        return False
+
+    def is_complete(self, event, _context):
+        """Provider framework isComplete: done at once unless on_event left a move to make (MovePending); then the
+        move is made as soon as the resource stops changing. A resource that fails or vanishes meanwhile, or stays
+        busy past GIVE_UP_AFTER_SECONDS, fails the request with what to do."""
+        data = event.get("Data") or {}
+        if event["RequestType"] == "Delete" or data.get("MovePending") != "true":
+            return {"IsComplete": True}
+        arn, model = event["PhysicalResourceId"], event["ResourceProperties"]["ModelArn"]
+        current = self.describe(arn)
+        if current is None:
+            raise RuntimeError(
+                f"The {self.kind} {arn} was deleted before it could move to {model}; deploy again to create it anew."
+            )
+        if current["status"] == FAILED:
+            reason = current.get("failureMessage") or "Bedrock gave no reason"
+            raise RuntimeError(
+                f"The {self.kind} {arn} failed ({reason}) before it could move to {model}; deploy again to replace it."
+            )
+        if self.wanted_model(current) == model:
+            return {"IsComplete": True}
+        if self.busy(current):
+            if time.time() - int(data["StartedAt"]) > GIVE_UP_AFTER_SECONDS:
+                raise RuntimeError(custom_resource.busy_message(self.kind, arn, self.busy(current), model))
+            return {"IsComplete": False}
+        self.move(arn, model)
+        LOG.info("Moving the %s %s to %s", self.kind, arn, model)
+        return {"IsComplete": False}
 
     @staticmethod
     def _arn(description):
         return description.get("provisionedModelArn") or description["customModelDeploymentArn"]
 
     @staticmethod
-    def _answer(arn, model):
-        return {"PhysicalResourceId": arn, "Data": {"Arn": arn, "ModelArn": model}}
+    def _answer(arn, model, pending):
+        data = {"Arn": arn, "ModelArn": model}
+        if pending:
+            data.update(MovePending="true", StartedAt=str(int(time.time())))
+        return {"PhysicalResourceId": arn, "Data": data}
