@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from distill import pricing
 from distill.config import StageConfig
+from distill.constructs.alarm_notifications import allow_alarm_notifications
 from distill.constructs.data_key import DataKey
 from distill.naming import stack_name
 
@@ -94,32 +94,8 @@ class ThroughputIdleAlarm(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
         self.alarm.add_alarm_action(actions.SnsAction(topic))
-        # The policies live with the topic and the key (the foundation stack); the alarm's ARN is built from that
-        # stack's own account and Region so that no value of this stack crosses over.
-        home = Stack.of(topic)
-        alarm_arn = f"arn:{home.partition}:cloudwatch:{home.region}:{home.account}:alarm:{alarm_name}"
-        service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchPublishes{_sid(alarm_name)}",
-                principals=[service],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": home.account},
-                    "ArnLike": {"aws:SourceArn": alarm_arn},
-                },
-            )
-        )
-        key.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchEncrypts{_sid(alarm_name)}",
-                principals=[service],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": home.account}},
-            )
-        )
+        # The policies live with the topic and the key (the foundation stack).
+        allow_alarm_notifications(topic, key.key, alarm_name=alarm_name, sid=_sid(alarm_name))
 
     @classmethod
     def for_stage(
