@@ -283,11 +283,9 @@ def test_a_copy_adopted_again_while_still_served_owns_its_model_again(world):
     assert served_model(newer) == copied.target_model_arn
 
 
-def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_moved_back_once_ready(world):
-    """A rolled-back move leaves the committed throughput moving to the newer model; the serving stack is destroyed
-    (the commitment is retained) and deployed again for the first model. Its Create must not take the throughput as
-    serving that model while it is moving off it: the move back is made once the throughput is ready."""
-    config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
+def rolled_back_slow_move(world, config):
+    """A deployed stage, then a new job whose serving update fails while the throughput's 40-minute move to the
+    new model has only begun; the rollback must ask for the first model again. Returns the stage and the first job."""
     stage = StageDeployment(world, "dev", config)
     deployed(stage)
     first = jobs(world)[0]
@@ -298,6 +296,15 @@ def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_moved_ba
     assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     [throughput] = world.bedrock.throughputs.values()
     assert throughput.desired_model_arn == first.model_arn, "the rollback left the throughput on the newer model"
+    return stage, first
+
+
+def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_moved_back_once_ready(world):
+    """A rolled-back move leaves the committed throughput moving to the newer model; the serving stack is destroyed
+    (the commitment is retained) and deployed again for the first model. Its Create must not take the throughput as
+    serving that model while it is moving off it: the move back is made once the throughput is ready."""
+    config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
+    stage, first = rolled_back_slow_move(world, config)
     assert stage.destroy(("serving",)) == {"dev-distillation-serving": "DELETE_COMPLETE"}
     deployed(stage, config, parts=("foundation", "training"))
     deployed(stage, parts=("serving",))
@@ -322,9 +329,8 @@ def test_destroying_training_after_its_job_was_deleted_forgets_the_published_arn
     deployed(stage, parts=("foundation", "training"))
     [job] = jobs(world)
     parameter = next(key for key in world.ssm.parameters if key[1].endswith("/job-arn"))
-    del world.bedrock.jobs[
-        next(k for k, j in world.bedrock.jobs.items() if j is job)
-    ]  # gone from Bedrock (deleted by support, or aged out of its listing)
+    # Gone from Bedrock (deleted by support, or aged out of its listing).
+    del world.bedrock.jobs[next(k for k, j in world.bedrock.jobs.items() if j is job)]
     assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
     assert parameter not in world.ssm.parameters
 
@@ -334,16 +340,7 @@ def test_a_rollback_during_a_slow_move_moves_the_throughput_back_and_a_revert_se
     the model the stack records, or a revert of the dataset (which leaves the serving template unchanged, so no
     handler runs) would serve the newer model for good, owned by nothing."""
     unretained = served(distillation={"retainModel": False})
-    stage = StageDeployment(world, "dev", unretained)
-    deployed(stage)
-    [first] = jobs(world)
-    deployed(stage, with_dataset(unretained, OTHER_DATASET), parts=("foundation", "training"))
-    world.advance(4 * HOUR)
-    world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
-    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
-    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
-    [throughput] = world.bedrock.throughputs.values()
-    assert throughput.desired_model_arn == first.model_arn, "the rollback left the throughput on the newer model"
+    stage, first = rolled_back_slow_move(world, unretained)
     world.advance(2 * HOUR)
     assert served_model(stage) == first.model_arn
     deployed(stage, unretained)
