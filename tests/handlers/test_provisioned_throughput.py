@@ -374,7 +374,8 @@ def test_a_create_bedrock_cannot_be_reached_to_settle_fails_with_what_the_next_d
     assert str(raised.value) == (
         f"Bedrock could not be reached to create the Provisioned Throughput {NAME} (Could not connect to the "
         f'endpoint URL: "{ENDPOINT}"). Deploy again: the next deploy adopts it if Bedrock did create it, and creates '
-        "it otherwise."
+        "it otherwise. A stack deleted instead never learns of it: then look for the Provisioned Throughput "
+        f"{NAME} in Bedrock, as it may exist and bill."
     )
 
 

@@ -139,7 +139,8 @@ class ServingLifecycle:
             raise RuntimeError(f"Bedrock did not accept the {self.kind} {name} ({error}); deploy again to retry.")
         raise RuntimeError(
             f"Bedrock could not be reached to create the {self.kind} {name} ({error}). Deploy again: the next deploy "
-            "adopts it if Bedrock did create it, and creates it otherwise."
+            "adopts it if Bedrock did create it, and creates it otherwise. A stack deleted instead never learns of it: "
+            f"then look for the {self.kind} {name} in Bedrock, as it may exist and bill."
         )
 
     def _delete_stray(self, event, kept):
