@@ -93,6 +93,8 @@ class ModelCopy(Construct):
                     "copy by name before it makes one.",
                 ),
                 *model_release(stack, stage_name),
+                # Whether the stack rolls back, when no model may be released (custom_resource.rolling_back).
+                Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]),
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

@@ -73,7 +73,7 @@ class DistilledModel(Construct):
     resources cannot take a string from it; this resource reads the model from the job instead and exposes it. Its
     Delete releases the model: one that the training stack's job resource could not delete while it was served is
     deleted here, once nothing serves it (lambda/distilled_model); only models that carry the tag of the stage
-    ``stage_name`` are tagged or deleted (``model_release``).
+    ``stage_name`` (the Stage property) are tagged or deleted (``model_release``), and none while the stack rolls back.
     """
 
     def __init__(
@@ -96,7 +96,7 @@ class DistilledModel(Construct):
             description="Reads the custom model of the stage's completed distillation job, and releases it",
             key=key,
             removal_policy=removal_policy,
-            properties={"JobName": job_name},
+            properties={"JobName": job_name, "Stage": stage_name},
             permissions=[
                 Permission(
                     actions=["bedrock:GetModelCustomizationJob", "bedrock:GetCustomModel"],
@@ -107,6 +107,8 @@ class DistilledModel(Construct):
                     wildcard_reason=JOBS_REASON,
                 ),
                 *model_release(stack, stage_name),
+                # Whether the stack rolls back, when no model may be released (custom_resource.rolling_back).
+                Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]),
             ],
         )
 

@@ -48,7 +48,10 @@ def on_event(event, context):
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
     if event["RequestType"] == "Delete":
         answered = delete(event, context)
-        custom_resource.release_stage_models(bedrock, event["ResourceProperties"]["JobName"])
+        properties = event["ResourceProperties"]
+        custom_resource.release_stage_models(
+            bedrock, cloudformation, event, properties["JobName"], custom_resource.stage_of(properties.get("JobTags"))
+        )
         return answered
     answered = create(event, context) if event["RequestType"] == "Create" else update(event, context)
     publish(event["ResourceProperties"], answered["PhysicalResourceId"])
@@ -115,7 +118,7 @@ def update(event, context):
         # A rollback, or a return to settings that already ran: the job they describe exists, so it is kept as it
         # is. A job of those settings that cannot produce a model is adopted only by a rollback, which must restore
         # what was; an update asked for by the user is refused, before its cleanup stops the job that runs now.
-        if not rolling_back(event):
+        if not custom_resource.rolling_back(cloudformation, event["StackId"]):
             refuse_if_unusable(job)
         LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
         reclaim(job)
@@ -126,12 +129,6 @@ def update(event, context):
             bedrock, job["outputModelArn"], properties.get("CustomModelTags"), old.get("CustomModelTags")
         )
     return answer(job)
-
-
-def rolling_back(event):
-    """Whether CloudFormation sends this Update to roll the stack back (StackStatus UPDATE_ROLLBACK_IN_PROGRESS)."""
-    stack = cloudformation.describe_stacks(StackName=event["StackId"])["Stacks"][0]
-    return stack["StackStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"
 
 
 def stop_stray(event, kept):

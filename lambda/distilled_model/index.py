@@ -9,6 +9,9 @@ Delete releases the model. When its job's resource was deleted while a Provision
 (RetainModelOnDelete "false"), the job's handler tagged it to be deleted once unserved; CloudFormation deletes this
 resource only after whatever served the model has moved off it (the cleanup after an update) or been deleted (a stack
 deletion), so that is when a tagged model is deleted.
+
+Every request then releases the stage's (Stage) other models that nothing serves any more, except while the stack
+rolls back: its rollback runs before the throughput's, which moves back to a model that may be one of them.
 """
 
 import logging
@@ -19,13 +22,15 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
+cloudformation = custom_resource.client("cloudformation")
 
 
 def on_event(event, context):
     """Provider framework entry point."""
-    name = event["ResourceProperties"]["JobName"]
+    properties = event["ResourceProperties"]
+    name = properties["JobName"]
     answered = release(event["PhysicalResourceId"], context) if event["RequestType"] == "Delete" else look_up(name)
-    custom_resource.release_stage_models(bedrock, name)
+    custom_resource.release_stage_models(bedrock, cloudformation, event, name, properties.get("Stage"))
     return answered
 
 

@@ -3,45 +3,117 @@
 CreateModelCopyJob runs in the background, so on_event starts it and is_complete reports the copied model once the
 job has completed. The copy's name (TargetModelName, derived by the stack from the source model and the key) is its
 identity: Create and Update first look for a copy job of that name and adopt it, so a retried request or a
-CloudFormation rollback never makes a second copy; a copy whose model has since been deleted is made again. A new
-name on Update is a new copy, and CloudFormation then deletes the old one. Delete removes the copied model only when
+CloudFormation rollback never makes a second copy; a copy whose model has since been deleted is made again. A
+CreateModelCopyJob whose answer is lost is settled the same way, by looking the copy up by name. A new name on Update
+is a new copy, and CloudFormation then deletes the old one. Delete removes the copied model only when
 RetainModelOnDelete is "false"; the shared source model in the other account is never touched.
+
+A failed forward Update may have started a copy that the stack never learnt of (its answer lost past the handler's
+time). CloudFormation's rollback (an Update back to the previous properties) then finds that stray by the name in its
+OldResourceProperties and releases it as its Delete would have: a copy cannot be stopped, so is_complete waits for it
+to complete, then deletes its model when RetainModelOnDelete is "false" (or tags it to be deleted once unserved).
 """
 
 import logging
 import time
 
 import custom_resource
+from botocore.exceptions import BotoCoreError
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 bedrock = custom_resource.client("bedrock")
+cloudformation = custom_resource.client("cloudformation")
+
+# How long to wait before looking again for a copy whose CreateModelCopyJob answer was lost, when Bedrock is out of
+# reach.
+SETTLE_RETRY_SECONDS = 5
 
 
 def on_event(event, context):
     """Provider framework entry point: one function per request type."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
-    custom_resource.release_stage_models(bedrock, event["ResourceProperties"]["TargetModelName"])
+    properties = event["ResourceProperties"]
+    custom_resource.release_stage_models(
+        bedrock,
+        cloudformation,
+        event,
+        properties["TargetModelName"],
+        custom_resource.stage_of(properties.get("Tags")),
+    )
     if event["RequestType"] == "Delete":
         return delete(event, context)
+    answered = find_or_create(event, context)
+    if event["RequestType"] == "Update":
+        stray = stray_copy(event, answered["PhysicalResourceId"])
+        if stray is not None:
+            LOG.info(
+                "The model copy %s was made by a failed update and nothing holds it; releasing it", stray["jobArn"]
+            )
+            answered["Data"]["StrayCopyJobArn"] = stray["jobArn"]
+    return answered
+
+
+def find_or_create(event, context):
+    """Adopt the copy of the name the properties give, or start it."""
     properties = event["ResourceProperties"]
-    existing = find_copy(properties["TargetModelName"])
+    name = properties["TargetModelName"]
+    existing = find_copy(name)
     if existing is not None:
         LOG.info("Adopting the model copy %s (%s)", existing["jobArn"], existing["status"])
         if existing["status"] == "Completed":
             # A copy adopted again owns its model again: an earlier Delete may have marked it to be deleted once
             # unserved (a running copy has no model yet, and its Delete waits for it instead of marking it).
             custom_resource.untag_for_deletion(bedrock, existing["targetModelArn"])
-        return {"PhysicalResourceId": existing["jobArn"], "Data": {"StartedAt": str(int(time.time()))}}
-    response = bedrock.create_model_copy_job(
-        sourceModelArn=properties["SourceModelArn"],
-        targetModelName=properties["TargetModelName"],
-        modelKmsKeyId=properties["KmsKeyArn"],
-        targetModelTags=custom_resource.tag_list(properties.get("Tags")),
-        clientRequestToken=custom_resource.token(properties["TargetModelName"], event["RequestId"]),
+        return started(existing["jobArn"])
+    try:
+        response = bedrock.create_model_copy_job(
+            sourceModelArn=properties["SourceModelArn"],
+            targetModelName=name,
+            modelKmsKeyId=properties["KmsKeyArn"],
+            targetModelTags=custom_resource.tag_list(properties.get("Tags")),
+            clientRequestToken=custom_resource.token(name, event["RequestId"]),
+        )
+    except BotoCoreError as error:
+        return started(settle_unknown_outcome(name, error, context)["jobArn"])
+    return started(response["jobArn"])
+
+
+def started(job_arn):
+    return {"PhysicalResourceId": job_arn, "Data": {"StartedAt": str(int(time.time()))}}
+
+
+def settle_unknown_outcome(name, error, context):
+    """Bedrock may or may not have started the copy whose answer was lost: look it up by name while the function has
+    time; found, it is this request's copy."""
+    while custom_resource.remaining_seconds(context) > 2 * custom_resource.CALL_BUDGET_SECONDS:
+        try:
+            found = find_copy(name)
+        except BotoCoreError:
+            time.sleep(SETTLE_RETRY_SECONDS)
+            continue
+        if found is not None:
+            LOG.info("Bedrock had started the model copy %s (%s)", name, found["jobArn"])
+            return found
+        raise RuntimeError(f"Bedrock did not start the model copy {name} ({error}); deploy again to retry.")
+    raise RuntimeError(
+        f"Bedrock could not be reached to start the model copy {name} ({error}). Deploy again: the next deploy adopts "
+        "the copy if Bedrock did start it, and starts it otherwise."
     )
-    return {"PhysicalResourceId": response["jobArn"], "Data": {"StartedAt": str(int(time.time()))}}
+
+
+def stray_copy(event, kept):
+    """The copy named by the OldResourceProperties when it is neither the one the stack holds nor the one this
+    request keeps: made by a failed forward Update whose answer was lost, it would be held by nothing after the
+    rollback. None when there is none."""
+    old_name = event["OldResourceProperties"].get("TargetModelName")
+    if not old_name or old_name == event["ResourceProperties"]["TargetModelName"]:
+        return None
+    stray = find_copy(old_name)
+    if stray is None or stray["jobArn"] in (event["PhysicalResourceId"], kept):
+        return None
+    return stray
 
 
 def find_copy(name):
@@ -67,9 +139,15 @@ def delete(event, context):
 
 
 def release(event, context):
-    """Whether the copied model is taken care of: kept, deleted, or (False) not there yet because the copy runs."""
-    job_arn = event["PhysicalResourceId"]
-    if event["ResourceProperties"].get("RetainModelOnDelete") != "false" or not custom_resource.is_arn(job_arn):
+    """release_copy of the copy the stack holds, as its properties say."""
+    properties = event["ResourceProperties"]
+    return release_copy(event["PhysicalResourceId"], properties.get("RetainModelOnDelete"), context)
+
+
+def release_copy(job_arn, retain_model_on_delete, context):
+    """Whether the copied model of ``job_arn`` is taken care of: kept, deleted, or (False) not there yet because the
+    copy runs."""
+    if retain_model_on_delete != "false" or not custom_resource.is_arn(job_arn):
         return True
     job = custom_resource.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
     if job is None or job["status"] == "Failed":
@@ -83,10 +161,15 @@ def release(event, context):
 
 
 def is_complete(event, context):
-    """Create and Update complete once the copy job has; Delete once the copied model is kept or deleted (a copy
-    cannot be stopped, so one still running is waited for, and its model deleted when it is there)."""
+    """Create and Update complete once the copy job has (an Update also once the stray it found is released); Delete
+    once the copied model is kept or deleted (a copy cannot be stopped, so one still running is waited for, and its
+    model deleted when it is there)."""
     if event["RequestType"] == "Delete":
         return {"IsComplete": release(event, context)}
+    give_up_after = int(event["ResourceProperties"]["GiveUpAfterSeconds"])
+    waited = time.time() - int(event["Data"]["StartedAt"])
+    if not release_stray(event, context, give_up=waited > give_up_after):
+        return {"IsComplete": False}
     job = bedrock.get_model_copy_job(jobArn=event["PhysicalResourceId"])
     if job["status"] == "Completed":
         return {"IsComplete": True, "Data": {"ModelArn": job["targetModelArn"], "CopyJobArn": job["jobArn"]}}
@@ -95,10 +178,26 @@ def is_complete(event, context):
             f"Copying {job['sourceModelArn']} failed: {job.get('failureMessage') or 'Bedrock gave no reason'}. "
             "Check that the source stage shares the model with this account (AWS RAM) and deploy again."
         )
-    give_up_after = int(event["ResourceProperties"]["GiveUpAfterSeconds"])
-    if time.time() - int(event["Data"]["StartedAt"]) > give_up_after:
+    if waited > give_up_after:
         raise RuntimeError(
             f"The model copy {job['jobArn']} did not complete within {give_up_after / 60:g} minutes. It goes on in "
             "the background (a copy cannot be stopped); deploy again later: the next deploy adopts it."
         )
     return {"IsComplete": False}
+
+
+def release_stray(event, context, *, give_up):
+    """Whether the stray copy on_event found (if any) is released: its model kept or deleted as RetainModelOnDelete of
+    the properties it was made with (the OldResourceProperties) says. Past the wait (``give_up``) it is left running
+    and logged, as failing a rollback for it would leave the stack in UPDATE_ROLLBACK_FAILED."""
+    stray = (event.get("Data") or {}).get("StrayCopyJobArn")
+    if not stray or release_copy(stray, event["OldResourceProperties"].get("RetainModelOnDelete"), context):
+        return True
+    if give_up:
+        LOG.warning(
+            "The model copy %s, made by a failed update and held by nothing, still runs; delete its model once it "
+            "completes (aws bedrock delete-custom-model)",
+            stray,
+        )
+        return True
+    return False

@@ -11,7 +11,8 @@ Stack operations (aws-cdk docs/CLOUDFORMATION.md, "CloudFormation stack lifecycl
   failures do not fail the stack (the resource is left behind). A failure rolls back: every resource updated so far,
   and the one that failed, gets an Update back to its previous properties (ResourceProperties = old,
   OldResourceProperties = new, PhysicalResourceId = whatever the stack holds now), then a cleanup deletes what the
-  operation created. A failed rollback Update ends in UPDATE_ROLLBACK_FAILED.
+  operation created. The rollback's Updates run in the previous template's dependency order. A failed rollback
+  Update ends in UPDATE_ROLLBACK_FAILED.
 - Delete runs in reverse dependency order; DeletionPolicy Retain keeps a resource; a failure ends in DELETE_FAILED.
 - A replaced resource with UpdateReplacePolicy Retain is kept.
 
@@ -330,14 +331,29 @@ class Engine:
         return self._end(stack, "UPDATE_COMPLETE")
 
     def _roll_back_update(self, stack, journal, old_template, old_parameters, reason) -> str:
+        """Update every resource the operation changed back to its previous properties, then delete what it made.
+
+        The rollback updates the stack back to the previous template, in that template's dependency order: a resource
+        before those whose properties Ref or GetAtt it (CloudFormation user guide, "DependsOn attribute", read
+        2026-12-02: when resource A's properties Ref resource B, "Resource B is updated before resource A";
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html). AWS documents no
+        order of its own for a rollback's updates, so dependency order is the safe reading; reverse journal order would,
+        for one, roll a throughput back before the model lookup whose attribute its ModelArn is. The cleanup then
+        deletes what the operation made in reverse dependency order of the new template.
+        """
         stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
         stack.status_reason = reason
         stack.template, stack.parameters = old_template, old_parameters
-        to_delete: list[tuple[Resource, str | None, dict[str, Any]]] = []
-        for entry in reversed(journal):
+        position = {lid: index for index, lid in enumerate(self._order(old_template))}
+        to_delete: list[tuple[int, Resource, str | None, dict[str, Any]]] = []
+        # A resource the operation created is not in the old template (or replaced one that is): it gets no Update.
+        rolled_back = sorted(
+            enumerate(journal), key=lambda item: (position.get(item[1]["resource"].logical_id, len(position)), item[0])
+        )
+        for index, entry in rolled_back:
             resource = entry["resource"]
             if entry["action"] == "create":
-                to_delete.append((resource, resource.physical_id, resource.properties))
+                to_delete.append((index, resource, resource.physical_id, resource.properties))
                 if entry["replaced"] is not None:
                     stack.resources[resource.logical_id] = entry["replaced"]
                 else:
@@ -359,9 +375,9 @@ class Engine:
             # Every id the resource had in this operation but not at its end is deleted in the cleanup.
             for stale in {current_id, entry["old_physical_id"]} - {resource.physical_id, None}:
                 props = forward_properties if stale == current_id else entry["old_properties"]
-                to_delete.append((resource, stale, props))
+                to_delete.append((index, resource, stale, props))
         stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-        for resource, physical_id, properties in to_delete:
+        for _, resource, physical_id, properties in sorted(to_delete, key=lambda item: -item[0]):
             self._cleanup(stack, resource, physical_id, properties, replaced=True)
         self._set_outputs(stack)
         return self._end(stack, "UPDATE_ROLLBACK_COMPLETE", reason)

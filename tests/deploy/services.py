@@ -1320,7 +1320,11 @@ class BedrockRuntime(Service):
         model_id = call.params["modelId"]
         throughput = bedrock.throughputs.get(model_id)
         deployment = bedrock.deployments.get(model_id)
-        serving = (throughput and throughput.status == "InService") or (deployment and deployment.status == "Active")
+        # A throughput moving to another model still serves the one it is moving off: "you might receive output from
+        # the old model until the update is fully deployed" (user guide, prov-thru-edit.html, read 2026-12-01).
+        serving = (throughput and throughput.status in ("InService", "Updating")) or (
+            deployment and deployment.status == "Active"
+        )
         if not serving:
             raise FakeError("ValidationException", f"The model {model_id} is not ready to serve.")
         return {

@@ -405,6 +405,11 @@ def test_without_the_functions_context_a_model_being_moved_off_is_tagged_without
 
 # -- releasing the stage's unserved models -----------------------------------------------------------------------
 PREFIX = "sandbox-distill-"
+STAGE = "sandbox"
+# The stage's own tag (STAGE_TAG), which every model the stage makes carries.
+OURS = [{"key": "distillation-stage", "value": STAGE}]
+# A model of the stage tagged to be deleted once unserved.
+FREED = [*OURS, *DELETE_WHEN_UNSERVED]
 
 
 def custom_model(name: str, model_id: str) -> dict:
@@ -424,6 +429,9 @@ SERVED = custom_model("sandbox-distill-7a8b9c0d1e2f", "s5e6r7v8e9d0")
 UNTAGGED = custom_model("sandbox-distill-3aa7f4218eee", "m4o8d2e6l0a3")
 # nameContains matches anywhere in the name: another stage's models whose name holds this stage's prefix are listed.
 OTHER_STAGE = custom_model("shared-sandbox-distill-5e6f7a8b9c0d", "o7t8h9e0r1s2")
+# Stage names may hold hyphens: stage sandbox-distill's jobs are named sandbox-distill-distill-..., which begins with
+# stage sandbox's prefix.
+HYPHENATED_STAGE = custom_model("sandbox-distill-distill-9f8e7d6c5b4a", "h1y2p3h4e5n6")
 
 
 def expect_models(bedrock, models: list, next_token: str | None = None, after: str | None = None) -> None:
@@ -445,39 +453,61 @@ def test_the_release_deletes_a_tagged_unserved_model_and_keeps_the_rest(bedrock)
     """Kept: a tagged model a throughput serves, a model never tagged (no serving lookups), another stage's model
     (no lookups at all)."""
     expect_models(bedrock, [EARLIER, SERVED, UNTAGGED, OTHER_STAGE])
-    expect_tags(bedrock, EARLIER, [{"key": "distillation-stage", "value": "sandbox"}, *DELETE_WHEN_UNSERVED])
+    expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, EARLIER)
-    expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [throughput_summary(model=SERVED["modelArn"])])
-    expect_tags(bedrock, UNTAGGED, [{"key": "distillation-stage", "value": "sandbox"}])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"]]
+    expect_tags(bedrock, UNTAGGED, OURS)
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [{"key": "distillation-stage", "value": "sandbox-distill"}, *DELETE_WHEN_UNSERVED],
+        DELETE_WHEN_UNSERVED,
+    ],
+    ids=["another stage's", "no stage's"],
+)
+def test_the_release_leaves_a_tagged_model_of_its_prefix_that_is_not_the_stages_alone(bedrock, caplog, tags):
+    """A model named with the stage's prefix, tagged to be deleted once unserved, but tagged for another stage (one
+    whose hyphenated name begins like this stage's prefix) or for none: neither looked at further nor deleted."""
+    caplog.set_level("INFO")
+    expect_models(bedrock, [HYPHENATED_STAGE])
+    expect_tags(bedrock, HYPHENATED_STAGE, tags)
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    stage = "sandbox-distill" if len(tags) == 2 else None
+    assert caplog.messages == [
+        f"Leaving the custom model {HYPHENATED_STAGE['modelArn']} alone: it is tagged distillation-stage={stage}, "
+        "not sandbox"
+    ]
 
 
 def test_the_release_keeps_a_tagged_model_that_serving_is_still_moving_off(bedrock):
     """The handler that waits for a move is the Delete of what served it; the release only takes what is free."""
     expect_models(bedrock, [EARLIER])
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, EARLIER, FREED)
     moving_off = throughput_summary(model=EARLIER["modelArn"], desired=MODEL_ARN)
     expect_serving(bedrock, [moving_off])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_the_release_follows_every_page_of_models(bedrock):
     expect_models(bedrock, [EARLIER], next_token="page-2")
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, EARLIER)
     expect_models(bedrock, [SERVED], after="page-2")
-    expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"], SERVED["modelArn"]]
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"], SERVED["modelArn"]]
 
 
 def test_the_release_of_a_stage_without_models_asks_once(bedrock):
     expect_models(bedrock, [])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
@@ -489,12 +519,12 @@ def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
         404,
         {"resourceARN": EARLIER["modelArn"]},
     )
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == []
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(bedrock):
     expect_models(bedrock, [EARLIER])
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model",
@@ -503,14 +533,14 @@ def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(b
         404,
         {"modelIdentifier": EARLIER["modelArn"]},
     )
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [EARLIER["modelArn"]]
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
 
 
 def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock):
     """Something began serving it between the look and the deletion (ConflictException): the release goes on to
     the stage's next model and does not count this one."""
     expect_models(bedrock, [EARLIER, SERVED])
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model",
@@ -519,21 +549,48 @@ def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock
         400,
         {"modelIdentifier": EARLIER["modelArn"]},
     )
-    expect_tags(bedrock, SERVED, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX) == [SERVED["modelArn"]]
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
 
 
-def test_a_deletion_the_release_is_refused_otherwise_is_raised_for_its_caller_to_judge(bedrock):
-    expect_models(bedrock, [EARLIER])
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+def test_a_deletion_refused_otherwise_is_logged_and_the_release_goes_on_to_the_next_model(bedrock, caplog):
+    """One model's refusal (AccessDeniedException) must not keep the stage's other models: it is logged, not
+    counted, and the next model is released."""
+    expect_models(bedrock, [EARLIER, SERVED])
+    expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
     bedrock.stubber.add_client_error(
         "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": EARLIER["modelArn"]}
     )
-    with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.release_unserved_models(bedrock, PREFIX)
+    expect_tags(bedrock, SERVED, FREED)
+    expect_serving(bedrock, [])
+    expect_deletion(bedrock, SERVED)
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"Could not release the custom model {EARLIER['modelArn']}: An error occurred (AccessDeniedException) "
+            "when calling the DeleteCustomModel operation: Not authorized",
+        )
+    ]
+
+
+def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedrock, caplog):
+    expect_models(bedrock, [EARLIER, SERVED])
+    bedrock.stubber.add_client_error(
+        "list_tags_for_resource",
+        "AccessDeniedException",
+        "Not authorized",
+        403,
+        {"resourceARN": EARLIER["modelArn"]},
+    )
+    expect_tags(bedrock, SERVED, FREED)
+    expect_serving(bedrock, [])
+    expect_deletion(bedrock, SERVED)
+    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
 
 
 @pytest.mark.parametrize(
@@ -549,63 +606,163 @@ def test_a_names_prefix_is_what_every_name_of_its_kind_in_the_stage_shares(name,
     assert custom_resource.name_prefix(name) == prefix
 
 
+def test_the_stage_is_the_stage_tag_of_a_tags_property():
+    assert custom_resource.stage_of('{"project":"support","distillation-stage":"sandbox"}') == "sandbox"
+    assert custom_resource.stage_of('{"project":"support"}') is None
+    assert custom_resource.stage_of(None) is None
+
+
+def test_the_handlers_stage_tag_is_the_one_the_stack_gives():
+    from distill.constructs.budget import STAGE_TAG
+
+    assert custom_resource.STAGE_TAG == STAGE_TAG
+
+
+# -- whether the stack rolls back -------------------------------------------------------------------------------
+STACK_ID = (
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-serving/"
+    "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
+)
+STACK_EVENT = {"StackId": STACK_ID}
+
+
+@pytest.fixture
+def cloudformation(stub):
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-west-2")
+    client.stubber = stub(client)
+    return client
+
+
+def stack_is(cloudformation, status: str) -> None:
+    stack = {
+        "StackName": "sandbox-distillation-serving",
+        "StackId": STACK_ID,
+        "CreationTime": "2026-11-28T06:39:41Z",
+        "StackStatus": status,
+    }
+    cloudformation.stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK_ID})
+
+
+@pytest.mark.parametrize(
+    ("status", "rolling_back"),
+    [
+        ("UPDATE_ROLLBACK_IN_PROGRESS", True),
+        ("ROLLBACK_IN_PROGRESS", True),
+        ("IMPORT_ROLLBACK_IN_PROGRESS", True),
+        ("UPDATE_IN_PROGRESS", False),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", False),
+        ("DELETE_IN_PROGRESS", False),
+        ("CREATE_IN_PROGRESS", False),
+    ],
+)
+def test_a_stack_rolls_back_while_its_status_says_a_rollback_is_in_progress(cloudformation, status, rolling_back):
+    stack_is(cloudformation, status)
+    assert custom_resource.rolling_back(cloudformation, STACK_ID) is rolling_back
+
+
 # -- the release every handler of a stage runs -------------------------------------------------------------------
 RELEASE_FAILED = "Could not release the stage's unserved models: "
+NOT_RELEASING = "Not releasing the stage's unserved models"
 
 
-def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, caplog):
+def release_stage_models(bedrock, cloudformation, name: str = "sandbox-distill-3aa7f4218eee", stage: str = STAGE):
+    return custom_resource.release_stage_models(bedrock, cloudformation, STACK_EVENT, name, stage)
+
+
+def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
+    stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     expect_models(bedrock, [EARLIER, UNTAGGED])
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, EARLIER)
-    expect_tags(bedrock, UNTAGGED, [])
-    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == [EARLIER["modelArn"]]
+    expect_tags(bedrock, UNTAGGED, OURS)
+    assert release_stage_models(bedrock, cloudformation) == [EARLIER["modelArn"]]
     assert caplog.messages == [f"Deleted the custom model {EARLIER['modelArn']}, which nothing serves any more"]
 
 
-def test_a_copys_name_releases_the_copies_of_its_stage(bedrock, caplog):
+def test_a_copys_name_releases_the_copies_of_its_stage(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
+    stack_is(cloudformation, "UPDATE_IN_PROGRESS")
     copied = custom_model("prod-copy-1f2e3d4c5b6a", "c0p1e2d3m4o5")
     bedrock.stubber.add_response("list_custom_models", {"modelSummaries": [copied]}, {"nameContains": "prod-copy-"})
-    expect_tags(bedrock, copied, DELETE_WHEN_UNSERVED)
+    expect_tags(bedrock, copied, [{"key": "distillation-stage", "value": "prod"}, *DELETE_WHEN_UNSERVED])
     expect_serving(bedrock, [])
     expect_deletion(bedrock, copied)
-    assert custom_resource.release_stage_models(bedrock, "prod-copy-a3813fa7ad4e") == [copied["modelArn"]]
+    assert release_stage_models(bedrock, cloudformation, "prod-copy-a3813fa7ad4e", "prod") == [copied["modelArn"]]
     assert caplog.messages == [f"Deleted the custom model {copied['modelArn']}, which nothing serves any more"]
 
 
-def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, caplog):
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"])
+def test_a_stages_release_never_runs_while_the_stack_rolls_back(bedrock, cloudformation, caplog, status):
+    """What the rollback moves serving back to may be a model tagged to be deleted once unserved that, for now,
+    nothing serves: no model is looked at (the Stubber refuses any Bedrock call)."""
     caplog.set_level("INFO")
-    expect_models(bedrock, [])
-    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == []
-    assert caplog.messages == []
+    stack_is(cloudformation, status)
+    assert release_stage_models(bedrock, cloudformation) == []
+    assert caplog.messages == [f"{NOT_RELEASING} while the stack rolls back"]
 
 
-def test_a_stages_release_that_bedrock_refuses_is_logged_not_raised(bedrock, caplog):
-    """The models it deletes are not the request's own: the request goes on, and the next one tries again."""
-    expect_models(bedrock, [EARLIER])
-    expect_tags(bedrock, EARLIER, DELETE_WHEN_UNSERVED)
-    expect_serving(bedrock, [])
-    bedrock.stubber.add_client_error(
-        "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": EARLIER["modelArn"]}
+def test_a_stages_release_is_skipped_when_the_stacks_status_cannot_be_read(bedrock, cloudformation, caplog):
+    """Whether the stack rolls back is unknown: the safe reading is that it may, so nothing is released."""
+    cloudformation.stubber.add_client_error(
+        "describe_stacks", "AccessDenied", "Not authorized to perform: cloudformation:DescribeStacks", 403
     )
-    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == []
+    assert release_stage_models(bedrock, cloudformation) == []
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         (
             "WARNING",
-            f"{RELEASE_FAILED}An error occurred (AccessDeniedException) when calling the DeleteCustomModel operation: "
+            f"{NOT_RELEASING}: could not read whether the stack rolls back: An error occurred (AccessDenied) when "
+            "calling the DescribeStacks operation: Not authorized to perform: cloudformation:DescribeStacks",
+        )
+    ]
+
+
+def test_a_stages_release_whose_stack_status_answer_is_lost_is_skipped(bedrock, cloudformation, caplog, monkeypatch):
+    error = ReadTimeoutError(endpoint_url="https://cloudformation.us-west-2.amazonaws.com/")
+    lose_answers(monkeypatch, cloudformation, "describe_stacks", error)
+    assert release_stage_models(bedrock, cloudformation) == []
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+
+def test_a_request_that_names_no_stage_releases_nothing(bedrock, cloudformation, caplog):
+    """An older template's resource, whose properties do not name the stage: nothing is asked of AWS."""
+    assert release_stage_models(bedrock, cloudformation, stage=None) == []
+    assert caplog.messages == [f"{NOT_RELEASING}: the resource's properties name no stage"]
+
+
+def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformation, caplog):
+    caplog.set_level("INFO")
+    stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    expect_models(bedrock, [])
+    assert release_stage_models(bedrock, cloudformation) == []
+    assert caplog.messages == []
+
+
+def test_a_stages_release_that_bedrock_refuses_is_logged_not_raised(bedrock, cloudformation, caplog):
+    """The models it deletes are not the request's own: the request goes on, and the next one tries again."""
+    stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    bedrock.stubber.add_client_error(
+        "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
+    )
+    assert release_stage_models(bedrock, cloudformation) == []
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"{RELEASE_FAILED}An error occurred (AccessDeniedException) when calling the ListCustomModels operation: "
             "Not authorized",
         )
     ]
 
 
-def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, caplog, monkeypatch):
+def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, cloudformation, caplog, monkeypatch):
     """A timeout after every retry (botocore's ReadTimeoutError, a BotoCoreError) ends the release, not the
     request."""
+    stack_is(cloudformation, "UPDATE_IN_PROGRESS")
     error = ReadTimeoutError(endpoint_url="https://bedrock.us-west-2.amazonaws.com/custom-models")
     lost = lose_answers(monkeypatch, bedrock, "list_custom_models", error)
-    assert custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee") == []
+    assert release_stage_models(bedrock, cloudformation) == []
     assert lost == [{"nameContains": PREFIX}]
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         (
@@ -615,11 +772,12 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, cap
     ]
 
 
-def test_a_stages_release_raises_what_is_no_aws_error(bedrock, monkeypatch):
+def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, monkeypatch):
     """Only AWS's refusals and lost answers are logged; a defect in the handler still fails the request."""
+    stack_is(cloudformation, "UPDATE_IN_PROGRESS")
     lose_answers(monkeypatch, bedrock, "list_custom_models", KeyError("modelSummaries"))
     with pytest.raises(KeyError):
-        custom_resource.release_stage_models(bedrock, "sandbox-distill-3aa7f4218eee")
+        release_stage_models(bedrock, cloudformation)
 
 
 def test_the_remaining_time_is_the_contexts_in_seconds():

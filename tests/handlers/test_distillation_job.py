@@ -608,7 +608,7 @@ OTHER_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.no
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y5m9e2"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
 UNPUBLISH = ["ssm.GetParameter", "ssm.DeleteParameter"]
-RELEASE = "bedrock.ListCustomModels"
+RELEASE = ["cloudformation.DescribeStacks", "bedrock.ListCustomModels"]
 
 
 def delete_request(retain: str = "true") -> dict:
@@ -646,8 +646,10 @@ def expect_unpublish(handler, job_arn: str = JOB_ARN) -> None:
     handler.ssm_stub.add_response("delete_parameter", {}, {"Name": PARAMETER})
 
 
-def expect_release(handler, models: list | None = None) -> None:
-    """The stage's models listed by the release that ends every Delete (none unless given)."""
+def expect_release(handler, models: list | None = None, status: str = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS") -> None:
+    """The stack's status (a replaced job's Delete comes in the cleanup after the update), then the stage's models
+    listed by the release that ends every Delete (none unless given)."""
+    stack_is(handler, status)
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -706,7 +708,7 @@ def test_delete_stops_a_job_still_running_forgets_it_and_then_releases(handler, 
     expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
-    assert handler.calls == [GET_JOB, STOP_JOB, *UNPUBLISH, RELEASE]
+    assert handler.calls == [GET_JOB, STOP_JOB, *UNPUBLISH, *RELEASE]
 
 
 def test_the_delete_of_a_replaced_job_leaves_its_successor_published(handler, context):
@@ -716,7 +718,7 @@ def test_the_delete_of_a_replaced_job_leaves_its_successor_published(handler, co
     published(handler, NEW_JOB_ARN)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
-    assert handler.calls == [GET_JOB, STOP_JOB, "ssm.GetParameter", RELEASE]
+    assert handler.calls == [GET_JOB, STOP_JOB, "ssm.GetParameter", *RELEASE]
 
 
 def test_a_delete_whose_parameter_is_gone_already_succeeds(handler, context):
@@ -734,7 +736,7 @@ def test_a_job_created_before_its_arn_was_published_is_deleted_without_ssm(handl
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_release(handler)
     assert handler.on_event(request, context) == {"PhysicalResourceId": JOB_ARN}
-    assert handler.calls == [GET_JOB, STOP_JOB, RELEASE]
+    assert handler.calls == [GET_JOB, STOP_JOB, *RELEASE]
 
 
 def test_a_job_that_ended_while_being_stopped_is_left_as_it_ended(handler, context):
@@ -793,7 +795,7 @@ def test_delete_keeps_the_model_of_a_completed_job_by_default(handler, context):
     expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
-    assert handler.calls == [GET_JOB, *UNPUBLISH, RELEASE]
+    assert handler.calls == [GET_JOB, *UNPUBLISH, *RELEASE]
 
 
 def test_delete_deletes_the_model_nothing_serves_when_told_not_to_retain_it(handler, context):
@@ -810,7 +812,7 @@ def test_delete_deletes_the_model_nothing_serves_when_told_not_to_retain_it(hand
         "bedrock.ListCustomModelDeployments",
         "bedrock.DeleteCustomModel",
         *UNPUBLISH,
-        RELEASE,
+        *RELEASE,
     ]
 
 
@@ -859,7 +861,9 @@ def test_a_served_model_is_tagged_instead_of_deleted_and_the_release_keeps_it(ha
     expect_unpublish(handler)
     # The release that follows finds the model it just tagged, still served: it stays.
     expect_release(handler, [custom_model(MODEL_ARN, NAME)])
-    handler.stub.add_response("list_tags_for_resource", {"tags": DELETE_WHEN_UNSERVED}, {"resourceARN": MODEL_ARN})
+    handler.stub.add_response(
+        "list_tags_for_resource", {"tags": [*STAGE_TAGS, *DELETE_WHEN_UNSERVED]}, {"resourceARN": MODEL_ARN}
+    )
     expect_serving(handler, [throughput_summary()])
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
     assert context.slept == []
@@ -911,7 +915,7 @@ def test_delete_releases_the_stages_tagged_models_that_nothing_serves_any_more(h
         ],
     )
     handler.stub.add_response(
-        "list_tags_for_resource", {"tags": DELETE_WHEN_UNSERVED}, {"resourceARN": EARLIER_MODEL_ARN}
+        "list_tags_for_resource", {"tags": [*STAGE_TAGS, *DELETE_WHEN_UNSERVED]}, {"resourceARN": EARLIER_MODEL_ARN}
     )
     expect_serving(handler, [])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_MODEL_ARN})
@@ -924,6 +928,7 @@ def test_a_release_that_bedrock_refuses_is_logged_and_the_delete_succeeds(handle
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_unpublish(handler)
+    stack_is(handler, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     handler.stub.add_client_error(
         "list_custom_models",
         "AccessDeniedException",
@@ -944,6 +949,7 @@ def test_a_release_whose_answer_is_lost_is_logged_and_the_delete_succeeds(handle
     bedrock_knows(handler, JOB_ARN, "InProgress")
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_unpublish(handler)
+    stack_is(handler, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     models_endpoint = "https://bedrock.us-west-2.amazonaws.com/custom-models"
     lost = lose_answers(
         monkeypatch, handler.bedrock, "list_custom_models", ReadTimeoutError(endpoint_url=models_endpoint)
@@ -963,7 +969,7 @@ def test_delete_of_a_job_that_no_longer_runs_only_forgets_it_and_releases(handle
     expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request("false"), context) == {"PhysicalResourceId": JOB_ARN}
-    assert handler.calls == [GET_JOB, *UNPUBLISH, RELEASE]
+    assert handler.calls == [GET_JOB, *UNPUBLISH, *RELEASE]
 
 
 def test_delete_of_a_job_bedrock_no_longer_knows_forgets_it_too(handler, context):
@@ -971,11 +977,24 @@ def test_delete_of_a_job_bedrock_no_longer_knows_forgets_it_too(handler, context
     expect_unpublish(handler)
     expect_release(handler)
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
-    assert handler.calls == [GET_JOB, *UNPUBLISH, RELEASE]
+    assert handler.calls == [GET_JOB, *UNPUBLISH, *RELEASE]
 
 
 def test_delete_after_a_failed_create_has_nothing_to_stop_or_forget_but_still_releases(handler, context):
     request = event("distillation_job_delete", PhysicalResourceId=CREATE_FAILED)
     expect_release(handler)
     assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}
-    assert handler.calls == [RELEASE]
+    assert handler.calls == RELEASE
+
+
+def test_a_delete_while_the_stack_rolls_back_stops_the_job_but_releases_nothing(handler, context, caplog):
+    """The training stack's creation rolls back after the job started: the job is stopped, and no model of the stage
+    is released while CloudFormation rolls back."""
+    caplog.set_level("INFO")
+    bedrock_knows(handler, JOB_ARN, "InProgress")
+    handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
+    expect_unpublish(handler)
+    stack_is(handler, "ROLLBACK_IN_PROGRESS")
+    assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
+    assert handler.calls == [GET_JOB, STOP_JOB, *UNPUBLISH, "cloudformation.DescribeStacks"]
+    assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages

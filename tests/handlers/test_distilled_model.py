@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import CREATE_FAILED, customization_job, event, load_handler
+from tests.handlers.conftest import CREATE_FAILED, customization_job, event, load_handler, record_calls
 
 NAME = "sandbox-distill-3aa7f4218eee"
 JOB_ARN = (
@@ -20,6 +20,9 @@ EARLIER_MODEL_ARN = (
     "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/e4r1i2e3r4l5"
 )
 DELETE_WHEN_UNSERVED = {"key": "bedrock-distillation:delete-when-unserved", "value": "true"}
+# The stage's tag, which the lookup's Stage property names.
+OURS = {"key": "distillation-stage", "value": "sandbox"}
+STACK_ID = event("distilled_model_create")["StackId"]
 REVISION_HINT = "Raise distillation.revision in cdk.json to start a new job, then deploy again."
 # The stage's jobs and their models are all named <stage>-distill-<digest>.
 PREFIX = "sandbox-distill-"
@@ -29,6 +32,8 @@ PREFIX = "sandbox-distill-"
 def handler(stub):
     module = load_handler("distilled_model")
     module.stub = stub(module.bedrock)
+    module.cloudformation_stub = stub(module.cloudformation)
+    module.calls = record_calls(module.bedrock, module.cloudformation)
     return module
 
 
@@ -64,8 +69,21 @@ def custom_model(model_arn: str, name: str) -> dict:
     }
 
 
-def expect_release(handler, models: list | None = None) -> None:
-    """The stage's models listed by the release that follows every request (none unless given)."""
+def stack_is(handler, status: str) -> None:
+    """DescribeStacks of the lookup's stack: the release runs only when the stack is not rolling back."""
+    stack = {
+        "StackName": "sandbox-distillation-serving",
+        "StackId": STACK_ID,
+        "CreationTime": "2026-11-28T06:39:41Z",
+        "StackStatus": status,
+    }
+    handler.cloudformation_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK_ID})
+
+
+def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN_PROGRESS") -> None:
+    """The stack's status, then the stage's models listed by the release that follows every request (none unless
+    given)."""
+    stack_is(handler, status)
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -202,7 +220,7 @@ def test_create_releases_the_stages_tagged_models_that_nothing_serves_any_more(h
     expect_release(
         handler, [custom_model(EARLIER_MODEL_ARN, "sandbox-distill-1b2c3d4e5f60"), custom_model(MODEL_ARN, NAME)]
     )
-    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED], EARLIER_MODEL_ARN)
+    the_model_is_tagged(handler, [OURS, DELETE_WHEN_UNSERVED], EARLIER_MODEL_ARN)
     expect_serving(handler, [throughput_summary()])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_MODEL_ARN})
     the_model_is_tagged(handler, [{"key": "distillation-stage", "value": "sandbox"}])
@@ -215,6 +233,7 @@ def test_a_release_bedrock_refuses_leaves_the_lookups_answer_as_it_is(handler, l
     again."""
     bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
     bedrock_knows_the_model(handler)
+    stack_is(handler, "UPDATE_IN_PROGRESS")
     handler.stub.add_client_error(
         "list_custom_models", "ThrottlingException", "Rate exceeded", 400, {"nameContains": PREFIX}
     )
@@ -268,7 +287,7 @@ def test_a_move_off_a_tagged_model_that_outlasts_the_function_leaves_it_tagged(h
         expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
     handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [DELETE_WHEN_UNSERVED]})
     expect_release(handler, [custom_model(MODEL_ARN, NAME)])
-    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
+    the_model_is_tagged(handler, [OURS, DELETE_WHEN_UNSERVED])
     expect_serving(handler, [throughput_summary(NEW_MODEL_ARN)])
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
     assert lookup_context.slept == [30, 30, 30]
@@ -284,7 +303,7 @@ def test_a_tagged_model_something_still_serves_is_kept_and_stays_tagged(handler,
     expect_serving(handler, [], [deployment()])
     handler.stub.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": [DELETE_WHEN_UNSERVED]})
     expect_release(handler, [custom_model(MODEL_ARN, NAME)])
-    the_model_is_tagged(handler, [DELETE_WHEN_UNSERVED])
+    the_model_is_tagged(handler, [OURS, DELETE_WHEN_UNSERVED])
     expect_serving(handler, [], [deployment()])
     assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
     assert lookup_context.slept == []
@@ -306,3 +325,45 @@ def test_delete_after_a_failed_create_has_nothing_of_its_own_to_release(handler,
     request = event("distilled_model_delete", PhysicalResourceId=CREATE_FAILED)
     expect_release(handler)
     assert handler.on_event(request, lookup_context) == {"PhysicalResourceId": CREATE_FAILED}
+
+
+def test_the_lookup_releases_after_it_answers_and_after_reading_whether_the_stack_rolls_back(handler, lookup_context):
+    bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
+    bedrock_knows_the_model(handler)
+    expect_release(handler)
+    handler.on_event(event("distilled_model_create", RequestType="Update"), lookup_context)
+    assert handler.calls == [
+        "bedrock.GetModelCustomizationJob",
+        "bedrock.GetCustomModel",
+        "cloudformation.DescribeStacks",
+        "bedrock.ListCustomModels",
+    ]
+
+
+def test_a_rolled_back_lookup_releases_nothing(handler, lookup_context, caplog):
+    """CloudFormation rolls the lookup back before the throughput whose ModelArn it gives: the earlier model, tagged
+    to be deleted once unserved and (until the throughput moves back to it) served by nothing, must stay."""
+    caplog.set_level("INFO")
+    bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
+    bedrock_knows_the_model(handler)
+    stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
+    request = event("distilled_model_create", RequestType="Update", PhysicalResourceId=NEW_MODEL_ARN)
+    assert handler.on_event(request, lookup_context)["PhysicalResourceId"] == MODEL_ARN
+    assert handler.calls == [
+        "bedrock.GetModelCustomizationJob",
+        "bedrock.GetCustomModel",
+        "cloudformation.DescribeStacks",
+    ]
+    assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages
+
+
+def test_a_release_leaves_a_tagged_model_of_another_stage_alone(handler, lookup_context):
+    """Stage sandbox-distill's jobs are named sandbox-distill-distill-...: this stage's prefix, not its tag."""
+    other = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/o7t8h9e0r1s2"
+    the_model_is_tagged(handler, [OURS])
+    expect_release(handler, [custom_model(other, "sandbox-distill-distill-9f8e7d6c5b4a")])
+    the_model_is_tagged(
+        handler, [{"key": "distillation-stage", "value": "sandbox-distill"}, DELETE_WHEN_UNSERVED], other
+    )
+    assert handler.on_event(event("distilled_model_delete"), lookup_context) == {"PhysicalResourceId": MODEL_ARN}
+    assert "bedrock.DeleteCustomModel" not in handler.calls

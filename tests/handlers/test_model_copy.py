@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import time
 import types
 
 import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from tests.handlers.conftest import CREATE_FAILED, event, load_handler, rollback_of
+from tests.handlers.conftest import CREATE_FAILED, event, load_handler, lose_answers, record_calls, rollback_of
 
 SOURCE_MODEL = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/abcdefghij12"
 NEW_SOURCE_MODEL = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/n3w5o6u7r8c9"
@@ -27,7 +29,13 @@ PREFIX = "prod-copy-"
 EARLIER_COPY = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/e4r1i2e3r4l5"
 THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/p7t3h9r2u5s1"
 DELETE_WHEN_UNSERVED = {"key": "bedrock-distillation:delete-when-unserved", "value": "true"}
+# The stage's tag, which every copy the stage makes carries (the Tags property).
+OURS = {"key": "distillation-stage", "value": "prod"}
 RELEASE_FAILED = "Could not release the stage's unserved models: "
+STACK_ID = event("model_copy_create")["StackId"]
+# A copy that a failed forward update started and whose answer was lost: the stack never held it.
+STRAY_COPY_JOB = "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/s7r8a9y0c1p2"
+STRAY_MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/s7r8a9y0m1d2"
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +52,16 @@ def release_answered(caplog):
 def handler(stub):
     module = load_handler("model_copy")
     module.stub = stub(module.bedrock)
-    module.time = types.SimpleNamespace(time=lambda: STARTED_AT)
+    module.cloudformation_stub = stub(module.cloudformation)
+    module.calls = record_calls(module.bedrock, module.cloudformation)
+    clock_at(module, 0)
     return module
 
 
 def clock_at(handler, seconds_after_start: int) -> None:
-    handler.time = types.SimpleNamespace(time=lambda: STARTED_AT + seconds_after_start)
+    """The handler's clock reads StartedAt plus ``seconds_after_start``; its sleeps are the tests' (the ``context``
+    fixture's, or refused)."""
+    handler.time = types.SimpleNamespace(time=lambda: STARTED_AT + seconds_after_start, sleep=lambda s: time.sleep(s))
 
 
 def copy_job(status: str, *, arn: str = COPY_JOB, name: str = NAME, created: str = "2026-11-28T06:00:00Z", **extra):
@@ -77,8 +89,21 @@ def custom_model(model_arn: str, name: str) -> dict:
     }
 
 
-def expect_release(handler, models: list | None = None) -> None:
-    """The stage's copies listed by the release that begins every on_event (none unless given)."""
+def stack_is(handler, status: str) -> None:
+    """DescribeStacks of the copy's stack: the release runs only when the stack is not rolling back."""
+    stack = {
+        "StackName": "prod-distillation-serving",
+        "StackId": STACK_ID,
+        "CreationTime": "2026-11-28T06:39:41Z",
+        "StackStatus": status,
+    }
+    handler.cloudformation_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK_ID})
+
+
+def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN_PROGRESS") -> None:
+    """The stack's status, then the stage's copies listed by the release that begins every on_event (none unless
+    given)."""
+    stack_is(handler, status)
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -189,10 +214,13 @@ def test_of_several_copies_of_the_name_the_newest_is_adopted(handler):
 
 
 def test_update_to_a_new_source_model_makes_a_new_copy(handler):
+    """The copy the old properties name is the one the stack holds: no stray, and CloudFormation's cleanup deletes
+    it."""
     expect_release(handler)
     request = update_to_a_new_source()
     copies_named(handler, NEW_NAME, [])
     expect_create(handler, request, source=NEW_SOURCE_MODEL, name=NEW_NAME)
+    copies_named(handler, NAME, [copy_job("InProgress", arn=OTHER_COPY_JOB)])
     assert handler.on_event(request, None) == STARTED
 
 
@@ -201,6 +229,7 @@ def test_a_rollback_update_adopts_the_previous_copy_and_creates_nothing(handler)
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
     expect_untag(handler)
+    copies_named(handler, NEW_NAME, [])
     request = rollback_of(update_to_a_new_source(), physical_id=OTHER_COPY_JOB)
     assert handler.on_event(request, None) == STARTED
 
@@ -214,7 +243,9 @@ def test_every_request_first_releases_the_stages_copies_that_nothing_serves_any_
         handler,
         [custom_model(EARLIER_COPY, "prod-copy-1f2e3d4c5b6a"), custom_model(COPIED_MODEL, "preprod-copy-5e6f7a8b9c0d")],
     )
-    handler.stub.add_response("list_tags_for_resource", {"tags": [DELETE_WHEN_UNSERVED]}, {"resourceARN": EARLIER_COPY})
+    handler.stub.add_response(
+        "list_tags_for_resource", {"tags": [OURS, DELETE_WHEN_UNSERVED]}, {"resourceARN": EARLIER_COPY}
+    )
     expect_serving(handler, [throughput_summary(COPIED_MODEL, COPIED_MODEL)])
     handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": EARLIER_COPY})
     copies_named(handler, NAME, [])
@@ -225,6 +256,7 @@ def test_every_request_first_releases_the_stages_copies_that_nothing_serves_any_
 
 def test_a_release_bedrock_refuses_is_logged_and_the_copy_goes_on(handler, caplog):
     request = event("model_copy_create")
+    stack_is(handler, "CREATE_IN_PROGRESS")
     handler.stub.add_client_error(
         "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
     )
@@ -242,7 +274,9 @@ def test_adopting_a_completed_copy_its_delete_tagged_untags_its_model(handler):
     """A return to a copy whose replacement's cleanup tagged its model while a throughput was moving off it: the
     release passes over it (still served), and the copy adopted again owns its model again."""
     expect_release(handler, [custom_model(COPIED_MODEL, NAME)])
-    handler.stub.add_response("list_tags_for_resource", {"tags": [DELETE_WHEN_UNSERVED]}, {"resourceARN": COPIED_MODEL})
+    handler.stub.add_response(
+        "list_tags_for_resource", {"tags": [OURS, DELETE_WHEN_UNSERVED]}, {"resourceARN": COPIED_MODEL}
+    )
     expect_serving(handler, [throughput_summary(COPIED_MODEL, EARLIER_COPY)])
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
@@ -398,3 +432,166 @@ def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
     request = {**delete_request("false"), "PhysicalResourceId": CREATE_FAILED}
     assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
     assert handler.is_complete(request, None) == {"IsComplete": True}
+
+
+# -- a lost answer, and the stray a failed update leaves ------------------------------------------------------------
+CREATE_ENDPOINT = "https://bedrock.us-east-1.amazonaws.com/model-copy-jobs"
+
+
+def test_a_create_whose_answer_is_lost_adopts_the_copy_bedrock_started(handler, context, monkeypatch, caplog):
+    """Every attempt's answer lost (ReadTimeoutError after botocore's retries): the copy is looked up by name, and
+    the one Bedrock started is this request's."""
+    caplog.set_level("INFO")
+    request = event("model_copy_create")
+    expect_release(handler)
+    copies_named(handler, NAME, [])
+    lost = lose_answers(
+        monkeypatch, handler.bedrock, "create_model_copy_job", ReadTimeoutError(endpoint_url=CREATE_ENDPOINT)
+    )
+    copies_named(handler, NAME, [copy_job("InProgress")])
+    assert handler.on_event(request, context) == STARTED
+    assert [params["targetModelName"] for params in lost] == [NAME]
+    assert handler.calls == [
+        "cloudformation.DescribeStacks",
+        "bedrock.ListCustomModels",
+        "bedrock.ListModelCopyJobs",
+        "bedrock.ListModelCopyJobs",
+    ]
+    assert f"Bedrock had started the model copy {NAME} ({COPY_JOB})" in caplog.messages
+
+
+def test_a_create_whose_answer_is_lost_and_that_bedrock_did_not_start_says_to_deploy_again(
+    handler, context, monkeypatch
+):
+    request = event("model_copy_create")
+    expect_release(handler)
+    copies_named(handler, NAME, [])
+    lose_answers(monkeypatch, handler.bedrock, "create_model_copy_job", ReadTimeoutError(endpoint_url=CREATE_ENDPOINT))
+    copies_named(handler, NAME, [])
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(request, context)
+    assert str(raised.value) == (
+        f'Bedrock did not start the model copy {NAME} (Read timeout on endpoint URL: "{CREATE_ENDPOINT}"); deploy '
+        "again to retry."
+    )
+
+
+def test_a_create_bedrock_stays_out_of_reach_for_fails_once_the_functions_time_is_short(handler, context, monkeypatch):
+    """Looks every 5 s while more than two calls' budget (2 x 102 s) is left of the function's 900 s: 140 looks, all
+    unreachable, after which 200 s are left, and the request fails saying what the next deploy does."""
+    request = event("model_copy_create")
+    expect_release(handler)
+    copies_named(handler, NAME, [])
+    lose_answers(monkeypatch, handler.bedrock, "create_model_copy_job", ReadTimeoutError(endpoint_url=CREATE_ENDPOINT))
+    unreachable = EndpointConnectionError(endpoint_url=CREATE_ENDPOINT)
+    looks = lose_answers(monkeypatch, handler.bedrock, "list_model_copy_jobs", unreachable, times=1000, after=1)
+    with pytest.raises(RuntimeError) as raised:
+        handler.on_event(request, context)
+    assert str(raised.value) == (
+        f"Bedrock could not be reached to start the model copy {NAME} "
+        f'(Read timeout on endpoint URL: "{CREATE_ENDPOINT}"). Deploy again: the next deploy adopts the copy if '
+        "Bedrock did start it, and starts it otherwise."
+    )
+    assert len(looks) == 140
+    assert context.remaining_seconds == 200
+
+
+def rollback_with_a_stray() -> dict:
+    """The rollback of an update to a new source whose CreateModelCopyJob answer was lost: the stack still holds the
+    previous copy, and the copy the forward update started is known to nothing but its name."""
+    return rollback_of(update_to_a_new_source(), physical_id=COPY_JOB)
+
+
+def test_a_rollback_finds_the_copy_the_failed_update_started_and_releases_nothing_else(handler, caplog):
+    caplog.set_level("INFO")
+    stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    expect_untag(handler)
+    copies_named(handler, NEW_NAME, [copy_job("InProgress", arn=STRAY_COPY_JOB, name=NEW_NAME)])
+    assert handler.on_event(rollback_with_a_stray(), None) == {
+        "PhysicalResourceId": COPY_JOB,
+        "Data": {"StartedAt": str(STARTED_AT), "StrayCopyJobArn": STRAY_COPY_JOB},
+    }
+    assert handler.calls == [
+        "cloudformation.DescribeStacks",
+        "bedrock.ListModelCopyJobs",
+        "bedrock.GetCustomModel",
+        "bedrock.UntagResource",
+        "bedrock.ListModelCopyJobs",
+    ]
+    assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages
+
+
+def stray_check(retain: str = "false") -> dict:
+    """is_complete of that rollback: on_event's Data, the stray's properties (OldResourceProperties) as it was made."""
+    request = rollback_with_a_stray()
+    request["OldResourceProperties"]["RetainModelOnDelete"] = retain
+    request["Data"] = {"StartedAt": str(STARTED_AT), "StrayCopyJobArn": STRAY_COPY_JOB}
+    return request
+
+
+def stray_is(handler, status: str) -> None:
+    handler.stub.add_response(
+        "get_model_copy_job",
+        copy_job(status, arn=STRAY_COPY_JOB, name=NEW_NAME, targetModelArn=STRAY_MODEL),
+        {"jobArn": STRAY_COPY_JOB},
+    )
+
+
+def test_the_rollback_waits_for_the_stray_copy_then_deletes_its_model(handler):
+    """A copy cannot be stopped: its model is deleted once the copy has made it, as its Delete would have."""
+    request = stray_check()
+    clock_at(handler, 60)
+    stray_is(handler, "InProgress")
+    assert handler.is_complete(request, None) == {"IsComplete": False}
+    clock_at(handler, 1800)
+    stray_is(handler, "Completed")
+    nothing_serves_the_copy(handler)
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": STRAY_MODEL})
+    copy_is(handler, "Completed")
+    assert handler.is_complete(request, None) == {
+        "IsComplete": True,
+        "Data": {"ModelArn": COPIED_MODEL, "CopyJobArn": COPY_JOB},
+    }
+    assert handler.calls == [
+        "bedrock.GetModelCopyJob",
+        "bedrock.GetModelCopyJob",
+        "bedrock.ListProvisionedModelThroughputs",
+        "bedrock.ListCustomModelDeployments",
+        "bedrock.DeleteCustomModel",
+        "bedrock.GetModelCopyJob",
+    ]
+
+
+def test_a_stray_copy_of_a_stage_that_keeps_its_models_is_kept(handler):
+    copy_is(handler, "Completed")
+    assert handler.is_complete(stray_check(retain="true"), None)["IsComplete"] is True
+    assert handler.calls == ["bedrock.GetModelCopyJob"]
+
+
+def test_a_stray_copy_still_running_past_the_wait_is_logged_and_the_rollback_completes(handler, caplog):
+    """Failing the rollback for it would leave the stack in UPDATE_ROLLBACK_FAILED: it is left, and said so."""
+    clock_at(handler, 3301)
+    stray_is(handler, "InProgress")
+    copy_is(handler, "Completed")
+    assert handler.is_complete(stray_check(), None)["IsComplete"] is True
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelname == "WARNING"] == [
+        (
+            "WARNING",
+            f"The model copy {STRAY_COPY_JOB}, made by a failed update and held by nothing, still runs; delete its "
+            "model once it completes (aws bedrock delete-custom-model)",
+        )
+    ]
+
+
+def test_a_stray_that_is_the_copy_the_stack_holds_is_none(handler):
+    """The forward update succeeded and a later resource failed: the stack holds the newer copy, which
+    CloudFormation's cleanup deletes; the rollback takes it for no stray."""
+    stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    expect_untag(handler)
+    copies_named(handler, NEW_NAME, [copy_job("InProgress", arn=STRAY_COPY_JOB, name=NEW_NAME)])
+    request = rollback_of(update_to_a_new_source(), physical_id=STRAY_COPY_JOB)
+    assert handler.on_event(request, None) == STARTED

@@ -43,6 +43,9 @@ SESSION = botocore.session.get_session()
 # The tag a job's handler puts on a custom model it could not delete because a Provisioned Throughput or deployment
 # still served it; whatever stops serving the model deletes it then (distilled_model's Delete).
 DELETE_WHEN_UNSERVED_TAG = "bedrock-distillation:delete-when-unserved"
+# The tag key the stack gives every Bedrock resource of a stage, with the stage's name as its value
+# (distill/constructs/budget.py STAGE_TAG: the handlers cannot import the app's package).
+STAGE_TAG = "distillation-stage"
 
 
 def client(service):
@@ -172,43 +175,96 @@ def delete_model_unless_served(bedrock, model_arn, context=None):
     return f"kept while {serving} serves it, tagged to be deleted afterwards"
 
 
-def release_unserved_models(bedrock, prefix):
-    """Delete this stage's custom models (named ``prefix``...) that were tagged to be deleted once unserved and
-    that nothing serves any more; returns their ARNs. Whatever serves or trains for the stage calls it, so a model
-    whose serving moved off it is not left behind for want of a later Delete. One that Bedrock still finds in use
-    (ConflictException) is left for the next time."""
+def release_unserved_models(bedrock, prefix, stage):
+    """Delete the stage ``stage``'s custom models (named ``prefix``... and tagged STAGE_TAG ``stage``) that were tagged
+    to be deleted once unserved and that nothing serves any more; returns their ARNs. Whatever serves or trains for the
+    stage calls it, so a model whose serving moved off it is not left behind for want of a later Delete.
+
+    A name prefix is not a stage: stage names may hold hyphens, so ``dev-copy-`` (stage dev's copies) also begins the
+    names of stage dev-copy's jobs (``dev-copy-distill-...``); only a model whose own STAGE_TAG is ``stage`` is the
+    stage's. One that Bedrock still finds in use (ConflictException) is left for the next time; one whose tags or
+    deletion Bedrock refuses otherwise is logged and passed over, so that it does not keep the others."""
     released = []
     for model in _pages(bedrock.list_custom_models, "modelSummaries", nameContains=prefix):
+        model_arn = model["modelArn"]
         if not model["modelName"].startswith(prefix):
             continue
-        tags = unless_gone(bedrock.list_tags_for_resource, resourceARN=model["modelArn"]) or {"tags": []}
-        if not any(t["key"] == DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]):
-            continue
-        if serving_state(bedrock, model["modelArn"]) != ([], []):
-            continue
         try:
-            unless_gone(bedrock.delete_custom_model, modelIdentifier=model["modelArn"])
+            if _release(bedrock, model_arn, stage):
+                released.append(model_arn)
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConflictException":
-                raise
-            continue
-        released.append(model["modelArn"])
+            LOG.warning("Could not release the custom model %s: %s", model_arn, error)
     return released
 
 
-def release_stage_models(bedrock, name):
-    """release_unserved_models for the stage of ``name`` (a job's or a copy's), as every handler that trains, copies or
-    serves for the stage runs it after its own work. A failure is logged, not raised: the models it deletes are not
-    the request's own, so a refused or lost answer must not fail the request (the next request tries again).
-    Returns the ARNs of the models deleted."""
+def _release(bedrock, model_arn, stage):
+    """Whether the model ``model_arn`` was released: deleted, or gone already."""
+    listed = unless_gone(bedrock.list_tags_for_resource, resourceARN=model_arn) or {"tags": []}
+    tags = {t["key"]: t["value"] for t in listed["tags"]}
+    if DELETE_WHEN_UNSERVED_TAG not in tags:
+        return False
+    if tags.get(STAGE_TAG) != stage:
+        LOG.info(
+            "Leaving the custom model %s alone: it is tagged %s=%s, not %s",
+            model_arn,
+            STAGE_TAG,
+            tags.get(STAGE_TAG),
+            stage,
+        )
+        return False
+    if serving_state(bedrock, model_arn) != ([], []):
+        return False
     try:
-        released = release_unserved_models(bedrock, name_prefix(name))
+        unless_gone(bedrock.delete_custom_model, modelIdentifier=model_arn)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConflictException":
+            raise
+        return False
+    return True
+
+
+def rolling_back(cloudformation, stack_id):
+    """Whether CloudFormation is rolling the stack ``stack_id`` back: its StackStatus (DescribeStacks) is one of the
+    ``*ROLLBACK_IN_PROGRESS`` values of botocore's CloudFormation model (ROLLBACK_IN_PROGRESS after a failed creation,
+    UPDATE_ROLLBACK_IN_PROGRESS after a failed update, IMPORT_ROLLBACK_IN_PROGRESS). The cleanup that follows a
+    rollback's updates (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) is not. Raises what DescribeStacks raises."""
+    stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+    return stack["StackStatus"].endswith("ROLLBACK_IN_PROGRESS")
+
+
+def release_stage_models(bedrock, cloudformation, event, name, stage):
+    """release_unserved_models for the stage ``stage`` of ``name`` (a job's or a copy's), as every handler that trains,
+    copies or serves for the stage runs it after its own work. Returns the ARNs of the models deleted.
+
+    Never while the stack rolls back (``rolling_back``): a rollback moves serving back to the model it served before,
+    which may be one tagged to be deleted once unserved and, at that moment, served by nothing (the model lookup is
+    rolled back before the throughput whose ModelArn it gives). When the stack's status cannot be read, or the request
+    names no stage, nothing is released. A failure is logged, not raised: the models it deletes are not the request's
+    own, so a refused or lost answer must not fail the request (the next request tries again)."""
+    if not stage:
+        LOG.warning("Not releasing the stage's unserved models: the resource's properties name no stage")
+        return []
+    try:
+        if rolling_back(cloudformation, event["StackId"]):
+            LOG.info("Not releasing the stage's unserved models while the stack rolls back")
+            return []
+    except (ClientError, BotoCoreError) as error:
+        LOG.warning("Not releasing the stage's unserved models: could not read whether the stack rolls back: %s", error)
+        return []
+    try:
+        released = release_unserved_models(bedrock, name_prefix(name), stage)
     except (ClientError, BotoCoreError) as error:
         LOG.warning("Could not release the stage's unserved models: %s", error)
         return []
     for model_arn in released:
         LOG.info("Deleted the custom model %s, which nothing serves any more", model_arn)
     return released
+
+
+def stage_of(tags_json):
+    """The stage that a resource's tags property (``Tags``, ``JobTags``: a ``{"key": "value"}`` map as a JSON string)
+    names with STAGE_TAG, or None."""
+    return json.loads(tags_json or "{}").get(STAGE_TAG)
 
 
 def untag_for_deletion(bedrock, model_arn):
