@@ -118,6 +118,12 @@ def stage_created(
     ]
 
 
+def own_stack_status(stack: Stack) -> Permission:
+    """Reading the handler's own stack (DescribeStacks), to tell CloudFormation's rollback from an update
+    (lambda/shared/python/custom_resource.py rolling_back)."""
+    return Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id])
+
+
 def model_release(stack: Stack, stage_name: str) -> list[Permission]:
     """What deleting a custom model once nothing serves it takes (lambda/shared/python/custom_resource.py
     delete_model_unless_served and release_unserved_models): finding the stage's models and what serves them, their

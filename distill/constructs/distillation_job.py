@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -14,6 +14,7 @@ from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
     model_release,
+    own_stack_status,
     stage_created,
     stage_owned,
     stage_tags,
@@ -131,7 +132,7 @@ class DistillationJob(Construct):
                     ],
                 ),
                 # Whether an Update comes from CloudFormation rolling the stack back.
-                Permission(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID]),
+                own_stack_status(stack),
                 Permission(
                     actions=["iam:PassRole"],
                     resources=[service_role.role_arn],

@@ -14,6 +14,7 @@ from distill.constructs.bedrock_resource import (
     Permission,
     Waiting,
     model_release,
+    own_stack_status,
     stage_created,
     stage_tags,
 )
@@ -93,8 +94,8 @@ class ModelCopy(Construct):
                     "copy by name before it makes one.",
                 ),
                 *model_release(stack, stage_name),
-                # Whether the stack rolls back, when no model may be released (custom_resource.rolling_back).
-                Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]),
+                # No model may be released while the stack rolls back.
+                own_stack_status(stack),
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

@@ -7,7 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
+from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release, own_stack_status
 from distill.constructs.data_key import DataKey
 from distill.constructs.signalled_wait import SignalledWait
 from distill.nag import acknowledge, rendered
@@ -107,8 +107,8 @@ class DistilledModel(Construct):
                     wildcard_reason=JOBS_REASON,
                 ),
                 *model_release(stack, stage_name),
-                # Whether the stack rolls back, when no model may be released (custom_resource.rolling_back).
-                Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]),
+                # No model may be released while the stack rolls back.
+                own_stack_status(stack),
             ],
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy, Stack
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission
+from distill.constructs.bedrock_resource import BedrockResource, Permission, own_stack_status
 from distill.constructs.data_key import DataKey
 
 MAX_TOKENS = 64
@@ -46,7 +46,11 @@ class ServingSmokeTest(Construct):
             "MaxPromptCharacters": str(MAX_PROMPT_CHARACTERS),
             "MaxTokens": str(MAX_TOKENS),
         }
-        permissions = [Permission(actions=["bedrock:InvokeModel"], resources=[model_id])]
+        # The check is not run while the stack rolls back (lambda/smoke_test rolling_back).
+        permissions = [
+            Permission(actions=["bedrock:InvokeModel"], resources=[model_id]),
+            own_stack_status(Stack.of(self)),
+        ]
         if training_data_uri is not None:
             properties["TrainingDataUri"] = training_data_uri
             bucket, _, object_key = training_data_uri.removeprefix("s3://").partition("/")

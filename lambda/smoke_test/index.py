@@ -21,6 +21,7 @@ LOG.setLevel(logging.INFO)
 
 runtime = custom_resource.client("bedrock-runtime")
 s3 = custom_resource.LazyClient("s3")
+cloudformation = custom_resource.LazyClient("cloudformation")
 
 PHYSICAL_ID = "smoke-test"
 # A smoke test, not an evaluation: a handful of calls keeps the deploy quick and the handler well inside its timeout.
@@ -37,6 +38,12 @@ def on_event(event, _context):
     LOG.info("%s %s", event["RequestType"], event["LogicalResourceId"])
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": PHYSICAL_ID}
+    if event["RequestType"] == "Update" and stack_rolls_back(event):
+        # A rollback moves serving back to what answered before; a check that failed here would stop the rollback
+        # (UPDATE_ROLLBACK_FAILED) and leave the stack unable to deploy. The next deploy that changes the served
+        # model checks it again.
+        LOG.info("The stack rolls back: the smoke test is not run")
+        return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Checked": 0}}
     properties = event["ResourceProperties"]
     count = read_whole_number(properties, "PromptCount", most=MAX_PROMPTS)
     max_tokens = read_whole_number(properties, "MaxTokens")
@@ -45,6 +52,16 @@ def on_event(event, _context):
     for number, prompt in enumerate(prompts, 1):
         check(properties["ModelId"], prompt, max_tokens, f"prompt {number} of {len(prompts)}")
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Checked": len(prompts)}}
+
+
+def stack_rolls_back(event):
+    """Whether this Update is CloudFormation's rollback; when the stack cannot be read, the check runs (a forward
+    update must not lose its check to a refused DescribeStacks)."""
+    try:
+        return custom_resource.rolling_back(cloudformation, event["StackId"])
+    except (ClientError, BotoCoreError) as error:
+        LOG.warning("Could not read the stack's status (%s); running the smoke test", error)
+        return False
 
 
 def read_whole_number(properties, name, most=None):

@@ -345,3 +345,23 @@ def test_a_rollback_during_a_slow_move_moves_the_throughput_back_and_a_revert_se
     assert served_model(stage) == first.model_arn
     deployed(stage, unretained)
     assert served_model(stage) == first.model_arn
+
+
+def test_a_rollback_does_not_run_the_smoke_test_whose_failure_would_stop_it(world):
+    """The served model stops answering while a failed serving update rolls back: a smoke test run in the rollback
+    would fail it (UPDATE_ROLLBACK_FAILED, and no deploy until someone continues it)."""
+    stage = StageDeployment(world, "dev", served())
+    deployed(stage)
+    deployed(stage, with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    serving = "dev-distillation-serving"
+
+    def rolling_back(_call) -> bool:
+        return world.engine.stacks[serving].status == "UPDATE_ROLLBACK_IN_PROGRESS"
+
+    unavailable = FakeError("ServiceUnavailableException", "The model is temporarily unavailable.")
+    world.faults.add("bedrock-runtime", "Converse", unavailable, times=None, when=rolling_back)
+    # The check's own update fails (as a refused Converse would): CloudFormation's rollback sends it an Update too.
+    check = next(r.logical_id for r in stage.stack("serving").resources.values() if "SmokeTest" in r.type)
+    world.engine.fail_next(serving, check, "Update")
+    assert stage.deploy(parts=("serving",))[serving] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("serving").status_reason

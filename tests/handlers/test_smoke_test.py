@@ -49,7 +49,14 @@ def handler(stub):
     module = load_handler("smoke_test")
     module.stub = stub(module.runtime)
     module.s3_stub = stub(module.s3)
+    module.cfn_stub = stub(module.cloudformation)
     return module
+
+
+def stack_is(handler, status: str, request: dict) -> None:
+    """The stack's status as DescribeStacks answers the Update's check of whether it is a rollback."""
+    stack = {"StackName": "sandbox-distillation-serving", "CreationTime": "2026-11-28T06:00:00Z", "StackStatus": status}
+    handler.cfn_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": request["StackId"]})
 
 
 def expect_dataset(handler, body: bytes) -> None:
@@ -88,9 +95,12 @@ def expect_answers(handler, prompts=PROMPTS[:3]) -> None:
 
 @pytest.mark.parametrize("fixture", ["smoke_test_create", "smoke_test_update"])
 def test_create_and_update_send_the_first_prompts_of_the_dataset_and_log_none_of_them(handler, fixture, caplog):
+    request = event(fixture)
+    if request["RequestType"] == "Update":
+        stack_is(handler, "UPDATE_IN_PROGRESS", request)
     expect_dataset(handler, dataset(*PROMPTS))
     expect_answers(handler)
-    assert handler.on_event(event(fixture), None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 3}}
+    assert handler.on_event(request, None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 3}}
     logged = "\n".join(caplog.messages)
     assert not any(text in logged for text in [*PROMPTS, *ANSWERS, "SEC filings"])
     assert "Smoke test prompt 3 of 3: 9 characters, stopReason end_turn" in caplog.messages
@@ -114,9 +124,29 @@ def test_an_update_for_a_new_model_alone_checks_the_served_model_again(handler):
     model; the prompts still go to ModelId, what serves it."""
     request = event("smoke_test_update")
     request["OldResourceProperties"] = {**request["ResourceProperties"], "ModelArn": EARLIER_MODEL_ARN}
+    stack_is(handler, "UPDATE_IN_PROGRESS", request)
     expect_dataset(handler, dataset(*PROMPTS))
     expect_answers(handler)
     assert handler.on_event(request, None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 3}}
+
+
+def test_a_rollback_sends_nothing(handler, caplog):
+    """A check that failed while the stack rolls back would stop the rollback (UPDATE_ROLLBACK_FAILED)."""
+    request = event("smoke_test_update")
+    stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS", request)
+    assert handler.on_event(request, None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 0}}
+    assert "The stack rolls back: the smoke test is not run" in caplog.messages
+
+
+def test_an_update_whose_stack_cannot_be_read_is_checked(handler, caplog):
+    request = event("smoke_test_update")
+    handler.cfn_stub.add_client_error(
+        "describe_stacks", "Throttling", "Rate exceeded", 400, expected_params={"StackName": request["StackId"]}
+    )
+    expect_dataset(handler, dataset(*PROMPTS))
+    expect_answers(handler)
+    assert handler.on_event(request, None)["Data"] == {"Checked": 3}
+    assert any(m.startswith("Could not read the stack's status (") for m in caplog.messages)
 
 
 def test_a_stage_without_a_dataset_of_its_own_sends_the_synthetic_prompt(handler):
