@@ -226,7 +226,8 @@ def settle_unknown_outcome(name, error, context):
         raise RuntimeError(f"Bedrock did not accept the distillation job {name} ({error}); deploy again to retry.")
     raise RuntimeError(
         f"Bedrock could not be reached to start the distillation job {name} ({error}). Deploy again: the next deploy "
-        "adopts the job if Bedrock did accept it, and starts it otherwise."
+        "adopts the job if Bedrock did accept it, and starts it otherwise. A stack deleted instead never learns of it: "
+        f"then look for the job {name} in Bedrock and stop it, as it may run and bill."
     )
 
 

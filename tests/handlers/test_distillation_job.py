@@ -436,7 +436,8 @@ def test_an_unreachable_bedrock_is_asked_until_the_budget_runs_out(handler, cont
     assert str(raised.value) == (
         f"Bedrock could not be reached to start the distillation job {NAME} (Could not connect to the endpoint URL: "
         f'"{ENDPOINT}"). Deploy again: the next deploy adopts the job if Bedrock did accept it, and starts it '
-        "otherwise."
+        f"otherwise. A stack deleted instead never learns of it: then look for the job {NAME} in Bedrock and stop it, "
+        "as it may run and bill."
     )
 
 
