@@ -167,20 +167,33 @@ def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppCo
     return AppConfig(stages=stages, pipeline=pipeline)
 
 
-def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT) -> dict[str, StageConfig]:
-    """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found."""
+def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT, *, only: str | None = None) -> dict[str, StageConfig]:
+    """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found.
+
+    With ``only`` (a command that works on one stage), the result holds that stage alone, or nothing when there is
+    no such stage, and only its problems are raised: another stage's broken dataset is no concern of this one.
+    Every stage is still parsed, as a stage that copies a model is checked against the stage it copies from.
+    """
     if stages is None:
         raise ConfigError([f'cdk.json context has no "{STAGES_KEY}" entry; add at least one stage'])
-    problems: list[str] = []
-    root = Reader({STAGES_KEY: stages}, "context", problems)
-    parsed = root.each(STAGES_KEY, lambda reader, name: _parse_stage(reader, name, base_dir))
-    if not parsed and not problems:
-        problems.append(f"context.{STAGES_KEY} is empty; add at least one stage")
+    if not isinstance(stages, Mapping):
+        raise ConfigError([f"context.{STAGES_KEY} is {show(stages)}; it must be an object of named entries"])
+    if not stages:
+        raise ConfigError([f"context.{STAGES_KEY} is empty; add at least one stage"])
+    # Each stage collects its own problems, so that a command on one stage reports that stage's alone.
+    problems: dict[str, list[str]] = {name: [] for name in stages}
+    parsed = {
+        name: _parse_stage(Reader(entry, f"context.{STAGES_KEY}.{name}", problems[name]), name, base_dir)
+        for name, entry in stages.items()
+    }
     for name, stage in parsed.items():
         if stage.model_source is not None:
-            check_model_source(name, stage, parsed, problems)
-    root.raise_if_problems()
-    return parsed
+            check_model_source(name, stage, parsed, problems[name])
+    chosen = list(parsed) if only is None else [name for name in parsed if name == only]
+    reported = [problem for name in chosen for problem in problems[name]]
+    if reported:
+        raise ConfigError(reported)
+    return {name: parsed[name] for name in chosen}
 
 
 def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -125,17 +123,6 @@ class Reader:
             )
             return {}
         return dict(value)
-
-    def each(self, key: str, parse: Callable[[Reader, str], T]) -> dict[str, T]:
-        """Parse every entry of an object whose keys are names (stages, for example)."""
-        table = self.raw(key, {})
-        if not isinstance(table, Mapping):
-            self.problem(f"{self.where(key)} is {show(table)}; it must be an object of named entries")
-            return {}
-        return {
-            name: parse(Reader(entry, f"{self.where(key)}.{name}", self.problems), name)
-            for name, entry in table.items()
-        }
 
     def reject_unknown(self) -> None:
         """Unknown keys are errors: a misspelt key silently ignored is a setting silently not applied."""

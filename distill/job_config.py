@@ -241,7 +241,10 @@ def _parse_file(reader: Reader, *, base_dir: Path, multi_turn: bool) -> Training
     try:
         report = dataset.validate_file(path, multi_turn_allowed=multi_turn)
     except OSError as error:
-        reader.problem(f"{reader.where('file')} is {show(name)}; the file cannot be read: {error.strerror}")
+        where = f"{reader.where('file')} is {show(name)}"
+        if not Path(name).is_absolute():
+            where += f", read as {path} (a relative path is resolved against the folder of the cdk.json, {base_dir})"
+        reader.problem(f"{where}; the file cannot be read: {error.strerror}")
         return TrainingData()
     for problem in report.problems:
         reader.problem(f"{reader.where('file')}: {problem}")

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from distill import cost, dataset, pricing
-from distill.config import load_stages
-from distill.config_reader import ConfigError
+from distill.commands.config import StagesError, read_stages
 
 FORMATS = ("text", "json", "markdown")
 
@@ -35,17 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        context = json.loads(args.cdk_json.read_text())["context"]
-        stages = load_stages(context.get("stages"))
-    except (OSError, ValueError, KeyError) as error:
-        print(f"distill cost: cannot read the context of {args.cdk_json}: {error}", file=sys.stderr)
-        return 2
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
-    if args.stage not in stages:
-        print(f"distill cost: no stage {args.stage!r}; stages: {', '.join(stages)}", file=sys.stderr)
-        return 2
+        stage = read_stages(args.cdk_json, args.stage)[args.stage]
+    except StagesError as error:
+        print(f"distill cost: {error}" if error.exit_code == 2 else error, file=sys.stderr)
+        return error.exit_code
     try:
         table = pricing.load(args.prices)
     except (OSError, ValueError) as error:
@@ -56,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if status:
             return status
     try:
-        found = cost.estimate(stages[args.stage], table, dataset_path=args.dataset)
+        found = cost.estimate(stage, table, dataset_path=args.dataset)
     except (OSError, dataset.LineError) as error:
         print(f"distill cost: cannot read the dataset: {error}", file=sys.stderr)
         return 2

@@ -120,11 +120,12 @@ def _stage_models(cdk_json: Path, name: str) -> tuple[str, str]:
     from distill.commands.config import StagesError, read_stages
 
     try:
-        stages = read_stages(cdk_json)
+        stages = read_stages(cdk_json, name)
     except StagesError as error:
+        # An unreadable file or an unknown stage is named in the message; invalid settings are listed under it.
+        if error.exit_code == 2:
+            raise UsageError(str(error)) from None
         raise UsageError(f"cannot take the models of stage {name} from {cdk_json}: {error}") from None
-    if name not in stages:
-        raise UsageError(f'{cdk_json} has no stage "{name}"; stages: {", ".join(stages)}')
     distillation = stages[name].distillation
     if distillation is None:
         raise UsageError(

@@ -269,7 +269,7 @@ def test_markdown_is_a_table_for_a_pull_request(tmp_path, capsys):
 def test_an_unknown_stage_or_an_unreadable_table_exits_2(tmp_path, capsys):
     status, _, err = run_cost(capsys, "--stage", "staging")
     assert status == 2
-    assert "distill cost: no stage 'staging'; stages: sandbox, dev, prod" in err
+    assert f'distill cost: {ROOT / "cdk.json"} has no stage "staging"; stages: sandbox, dev, prod' in err
     status, _, err = run_cost(capsys, "--stage", "dev", "--prices", str(tmp_path / "missing.json"))
     assert status == 2
     assert f"distill cost: cannot read the price table {tmp_path / 'missing.json'}" in err

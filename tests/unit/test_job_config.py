@@ -133,10 +133,12 @@ def test_a_local_dataset_with_problems_stops_the_synth_with_the_validators_messa
     )
 
 
-def test_a_missing_local_dataset():
+def test_a_missing_local_dataset_names_the_path_it_was_read_as():
+    root = Path(__file__).resolve().parents[2]
     assert only_problem(stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})) == (
-        'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl"; the file cannot be read: No such '
-        "file or directory"
+        f'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl", read as {root / "nowhere.jsonl"} '
+        f"(a relative path is resolved against the folder of the cdk.json, {root}); the file cannot be read: No "
+        "such file or directory"
     )
 
 

@@ -527,7 +527,7 @@ def test_an_unknown_stage_is_a_usage_error(capsys, tmp_path):
     code = main(["preflight", "--stage", "qa", "--cdk-json", write_cdk_json(tmp_path)])
     assert (code, capsys.readouterr().err) == (
         2,
-        f"distill preflight: no stage 'qa' in {tmp_path / 'cdk.json'}; stages: dev\n",
+        f'distill preflight: {tmp_path / "cdk.json"} has no stage "qa"; stages: dev\n',
     )
 
 
