@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from distill.catalog import CatalogError, parse_model
+from distill.commands.model_ids import unknown_model
 from distill.dataset import multi_turn_allowed_for
 from distill.invocation_logs import (
     DROP_REASONS,
@@ -133,13 +134,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def job_use(teacher: str | None, student: str | None) -> JobUse:
-    """The job as the flags describe it; raise ``UsageError`` for an id that is no model identifier."""
+    """The job as the flags describe it; raise ``UsageError`` for an id that is no model identifier, or one the model
+    catalog does not know as a distillation teacher or student (as `distill validate` does)."""
     references = {}
     for flag, text in (("--teacher", teacher), ("--student", student)):
         try:
             references[flag] = parse_model(text) if text else None
         except CatalogError as error:
             raise UsageError(f"{flag}: {error}") from error
+    unknown = unknown_model(teacher, student)
+    if unknown:
+        raise UsageError(unknown)
     named = [reference.model_id or reference.identifier for reference in references.values() if reference]
     return JobUse(teacher=references["--teacher"], multi_turn_allowed=multi_turn_allowed_for(*named))
 

@@ -557,3 +557,19 @@ def test_a_teacher_that_is_no_model_identifier_is_refused(capsys, logs):
         'distill preview-logs: --teacher: "Llama 405B" is not a Bedrock model id (like "amazon.nova-pro-v1:0") or '
         "inference profile id\n"
     )
+
+
+def test_preview_refuses_a_teacher_the_catalog_does_not_know_with_the_closest_ids(capsys, logs):
+    """The same check as `distill validate --teacher`: a typo would otherwise count every record as another model's."""
+    code, out, err = preview(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", "meta.llama3-1-405b-instruct")
+    assert (code, out) == (2, "")
+    assert err == (
+        'distill preview-logs: --teacher "meta.llama3-1-405b-instruct" is not a distillation teacher in the model '
+        "catalog (checked 2026-12-01); closest: meta.llama3-1-405b-instruct-v1:0, meta.llama3-1-70b-instruct-v1:0, "
+        "meta.llama3-3-70b-instruct-v1:0\n"
+    )
+
+
+def test_preview_takes_a_known_teacher_as_its_inference_profile(capsys, logs):
+    code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", f"us.{TEACHER}")
+    assert (code, report["teacher"]) == (1, f"us.{TEACHER}")
