@@ -88,6 +88,10 @@ PROMPT_COMPLETION_MESSAGE = (
     'this is the prompt/completion format ({"prompt", "completion"}), not ' + SCHEMA_VERSION + "; "
     "`distill convert` converts it"
 )
+INVOCATION_LOG_MESSAGE = (
+    "this is a model invocation log record (schemaType {}), not " + SCHEMA_VERSION + "; a job reads invocation "
+    "logs through trainingData.invocationLogs, and `distill preview-logs` counts the records it would use"
+)
 BOM_MESSAGE = (
     "starts with a byte order mark (BOM, the bytes EF BB BF); save the file as UTF-8 without a BOM (the Bedrock "
     "user guide does not say a BOM is accepted, and JSON writers must not add one, RFC 8259 section 8.1)"
@@ -193,6 +197,11 @@ def validate_record(record: object, *, multi_turn_allowed: bool) -> list[Finding
         return [Finding(RECORD, f"must be a JSON object, found {_kind(record)}")]
     if "messages" not in record and ("prompt" in record or "completion" in record):
         return [Finding(RECORD, PROMPT_COMPLETION_MESSAGE)]
+    if "schemaType" in record:
+        from distill.invocation_logs import SCHEMA_TYPE
+
+        if record["schemaType"] == SCHEMA_TYPE:
+            return [Finding(RECORD, INVOCATION_LOG_MESSAGE.format(json.dumps(SCHEMA_TYPE)))]
     findings: list[Finding] = []
     _check_schema_version(record.get("schemaVersion", _MISSING), findings)
     if "system" in record:

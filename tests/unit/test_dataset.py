@@ -516,6 +516,18 @@ def test_the_published_examples_pass_and_fail_only_the_record_count(name):
     assert (report.summary.prompt_only, report.summary.with_response) == (1, 1)
 
 
+def test_an_invocation_log_record_is_one_problem_that_points_to_preview_logs():
+    """Before, each of the record's 13 top-level keys was its own "unknown field" line."""
+    path = REFERENCE_DATA / "docs-invocation-log-record.jsonl"
+    report = validate_file(path, multi_turn_allowed=False)
+    assert [str(problem) for problem in report.problems] == [
+        f'{path}:1: (record): this is a model invocation log record (schemaType "ModelInvocationLog"), not '
+        "bedrock-conversation-2024; a job reads invocation logs through trainingData.invocationLogs, and `distill "
+        "preview-logs` counts the records it would use",
+        f"{path}: {COUNT_MESSAGE.format(1).replace('records', 'record')}",
+    ]
+
+
 def test_the_prompt_completion_dataset_fails_with_the_conversion_hint():
     path = REFERENCE_DATA / "uber10k-prompt-completion.jsonl"
     report = validate_file(path, multi_turn_allowed=False)
