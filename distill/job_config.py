@@ -89,7 +89,8 @@ class ServingConfig:
     """How the distilled model is served once the job has produced it."""
 
     mode: str = "provisioned"
-    model_units: int = 1
+    # Provisioned Throughput only: None for on-demand serving or none, which have no model units.
+    model_units: int | None = 1
     commitment: str = "none"
     poll_minutes: int = DEFAULT_POLL_MINUTES
     # After serving, send a few prompts through Converse; an error fails the deploy.
@@ -321,7 +322,7 @@ def parse_serving(reader: Reader, *, student: str, region: str | None) -> Servin
             )
     parsed = ServingConfig(
         mode=mode,
-        model_units=units,
+        model_units=units if mode == "provisioned" else None,
         commitment=commitment,
         poll_minutes=reader.integer("pollMinutes", DEFAULT_POLL_MINUTES, minimum=MIN_POLL_MINUTES, maximum=60)
         or DEFAULT_POLL_MINUTES,

@@ -129,7 +129,12 @@ def _header(found: cost.Estimate) -> list[str]:
         )
     if stage.serving is not None and stage.serving.mode != "none":
         serving = stage.serving
-        lines.append(f"Serving {serving.mode}, {serving.model_units} model unit(s), commitment {serving.commitment}")
+        units = serving.model_units
+        lines.append(
+            f"Serving {serving.mode}, {units} model unit{'s' * (units != 1)}, commitment {serving.commitment}"
+            if units is not None
+            else f"Serving {serving.mode}"
+        )
     tokens = found.dataset
     if tokens is not None:
         lines.append(

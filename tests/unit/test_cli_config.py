@@ -125,3 +125,9 @@ def test_a_copy_of_cdk_json_elsewhere_reports_the_dataset_path_it_tried_for_the_
     path.write_text(json.dumps({"context": {"stages": {**stages, "mytest": mytest}}}))
     assert main(["config", "--cdk-json", str(path), "--stage", "mytest"]) == 0
     assert list(json.loads(capsys.readouterr().out)) == ["mytest"]
+
+
+def test_on_demand_serving_prints_no_model_units(capsys):
+    assert main(["config", "--cdk-json", str(ROOT / "cdk.json"), "--stage", "dev"]) == 0
+    serving = json.loads(capsys.readouterr().out)["dev"]["serving"]
+    assert (serving["mode"], serving["modelUnits"]) == ("onDemand", None)

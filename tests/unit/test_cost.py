@@ -324,3 +324,16 @@ def test_an_on_demand_deployment_lists_its_token_prices_and_no_hourly_bill():
     assert serving.unknown_because == "billed by traffic, which the estimate does not know"
     assert [price.item for price in serving.prices] == ["customModelOnDemandInput", "customModelOnDemandOutput"]
     assert serving.prices[0].usage_type == "USE1-NovaLite-input-tokens-custom-model"
+
+
+def test_on_demand_serving_has_no_model_units(capsys):
+    status, out, _ = run_cost(capsys, "--stage", "dev")
+    assert status == 0
+    assert out.splitlines()[2] == "Serving onDemand"
+    status, out, _ = run_cost(capsys, "--stage", "dev", "--format", "json")
+    assert json.loads(out)["serving"] == {"mode": "onDemand", "modelUnits": None, "commitment": "none"}
+
+
+def test_a_provisioned_throughput_shows_its_model_units(capsys):
+    _, out, _ = run_cost(capsys, "--stage", "prod")
+    assert out.splitlines()[2] == "Serving provisioned, 1 model unit, commitment none"
