@@ -96,7 +96,7 @@ class Reader:
         value = self.raw(key, default)
         if value not in options:
             self.problem(
-                f"{self.where(key)} is {show(value)}; it must be one of "
+                f"{self.where(key)} is {show(value)}{_suggestion(value, options)}; it must be one of "
                 + ", ".join(show(option) for option in options)
             )
             return default
@@ -137,3 +137,12 @@ class Reader:
     def raise_if_problems(self) -> None:
         if self.problems:
             raise ConfigError(self.problems)
+
+
+def _suggestion(value: Any, options: list[str]) -> str:
+    """' (did you mean "x"?)' for the option ``value`` was likely meant as: the same but for case, else the closest."""
+    if not isinstance(value, str):
+        return ""
+    same = [option for option in options if option.lower() == value.lower()]
+    close = same or difflib.get_close_matches(value, options, n=1)
+    return f" (did you mean {show(close[0])}?)" if close else ""

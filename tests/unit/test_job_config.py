@@ -514,7 +514,10 @@ def test_a_student_past_its_end_of_life_is_refused():
         }
     )
     assert only_problem(settings) == (
-        'context.stages.dev.distillation: student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 '
+        'context.stages.dev.distillation: teacher "anthropic.claude-3-5-sonnet-20241022-v2:0" is not a distillation '
+        "teacher (the distillation page says distillation is not currently available for Anthropic models, with no "
+        "date for its return; https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation"
+        '.html, read 2026-12-01); and student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 '
         "Haiku) reached its end of life on 2026-09-10 "
         "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle-legacy.html, read 2026-12-01): Bedrock "
         f"no longer serves it, and allowUnlistedPair cannot change that; {ACTIVE_TEACHERS}"
