@@ -111,8 +111,19 @@ def _price_text(price: pricing.Price) -> str:
     """A figure, what it is, where it comes from and the date it held; a figure read somewhere other than its source
     (a transcription, a customer's report) says where."""
     figure = "unknown" if price.usd is None else f"${price.usd:g}"
-    where = f"{price.source}, as given by {price.via.split(' (')[0].split(',')[0]}" if price.via else price.source
+    where = (
+        f"{price.source}, as given by {_mid_sentence(price.via.split(' (')[0].split(',')[0])}"
+        if price.via
+        else price.source
+    )
     return f"{figure} {SHORT_UNITS[price.item]} ({where}, {price.date})"
+
+
+def _mid_sentence(text: str) -> str:
+    """A description written as a sentence ("A transcription of ..."), to follow "as given by": its article in lower
+    case, any other first word (a name) as it is."""
+    first, space, rest = text.partition(" ")
+    return (first.lower() if first in ("A", "An", "The") else first) + space + rest
 
 
 def _prices_used(found: cost.Estimate) -> list[pricing.Price]:

@@ -337,3 +337,12 @@ def test_on_demand_serving_has_no_model_units(capsys):
 def test_a_provisioned_throughput_shows_its_model_units(capsys):
     _, out, _ = run_cost(capsys, "--stage", "prod")
     assert out.splitlines()[2] == "Serving provisioned, 1 model unit, commitment none"
+
+
+def test_a_price_read_from_a_copy_names_it_mid_sentence(capsys):
+    _, out, _ = run_cost(capsys, "--stage", "dev")
+    assert (
+        "  $0.0008 per 1,000 teacher input tokens (https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonBedrock/"
+        "current/us-east-1/index.json, as given by a transcription of the AWS Price List bulk offer AmazonBedrock for "
+        "us-east-1, 2026-09-01)"
+    ) in out.splitlines()

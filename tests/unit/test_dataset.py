@@ -390,12 +390,31 @@ def test_two_records_on_one_line_are_named_as_such(tmp_path):
     ]
 
 
-def test_a_record_cut_at_the_end_of_the_line_says_records_go_on_one_line(tmp_path):
+def test_a_record_cut_at_the_end_of_the_file_looks_cut_short(tmp_path):
     assert problems_on_line_100(tmp_path, b'{"schemaVersion": "bedrock-conversation-2024",') == [
-        f"{tmp_path / 'data.jsonl'}:100: (record): not valid JSON: the line ends inside a record (Expecting property "
-        "name enclosed in double quotes); JSON Lines needs each record whole on one line, not pretty-printed over "
-        "several"
+        f"{tmp_path / 'data.jsonl'}:100: (record): not valid JSON: the file ends inside this record (Expecting "
+        "property name enclosed in double quotes), so it looks cut short; copy or export the file again, or delete "
+        "its incomplete last line"
     ]
+
+
+def test_a_file_cut_inside_a_string_without_a_final_newline_looks_cut_short(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(json.dumps(record()).encode()[:40])
+    (problem, _count) = validate_file(path, multi_turn_allowed=True).problems
+    assert str(problem) == (
+        f"{path}:1: (record): not valid JSON: the file ends inside this record (Unterminated string starting at), so "
+        "it looks cut short; copy or export the file again, or delete its incomplete last line"
+    )
+
+
+def test_a_record_cut_at_the_end_of_a_line_inside_the_file_says_records_go_on_one_line(tmp_path):
+    good = json.dumps(record()).encode()
+    path = write_lines(tmp_path / "data.jsonl", [good] * 99 + [b'{"schemaVersion": "bedrock-conversation-2024",', good])
+    assert str(validate_file(path, multi_turn_allowed=True).problems[0]) == (
+        f"{path}:100: (record): not valid JSON: the line ends inside a record (Expecting property name enclosed in "
+        "double quotes); JSON Lines needs each record whole on one line, not pretty-printed over several"
+    )
 
 
 def test_a_record_cut_short_in_the_middle_does_not_swallow_the_records_after_it(tmp_path):
