@@ -8,7 +8,6 @@ import sys
 from collections import namedtuple
 from pathlib import Path
 
-from distill.commands.model_ids import unknown_model
 from distill.dataset import MAX_KEPT_PROBLEMS, Report, multi_turn_allowed_for, validate_file, validate_stream
 
 STDIN = "-"
@@ -105,6 +104,8 @@ def multi_turn_rule(stage: str | None, cdk_json: Path, teacher: str | None, stud
             "multi-turn records not allowed: no --stage, --teacher or --student given, so the single-turn rule of "
             "Anthropic and Meta models applies (Amazon Nova models take multi-turn records: give --stage or --teacher)",
         )
+    from distill.commands.model_ids import unknown_model
+
     unknown = unknown_model(teacher, student)
     if unknown:
         raise UsageError(unknown)
