@@ -12,12 +12,22 @@ CDK := node_modules/.bin/cdk --no-notices
 STAGE ?=
 STACKS := $(if $(STAGE),'$(STAGE)/*','**')
 
+# A STAGE that cdk.json does not hold would reach the CDK as "No stacks match"; name the stages there are instead.
+# System Python and the standard library only, so the check runs before (and without) the setup.
+CHECK_STAGE := $(PYTHON) -c 'import json, sys; stages = json.load(open("cdk.json"))["context"]["stages"]; \
+	sys.exit(None if sys.argv[1] in stages else f"STAGE={sys.argv[1]} is not a stage in cdk.json; stages: " \
+	+ ", ".join(stages))'
+
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup synth test lint unit diff plan deploy destroy bench soak snapshots clean
+.PHONY: check-stage setup synth test lint unit diff plan deploy destroy bench soak snapshots clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
+
+# Only when STAGE is given: synth and diff act on every stage without it, deploy and destroy then say they need one.
+check-stage:
+	@$(if $(STAGE),$(CHECK_STAGE) '$(STAGE)',:)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +40,7 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-synth: setup
+synth: check-stage setup
 	$(CDK) synth --quiet $(STACKS)
 
 lint: synth
@@ -43,7 +53,7 @@ unit: setup
 
 test: lint unit
 
-diff: setup
+diff: check-stage setup
 	$(CDK) diff $(STACKS)
 
 # What a reviewer runs on a pull request: the stage's template diff, its cost, and the live preflight checks where the
@@ -69,11 +79,11 @@ plan: setup
 	fi; \
 	exit $$status
 
-deploy: setup
+deploy: check-stage setup
 	@test -n "$(STAGE)" || { echo "make deploy needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }
 	$(CDK) deploy $(STACKS) --require-approval broadening
 
-destroy: setup
+destroy: check-stage setup
 	@test -n "$(STAGE)" || { echo "make destroy needs STAGE=<name>, one of the stages in cdk.json"; exit 2; }
 	$(CDK) destroy $(STACKS)
 

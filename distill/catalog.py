@@ -12,6 +12,7 @@ so that every check, the IAM policy and the commands see the same model.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -401,14 +402,26 @@ def check_pair(
             f'teacher "{teacher_ref.identifier}" and student "{student_id}" come from different providers; Bedrock '
             "distils only within one provider"
         )
+    not_offered = table.not_offered.get(base_model_id(teacher_id)) if found is None else None
     for role, model_id in (("teacher", teacher_id), ("student", student_id)):
         if problem := end_of_life_problem(role, model_id, found, on):
+            # A model past its end of life is the lesser news when its provider is not offered at all.
+            if not_offered:
+                source = table.not_offered_source
+                problem = (
+                    f'teacher "{teacher_id}" is not a distillation teacher ({not_offered}; {source}); and {problem}'
+                )
             raise CatalogError(problem)
     problem = None
     if found is None:
-        reason = table.not_offered.get(base_model_id(teacher_id))
+        # A typo or a missing version suffix ("amazon.nova-pro-v1"), not another model of the same family.
+        close = difflib.get_close_matches(teacher_id, list(table.teachers), n=1, cutoff=0.85)
         problem = f'teacher "{teacher_id}" is not a distillation teacher in the catalog' + (
-            f" ({reason}; {table.not_offered_source})" if reason else ""
+            f" ({not_offered}; {table.not_offered_source})"
+            if not_offered
+            else f' (did you mean "{close[0]}"?)'
+            if close
+            else ""
         )
         problem += "; teachers: " + ", ".join(table.teachers)
     elif student_id not in found.students:

@@ -167,20 +167,33 @@ def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppCo
     return AppConfig(stages=stages, pipeline=pipeline)
 
 
-def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT) -> dict[str, StageConfig]:
-    """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found."""
+def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT, *, only: str | None = None) -> dict[str, StageConfig]:
+    """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found.
+
+    With ``only`` (a command that works on one stage), the result holds that stage alone, or nothing when there is
+    no such stage, and only its problems are raised: another stage's broken dataset is no concern of this one.
+    Every stage is still parsed, as a stage that copies a model is checked against the stage it copies from.
+    """
     if stages is None:
         raise ConfigError([f'cdk.json context has no "{STAGES_KEY}" entry; add at least one stage'])
-    problems: list[str] = []
-    root = Reader({STAGES_KEY: stages}, "context", problems)
-    parsed = root.each(STAGES_KEY, lambda reader, name: _parse_stage(reader, name, base_dir))
-    if not parsed and not problems:
-        problems.append(f"context.{STAGES_KEY} is empty; add at least one stage")
+    if not isinstance(stages, Mapping):
+        raise ConfigError([f"context.{STAGES_KEY} is {show(stages)}; it must be an object of named entries"])
+    if not stages:
+        raise ConfigError([f"context.{STAGES_KEY} is empty; add at least one stage"])
+    # Each stage collects its own problems, so that a command on one stage reports that stage's alone.
+    problems: dict[str, list[str]] = {name: [] for name in stages}
+    parsed = {
+        name: _parse_stage(Reader(entry, f"context.{STAGES_KEY}.{name}", problems[name]), name, base_dir)
+        for name, entry in stages.items()
+    }
     for name, stage in parsed.items():
         if stage.model_source is not None:
-            check_model_source(name, stage, parsed, problems)
-    root.raise_if_problems()
-    return parsed
+            check_model_source(name, stage, parsed, problems[name])
+    chosen = list(parsed) if only is None else [name for name in parsed if name == only]
+    reported = [problem for name in chosen for problem in problems[name]]
+    if reported:
+        raise ConfigError(reported)
+    return {name: parsed[name] for name in chosen}
 
 
 def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
@@ -190,19 +203,27 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
             "and single hyphens, not ending with one (it prefixes stack, job and model names)"
         )
     region = _parse_region(reader)
-    # The checks that depend on the Region (the model pair, on-demand serving, sharing) run against a Region that
-    # exists, so a wrong or missing one is reported once rather than again by each of them.
-    checked_region = region or _stand_in_region(reader)
+    # With the Region wrong or missing, the model pair is still checked, against a stand-in Region, so that a pair
+    # offered nowhere is reported now rather than after the Region is fixed; each message that names the stand-in
+    # says it is one. The checks whose advice would rest on the guess (on-demand serving, a commitment's price)
+    # wait until the Region is fixed.
+    stand_in, stand_in_reason = (region, "") if region else _stand_in_region(reader)
+    checked_region = region or stand_in
     logging_reader = reader.child("invocationLogging")
     distillation = None
     if reader.has("distillation"):
+        distillation_problems: list[str] = []
         distillation = parse_distillation(
-            reader.child("distillation"),
+            Reader(reader.raw("distillation"), reader.where("distillation"), distillation_problems),
             region=checked_region,
             base_dir=base_dir,
             # Logging is on unless the stage switches it off: a stage reading its own logs turns it on by default.
             logs_enabled=logging_reader.raw("enabled") is not False,
         )
+        for problem in distillation_problems:
+            if not region and stand_in and re.search(rf"\b{re.escape(stand_in)}\b", problem):
+                problem += f" (checked against {stand_in}, {stand_in_reason}, until {reader.where('region')} is fixed)"
+            reader.problem(problem)
     invocation_logging = _parse_invocation_logging(
         logging_reader, trains_from_own_logs=distillation is not None and _trains_from_own_logs(distillation)
     )
@@ -218,7 +239,7 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
     if reader.has("serving"):
         if distillation is None and not reader.has("modelSource"):
             reader.problem(f"{reader.where('serving')} is set, but there is no distillation or modelSource to serve")
-        serving = parse_serving(reader.child("serving"), student=student or "", region=checked_region)
+        serving = parse_serving(reader.child("serving"), student=student or "", region=region)
     elif student is not None:
         serving = ServingConfig()
     account = reader.string("account", pattern=r"\d{12}", allowed="an AWS account id of 12 digits")
@@ -249,7 +270,7 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
             reader.child("serving"),
             serving,
             student=student or "",
-            region=checked_region,
+            region=region,
             monthly_usd=budget_monthly_usd,
         )
     stage = StageConfig(
@@ -305,16 +326,16 @@ def _closest_region(written: object) -> str | None:
     return close[0] if close else None
 
 
-def _stand_in_region(reader: Reader) -> str:
-    """A Region for the Region-dependent checks when the stage's own is unusable: the closest known one to what was
-    written, else the first Region the catalog offers the teacher in."""
+def _stand_in_region(reader: Reader) -> tuple[str, str]:
+    """A Region for the model pair's checks when the stage's own is unusable, and why it was taken: the Region
+    suggested for what was written, else the first Region the catalog offers the teacher in ("" when neither)."""
     close = _closest_region(reader.raw("region"))
     if close:
-        return close
+        return close, f"the Region suggested for {show(reader.raw('region'))}"
     distillation = reader.raw("distillation")
     teacher_id = distillation.get("teacher") if isinstance(distillation, Mapping) else None
     teacher = catalog.teacher(teacher_id) if isinstance(teacher_id, str) else None
-    return teacher.regions[0] if teacher else ""
+    return (teacher.regions[0], "the first Region the catalog offers the teacher in") if teacher else ("", "")
 
 
 def _parse_invocation_logging(reader: Reader, *, trains_from_own_logs: bool) -> InvocationLoggingConfig:

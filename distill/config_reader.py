@@ -10,10 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -98,7 +96,7 @@ class Reader:
         value = self.raw(key, default)
         if value not in options:
             self.problem(
-                f"{self.where(key)} is {show(value)}; it must be one of "
+                f"{self.where(key)} is {show(value)}{_suggestion(value, options)}; it must be one of "
                 + ", ".join(show(option) for option in options)
             )
             return default
@@ -126,17 +124,6 @@ class Reader:
             return {}
         return dict(value)
 
-    def each(self, key: str, parse: Callable[[Reader, str], T]) -> dict[str, T]:
-        """Parse every entry of an object whose keys are names (stages, for example)."""
-        table = self.raw(key, {})
-        if not isinstance(table, Mapping):
-            self.problem(f"{self.where(key)} is {show(table)}; it must be an object of named entries")
-            return {}
-        return {
-            name: parse(Reader(entry, f"{self.where(key)}.{name}", self.problems), name)
-            for name, entry in table.items()
-        }
-
     def reject_unknown(self) -> None:
         """Unknown keys are errors: a misspelt key silently ignored is a setting silently not applied."""
         known = sorted(self._seen)
@@ -150,3 +137,12 @@ class Reader:
     def raise_if_problems(self) -> None:
         if self.problems:
             raise ConfigError(self.problems)
+
+
+def _suggestion(value: Any, options: list[str]) -> str:
+    """' (did you mean "x"?)' for the option ``value`` was likely meant as: the same but for case, else the closest."""
+    if not isinstance(value, str):
+        return ""
+    same = [option for option in options if option.lower() == value.lower()]
+    close = same or difflib.get_close_matches(value, options, n=1)
+    return f" (did you mean {show(close[0])}?)" if close else ""

@@ -105,8 +105,18 @@ def _conversation(record: dict, system: str | None) -> dict:
     return converted
 
 
+# What a file converted into a folder is named after its input's stem: the converted file never passes for its input.
+CONVERTED_SUFFIX = "-conversation.jsonl"
+
+
+def converted_name(source: str) -> str:
+    """The name of the file converted from ``source`` into a folder: ``data.jsonl`` becomes
+    ``data-conversation.jsonl`` (the last suffix, if any, makes way for the new one)."""
+    return Path(source).stem + CONVERTED_SUFFIX
+
+
 def output_path(source: str | None, target: str | os.PathLike[str]) -> Path:
-    """Where the converted file goes: ``target``, or the input's file name inside ``target`` when it is a folder.
+    """Where the converted file goes: ``target``, or ``converted_name(source)`` inside ``target`` when it is a folder.
 
     ``source`` is None for standard input. Raises ``OutputError`` when the result would be the input itself or a
     folder needs a name that standard input does not have.
@@ -115,7 +125,7 @@ def output_path(source: str | None, target: str | os.PathLike[str]) -> Path:
     if path.is_dir():
         if source is None:
             raise OutputError(f"{path} is a folder; with - (standard input) as INPUT, name the output file")
-        path = path / Path(source).name
+        path = path / converted_name(source)
     if source is not None and path.exists() and os.path.samefile(source, path):
         raise OutputError(f"{path} is the input file itself; give another OUTPUT")
     return path

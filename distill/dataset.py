@@ -88,6 +88,10 @@ PROMPT_COMPLETION_MESSAGE = (
     'this is the prompt/completion format ({"prompt", "completion"}), not ' + SCHEMA_VERSION + "; "
     "`distill convert` converts it"
 )
+INVOCATION_LOG_MESSAGE = (
+    "this is a model invocation log record (schemaType {}), not " + SCHEMA_VERSION + "; a job reads invocation "
+    "logs through trainingData.invocationLogs, and `distill preview-logs` counts the records it would use"
+)
 BOM_MESSAGE = (
     "starts with a byte order mark (BOM, the bytes EF BB BF); save the file as UTF-8 without a BOM (the Bedrock "
     "user guide does not say a BOM is accepted, and JSON writers must not add one, RFC 8259 section 8.1)"
@@ -193,6 +197,11 @@ def validate_record(record: object, *, multi_turn_allowed: bool) -> list[Finding
         return [Finding(RECORD, f"must be a JSON object, found {_kind(record)}")]
     if "messages" not in record and ("prompt" in record or "completion" in record):
         return [Finding(RECORD, PROMPT_COMPLETION_MESSAGE)]
+    if "schemaType" in record:
+        from distill.invocation_logs import SCHEMA_TYPE
+
+        if record["schemaType"] == SCHEMA_TYPE:
+            return [Finding(RECORD, INVOCATION_LOG_MESSAGE.format(json.dumps(SCHEMA_TYPE)))]
     findings: list[Finding] = []
     _check_schema_version(record.get("schemaVersion", _MISSING), findings)
     if "system" in record:
@@ -461,12 +470,18 @@ def _not_utf8_message(line: bytes, error: UnicodeDecodeError) -> str:
     return f"not UTF-8: byte 0x{line[error.start]:02x} at byte {error.start + 1} of the line; save the file as UTF-8"
 
 
-def _not_json_message(text: str, error: json.JSONDecodeError) -> str:
+def _not_json_message(text: str, error: json.JSONDecodeError, *, last_line: bool = False) -> str:
     content = text.rstrip()
     if not content.strip():
         return BLANK_LINE_MESSAGE
     if content.startswith("\ufeff"):
         return BOM_MESSAGE
+    # A last line that stops inside its record: the file was cut (an interrupted copy), not pretty-printed.
+    if last_line and (error.pos >= len(content) or error.msg.startswith("Unterminated string")):
+        return (
+            f"not valid JSON: the file ends inside this record ({error.msg}), so it looks cut short; copy or export "
+            "the file again, or delete its incomplete last line"
+        )
     if error.pos >= len(content):
         return (
             f"not valid JSON: the line ends inside a record ({error.msg}); JSON Lines needs each record whole on "
@@ -651,7 +666,15 @@ class _FileCheck:
                 self._check_block(number, block)
                 return
         self._record(number, line)
-        self.report.add(number, RECORD, _not_json_message(text, error))
+        self.report.add(number, RECORD, _not_json_message(text, error, last_line=self._at_end()))
+
+    def _at_end(self) -> bool:
+        """Whether the line just read is the file's last."""
+        following = self._next_line()
+        if following is None:
+            return True
+        self._put_back(following)
+        return False
 
     def _read_block(self, first: bytes) -> list[bytes] | None:
         """The lines of a record pretty-printed over several lines, starting with ``first``, up to where its

@@ -89,7 +89,8 @@ class ServingConfig:
     """How the distilled model is served once the job has produced it."""
 
     mode: str = "provisioned"
-    model_units: int = 1
+    # Provisioned Throughput only: None for on-demand serving or none, which have no model units.
+    model_units: int | None = 1
     commitment: str = "none"
     poll_minutes: int = DEFAULT_POLL_MINUTES
     # After serving, send a few prompts through Converse; an error fails the deploy.
@@ -241,7 +242,10 @@ def _parse_file(reader: Reader, *, base_dir: Path, multi_turn: bool) -> Training
     try:
         report = dataset.validate_file(path, multi_turn_allowed=multi_turn)
     except OSError as error:
-        reader.problem(f"{reader.where('file')} is {show(name)}; the file cannot be read: {error.strerror}")
+        where = f"{reader.where('file')} is {show(name)}"
+        if not Path(name).is_absolute():
+            where += f", read as {path} (a relative path is resolved against the folder of the cdk.json, {base_dir})"
+        reader.problem(f"{where}; the file cannot be read: {error.strerror}")
         return TrainingData()
     for problem in report.problems:
         reader.problem(f"{reader.where('file')}: {problem}")
@@ -276,7 +280,9 @@ def _parse_invocation_logs(reader: Reader, *, logs_enabled: bool) -> TrainingDat
     )
 
 
-def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig:
+def parse_serving(reader: Reader, *, student: str, region: str | None) -> ServingConfig:
+    """The serving settings; with ``region`` None (the stage's Region is wrong or missing, and reported), the checks
+    that depend on the Region wait for it, rather than advise on a guess."""
     mode = reader.choice("mode", "provisioned", SERVING_MODES)
     commitment = reader.choice("commitment", "none", COMMITMENTS)
     acknowledged = reader.boolean("acknowledgeCommitment", False)
@@ -286,7 +292,7 @@ def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig
             f"cannot be cancelled, and the Provisioned Throughput is then retained when the stack is deleted; set "
             f"{reader.where('acknowledgeCommitment')} to true to confirm"
         )
-    if mode == "onDemand" and student and not catalog.supports_on_demand(student, region):
+    if mode == "onDemand" and student and region and not catalog.supports_on_demand(student, region):
         reader.problem(
             f'{reader.where("mode")} is "onDemand", but on-demand custom model deployment is not offered for '
             f'"{student}" in {region}; it is offered for '
@@ -310,13 +316,13 @@ def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig
                 f"Provisioned Throughput for a Legacy model ({found.source}); "
                 + (
                     'use "onDemand"'
-                    if catalog.supports_on_demand(student, region)
+                    if region and catalog.supports_on_demand(student, region)
                     else "choose an ACTIVE student, or serve the model elsewhere"
                 )
             )
     parsed = ServingConfig(
         mode=mode,
-        model_units=units,
+        model_units=units if mode == "provisioned" else None,
         commitment=commitment,
         poll_minutes=reader.integer("pollMinutes", DEFAULT_POLL_MINUTES, minimum=MIN_POLL_MINUTES, maximum=60)
         or DEFAULT_POLL_MINUTES,
@@ -330,12 +336,15 @@ def parse_serving(reader: Reader, *, student: str, region: str) -> ServingConfig
 
 
 def check_commitment_budget(
-    reader: Reader, serving: ServingConfig, *, student: str, region: str, monthly_usd: float
+    reader: Reader, serving: ServingConfig, *, student: str, region: str | None, monthly_usd: float
 ) -> None:
     """Refuse a commitment whose full term costs more than the stage's budget allows over the term, unless
     ``acknowledgeCommitment`` is set; the message shows the term's cost. A term whose price is not in the table
-    cannot be compared and passes this check (the acknowledgment is still required for any commitment)."""
+    cannot be compared and passes this check (the acknowledgment is still required for any commitment), and so does
+    a stage whose Region is unknown (``region`` None), until the Region is fixed."""
     if serving.mode != "provisioned" or serving.commitment == "none" or reader.raw("acknowledgeCommitment") is True:
+        return
+    if region is None:
         return
     hourly = pricing.packaged().throughput(region, student, serving.commitment)
     cost = pricing.term_cost(hourly, serving.model_units, serving.commitment)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from distill import catalog
+from distill.aws_errors import fix_for, unreachable
 from distill.config import StageConfig
 from distill.naming import stack_name
 from distill.status import Clients
@@ -89,16 +90,17 @@ def _guarded(check: str, run: Callable[[], list[Finding]]) -> list[Finding]:
     try:
         return run()
     except (ClientError, BotoCoreError) as error:
-        return [Finding(check, UNKNOWN, f"could not be read: {error}", "check that your credentials may read it")]
+        return [Finding(check, UNKNOWN, f"could not be read: {error}", fix_for(error))]
 
 
 def check_identity(stage: StageConfig, clients: PreflightClients) -> tuple[Finding, str | None]:
     """Whose credentials these are, and the account they are for (None when there are none to use)."""
     try:
         identity = clients.sts.get_caller_identity()
-    except (NoCredentialsError, ClientError, BotoCoreError) as error:
-        fix = "sign in to the stage's account (aws sso login, or a profile in AWS_PROFILE)"
-        return Finding("credentials", UNKNOWN, f"none usable: {error}", fix), None
+    except (ClientError, BotoCoreError) as error:
+        if unreachable(error):
+            return Finding("credentials", UNKNOWN, f"could not be checked: {error}", fix_for(error)), None
+        return Finding("credentials", UNKNOWN, f"none usable: {error}", fix_for(error)), None
     account = identity["Account"]
     if stage.account is not None and account != stage.account:
         finding = Finding(

@@ -133,14 +133,17 @@ def load_stage(cdk_json: Path, name: str) -> StageConfig:
         context = json.loads(cdk_json.read_text())["context"]
     except (OSError, ValueError, KeyError) as error:
         raise StageError(f"cannot read the context of {cdk_json}: {error}") from None
+    table = context.get("stages")
     try:
-        stages = load_stages(context.get("stages"), base_dir=cdk_json.resolve().parent)
+        stages = load_stages(table, base_dir=cdk_json.resolve().parent, only=name)
     except ConfigError as error:
         raise StageError(str(error)) from None
+    # load_stages raised unless the table is a non-empty object of stages; the others are named, not parsed.
     if name not in stages:
-        raise StageError(f"{cdk_json}: no stage {name!r}; stages: {', '.join(stages)}")
+        raise StageError(f"{cdk_json}: no stage {name!r}; stages: {', '.join(table)}")
     if stages[name].distillation is None:
-        with_one = ", ".join(other for other, stage in stages.items() if stage.distillation) or "none"
+        distilling = [other for other, entry in table.items() if isinstance(entry, dict) and "distillation" in entry]
+        with_one = ", ".join(distilling) or "none"
         raise StageError(
             f"{cdk_json}: stage {name!r} has no distillation settings (context.stages.{name}.distillation), so it "
             f"has no job or served model; stages with one: {with_one}"

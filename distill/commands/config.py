@@ -30,9 +30,9 @@ class StagesError(Exception):
         self.exit_code = exit_code
 
 
-def read_stages(cdk_json: Path) -> dict[str, StageConfig]:
+def read_stages(cdk_json: Path, stage: str | None = None) -> dict[str, StageConfig]:
     """The stages of a cdk.json, parsed as synth parses them, with relative paths (a local dataset) taken from the
-    file's folder; raises ``StagesError``."""
+    file's folder; with ``stage``, that stage alone, and only its problems are reported. Raises ``StagesError``."""
     from distill.config import load_stages
     from distill.config_reader import ConfigError
 
@@ -46,23 +46,24 @@ def read_stages(cdk_json: Path) -> dict[str, StageConfig]:
     if not isinstance(context, dict):
         raise StagesError(f'{cdk_json} has no "context" object, where the stages are kept', 2)
     try:
-        return load_stages(context.get("stages"), base_dir=cdk_json.resolve().parent)
+        stages = load_stages(context.get("stages"), base_dir=cdk_json.resolve().parent, only=stage)
     except ConfigError as error:
         raise StagesError(str(error), 1) from None
+    if stage is not None and stage not in stages:
+        # load_stages raised unless the table is a non-empty object, so its keys are the stage names.
+        names = ", ".join(context["stages"])
+        raise StagesError(f'{cdk_json} has no stage "{stage}"; stages: {names}', 2)
+    return stages
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        stages = read_stages(args.cdk_json)
+        stages = read_stages(args.cdk_json, args.stage)
     except StagesError as error:
         prefix = "distill config: " if error.exit_code == 2 else ""
         print(f"{prefix}{error}", file=sys.stderr)
         return error.exit_code
-    if args.stage and args.stage not in stages:
-        print(f'distill config: no stage "{args.stage}"; stages: {", ".join(stages)}', file=sys.stderr)
-        return 2
-    chosen = {args.stage: stages[args.stage]} if args.stage else stages
-    print(json.dumps({name: as_json(stage) for name, stage in chosen.items()}, indent=2))
+    print(json.dumps({name: as_json(stage) for name, stage in stages.items()}, indent=2))
     return 0
 
 

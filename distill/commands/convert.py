@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "output",
         metavar="OUTPUT",
-        help="the bedrock-conversation-2024 file to write, or a folder to write it into under INPUT's name",
+        help="the bedrock-conversation-2024 file to write, or a folder to write it into as INPUT's name with "
+        '"-conversation.jsonl" for its suffix (data.jsonl becomes data-conversation.jsonl)',
     )
     parser.add_argument("--system", type=_non_empty, metavar="TEXT", help="a system prompt to put in every record")
     parser.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from distill import cost, dataset, pricing
-from distill.config import load_stages
-from distill.config_reader import ConfigError
+from distill.commands.config import StagesError, read_stages
 
 FORMATS = ("text", "json", "markdown")
 
@@ -35,17 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        context = json.loads(args.cdk_json.read_text())["context"]
-        stages = load_stages(context.get("stages"))
-    except (OSError, ValueError, KeyError) as error:
-        print(f"distill cost: cannot read the context of {args.cdk_json}: {error}", file=sys.stderr)
-        return 2
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
-    if args.stage not in stages:
-        print(f"distill cost: no stage {args.stage!r}; stages: {', '.join(stages)}", file=sys.stderr)
-        return 2
+        stage = read_stages(args.cdk_json, args.stage)[args.stage]
+    except StagesError as error:
+        print(f"distill cost: {error}" if error.exit_code == 2 else error, file=sys.stderr)
+        return error.exit_code
     try:
         table = pricing.load(args.prices)
     except (OSError, ValueError) as error:
@@ -56,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if status:
             return status
     try:
-        found = cost.estimate(stages[args.stage], table, dataset_path=args.dataset)
+        found = cost.estimate(stage, table, dataset_path=args.dataset)
     except (OSError, dataset.LineError) as error:
         print(f"distill cost: cannot read the dataset: {error}", file=sys.stderr)
         return 2
@@ -119,8 +111,19 @@ def _price_text(price: pricing.Price) -> str:
     """A figure, what it is, where it comes from and the date it held; a figure read somewhere other than its source
     (a transcription, a customer's report) says where."""
     figure = "unknown" if price.usd is None else f"${price.usd:g}"
-    where = f"{price.source}, as given by {price.via.split(' (')[0].split(',')[0]}" if price.via else price.source
+    where = (
+        f"{price.source}, as given by {_mid_sentence(price.via.split(' (')[0].split(',')[0])}"
+        if price.via
+        else price.source
+    )
     return f"{figure} {SHORT_UNITS[price.item]} ({where}, {price.date})"
+
+
+def _mid_sentence(text: str) -> str:
+    """A description written as a sentence ("A transcription of ..."), to follow "as given by": its article in lower
+    case, any other first word (a name) as it is."""
+    first, space, rest = text.partition(" ")
+    return (first.lower() if first in ("A", "An", "The") else first) + space + rest
 
 
 def _prices_used(found: cost.Estimate) -> list[pricing.Price]:
@@ -137,7 +140,12 @@ def _header(found: cost.Estimate) -> list[str]:
         )
     if stage.serving is not None and stage.serving.mode != "none":
         serving = stage.serving
-        lines.append(f"Serving {serving.mode}, {serving.model_units} model unit(s), commitment {serving.commitment}")
+        units = serving.model_units
+        lines.append(
+            f"Serving {serving.mode}, {units} model unit{'s' * (units != 1)}, commitment {serving.commitment}"
+            if units is not None
+            else f"Serving {serving.mode}"
+        )
     tokens = found.dataset
     if tokens is not None:
         lines.append(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from distill.aws_errors import fix_for
 from distill.dataset import multi_turn_allowed_for
 from distill.evaluation import (
     MAX_PROMPTS,
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"distill evaluate: cannot read {args.prompts}: {error.strerror or error}", file=sys.stderr)
         return 2
     except (BotoCoreError, ClientError) as error:
-        print(f"distill evaluate: cannot read the stage from AWS: {error}", file=sys.stderr)
+        print(f"distill evaluate: cannot read the stage from AWS: {error}; fix: {fix_for(error)}", file=sys.stderr)
         return 2
     print(f"teacher {distillation.teacher}\nstudent {student}")
     comparisons: list[Comparison] = []

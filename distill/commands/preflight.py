@@ -26,26 +26,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distill.config import load_stages
-    from distill.config_reader import ConfigError
+    from distill.commands.config import StagesError, read_stages
     from distill.preflight import PreflightClients, exit_code, run_checks
 
     try:
-        context = json.loads(args.cdk_json.read_text())["context"]
-        stages = load_stages(context.get("stages"), base_dir=args.cdk_json.resolve().parent)
-    except (OSError, ValueError, KeyError) as error:
-        print(f"distill preflight: cannot read the context of {args.cdk_json}: {error}", file=sys.stderr)
-        return 2
-    except ConfigError as error:
+        stage = read_stages(args.cdk_json, args.stage)[args.stage]
+    except StagesError as error:
+        # Invalid settings too exit 2 here: a preflight of a stage that does not synthesize cannot tell anything.
         print(f"distill preflight: {error}", file=sys.stderr)
         return 2
-    if args.stage not in stages:
-        print(
-            f"distill preflight: no stage {args.stage!r} in {args.cdk_json}; stages: {', '.join(stages)}",
-            file=sys.stderr,
-        )
-        return 2
-    stage = stages[args.stage]
     findings = run_checks(stage, PreflightClients(stage.region))
     code = exit_code(findings)
     if args.format == "json":

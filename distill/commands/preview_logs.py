@@ -14,11 +14,13 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from distill.catalog import CatalogError, parse_model
+from distill.commands.model_ids import unknown_model
 from distill.dataset import multi_turn_allowed_for
 from distill.invocation_logs import (
     DROP_REASONS,
@@ -37,6 +39,9 @@ from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
 MINIMUM_RECORDS = 100
 # Enough skipped lines to see the pattern without flooding the terminal.
 SHOWN_SKIPPED_LINES = 5
+# When the filter selects nothing: the requestMetadata keys the records carry, each with its first few values.
+SHOWN_METADATA_KEYS = 10
+SHOWN_METADATA_VALUES = 3
 
 
 class UsageError(Exception):
@@ -62,6 +67,9 @@ class Preview:
     same_model_other_id: int = 0
     skipped: int = 0
     first_skipped: list[SkippedLine] = field(default_factory=list)
+    # The requestMetadata keys of the records read, in the order met, each with its first distinct values (one more
+    # than shown, to tell that there are more); the filter is judged against these.
+    metadata_seen: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def minimum_met(self) -> bool:
@@ -74,6 +82,7 @@ class Preview:
                 self.first_skipped.append(line)
             return
         self.records += 1
+        self._see_metadata(line.request_metadata)
         if not log_filter.matches(line.request_metadata):
             return
         self.selected += 1
@@ -86,6 +95,31 @@ class Preview:
         self.dropped[reason] += 1
         if reason == "otherModel" and self.use.teacher is not None:
             self.same_model_other_id += same_model(line.model_id, self.use.teacher)
+
+    def _see_metadata(self, metadata: Mapping[str, Any]) -> None:
+        for key, value in metadata.items():
+            if key not in self.metadata_seen and len(self.metadata_seen) > SHOWN_METADATA_KEYS:
+                continue
+            values = self.metadata_seen.setdefault(str(key), [])
+            text = value if isinstance(value, str) else json.dumps(value)
+            if len(values) <= SHOWN_METADATA_VALUES and text not in values:
+                values.append(text)
+
+
+def metadata_hint(preview: Preview) -> str:
+    """What the records' requestMetadata holds, for a filter that selected none of them."""
+    if not preview.metadata_seen:
+        return (
+            "no record read carries requestMetadata, which the filter selects on: the application sets it on each "
+            "call (the requestMetadata field of Converse and ConverseStream)"
+        )
+    keys = list(preview.metadata_seen.items())
+    shown = []
+    for key, values in keys[:SHOWN_METADATA_KEYS]:
+        listed = ", ".join(json.dumps(value) for value in values[:SHOWN_METADATA_VALUES])
+        shown.append(f"{json.dumps(key)}: {listed}{', ...' if len(values) > SHOWN_METADATA_VALUES else ''}")
+    more = ", ..." if len(keys) > SHOWN_METADATA_KEYS else ""
+    return "the filter selects none of them; the records' requestMetadata keys and values: " + "; ".join(shown) + more
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -133,13 +167,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def job_use(teacher: str | None, student: str | None) -> JobUse:
-    """The job as the flags describe it; raise ``UsageError`` for an id that is no model identifier."""
+    """The job as the flags describe it; raise ``UsageError`` for an id that is no model identifier, or one the model
+    catalog does not know as a distillation teacher or student (as `distill validate` does)."""
     references = {}
     for flag, text in (("--teacher", teacher), ("--student", student)):
         try:
             references[flag] = parse_model(text) if text else None
         except CatalogError as error:
             raise UsageError(f"{flag}: {error}") from error
+    unknown = unknown_model(teacher, student)
+    if unknown:
+        raise UsageError(unknown)
     named = [reference.model_id or reference.identifier for reference in references.values() if reference]
     return JobUse(teacher=references["--teacher"], multi_turn_allowed=multi_turn_allowed_for(*named))
 
@@ -179,6 +217,9 @@ def as_json(preview: Preview) -> dict:
         "files": preview.files,
         "records": preview.records,
         "selected": preview.selected,
+        "requestMetadataSeen": {key: values[:SHOWN_METADATA_VALUES] for key, values in preview.metadata_seen.items()}
+        if preview.records and not preview.selected
+        else None,
         "teacher": teacher.identifier if teacher else None,
         "multiTurnAllowed": preview.use.multi_turn_allowed if preview.turns_checked else None,
         "multiTurnUnjudged": preview.multi_turn_unjudged,
@@ -198,6 +239,8 @@ def as_text(preview: Preview) -> Iterable[str]:
     yield f"files read: {preview.files}"
     yield f"records read: {preview.records}"
     yield f"selected by the filter: {preview.selected}"
+    if preview.records and not preview.selected:
+        yield f"  {metadata_hint(preview)}"
     yield f"usable by the job: {preview.usable} {counted(preview)}"
     dropped = sum(preview.dropped.values())
     if dropped:

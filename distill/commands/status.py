@@ -11,6 +11,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from distill.aws_errors import fix_for
 from distill.config import StageConfig
 from distill.status import Clients, Snapshot, StageError, fetch_snapshot, load_stage, render_status
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"distill status: {error}", file=sys.stderr)
         return error.exit_code
     except (BotoCoreError, ClientError) as error:
-        print(f"distill status: cannot read the stage from AWS: {error}", file=sys.stderr)
+        print(f"distill status: cannot read the stage from AWS: {error}; fix: {fix_for(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return INTERRUPTED

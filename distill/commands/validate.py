@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from collections import namedtuple
@@ -14,8 +13,6 @@ from distill.dataset import MAX_KEPT_PROBLEMS, Report, multi_turn_allowed_for, v
 STDIN = "-"
 # What messages call standard input.
 STDIN_NAME = "<stdin>"
-# How many of the catalog's ids an unknown model id is shown beside.
-CLOSEST_IDS = 3
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -107,7 +104,11 @@ def multi_turn_rule(stage: str | None, cdk_json: Path, teacher: str | None, stud
             "multi-turn records not allowed: no --stage, --teacher or --student given, so the single-turn rule of "
             "Anthropic and Meta models applies (Amazon Nova models take multi-turn records: give --stage or --teacher)",
         )
-    _check_known(teacher, student)
+    from distill.commands.model_ids import unknown_model
+
+    unknown = unknown_model(teacher, student)
+    if unknown:
+        raise UsageError(unknown)
     given = [model_id for model_id in (teacher, student) if model_id]
     single_turn = [model_id for model_id in given if not multi_turn_allowed_for(model_id)]
     if single_turn:
@@ -120,11 +121,12 @@ def _stage_models(cdk_json: Path, name: str) -> tuple[str, str]:
     from distill.commands.config import StagesError, read_stages
 
     try:
-        stages = read_stages(cdk_json)
+        stages = read_stages(cdk_json, name)
     except StagesError as error:
+        # An unreadable file or an unknown stage is named in the message; invalid settings are listed under it.
+        if error.exit_code == 2:
+            raise UsageError(str(error)) from None
         raise UsageError(f"cannot take the models of stage {name} from {cdk_json}: {error}") from None
-    if name not in stages:
-        raise UsageError(f'{cdk_json} has no stage "{name}"; stages: {", ".join(stages)}')
     distillation = stages[name].distillation
     if distillation is None:
         raise UsageError(
@@ -132,28 +134,6 @@ def _stage_models(cdk_json: Path, name: str) -> tuple[str, str]:
             "and --student"
         )
     return distillation.teacher, distillation.student
-
-
-def _check_known(teacher: str | None, student: str | None) -> None:
-    """Refuse a teacher or student the model catalog does not know, naming its closest ids."""
-    from distill import catalog
-
-    table = catalog.catalog()
-    if teacher and catalog.teacher(teacher) is None:
-        raise UsageError(_unknown_message("--teacher", teacher, "distillation teacher", list(table.teachers)))
-    students = list(dict.fromkeys(student for entry in table.teachers.values() for student in entry.students))
-    if student and catalog.base_model_id(student) not in {catalog.base_model_id(known) for known in students}:
-        raise UsageError(_unknown_message("--student", student, "distillation student", students))
-
-
-def _unknown_message(option: str, model_id: str, kind: str, known: list[str]) -> str:
-    from distill.catalog import catalog
-
-    closest = difflib.get_close_matches(model_id, known, n=CLOSEST_IDS, cutoff=0.5)
-    listed = f"closest: {', '.join(closest)}" if closest else f"known: {', '.join(known)}"
-    return (
-        f'{option} "{model_id}" is not a {kind} in the model catalog (checked {catalog().read.isoformat()}); {listed}'
-    )
 
 
 # --- output -------------------------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_a_region_typo_is_one_message_with_a_suggestion(tmp_path, capsys):
 def test_unknown_stage_and_unreadable_files_exit_2(tmp_path, capsys):
     path = write_cdk_json(tmp_path, {"dev": {"region": "us-west-2"}})
     assert main(["config", "--cdk-json", path, "--stage", "prod"]) == 2
-    assert capsys.readouterr().err == 'distill config: no stage "prod"; stages: dev\n'
+    assert capsys.readouterr().err == f'distill config: {path} has no stage "prod"; stages: dev\n'
     assert main(["config", "--cdk-json", str(tmp_path / "missing.json")]) == 2
     assert (
         capsys.readouterr().err
@@ -106,3 +106,28 @@ def test_unknown_stage_and_unreadable_files_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f'distill config: {tmp_path / "no-context.json"} has no "context" object, where the stages are kept\n'
     )
+
+
+def test_a_copy_of_cdk_json_elsewhere_reports_the_dataset_path_it_tried_for_the_asked_stage_only(tmp_path, capsys):
+    """A copy of cdk.json in another folder reads relative dataset paths from that folder; `--stage` reports the
+    problems of that stage alone, not those of the shipped stages the copy still holds."""
+    stages = json.loads((ROOT / "cdk.json").read_text())["context"]["stages"]
+    mytest = {**stages["dev"], "distillation": {**stages["dev"]["distillation"], "trainingData": {"file": "x.jsonl"}}}
+    path = tmp_path / "cdk.llama.json"
+    path.write_text(json.dumps({"context": {"stages": {**stages, "mytest": mytest}}}))
+    assert main(["config", "--cdk-json", str(path), "--stage", "mytest"]) == 1
+    assert capsys.readouterr().err == (
+        'Invalid configuration:\n  - context.stages.mytest.distillation.trainingData.file is "x.jsonl", read as '
+        f"{tmp_path / 'x.jsonl'} (a relative path is resolved against the folder of the cdk.json, {tmp_path}); the "
+        "file cannot be read: No such file or directory\n"
+    )
+    mytest["distillation"]["trainingData"] = {"s3Uri": "s3://example-datasets/train.jsonl"}
+    path.write_text(json.dumps({"context": {"stages": {**stages, "mytest": mytest}}}))
+    assert main(["config", "--cdk-json", str(path), "--stage", "mytest"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["mytest"]
+
+
+def test_on_demand_serving_prints_no_model_units(capsys):
+    assert main(["config", "--cdk-json", str(ROOT / "cdk.json"), "--stage", "dev"]) == 0
+    serving = json.loads(capsys.readouterr().out)["dev"]["serving"]
+    assert (serving["mode"], serving["modelUnits"]) == ("onDemand", None)

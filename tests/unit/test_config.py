@@ -278,3 +278,46 @@ def test_all_problems_are_reported_at_once():
     with pytest.raises(ConfigError) as raised:
         load_stages({"dev": stage})
     assert str(raised.value).startswith("Invalid configuration:\n  - context.stages.dev.region")
+
+
+NOVA = {
+    "teacher": "amazon.nova-pro-v1:0",
+    "student": "amazon.nova-lite-v1:0:300k",
+    "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+}
+
+
+def test_a_teacher_without_its_version_suffix_gets_the_id_meant():
+    stage = {"region": "us-east-1", "distillation": {**NOVA, "teacher": "amazon.nova-pro-v1"}}
+    assert only_problem(stage) == (
+        'context.stages.dev.distillation: teacher "amazon.nova-pro-v1" is not a distillation teacher in the catalog '
+        '(did you mean "amazon.nova-pro-v1:0"?); teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0, '
+        "meta.llama3-1-405b-instruct-v1:0, meta.llama3-1-70b-instruct-v1:0, meta.llama3-3-70b-instruct-v1:0 (catalog "
+        "read 2026-12-01; set allowUnlistedPair to true to use a pair AWS added since)"
+    )
+
+
+@pytest.mark.parametrize(("written", "meant"), [("ondemand", "onDemand"), ("Provisioned", "provisioned")])
+def test_a_serving_mode_in_the_wrong_case_gets_the_mode_meant(written, meant):
+    stage = {"region": "us-east-1", "distillation": NOVA, "serving": {"mode": written}}
+    assert only_problem(stage) == (
+        f'context.stages.dev.serving.mode is "{written}" (did you mean "{meant}"?); it must be one of "provisioned", '
+        '"onDemand", "none"'
+    )
+
+
+def test_an_anthropic_pair_is_told_that_anthropic_distillation_is_not_offered():
+    """Before, only the student's end of life was said, as if another Claude student would do."""
+    claude = {
+        **NOVA,
+        "teacher": "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        "student": "anthropic.claude-3-haiku-20240307-v1:0:200k",
+    }
+    problem = only_problem({"region": "us-west-2", "distillation": claude})
+    assert problem.startswith(
+        'context.stages.dev.distillation: teacher "anthropic.claude-3-5-sonnet-20241022-v2:0" is not a distillation '
+        "teacher (the distillation page says distillation is not currently available for Anthropic models, with no "
+        "date for its return; https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation"
+        '.html, read 2026-12-01); and student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 Haiku) '
+        "reached its end of life on 2026-09-10"
+    )

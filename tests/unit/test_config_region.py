@@ -57,14 +57,27 @@ def test_a_region_typo_is_one_message_with_the_region_meant():
     ]
 
 
-def test_the_checks_that_need_a_region_use_the_one_meant():
-    """With the Region fixed the stage would still be wrong: Nova Pro distils in us-east-1 only; say so now."""
+def test_the_pair_is_checked_against_the_suggested_region_and_says_so():
+    """With the Region fixed the stage would still be wrong: Nova Pro distils in us-east-1 only; say so now, and
+    that the Region in the message is the suggestion, not one the stage names."""
     assert problems({"region": "us-west2", "distillation": NOVA}) == [
         f'context.stages.dev.region is "us-west2" (did you mean "us-west-2"?); {allowed()}',
         'context.stages.dev.distillation: teacher "amazon.nova-pro-v1:0" is not available for distillation in '
         "us-west-2; its Regions are: us-east-1 (catalog read 2026-12-01; set allowUnlistedPair to true to use a "
-        "pair AWS added since)",
+        'pair AWS added since) (checked against us-west-2, the Region suggested for "us-west2", until '
+        "context.stages.dev.region is fixed)",
     ]
+
+
+def test_serving_is_not_judged_on_a_guessed_region():
+    """us-east-7 suggests us-east-2, where on-demand Nova is not offered; the stage meant us-east-1, where it is:
+    no advice to switch to provisioned may rest on the guess."""
+    stage = {
+        "region": "us-east-7",
+        "distillation": {**NOVA, "allowUnlistedPair": True},
+        "serving": {"mode": "onDemand"},
+    }
+    assert problems(stage) == [f'context.stages.dev.region is "us-east-7" (did you mean "us-east-2"?); {allowed()}']
 
 
 @pytest.mark.parametrize("stage", [{"distillation": LLAMA}, {"region": "moon", "distillation": LLAMA}])

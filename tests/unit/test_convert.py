@@ -129,9 +129,10 @@ def test_a_file_already_in_the_conversation_format_needs_no_conversion(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_folder_as_output_gets_the_input_file_name(tmp_path):
+def test_a_folder_as_output_gets_a_name_of_its_own_after_the_input(tmp_path):
+    """Before, the converted file took the input's very name, and passed for the prompt/completion file."""
     converted = convert_file(PROMPT_COMPLETION, tmp_path)
-    assert converted.target == tmp_path / PROMPT_COMPLETION.name
+    assert converted.target == tmp_path / "uber10k-prompt-completion-conversation.jsonl"
     assert validate_file(converted.target, multi_turn_allowed=False).ok
 
 
@@ -139,7 +140,7 @@ def test_the_input_itself_is_never_the_output(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_bytes(PROMPT_COMPLETION.read_bytes())
     with pytest.raises(OutputError) as error:
-        convert_file(source, tmp_path, overwrite=True)
+        convert_file(source, source, overwrite=True)
     assert str(error.value) == f"{source} is the input file itself; give another OUTPUT"
     assert source.read_bytes() == PROMPT_COMPLETION.read_bytes()
 
@@ -217,7 +218,7 @@ def test_convert_lists_every_bad_line_then_exits_1(tmp_path, capsys):
 
 def test_convert_into_an_existing_folder(tmp_path, capsys):
     assert main(["convert", str(PROMPT_COMPLETION), str(tmp_path)]) == 0
-    target = tmp_path / PROMPT_COMPLETION.name
+    target = tmp_path / "uber10k-prompt-completion-conversation.jsonl"
     assert capsys.readouterr().out == (
         f"distill convert: wrote 200 records to {target}; check them with `distill validate {target}`\n"
     )
@@ -241,3 +242,10 @@ def test_convert_rejects_an_empty_system_prompt_as_a_usage_error(tmp_path, capsy
         main(["convert", str(PROMPT_COMPLETION), str(tmp_path / "out.jsonl"), "--system", ""])
     assert exit_.value.code == 2
     assert "argument --system: must hold text: Bedrock rejects an empty system prompt" in capsys.readouterr().err
+
+
+def test_converting_into_the_inputs_own_folder_leaves_the_input_alone(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(PROMPT_COMPLETION.read_bytes())
+    assert convert_file(source, tmp_path).target == tmp_path / "in-conversation.jsonl"
+    assert source.read_bytes() == PROMPT_COMPLETION.read_bytes()

@@ -269,7 +269,7 @@ def test_markdown_is_a_table_for_a_pull_request(tmp_path, capsys):
 def test_an_unknown_stage_or_an_unreadable_table_exits_2(tmp_path, capsys):
     status, _, err = run_cost(capsys, "--stage", "staging")
     assert status == 2
-    assert "distill cost: no stage 'staging'; stages: sandbox, dev, prod" in err
+    assert f'distill cost: {ROOT / "cdk.json"} has no stage "staging"; stages: sandbox, dev, prod' in err
     status, _, err = run_cost(capsys, "--stage", "dev", "--prices", str(tmp_path / "missing.json"))
     assert status == 2
     assert f"distill cost: cannot read the price table {tmp_path / 'missing.json'}" in err
@@ -324,3 +324,25 @@ def test_an_on_demand_deployment_lists_its_token_prices_and_no_hourly_bill():
     assert serving.unknown_because == "billed by traffic, which the estimate does not know"
     assert [price.item for price in serving.prices] == ["customModelOnDemandInput", "customModelOnDemandOutput"]
     assert serving.prices[0].usage_type == "USE1-NovaLite-input-tokens-custom-model"
+
+
+def test_on_demand_serving_has_no_model_units(capsys):
+    status, out, _ = run_cost(capsys, "--stage", "dev")
+    assert status == 0
+    assert out.splitlines()[2] == "Serving onDemand"
+    status, out, _ = run_cost(capsys, "--stage", "dev", "--format", "json")
+    assert json.loads(out)["serving"] == {"mode": "onDemand", "modelUnits": None, "commitment": "none"}
+
+
+def test_a_provisioned_throughput_shows_its_model_units(capsys):
+    _, out, _ = run_cost(capsys, "--stage", "prod")
+    assert out.splitlines()[2] == "Serving provisioned, 1 model unit, commitment none"
+
+
+def test_a_price_read_from_a_copy_names_it_mid_sentence(capsys):
+    _, out, _ = run_cost(capsys, "--stage", "dev")
+    assert (
+        "  $0.0008 per 1,000 teacher input tokens (https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonBedrock/"
+        "current/us-east-1/index.json, as given by a transcription of the AWS Price List bulk offer AmazonBedrock for "
+        "us-east-1, 2026-09-01)"
+    ) in out.splitlines()

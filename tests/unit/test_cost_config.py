@@ -91,6 +91,14 @@ def test_a_commitment_over_the_budget_is_refused_with_the_terms_cost(priced_thro
     ]
 
 
+def test_a_commitment_is_not_priced_in_a_region_the_stage_does_not_name(priced_throughput):
+    """ "us-west2" suggests us-west-2, whose price would refuse the term; the price of a guessed Region is no ground."""
+    found = problems({**committed(acknowledge=False, monthly_usd=10_000), "region": "us-west2"})
+    assert len(found) == 2
+    assert found[0].startswith('context.stages.dev.region is "us-west2" (did you mean "us-west-2"?)')
+    assert found[1].endswith("acknowledgeCommitment to true to confirm")
+
+
 def test_an_acknowledged_commitment_over_the_budget_passes(priced_throughput):
     assert load_stages({"dev": committed(acknowledge=True, monthly_usd=10_000)})["dev"].serving.commitment == "OneMonth"
 

@@ -390,12 +390,31 @@ def test_two_records_on_one_line_are_named_as_such(tmp_path):
     ]
 
 
-def test_a_record_cut_at_the_end_of_the_line_says_records_go_on_one_line(tmp_path):
+def test_a_record_cut_at_the_end_of_the_file_looks_cut_short(tmp_path):
     assert problems_on_line_100(tmp_path, b'{"schemaVersion": "bedrock-conversation-2024",') == [
-        f"{tmp_path / 'data.jsonl'}:100: (record): not valid JSON: the line ends inside a record (Expecting property "
-        "name enclosed in double quotes); JSON Lines needs each record whole on one line, not pretty-printed over "
-        "several"
+        f"{tmp_path / 'data.jsonl'}:100: (record): not valid JSON: the file ends inside this record (Expecting "
+        "property name enclosed in double quotes), so it looks cut short; copy or export the file again, or delete "
+        "its incomplete last line"
     ]
+
+
+def test_a_file_cut_inside_a_string_without_a_final_newline_looks_cut_short(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(json.dumps(record()).encode()[:40])
+    (problem, _count) = validate_file(path, multi_turn_allowed=True).problems
+    assert str(problem) == (
+        f"{path}:1: (record): not valid JSON: the file ends inside this record (Unterminated string starting at), so "
+        "it looks cut short; copy or export the file again, or delete its incomplete last line"
+    )
+
+
+def test_a_record_cut_at_the_end_of_a_line_inside_the_file_says_records_go_on_one_line(tmp_path):
+    good = json.dumps(record()).encode()
+    path = write_lines(tmp_path / "data.jsonl", [good] * 99 + [b'{"schemaVersion": "bedrock-conversation-2024",', good])
+    assert str(validate_file(path, multi_turn_allowed=True).problems[0]) == (
+        f"{path}:100: (record): not valid JSON: the line ends inside a record (Expecting property name enclosed in "
+        "double quotes); JSON Lines needs each record whole on one line, not pretty-printed over several"
+    )
 
 
 def test_a_record_cut_short_in_the_middle_does_not_swallow_the_records_after_it(tmp_path):
@@ -514,6 +533,18 @@ def test_the_published_examples_pass_and_fail_only_the_record_count(name):
     report = validate_file(path, multi_turn_allowed=False)
     assert [str(p) for p in report.problems] == [f"{path}: {COUNT_MESSAGE.format(2)}"]
     assert (report.summary.prompt_only, report.summary.with_response) == (1, 1)
+
+
+def test_an_invocation_log_record_is_one_problem_that_points_to_preview_logs():
+    """Before, each of the record's 13 top-level keys was its own "unknown field" line."""
+    path = REFERENCE_DATA / "docs-invocation-log-record.jsonl"
+    report = validate_file(path, multi_turn_allowed=False)
+    assert [str(problem) for problem in report.problems] == [
+        f'{path}:1: (record): this is a model invocation log record (schemaType "ModelInvocationLog"), not '
+        "bedrock-conversation-2024; a job reads invocation logs through trainingData.invocationLogs, and `distill "
+        "preview-logs` counts the records it would use",
+        f"{path}: {COUNT_MESSAGE.format(1).replace('records', 'record')}",
+    ]
 
 
 def test_the_prompt_completion_dataset_fails_with_the_conversion_hint():

@@ -328,6 +328,7 @@ def test_preview_meets_the_minimum_with_teacher_pairs(capsys, logs):
         "files": 2,
         "records": 104,
         "selected": 103,
+        "requestMetadataSeen": None,
         "teacher": TEACHER,
         "multiTurnAllowed": False,
         "multiTurnUnjudged": 0,
@@ -556,4 +557,47 @@ def test_a_teacher_that_is_no_model_identifier_is_refused(capsys, logs):
     assert err == (
         'distill preview-logs: --teacher: "Llama 405B" is not a Bedrock model id (like "amazon.nova-pro-v1:0") or '
         "inference profile id\n"
+    )
+
+
+def test_preview_refuses_a_teacher_the_catalog_does_not_know_with_the_closest_ids(capsys, logs):
+    """The same check as `distill validate --teacher`: a typo would otherwise count every record as another model's."""
+    code, out, err = preview(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", "meta.llama3-1-405b-instruct")
+    assert (code, out) == (2, "")
+    assert err == (
+        'distill preview-logs: --teacher "meta.llama3-1-405b-instruct" is not a distillation teacher in the model '
+        "catalog (checked 2026-12-01); closest: meta.llama3-1-405b-instruct-v1:0, meta.llama3-1-70b-instruct-v1:0, "
+        "meta.llama3-3-70b-instruct-v1:0\n"
+    )
+
+
+def test_preview_takes_a_known_teacher_as_its_inference_profile(capsys, logs):
+    code, report = preview_json(capsys, str(logs), "--filter", SUPPORT_FILTER, "--teacher", f"us.{TEACHER}")
+    assert (code, report["teacher"]) == (1, f"us.{TEACHER}")
+
+
+def test_a_filter_that_selects_nothing_shows_the_metadata_the_records_carry(capsys, tmp_path):
+    records = [
+        {**reference_record(), "requestMetadata": {"project": project, "team": "ml"}}
+        for project in ("claims", "billing", "claims", "support", "search", "ads")
+    ]
+    path = write_lines(tmp_path / "logs.jsonl", [json.dumps(record) for record in records])
+    code, out, _ = preview(capsys, str(path), "--filter", '{"equals": {"project": "Claims"}}')
+    assert code == 1
+    assert out.splitlines()[2:4] == [
+        "selected by the filter: 0",
+        '  the filter selects none of them; the records\' requestMetadata keys and values: "project": "claims", '
+        '"billing", "support", ...; "team": "ml"',
+    ]
+    code, report = preview_json(capsys, str(path), "--filter", '{"equals": {"project": "Claims"}}')
+    assert report["requestMetadataSeen"] == {"project": ["claims", "billing", "support"], "team": ["ml"]}
+
+
+def test_a_filter_that_selects_nothing_among_records_without_metadata_says_where_it_comes_from(capsys, tmp_path):
+    record = {key: value for key, value in reference_record().items() if key != "requestMetadata"}
+    path = write_lines(tmp_path / "logs.jsonl", [json.dumps(record)])
+    _, out, _ = preview(capsys, str(path), "--filter", SUPPORT_FILTER)
+    assert out.splitlines()[3] == (
+        "  no record read carries requestMetadata, which the filter selects on: the application sets it on each call "
+        "(the requestMetadata field of Converse and ConverseStream)"
     )

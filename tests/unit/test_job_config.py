@@ -133,10 +133,12 @@ def test_a_local_dataset_with_problems_stops_the_synth_with_the_validators_messa
     )
 
 
-def test_a_missing_local_dataset():
+def test_a_missing_local_dataset_names_the_path_it_was_read_as():
+    root = Path(__file__).resolve().parents[2]
     assert only_problem(stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})) == (
-        'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl"; the file cannot be read: No such '
-        "file or directory"
+        f'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl", read as {root / "nowhere.jsonl"} '
+        f"(a relative path is resolved against the folder of the cdk.json, {root}); the file cannot be read: No "
+        "such file or directory"
     )
 
 
@@ -512,7 +514,10 @@ def test_a_student_past_its_end_of_life_is_refused():
         }
     )
     assert only_problem(settings) == (
-        'context.stages.dev.distillation: student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 '
+        'context.stages.dev.distillation: teacher "anthropic.claude-3-5-sonnet-20241022-v2:0" is not a distillation '
+        "teacher (the distillation page says distillation is not currently available for Anthropic models, with no "
+        "date for its return; https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation"
+        '.html, read 2026-12-01); and student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 '
         "Haiku) reached its end of life on 2026-09-10 "
         "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle-legacy.html, read 2026-12-01): Bedrock "
         f"no longer serves it, and allowUnlistedPair cannot change that; {ACTIVE_TEACHERS}"

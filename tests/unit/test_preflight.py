@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from unittest import mock
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from distill import preflight
+from distill.aws_errors import CHECK_NETWORK
 from distill.cli import main
 from distill.config import load_stages
-from distill.preflight import BLOCKS, OK, UNKNOWN, WARN, PreflightClients, exit_code, run_checks
+from distill.preflight import BLOCKS, OK, UNKNOWN, WARN, Finding, PreflightClients, exit_code, run_checks
 from tests.conftest import ROOT
 
 ACCOUNT = "111111111111"
@@ -267,6 +270,31 @@ def test_refused_credentials_stop_the_preflight_and_it_cannot_tell():
     assert [(f.check, f.status) for f in found] == [("credentials", UNKNOWN)]
     assert found[0].fix == "sign in to the stage's account (aws sso login, or a profile in AWS_PROFILE)"
     assert exit_code(found) == 2
+
+
+def unreachable_client(service: str):
+    """A real client whose endpoint refuses connections (port 9 of this machine), tried once."""
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="example",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def test_preflight_tells_an_unreachable_endpoint_from_missing_credentials():
+    clients = PreflightClients("us-east-1")
+    clients.sts = unreachable_client("sts")
+    assert run_checks(stage_config(), clients) == [
+        Finding(
+            "credentials",
+            UNKNOWN,
+            'could not be checked: Could not connect to the endpoint URL: "http://127.0.0.1:9/"',
+            f"the AWS endpoint could not be reached: {CHECK_NETWORK}",
+        )
+    ]
 
 
 def test_credentials_of_another_account_block():
@@ -527,7 +555,7 @@ def test_an_unknown_stage_is_a_usage_error(capsys, tmp_path):
     code = main(["preflight", "--stage", "qa", "--cdk-json", write_cdk_json(tmp_path)])
     assert (code, capsys.readouterr().err) == (
         2,
-        f"distill preflight: no stage 'qa' in {tmp_path / 'cdk.json'}; stages: dev\n",
+        f'distill preflight: {tmp_path / "cdk.json"} has no stage "qa"; stages: dev\n',
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from dataclasses import dataclass, field
 
 import pytest
@@ -31,10 +32,15 @@ NEEDS_AWS_OPTIONS = {
 }
 
 
+# A `cp SOURCE TARGET` line before a command in the same block prepares its input (a copy of cdk.json, say).
+COPY = re.compile(r"^cp (\S+) (\S+)(\s+#.*)?$")
+
+
 @dataclass
 class Example:
     command: str
     shown: list[str] = field(default_factory=list)
+    copies: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def arguments(self) -> list[str]:
@@ -57,11 +63,14 @@ def readme_examples() -> list[Example]:
     for language, block in FENCE.findall(README.read_text()):
         console = language == "console"
         current = None
+        copies: list[tuple[str, str]] = []
         for line in block.replace("\\\n", " ").splitlines():
             # In a console block a command follows the prompt and every other line is its output.
             command = line.removeprefix("$ ") if console and line.startswith("$ ") else None if console else line
+            if command is not None and (copy := COPY.match(command)):
+                copies.append((copy[1], copy[2]))
             if command is not None:
-                current = Example(command) if COMMAND.match(command) else None
+                current = Example(command, copies=list(copies)) if COMMAND.match(command) else None
                 if current is not None:
                     examples.append(current)
             elif current is not None and line.strip() and line.strip() != "...":
@@ -99,6 +108,8 @@ def test_a_readme_example_runs_as_shown(example, project_copy, capsys):
     reason = example.needs_aws()
     if reason:
         pytest.skip(f"{example.command}: {reason}")
+    for source, target in example.copies:
+        shutil.copy(source, target)
     assert main(example.arguments) in (0, 1)
     captured = capsys.readouterr()
     printed = (captured.out + captured.err).splitlines()
