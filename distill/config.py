@@ -25,6 +25,7 @@ from distill.job_config import (
     parse_distillation,
     parse_serving,
 )
+from distill.naming import STAGE_TAG_RESERVED
 from distill.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
 
 # Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
@@ -281,7 +282,9 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         removal_policy=removal_policy,
         invocation_logging=invocation_logging,
         compliance_packs=_parse_compliance_packs(reader),
-        tags=reader.string_map("tags", key_limit=128, value_limit=256, what="cost-allocation tags"),
+        tags=reader.string_map(
+            "tags", key_limit=128, value_limit=256, what="cost-allocation tags", reserved=STAGE_TAG_RESERVED
+        ),
         distillation=distillation,
         model_source=model_source,
         serving=serving,

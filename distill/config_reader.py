@@ -111,7 +111,10 @@ class Reader:
             return default
         return value
 
-    def string_map(self, key: str, *, key_limit: int, value_limit: int, what: str) -> dict[str, str]:
+    def string_map(
+        self, key: str, *, key_limit: int, value_limit: int, what: str, reserved: tuple[str, str] | None = None
+    ) -> dict[str, str]:
+        """An object of strings; ``reserved`` is (a key the map may not hold, why)."""
         value = self.raw(key, {})
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) and 1 <= len(k) <= key_limit and len(v) <= value_limit
@@ -122,6 +125,9 @@ class Reader:
                 f"{key_limit} characters and string values of at most {value_limit} characters"
             )
             return {}
+        if reserved is not None and reserved[0] in value:
+            self.problem(f'{self.where(key)} has "{reserved[0]}": {reserved[1]}; remove it')
+            return {k: v for k, v in value.items() if k != reserved[0]}
         return dict(value)
 
     def reject_unknown(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from distill import catalog, dataset, pricing
 from distill.config_reader import Reader, show
 from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
+from distill.naming import STAGE_TAG_RESERVED
 from distill.promotion import parse_share_with
 
 SERVING_MODES = ("provisioned", "onDemand", "none")
@@ -167,7 +168,9 @@ def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enab
         retain_model=reader.boolean("retainModel", True),
         subnet_ids=subnets,
         security_group_ids=groups,
-        job_tags=reader.string_map("jobTags", key_limit=128, value_limit=256, what="tags for the job and model"),
+        job_tags=reader.string_map(
+            "jobTags", key_limit=128, value_limit=256, what="tags for the job and model", reserved=STAGE_TAG_RESERVED
+        ),
         pair_warning=pair.warning if pair else None,
         model_warnings=pair.model_warnings if pair else (),
         share_with=parse_share_with(reader),

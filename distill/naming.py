@@ -7,6 +7,14 @@ OUTPUT_PREFIX = "distillation-output/"
 # Where Bedrock writes the step-wise metrics inside a job's output folder.
 TRAINING_METRICS_PATH = "training_artifacts/step_wise_training_metrics.csv"
 METRICS_NAMESPACE = "BedrockDistillation"
+# Every resource of a stage carries this tag with the stage's name: the budget filters on it and the handlers' IAM
+# conditions (aws:ResourceTag, aws:RequestTag) limit them to the stage's own Bedrock resources with it.
+STAGE_TAG = "distillation-stage"
+# For the config's tag maps: (the key they may not hold, why).
+STAGE_TAG_RESERVED = (
+    STAGE_TAG,
+    "the stack gives every resource this tag with the stage's name, and the handlers' permissions depend on it",
+)
 
 
 def stack_name(stage: str, part: str) -> str:

@@ -9,11 +9,11 @@ from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.budget import STAGE_TAG
 from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.nag import acknowledge, rendered
+from distill.naming import STAGE_TAG
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from distill.constructs.data_key import DataKey
+from distill.naming import STAGE_TAG
 
-# The tag every resource of a stage carries (distill/stacks/stage.py). Budgets filters on a user tag as
+# Budgets filters on the stage's tag (STAGE_TAG, which distill/stacks/stage.py puts on every resource) as a user tag,
 # "user:<key>$<value>" (AWS::Budgets::Budget CostFilters, TagKeyValue); the tag must first be activated as a
 # cost-allocation tag in the Billing console, and costs are tagged from then on only.
-STAGE_TAG = "distillation-stage"
 # (notification type, percentage of the budget): the forecast warns before the month is spent, the actual when it is.
 THRESHOLDS = (("FORECASTED", 80), ("ACTUAL", 100))
 

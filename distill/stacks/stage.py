@@ -6,7 +6,7 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from distill.config import StageConfig
-from distill.naming import stack_name
+from distill.naming import STAGE_TAG, stack_name
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.serving import ServingStack
 from distill.stacks.training import TrainingStack
@@ -55,5 +55,5 @@ class DistillationStage(Stage):
             if self.training is not None:
                 # The serving stack waits for the job by its name, known at synth: no reference orders the stacks.
                 self.serving.add_stack_dependency(self.training)
-        for key, value in {"distillation-stage": stage.name, **stage.tags}.items():
+        for key, value in {**stage.tags, STAGE_TAG: stage.name}.items():
             Tags.of(self).add(key, value)

@@ -613,7 +613,7 @@ def test_the_stage_is_the_stage_tag_of_a_tags_property():
 
 
 def test_the_handlers_stage_tag_is_the_one_the_stack_gives():
-    from distill.constructs.budget import STAGE_TAG
+    from distill.naming import STAGE_TAG
 
     assert custom_resource.STAGE_TAG == STAGE_TAG
 

@@ -321,3 +321,26 @@ def test_an_anthropic_pair_is_told_that_anthropic_distillation_is_not_offered():
         '.html, read 2026-12-01); and student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 Haiku) '
         "reached its end of life on 2026-09-10"
     )
+
+
+@pytest.mark.parametrize("where", ["tags", "distillation.jobTags"])
+def test_the_stage_tag_cannot_be_set_by_hand(where):
+    """Every resource gets distillation-stage: <stage>, and the handlers' IAM conditions depend on it."""
+    stage = {
+        "region": "us-west-2",
+        "distillation": {
+            "teacher": "amazon.nova-pro-v1:0",
+            "student": "amazon.nova-lite-v1:0:300k",
+            "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+        },
+    }
+    if where == "tags":
+        stage["tags"] = {"distillation-stage": "prod", "team": "ml"}
+    else:
+        stage["distillation"]["jobTags"] = {"distillation-stage": "prod"}
+    with pytest.raises(ConfigError) as raised:
+        load_stages({"dev": stage})
+    assert (
+        f'context.stages.dev.{where} has "distillation-stage": the stack gives every resource this tag with the '
+        "stage's name, and the handlers' permissions depend on it; remove it"
+    ) in raised.value.problems
