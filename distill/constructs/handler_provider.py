@@ -121,8 +121,9 @@ class HandlerProvider(Construct):
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "Step Functions needs the CloudWatch Logs delivery actions to log to the provider's log group; they "
-            "support no resource-level permissions.",
+            "aws-cdk-lib's Provider writes this statement for its waiter's logging to the provider's log group and "
+            "exposes no way to narrow it; CreateLogStream and PutLogEvents in it could be scoped to that group but "
+            "are not. Only Step Functions, for this one state machine, assumes the role.",
         )
         acknowledge(
             waiter,

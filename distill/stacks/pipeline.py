@@ -149,7 +149,8 @@ class DeliveryPipelineStack(Stack):
             artifacts,
             "AwsSolutions-S1",
             "CDK Pipelines does not expose access logging for its artifact bucket; access to it is recorded by "
-            "CloudTrail, and it holds only build artifacts encrypted with the pipeline's key.",
+            "CloudTrail. It holds the checkout and the synthesized cloud assembly, a `file` dataset included (see "
+            "the README's Sensitive data), encrypted with the pipeline's key.",
         )
         for construct in self.pipeline.node.find_all():
             if isinstance(construct, iam.Policy):
