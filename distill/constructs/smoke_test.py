@@ -53,6 +53,15 @@ class ServingSmokeTest(Construct):
         ]
         if training_data_uri is not None:
             properties["TrainingDataUri"] = training_data_uri
+            # Dataset prompts are sent only while the account logs no model invocations (lambda/smoke_test).
+            permissions.append(
+                Permission(
+                    actions=["bedrock:GetModelInvocationLoggingConfiguration"],
+                    resources=["*"],
+                    wildcard_reason="The account and Region's one invocation logging configuration has no ARN; the "
+                    "check reads whether it is on before it sends any dataset prompt.",
+                )
+            )
             bucket, _, object_key = training_data_uri.removeprefix("s3://").partition("/")
             partition = Stack.of(self).partition
             permissions.append(

@@ -7,7 +7,8 @@ CloudFormation never sends a Delete during an update.
 
 The prompts are read at run time from the start of the stage's training data (``TrainingDataUri``), so no prompt
 text sits in the template, where GetTemplate, snapshots and the Provider framework's event log would show it; a
-stage without a readable dataset gets one fixed, synthetic prompt. Neither prompts nor answers are logged.
+stage without a readable dataset, or whose account logs model invocations (the prompts would be copied into those
+logs), gets one fixed, synthetic prompt. Neither prompts nor answers are logged by the handler.
 """
 
 import json
@@ -20,6 +21,7 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 runtime = custom_resource.client("bedrock-runtime")
+bedrock = custom_resource.LazyClient("bedrock")
 s3 = custom_resource.LazyClient("s3")
 cloudformation = custom_resource.LazyClient("cloudformation")
 
@@ -48,7 +50,10 @@ def on_event(event, _context):
     count = read_whole_number(properties, "PromptCount", most=MAX_PROMPTS)
     max_tokens = read_whole_number(properties, "MaxTokens")
     characters = read_whole_number(properties, "MaxPromptCharacters")
-    prompts = dataset_prompts(properties.get("TrainingDataUri"), count, characters) or [SYNTHETIC_PROMPT]
+    uri = properties.get("TrainingDataUri")
+    prompts = (dataset_prompts(uri, count, characters) if uri and not invocations_logged() else []) or [
+        SYNTHETIC_PROMPT
+    ]
     for number, prompt in enumerate(prompts, 1):
         check(properties["ModelId"], prompt, max_tokens, f"prompt {number} of {len(prompts)}")
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Checked": len(prompts)}}
@@ -70,6 +75,20 @@ def read_whole_number(properties, name, most=None):
         limit = f" from 1 to {most}" if most is not None else ", at least 1"
         raise ValueError(f"The smoke test's {name} property is {value!r}; it must be a whole number{limit}.")
     return int(value)
+
+
+def invocations_logged():
+    """Whether model invocation logging is on in this account and Region (whoever configured it): then the check
+    sends the synthetic prompt, so that no dataset text is copied into logs with another key, reader and retention.
+    A configuration that cannot be read counts as on."""
+    try:
+        configuration = bedrock.get_model_invocation_logging_configuration().get("loggingConfig")
+    except (ClientError, BotoCoreError) as error:
+        LOG.warning("Could not read the invocation logging configuration (%s); sending the synthetic prompt", error)
+        return True
+    if configuration:
+        LOG.info("Model invocation logging is on in this account and Region; sending the synthetic prompt")
+    return bool(configuration)
 
 
 def dataset_prompts(uri, count, characters):

@@ -50,7 +50,15 @@ def handler(stub):
     module.stub = stub(module.runtime)
     module.s3_stub = stub(module.s3)
     module.cfn_stub = stub(module.cloudformation)
+    module.bedrock_stub = stub(module.bedrock)
     return module
+
+
+def logging_is(handler, configuration: dict | None) -> None:
+    """GetModelInvocationLoggingConfiguration's answer: the check sends dataset prompts only with logging off."""
+    handler.bedrock_stub.add_response(
+        "get_model_invocation_logging_configuration", {"loggingConfig": configuration} if configuration else {}, {}
+    )
 
 
 def stack_is(handler, status: str, request: dict) -> None:
@@ -60,6 +68,7 @@ def stack_is(handler, status: str, request: dict) -> None:
 
 
 def expect_dataset(handler, body: bytes) -> None:
+    logging_is(handler, None)
     handler.s3_stub.add_response(
         "get_object",
         {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentLength": len(body)},
@@ -157,7 +166,25 @@ def test_a_stage_without_a_dataset_of_its_own_sends_the_synthetic_prompt(handler
     assert handler.on_event(request, None) == {"PhysicalResourceId": "smoke-test", "Data": {"Checked": 1}}
 
 
+def test_an_account_that_logs_invocations_gets_the_synthetic_prompt_not_the_dataset(handler, caplog):
+    """Dataset prompts sent while logging is on would be copied into those logs, under another key and retention."""
+    logging_is(handler, {"s3Config": {"bucketName": "another-teams-logs", "keyPrefix": "bedrock"}})
+    expect_converse(handler.stub, "Reply with the single word OK.", answer("OK"))
+    assert handler.on_event(event("smoke_test_create"), None)["Data"] == {"Checked": 1}
+    assert "Model invocation logging is on in this account and Region; sending the synthetic prompt" in caplog.messages
+
+
+def test_a_logging_configuration_that_cannot_be_read_counts_as_on(handler, caplog):
+    handler.bedrock_stub.add_client_error(
+        "get_model_invocation_logging_configuration", "AccessDeniedException", "Not authorized", 403
+    )
+    expect_converse(handler.stub, "Reply with the single word OK.", answer("OK"))
+    assert handler.on_event(event("smoke_test_create"), None)["Data"] == {"Checked": 1}
+    assert any(m.startswith("Could not read the invocation logging configuration (") for m in caplog.messages)
+
+
 def test_a_dataset_s3_refuses_is_named_with_s3s_code_and_the_synthetic_prompt_is_sent(handler, caplog):
+    logging_is(handler, None)
     handler.s3_stub.add_client_error(
         "get_object",
         "AccessDenied",
@@ -176,6 +203,7 @@ def test_a_dataset_out_of_reach_sends_the_synthetic_prompt(handler, monkeypatch,
     def unreachable(**_request):
         raise EndpointConnectionError(endpoint_url=f"https://{BUCKET}.s3.us-west-2.amazonaws.com/{KEY}")
 
+    logging_is(handler, None)
     monkeypatch.setattr(handler.s3, "get_object", unreachable)
     expect_converse(handler.stub, "Reply with the single word OK.", answer("OK"))
     assert handler.on_event(event("smoke_test_create"), None)["Data"] == {"Checked": 1}
