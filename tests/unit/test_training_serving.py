@@ -303,8 +303,12 @@ def test_on_demand_serving_uses_a_custom_model_deployment(templates):
 
 def test_a_throughput_is_waited_for_on_a_wait_condition_not_inside_its_custom_resource(prod):
     # A throughput can take more than the hour a custom resource may wait: the resource returns once Bedrock has
-    # accepted it (no waiter state machine), and a wait condition signalled by the serving watcher waits for it.
-    prod["Serving"].resource_count_is("AWS::StepFunctions::StateMachine", 0)
+    # accepted it, and a wait condition signalled by the serving watcher waits for it. The resource's one waiter
+    # state machine (the Provider's isComplete) only makes a move that had to wait for a busy throughput, within
+    # the hour: it checks every minute, 60 times.
+    [waiter] = resources(prod["Serving"], "AWS::StepFunctions::StateMachine").values()
+    definition = json.dumps(waiter["Properties"]["DefinitionString"])
+    assert '\\"IntervalSeconds\\":60' in definition and '\\"MaxAttempts\\":60' in definition, definition[:400]
     throughput_id = next(iter(resources(prod["Serving"], "Custom::BedrockProvisionedThroughput")))
     prod["Serving"].has_resource_properties(
         "AWS::Lambda::Function",
