@@ -303,3 +303,19 @@ def test_no_write_is_granted_on_every_resource_but_the_listed_ones(execution_pol
 def test_every_statement_of_the_bootstrap_policies_says_why_in_its_sid(execution_policy, boundary):
     for statement in execution_policy + boundary + document("cdk-permissions-boundary.json")["Statement"]:
         assert statement.get("Sid"), statement
+
+
+@pytest.mark.parametrize(
+    ("context", "allowed"),
+    [
+        ({"iam:PermissionsBoundary": BOUNDARY_ARN}, True),
+        ({"iam:PermissionsBoundary": "arn:aws:iam::111111111111:policy/AdministratorAccess"}, False),
+        ({}, False),
+    ],
+)
+def test_the_execution_roles_own_boundary_refuses_any_role_outside_the_workload_boundary(context, allowed):
+    statements = document("cdk-permissions-boundary.json")["Statement"]
+    role = "arn:aws:iam::111111111111:role/dev-distillation-foundation-x"
+    assert _allowed(statements, "iam:CreateRole", role, context) is allowed
+    assert not _allowed(statements, "iam:DeleteRolePermissionsBoundary", role, context)
+    assert not _allowed(statements, "iam:CreatePolicyVersion", f"arn:aws:iam::111111111111:policy/{BOUNDARY_NAME}", {})
