@@ -118,6 +118,19 @@ def stage_created(
     ]
 
 
+def tags_read(resources: Sequence[str], wildcard_reason: str) -> Permission:
+    """Reading the tags of ``resources`` (ListTagsForResource), which a handler does before it adopts, retags, moves,
+    stops or deletes what it found by a name the stack derives (lambda/shared/python/custom_resource.py
+    require_stage): the Null condition of ``stage_created`` lets it tag a resource that carries no STAGE_TAG, so IAM
+    alone does not keep it off another team's untagged resource of that name. A read, on any resource of the type:
+    the tags are what tell the stage's own from the rest."""
+    return Permission(
+        actions=["bedrock:ListTagsForResource"],
+        resources=resources,
+        wildcard_reason=f"{wildcard_reason} Their tags say whether the resource found by name is the stage's.",
+    )
+
+
 def own_stack_status(stack: Stack) -> Permission:
     """Reading the handler's own stack (DescribeStacks), to tell CloudFormation's rollback from an update
     (lambda/shared/python/custom_resource.py rolling_back)."""

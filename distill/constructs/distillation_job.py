@@ -18,6 +18,7 @@ from distill.constructs.bedrock_resource import (
     stage_created,
     stage_owned,
     stage_tags,
+    tags_read,
 )
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.job_config import DistillationConfig
@@ -50,7 +51,8 @@ class DistillationJob(Construct):
     job and its model in place. ``config.revision`` is part of the name, so raising it starts the same settings anew.
 
     The job and its model carry the stage's tag (``stage_tags``), and the handler may stop, retag or delete only
-    jobs and models that carry it: another stage's job of the same name is refused, not adopted.
+    jobs and models that carry it; the handler reads a job's tags before it adopts or stops one it found by name, so
+    another stage's or team's job of the same name, tagged or not, is refused, not adopted.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class DistillationJob(Construct):
                     resources=[jobs, models],
                     wildcard_reason=JOB_NAMES_REASON,
                 ),
+                tags_read([jobs], JOB_NAMES_REASON),
                 *stage_owned(stage_name, ["bedrock:StopModelCustomizationJob"], [jobs], JOB_NAMES_REASON),
                 *model_release(stack, stage_name),
                 Permission(

@@ -93,6 +93,8 @@ class ModelCopy(Construct):
                     wildcard_reason="Bedrock's list actions take no resource-level permission; the handler finds its "
                     "copy by name before it makes one.",
                 ),
+                # Also the copied models' tags (ListTagsForResource on custom-model), read before a copy found by
+                # name is adopted (lambda/model_copy require_stage).
                 *model_release(stack, stage_name),
                 # No model may be released while the stack rolls back.
                 own_stack_status(stack),

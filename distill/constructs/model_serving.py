@@ -18,6 +18,7 @@ from distill.constructs.bedrock_resource import (
     stage_owned,
     stage_owned_only,
     stage_tags,
+    tags_read,
 )
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
 from distill.constructs.signalled_wait import SignalledWait
@@ -105,6 +106,7 @@ class ServedModel(Construct):
             },
             permissions=[
                 Permission(actions=[actions.get], resources=[served], wildcard_reason=GENERATED_NAMES_REASON),
+                tags_read([served], GENERATED_NAMES_REASON),
                 # The create and the move are also authorized on the model served (custom-model), which is the
                 # stage's own: its job's or its copy's, tagged alike.
                 *stage_created(stage_name, [actions.create], [served, models], GENERATED_NAMES_REASON, new=[served]),

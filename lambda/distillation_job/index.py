@@ -6,7 +6,9 @@ everything that defines the job) is its identity:
 
 - Create and Update first look the job up by that name and adopt it when it exists. A retried request, a rollback
   (CloudFormation's second Update with the previous properties) and a redeployed stack therefore get back the job
-  they describe instead of starting and paying for another; only a name Bedrock does not know starts a new job.
+  they describe instead of starting and paying for another; only a name Bedrock does not know starts a new job. A
+  job of that name is adopted only if it carries the stage's tag (custom_resource.require_stage): another team's job
+  fails the request and runs on untouched.
 - A new name on Update is a new job (a new physical id); CloudFormation then deletes the old one in its cleanup,
   which stops it if it still runs. Tags do not define the job and are applied in place.
 - Delete stops a running job. A completed job's custom model is kept unless RetainModelOnDelete is "false"; then it
@@ -41,6 +43,11 @@ FIRST_RETRY_DELAY = 5
 MAX_RETRY_DELAY = 60
 # Statuses of a job that will not produce a model.
 ENDED_WITHOUT_MODEL = ("Failed", "Stopped", "Stopping")
+# What to do when a job of the stage's name is not the stage's: a job can be neither deleted nor renamed.
+NOT_THE_STAGES_REMEDY = (
+    "A job's name stays taken once the job has ended, and a job cannot be deleted or renamed: raise "
+    "distillation.revision in cdk.json, so that the stage derives another name for its job"
+)
 
 
 def on_event(event, context):
@@ -96,6 +103,7 @@ def create(event, context):
     job = find_job(properties["JobName"])
     if job is None:
         return answer(start_job(properties, context))
+    require_stage(properties, job)
     refuse_if_unusable(job)
     LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
     custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), None)
@@ -118,6 +126,7 @@ def update(event, context):
         # A rollback, or a return to settings that already ran: the job they describe exists, so it is kept as it
         # is. A job of those settings that cannot produce a model is adopted only by a rollback, which must restore
         # what was; an update asked for by the user is refused, before its cleanup stops the job that runs now.
+        require_stage(properties, job)
         if not custom_resource.rolling_back(cloudformation, event["StackId"]):
             refuse_if_unusable(job)
         LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
@@ -133,24 +142,36 @@ def update(event, context):
 
 def stop_stray(event, kept):
     """A job the failed forward Update started that the stack never learnt of (its answer lost past the handler's
-    time) would run unowned after the rollback: the job named by the OldResourceProperties is stopped when it runs
-    and is neither the one the stack holds nor the one kept."""
+    time) would run unowned after the rollback: the job named by the OldResourceProperties is stopped when it runs,
+    is neither the one the stack holds nor the one kept, and carries the stage's tag."""
     old_name = event["OldResourceProperties"].get("JobName")
     if not old_name or old_name == event["ResourceProperties"]["JobName"]:
         return
     stray = find_job(old_name)
-    if (
-        stray is not None
-        and stray["status"] == "InProgress"
-        and stray["jobArn"] not in (event["PhysicalResourceId"], kept)
-    ):
-        bedrock.stop_model_customization_job(jobIdentifier=stray["jobArn"])
-        LOG.info("Stopped the distillation job %s, which a failed update started and nothing holds", stray["jobArn"])
+    if stray is None or stray["status"] != "InProgress" or stray["jobArn"] in (event["PhysicalResourceId"], kept):
+        return
+    try:
+        require_stage(event["OldResourceProperties"], stray)
+    except custom_resource.NotTheStages as refusal:
+        # Failing here would fail the request (in a rollback, leaving the stack in UPDATE_ROLLBACK_FAILED) for a
+        # job that is not the stage's; it is only not stopped.
+        LOG.warning("Not stopping the distillation job named %s: %s", old_name, refusal)
+        return
+    bedrock.stop_model_customization_job(jobIdentifier=stray["jobArn"])
+    LOG.info("Stopped the distillation job %s, which a failed update started and nothing holds", stray["jobArn"])
 
 
 def find_job(name):
     """Bedrock's description of the job named ``name``, or None when there is none."""
     return custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
+
+
+def require_stage(properties, job):
+    """custom_resource.require_stage for a job found by name, against the stage of the properties' JobTags."""
+    stage = custom_resource.stage_of(properties.get("JobTags"))
+    custom_resource.require_stage(
+        bedrock, "distillation job", job["jobName"], job["jobArn"], stage, NOT_THE_STAGES_REMEDY
+    )
 
 
 def refuse_if_unusable(job):
@@ -184,6 +205,7 @@ def start_job(properties, context):
             code, message = error.response["Error"]["Code"], error.response["Error"].get("Message", "")
             existing = find_job(name) if code == "ConflictException" else None
             if existing is not None:
+                require_stage(properties, existing)
                 return existing
             propagating = code == "ValidationException" and any(m in message.lower() for m in PROPAGATION_MESSAGES)
             if (
@@ -196,7 +218,9 @@ def start_job(properties, context):
             delay = min(2 * delay, MAX_RETRY_DELAY)
             continue
         except BotoCoreError as error:
-            return settle_unknown_outcome(name, error, context)
+            found = settle_unknown_outcome(name, error, context)
+            require_stage(properties, found)
+            return found
         LOG.info("Bedrock accepted the distillation job %s (%s)", name, job_arn)
         return {"jobArn": job_arn, "jobName": name, "outputModelName": name, "status": "InProgress"}
 

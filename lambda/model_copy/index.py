@@ -4,7 +4,9 @@ CreateModelCopyJob runs in the background, so on_event starts it and is_complete
 job has completed. The copy's name (TargetModelName, derived by the stack from the source model and the key) is its
 identity: Create and Update first look for a copy job of that name and adopt it, so a retried request or a
 CloudFormation rollback never makes a second copy; a copy whose model has since been deleted is made again. A
-CreateModelCopyJob whose answer is lost is settled the same way, by looking the copy up by name. A new name on Update
+CreateModelCopyJob whose answer is lost is settled the same way, by looking the copy up by name. A copy of that name
+is adopted only if its model carries the stage's tag (custom_resource.require_stage): another team's copy fails the
+request and is left as it is. A new name on Update
 is a new copy, and CloudFormation then deletes the old one. Delete removes the copied model only when
 RetainModelOnDelete is "false"; the shared source model in the other account is never touched.
 
@@ -29,6 +31,12 @@ cloudformation = custom_resource.client("cloudformation")
 # How long to wait before looking again for a copy whose CreateModelCopyJob answer was lost, when Bedrock is out of
 # reach.
 SETTLE_RETRY_SECONDS = 5
+# What to do when a copy of the stage's name is not the stage's: a custom model cannot be renamed, and the copy's name
+# comes from the source model and the stage's key (distill/constructs/model_copy.py).
+NOT_THE_STAGES_REMEDY = (
+    "Delete its copied model if it is yours and unused (a copy still running can be deleted once it completes); "
+    "otherwise deploy the stage under another stage name"
+)
 
 
 def on_event(event, context):
@@ -61,6 +69,7 @@ def find_or_create(event, context):
     name = properties["TargetModelName"]
     existing = find_copy(name)
     if existing is not None:
+        require_stage(properties, existing)
         LOG.info("Adopting the model copy %s (%s)", existing["jobArn"], existing["status"])
         if existing["status"] == "Completed":
             # A copy adopted again owns its model again: an earlier Delete may have marked it to be deleted once
@@ -76,7 +85,9 @@ def find_or_create(event, context):
             clientRequestToken=custom_resource.token(name, event["RequestId"]),
         )
     except BotoCoreError as error:
-        return started(settle_unknown_outcome(name, error, context)["jobArn"])
+        found = settle_unknown_outcome(name, error, context)
+        require_stage(properties, found)
+        return started(found["jobArn"])
     return started(response["jobArn"])
 
 
@@ -113,7 +124,32 @@ def stray_copy(event, kept):
     stray = find_copy(old_name)
     if stray is None or stray["jobArn"] in (event["PhysicalResourceId"], kept):
         return None
+    try:
+        require_stage(event["ResourceProperties"], stray)
+    except custom_resource.NotTheStages as refusal:
+        # Failing here would fail the request (in a rollback, leaving the stack in UPDATE_ROLLBACK_FAILED) for a
+        # copy that is not the stage's; it is only not released.
+        LOG.warning("Not releasing the model copy named %s: %s", old_name, refusal)
+        return None
     return stray
+
+
+def require_stage(properties, summary):
+    """custom_resource.require_stage for a copy found by name (a ListModelCopyJobs summary), against the stage of the
+    properties' Tags. A copy job has no tags of its own (CreateModelCopyJob tags only the copied model: API reference,
+    CreateModelCopyJob, read 2026-12-02): a completed copy's model is asked for its tags, and a copy still running
+    has no model yet, so the tags it was asked to give the model are read from the summary (ModelCopyJobSummary
+    targetModelTags)."""
+    stage, name = custom_resource.stage_of(properties.get("Tags")), summary["targetModelName"]
+    if summary["status"] == "Completed":
+        custom_resource.require_stage(
+            bedrock, "copied model", name, summary["targetModelArn"], stage, NOT_THE_STAGES_REMEDY
+        )
+    else:
+        tags = summary.get("targetModelTags", [])
+        custom_resource.require_stage(
+            bedrock, "model copy", name, summary["jobArn"], stage, NOT_THE_STAGES_REMEDY, tags=tags
+        )
 
 
 def find_copy(name):

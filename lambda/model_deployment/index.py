@@ -65,6 +65,8 @@ lifecycle = serving_lifecycle.ServingLifecycle(
     remove=remove,
     wanted_model=wanted_model,
     busy=busy,
+    remedy="Delete it if it is yours and unused; otherwise, as its name comes from the stage's name and base model "
+    "alone, serve the stage with a Provisioned Throughput (serving.mode) or deploy it under another stage name",
 )
 on_event = lifecycle.on_event
 is_complete = lifecycle.is_complete

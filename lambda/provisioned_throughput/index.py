@@ -46,6 +46,9 @@ lifecycle = serving_lifecycle.ServingLifecycle(
     remove=remove,
     wanted_model=lambda throughput: throughput["desiredModelArn"],
     busy=lambda throughput: throughput["status"] if throughput["status"] in ("Creating", "Updating") else None,
+    remedy="Rename it (aws bedrock update-provisioned-model-throughput --desired-provisioned-model-name) or delete "
+    "it if it is yours and unused, or change serving.modelUnits or serving.commitment so that the stage derives "
+    "another name",
 )
 on_event = lifecycle.on_event
 is_complete = lifecycle.is_complete

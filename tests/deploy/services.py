@@ -1260,6 +1260,8 @@ class Bedrock(Service):
             "targetModelName": c.target_model_name,
             "sourceAccountId": c.source_model_arn.split(":")[4],
             "sourceModelArn": c.source_model_arn,
+            # The tags the copy gives its model (botocore's ModelCopyJobSummary and GetModelCopyJob targetModelTags).
+            "targetModelTags": c.tags,
         }
         if c.failure_message:
             answer["failureMessage"] = c.failure_message

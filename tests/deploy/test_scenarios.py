@@ -17,7 +17,7 @@ from tests.deploy.aws import FakeError
 from tests.deploy.cloudformation import SUCCEEDED
 from tests.deploy.harness import StageDeployment, stage_config
 from tests.deploy.invariants import Expectations
-from tests.deploy.services import Job, Model, Throughput
+from tests.deploy.services import Job, Model
 
 MINUTE = 60
 HOUR = 3600
@@ -535,16 +535,11 @@ def test_a_model_left_by_a_rolled_back_move_is_deleted_when_its_job_is_replaced(
 
 # -- what belongs to another stage or team -------------------------------------------------------------------------
 # The handlers find their resources by the names they derive, but may stop, move, retag or delete only what carries
-# their stage's tag (distill/constructs/bedrock_resource.py): anything else of that name is refused, not taken over.
+# their stage's tag (distill/constructs/bedrock_resource.py): anything else of that name is refused, not taken over
+# (test_foreign_resources.py).
 FOREIGN_TAGS = pytest.mark.parametrize(
     "tags", [{"distillation-stage": "other"}, {}], ids=["another stage's", "untagged"]
 )
-
-
-def template_property(stage: StageDeployment, part: str, resource_type: str, name: str) -> str:
-    [template] = [s for s in stage.stacks() if s.name.endswith(f"-{part}")]
-    [resource] = [r for r in template.template["Resources"].values() if r["Type"] == resource_type]
-    return resource["Properties"][name]
 
 
 def foreign_model(world, name: str, tags: dict[str, str]) -> Model:
@@ -560,44 +555,6 @@ def foreign_model(world, name: str, tags: dict[str, str]) -> Model:
     world.bedrock.models[model.arn] = model
     world.bedrock.tags[model.arn] = dict(tags)
     return model
-
-
-def denials_of(world, action: str) -> list[str]:
-    """The denials the scenario expects, taken out of the world so that the invariants judge the rest."""
-    expected = [d for d in world.denials if f"may not {action} on" in d]
-    world.denials[:] = [d for d in world.denials if d not in expected]
-    return expected
-
-
-@FOREIGN_TAGS
-def test_serving_refuses_a_throughput_it_did_not_make_that_has_the_name_it_gives_its_own(world, tags):
-    stage = StageDeployment(world, "dev", served())
-    name = template_property(stage, "serving", "Custom::BedrockProvisionedThroughput", "Name")
-    theirs_model = foreign_model(world, "other-team-model", {})
-    theirs = Throughput(
-        arn=f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/0othertheirs",
-        name=name,
-        account=ACCOUNT,
-        region=REGION,
-        model_units=1,
-        model_arn=theirs_model.arn,
-        desired_model_arn=theirs_model.arn,
-        foundation_model_arn=theirs_model.base_model_arn,
-        created=world.clock.now,
-        status="InService",
-    )
-    world.bedrock.throughputs[theirs.arn] = theirs
-    world.bedrock.tags[theirs.arn] = dict(tags)
-    results = stage.deploy()
-    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
-    assert theirs.arn in stage.stack("serving").status_reason
-    [denial] = denials_of(world, "bedrock:UpdateProvisionedModelThroughput")
-    assert theirs.arn in denial
-    # Theirs still serves their model, as they tagged it, and the stage bought none of its own.
-    assert world.bedrock.throughputs == {theirs.arn: theirs}
-    assert (theirs.status, theirs.model_arn, theirs.desired_model_arn) == ("InService",) + (theirs_model.arn,) * 2
-    assert world.bedrock.tags[theirs.arn] == tags
-    stage.assert_invariants()
 
 
 @FOREIGN_TAGS

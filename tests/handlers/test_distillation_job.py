@@ -82,6 +82,7 @@ GET_JOB, CREATE_JOB, STOP_JOB = (
     "bedrock.StopModelCustomizationJob",
 )
 PUBLISH = "ssm.PutParameter"
+TAGS = "bedrock.ListTagsForResource"
 REVISION_HINT = (
     "A job cannot be restarted: raise distillation.revision in cdk.json (it names a new job with the same settings) "
     "and deploy again."
@@ -140,6 +141,11 @@ def bedrock_knows(handler, identifier: str, status: str, job_arn: str = JOB_ARN,
     handler.stub.add_response(
         "get_model_customization_job", job(status, job_arn, name, **extra), {"jobIdentifier": identifier}
     )
+
+
+def tags_are(handler, job_arn: str = JOB_ARN, tags: list[dict] = STAGE_TAGS) -> None:
+    """ListTagsForResource of a job found by name: its STAGE_TAG says whether it is the stage's to adopt or stop."""
+    handler.stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": job_arn})
 
 
 def bedrock_knows_no(handler, identifier: str) -> None:
@@ -245,46 +251,58 @@ def test_the_token_is_the_jobs_name_so_whatever_request_starts_it_bedrock_starts
 
 def test_create_adopts_the_job_its_name_already_names(handler, context):
     bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": STAGE_TAGS})
     expect_publish(handler)
     assert handler.on_event(event("distillation_job_create"), context) == answer()
-    assert handler.calls == [GET_JOB, "bedrock.TagResource", PUBLISH]
+    assert handler.calls == [GET_JOB, TAGS, "bedrock.TagResource", PUBLISH]
 
 
 def test_create_adopts_a_completed_job_whose_model_still_exists_and_untags_the_model(handler, context):
     """An earlier Delete may have tagged the model to be deleted once unserved: adopted, it is the stack's again."""
     bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    tags_are(handler)
     model_exists(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": STAGE_TAGS})
     expect_untag_for_deletion(handler)
     expect_publish(handler)
     assert handler.on_event(event("distillation_job_create"), context) == answer(status="Completed")
-    assert handler.calls == [GET_JOB, "bedrock.GetCustomModel", "bedrock.TagResource", "bedrock.UntagResource", PUBLISH]
+    assert handler.calls == [
+        GET_JOB,
+        TAGS,
+        "bedrock.GetCustomModel",
+        "bedrock.TagResource",
+        "bedrock.UntagResource",
+        PUBLISH,
+    ]
 
 
 def test_create_refuses_a_job_of_its_name_that_ended_failed_with_the_revision_hint(handler, context):
     """Refused before anything is tagged or published (Stubber refuses any call not queued)."""
     bedrock_knows(handler, NAME, "Failed", failureMessage="The training data has fewer than 100 valid records.")
+    tags_are(handler)
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == (
         f"The distillation job {NAME} for these settings ended Failed (The training data has fewer than 100 valid "
         f"records.). {REVISION_HINT}"
     )
-    assert handler.calls == [GET_JOB]
+    assert handler.calls == [GET_JOB, TAGS]
 
 
 @pytest.mark.parametrize("status", ["Stopped", "Stopping"])
 def test_create_refuses_a_job_of_its_name_that_was_stopped(handler, context, status):
     bedrock_knows(handler, NAME, status)
+    tags_are(handler)
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == f"The distillation job {NAME} for these settings ended {status}. {REVISION_HINT}"
-    assert handler.calls == [GET_JOB]
+    assert handler.calls == [GET_JOB, TAGS]
 
 
 def test_create_refuses_a_completed_job_whose_model_was_deleted(handler, context):
     bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    tags_are(handler)
     handler.stub.add_client_error(
         "get_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
@@ -294,7 +312,107 @@ def test_create_refuses_a_completed_job_whose_model_was_deleted(handler, context
         f"The distillation job {NAME} for these settings completed, but its custom model has since been deleted. "
         f"{REVISION_HINT}"
     )
-    assert handler.calls == [GET_JOB, "bedrock.GetCustomModel"]
+    assert handler.calls == [GET_JOB, TAGS, "bedrock.GetCustomModel"]
+
+
+# -- a job of the name that is not the stage's ---------------------------------------------------------------------
+UNTAGGED = "it has no distillation-stage tag"
+OTHER_STAGES = "it is tagged distillation-stage=prod"
+
+
+def not_the_stages(job_arn: str, name: str, owner: str) -> str:
+    return (
+        f"The distillation job {job_arn} has the name {name} that this stage derives for its own, but {owner} rather "
+        "than distillation-stage=sandbox: it is not this stage's, so it is left as it is. A job's name stays taken "
+        "once the job has ended, and a job cannot be deleted or renamed: raise distillation.revision in cdk.json, so "
+        "that the stage derives another name for its job, then deploy again."
+    )
+
+
+@pytest.mark.parametrize(
+    "tags, owner",
+    [
+        ([], UNTAGGED),
+        ([{"key": "project", "value": "support-assistant"}], UNTAGGED),
+        ([{"key": "distillation-stage", "value": "prod"}], OTHER_STAGES),
+    ],
+    ids=["untagged", "tagged-but-not-with-a-stage", "another-stages"],
+)
+def test_create_refuses_a_running_job_of_its_name_that_is_not_the_stages(handler, context, tags, owner):
+    """Refused before it is tagged (IAM would let the stage tag an untagged job), adopted or published."""
+    bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler, tags=tags)
+    with pytest.raises(custom_resource.NotTheStages) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == not_the_stages(JOB_ARN, NAME, owner)
+    assert handler.calls == [GET_JOB, TAGS]
+
+
+def test_whose_a_job_of_the_name_is_comes_before_whether_it_ended(handler, context):
+    """Another team's failed job is theirs: the message says so, not that the stage's job failed."""
+    bedrock_knows(handler, NAME, "Failed", failureMessage="Internal failure")
+    tags_are(handler, tags=[])
+    with pytest.raises(custom_resource.NotTheStages) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
+
+
+def test_a_conflict_that_finds_another_teams_job_of_the_name_is_refused(handler, context):
+    bedrock_knows_no(handler, NAME)
+    refuse_create(handler, "ConflictException", f"A model customization job named {NAME} already exists.")
+    bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler, tags=[])
+    with pytest.raises(custom_resource.NotTheStages) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
+    assert handler.calls == [GET_JOB, CREATE_JOB, GET_JOB, TAGS]
+
+
+def test_a_lost_create_answer_whose_lookup_finds_another_teams_job_is_refused(handler, context, monkeypatch):
+    bedrock_knows_no(handler, NAME)
+    lose_answers(
+        monkeypatch, handler.bedrock, "create_model_customization_job", ReadTimeoutError(endpoint_url=ENDPOINT)
+    )
+    bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler, tags=[{"key": "distillation-stage", "value": "prod"}])
+    with pytest.raises(custom_resource.NotTheStages) as raised:
+        handler.on_event(event("distillation_job_create"), context)
+    assert str(raised.value) == not_the_stages(JOB_ARN, NAME, OTHER_STAGES)
+
+
+def test_an_update_back_to_settings_whose_job_is_another_teams_is_refused_before_anything_else(handler, context):
+    """Neither the stack's status is asked nor the running job stopped: the request fails at once."""
+    bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler, tags=[])
+    with pytest.raises(custom_resource.NotTheStages) as raised:
+        handler.on_event(back_to_earlier_settings(), context)
+    assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
+    assert handler.calls == [GET_JOB, TAGS]
+
+
+def test_a_rollback_refuses_to_adopt_another_teams_job_of_the_previous_name(handler, context):
+    bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler, tags=[])
+    request = rollback_of(event("distillation_job_update"), physical_id=NEW_JOB_ARN)
+    with pytest.raises(custom_resource.NotTheStages) as raised:
+        handler.on_event(request, context)
+    assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
+
+
+def test_a_rollback_leaves_another_teams_running_job_of_the_updated_name_running(handler, context, caplog):
+    """Not the stage's, so not its stray to stop; failing the rollback for it would leave the stack in
+    UPDATE_ROLLBACK_FAILED, so the rollback succeeds and says why it left the job alone."""
+    bedrock_knows(handler, NAME, "InProgress")
+    bedrock_knows(handler, NEW_NAME, "InProgress", NEW_JOB_ARN, NEW_NAME)
+    tags_are(handler, NEW_JOB_ARN, tags=[])
+    expect_publish(handler)
+    request = rollback_of(event("distillation_job_update"), physical_id=JOB_ARN)
+    assert handler.on_event(request, context) == answer()
+    assert handler.calls == [GET_JOB, GET_JOB, TAGS, PUBLISH]
+    assert (
+        f"Not stopping the distillation job named {NEW_NAME}: {not_the_stages(NEW_JOB_ARN, NEW_NAME, UNTAGGED)}"
+        in caplog.messages
+    )
 
 
 def test_a_publish_that_ssm_refuses_does_not_fail_the_create_of_a_started_job(handler, context, caplog):
@@ -369,8 +487,10 @@ def test_a_job_of_the_name_started_meanwhile_is_adopted(handler, context):
     bedrock_knows_no(handler, NAME)
     refuse_create(handler, "ConflictException", f"A model customization job named {NAME} already exists.")
     bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler)
     expect_publish(handler)
     assert handler.on_event(event("distillation_job_create"), context) == answer()
+    assert handler.calls == [GET_JOB, CREATE_JOB, GET_JOB, TAGS, PUBLISH]
 
 
 def test_a_conflict_without_a_job_of_the_name_fails_with_bedrocks_reason(handler, context):
@@ -392,6 +512,7 @@ def test_a_lost_create_answer_is_settled_by_looking_the_job_up(handler, context,
         monkeypatch, handler.bedrock, "create_model_customization_job", ReadTimeoutError(endpoint_url=ENDPOINT)
     )
     bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler)
     expect_publish(handler)
     assert handler.on_event(event("distillation_job_create"), context) == answer()
     assert lost == [JOB_REQUEST]
@@ -417,6 +538,7 @@ def test_a_lookup_lost_too_is_asked_again_after_a_pause(handler, context, monkey
     lose_answers(monkeypatch, handler.bedrock, "create_model_customization_job", unreachable)
     lose_answers(monkeypatch, handler.bedrock, "get_model_customization_job", unreachable, after=1)
     bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler)
     expect_publish(handler)
     assert handler.on_event(event("distillation_job_create"), context) == answer()
     assert context.slept == [5]
@@ -463,12 +585,13 @@ def test_a_rollback_update_adopts_the_previous_job_and_creates_nothing(handler, 
     """The forward Update started the new job and a later resource failed: the stack holds the new job's ARN, which
     the cleanup Delete stops; the rollback only adopts the previous job and publishes it again."""
     bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler)
     stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
     bedrock_knows(handler, NEW_NAME, "InProgress", NEW_JOB_ARN, NEW_NAME)
     expect_publish(handler)
     request = rollback_of(event("distillation_job_update"), physical_id=NEW_JOB_ARN)
     assert handler.on_event(request, context) == answer()
-    assert handler.calls == [GET_JOB, "cloudformation.DescribeStacks", GET_JOB, PUBLISH]
+    assert handler.calls == [GET_JOB, TAGS, "cloudformation.DescribeStacks", GET_JOB, PUBLISH]
 
 
 def test_a_rollback_of_an_update_that_failed_keeps_the_job_the_stack_holds(handler, context):
@@ -487,11 +610,12 @@ def test_a_rollback_stops_the_job_a_failed_update_started_that_the_stack_never_h
     learnt its ARN, and no cleanup Delete would ever stop it."""
     bedrock_knows(handler, NAME, "InProgress")
     bedrock_knows(handler, NEW_NAME, "InProgress", NEW_JOB_ARN, NEW_NAME)
+    tags_are(handler, NEW_JOB_ARN)
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": NEW_JOB_ARN})
     expect_publish(handler)
     request = rollback_of(event("distillation_job_update"), physical_id=JOB_ARN)
     assert handler.on_event(request, context) == answer()
-    assert handler.calls == [GET_JOB, GET_JOB, STOP_JOB, PUBLISH]
+    assert handler.calls == [GET_JOB, GET_JOB, TAGS, STOP_JOB, PUBLISH]
     assert (
         f"Stopped the distillation job {NEW_JOB_ARN}, which a failed update started and nothing holds"
         in caplog.messages
@@ -511,6 +635,7 @@ def test_a_stray_job_that_no_longer_runs_is_left_as_it_is(handler, context, stat
 def test_a_rollback_adopts_the_previous_job_even_once_it_has_ended(handler, context):
     """A rollback that refused would leave the stack in UPDATE_ROLLBACK_FAILED; the ended job is the previous state."""
     bedrock_knows(handler, NAME, "Failed", failureMessage="Internal failure")
+    tags_are(handler)
     stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
     bedrock_knows(handler, NEW_NAME, "InProgress", NEW_JOB_ARN, NEW_NAME)
     expect_publish(handler)
@@ -527,17 +652,19 @@ def back_to_earlier_settings() -> dict:
 def test_an_update_back_to_settings_whose_job_failed_is_refused_before_the_running_job_is_stopped(handler, context):
     """Adopting it would have the cleanup Delete stop the job that runs now, for a job that yields no model."""
     bedrock_knows(handler, NAME, "Failed", failureMessage="Internal failure")
+    tags_are(handler)
     stack_is(handler, "UPDATE_IN_PROGRESS")
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(back_to_earlier_settings(), context)
     assert str(raised.value) == (
         f"The distillation job {NAME} for these settings ended Failed (Internal failure). {REVISION_HINT}"
     )
-    assert handler.calls == [GET_JOB, "cloudformation.DescribeStacks"]
+    assert handler.calls == [GET_JOB, TAGS, "cloudformation.DescribeStacks"]
 
 
 def test_an_update_back_to_settings_whose_job_still_runs_adopts_it(handler, context):
     bedrock_knows(handler, NAME, "InProgress")
+    tags_are(handler)
     stack_is(handler, "UPDATE_IN_PROGRESS")
     bedrock_knows(handler, NEW_NAME, "InProgress", NEW_JOB_ARN, NEW_NAME)
     expect_publish(handler)
@@ -546,6 +673,7 @@ def test_an_update_back_to_settings_whose_job_still_runs_adopts_it(handler, cont
 
 def test_an_update_back_to_a_completed_job_adopts_it_and_untags_its_model(handler, context):
     bedrock_knows(handler, NAME, "Completed", outputModelArn=MODEL_ARN)
+    tags_are(handler)
     stack_is(handler, "UPDATE_IN_PROGRESS")
     model_exists(handler)
     expect_untag_for_deletion(handler)
@@ -554,6 +682,7 @@ def test_an_update_back_to_a_completed_job_adopts_it_and_untags_its_model(handle
     assert handler.on_event(back_to_earlier_settings(), context) == answer(status="Completed")
     assert handler.calls == [
         GET_JOB,
+        TAGS,
         "cloudformation.DescribeStacks",
         "bedrock.GetCustomModel",
         "bedrock.UntagResource",

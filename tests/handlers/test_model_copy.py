@@ -65,7 +65,8 @@ def clock_at(handler, seconds_after_start: int) -> None:
 
 
 def copy_job(status: str, *, arn: str = COPY_JOB, name: str = NAME, created: str = "2026-11-28T06:00:00Z", **extra):
-    """A copy job as GetModelCopyJob and ListModelCopyJobs describe it, with what the service model requires."""
+    """A copy job of the stage's as GetModelCopyJob and ListModelCopyJobs describe it, with what the service model
+    requires and the tags the stage's request gives its model (targetModelTags)."""
     return {
         "jobArn": arn,
         "status": status,
@@ -74,6 +75,7 @@ def copy_job(status: str, *, arn: str = COPY_JOB, name: str = NAME, created: str
         "targetModelName": name,
         "sourceAccountId": "444444444444",
         "sourceModelArn": SOURCE_MODEL,
+        "targetModelTags": [OURS],
         **extra,
     }
 
@@ -124,6 +126,12 @@ def the_copied_model(handler, exists: bool) -> None:
         handler.stub.add_client_error(
             "get_custom_model", "ResourceNotFoundException", "Not found", 404, {"modelIdentifier": COPIED_MODEL}
         )
+
+
+def model_tags_are(handler, tags: tuple[dict, ...] = (OURS,)) -> None:
+    """ListTagsForResource of a completed copy's model, found by the copy's name: its STAGE_TAG says whether the copy
+    is the stage's."""
+    handler.stub.add_response("list_tags_for_resource", {"tags": list(tags)}, {"resourceARN": COPIED_MODEL})
 
 
 def expect_untag(handler) -> None:
@@ -181,6 +189,7 @@ def test_create_adopts_a_completed_copy_whose_model_still_exists(handler):
     expect_release(handler)
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    model_tags_are(handler)
     expect_untag(handler)
     assert handler.on_event(event("model_copy_create"), None) == STARTED
 
@@ -213,6 +222,47 @@ def test_of_several_copies_of_the_name_the_newest_is_adopted(handler):
     assert result["PhysicalResourceId"] == OTHER_COPY_JOB
 
 
+# -- a copy of the name that is not the stage's ---------------------------------------------------------------------
+def not_the_stages(kind: str, arn: str, owner: str, name: str = NAME) -> str:
+    return (
+        f"The {kind} {arn} has the name {name} that this stage derives for its own, but {owner} rather than "
+        "distillation-stage=prod: it is not this stage's, so it is left as it is. Delete its copied model if it is "
+        "yours and unused (a copy still running can be deleted once it completes); otherwise deploy the stage under "
+        "another stage name, then deploy again."
+    )
+
+
+def test_create_refuses_a_running_copy_of_its_name_made_for_no_stage(handler):
+    """A running copy has no model to ask yet: the tags its request gives the model say whose it is."""
+    expect_release(handler)
+    copies_named(handler, NAME, [copy_job("InProgress", targetModelTags=[{"key": "team", "value": "search"}])])
+    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+        handler.on_event(event("model_copy_create"), None)
+    assert str(raised.value) == not_the_stages("model copy", COPY_JOB, "it has no distillation-stage tag")
+    assert handler.calls == ["cloudformation.DescribeStacks", "bedrock.ListCustomModels", "bedrock.ListModelCopyJobs"]
+
+
+def test_create_refuses_a_completed_copy_of_its_name_whose_model_is_another_stages(handler):
+    """Refused before its model is untagged or the copy adopted."""
+    expect_release(handler)
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    model_tags_are(handler, ({"key": "distillation-stage", "value": "staging"},))
+    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+        handler.on_event(event("model_copy_create"), None)
+    assert str(raised.value) == not_the_stages("copied model", COPIED_MODEL, "it is tagged distillation-stage=staging")
+
+
+def test_a_create_whose_answer_is_lost_refuses_another_teams_copy_it_finds_by_name(handler, context, monkeypatch):
+    expect_release(handler)
+    copies_named(handler, NAME, [])
+    lose_answers(monkeypatch, handler.bedrock, "create_model_copy_job", ReadTimeoutError(endpoint_url=CREATE_ENDPOINT))
+    copies_named(handler, NAME, [copy_job("InProgress", targetModelTags=[])])
+    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+        handler.on_event(event("model_copy_create"), context)
+    assert str(raised.value) == not_the_stages("model copy", COPY_JOB, "it has no distillation-stage tag")
+
+
 def test_update_to_a_new_source_model_makes_a_new_copy(handler):
     """The copy the old properties name is the one the stack holds: no stray, and CloudFormation's cleanup deletes
     it."""
@@ -228,6 +278,7 @@ def test_a_rollback_update_adopts_the_previous_copy_and_creates_nothing(handler)
     expect_release(handler)
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    model_tags_are(handler)
     expect_untag(handler)
     copies_named(handler, NEW_NAME, [])
     request = rollback_of(update_to_a_new_source(), physical_id=OTHER_COPY_JOB)
@@ -280,6 +331,7 @@ def test_adopting_a_completed_copy_its_delete_tagged_untags_its_model(handler):
     expect_serving(handler, [throughput_summary(COPIED_MODEL, EARLIER_COPY)])
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    model_tags_are(handler)
     expect_untag(handler)
     assert handler.on_event(event("model_copy_create"), None) == STARTED
 
@@ -507,6 +559,7 @@ def test_a_rollback_finds_the_copy_the_failed_update_started_and_releases_nothin
     stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    model_tags_are(handler)
     expect_untag(handler)
     copies_named(handler, NEW_NAME, [copy_job("InProgress", arn=STRAY_COPY_JOB, name=NEW_NAME)])
     assert handler.on_event(rollback_with_a_stray(), None) == {
@@ -517,10 +570,26 @@ def test_a_rollback_finds_the_copy_the_failed_update_started_and_releases_nothin
         "cloudformation.DescribeStacks",
         "bedrock.ListModelCopyJobs",
         "bedrock.GetCustomModel",
+        "bedrock.ListTagsForResource",
         "bedrock.UntagResource",
         "bedrock.ListModelCopyJobs",
     ]
     assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages
+
+
+def test_a_rollback_leaves_another_teams_copy_of_the_updated_name_alone(handler, caplog):
+    """Not the stage's, so not its stray to release; failing the rollback for it would leave the stack in
+    UPDATE_ROLLBACK_FAILED, so the rollback succeeds and says why it left the copy alone."""
+    stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    model_tags_are(handler)
+    expect_untag(handler)
+    theirs = copy_job("InProgress", arn=STRAY_COPY_JOB, name=NEW_NAME, targetModelTags=[])
+    copies_named(handler, NEW_NAME, [theirs])
+    assert handler.on_event(rollback_with_a_stray(), None) == STARTED
+    refusal = not_the_stages("model copy", STRAY_COPY_JOB, "it has no distillation-stage tag", NEW_NAME)
+    assert f"Not releasing the model copy named {NEW_NAME}: {refusal}" in caplog.messages
 
 
 def stray_check(retain: str = "false") -> dict:
@@ -591,6 +660,7 @@ def test_a_stray_that_is_the_copy_the_stack_holds_is_none(handler):
     stack_is(handler, "UPDATE_ROLLBACK_IN_PROGRESS")
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
+    model_tags_are(handler)
     expect_untag(handler)
     copies_named(handler, NEW_NAME, [copy_job("InProgress", arn=STRAY_COPY_JOB, name=NEW_NAME)])
     request = rollback_of(update_to_a_new_source(), physical_id=STRAY_COPY_JOB)

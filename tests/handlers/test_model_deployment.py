@@ -93,6 +93,11 @@ def expect_create(handler, request: dict, arn: str = DEPLOYMENT_ARN, **changes) 
     handler.stub.add_response("create_custom_model_deployment", {"customModelDeploymentArn": arn}, expected)
 
 
+def tags_are(handler, arn: str = DEPLOYMENT_ARN, tags: list[dict] = TAGS) -> None:
+    """ListTagsForResource of a deployment found by name: its STAGE_TAG says whether it is the stage's."""
+    handler.stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": arn})
+
+
 def expect_move(handler, model: str) -> None:
     handler.stub.add_response(
         "update_custom_model_deployment",
@@ -128,12 +133,14 @@ def test_create_without_a_description_sends_none(handler, context):
 
 def test_create_adopts_the_deployment_its_name_already_names(handler, context):
     bedrock_knows(handler, NAME, deployment("Active"))
+    tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
     assert handler.on_event(event("model_deployment_create"), context) == answer()
 
 
 def test_create_adopts_a_deployment_of_another_model_and_moves_it(handler, context):
     bedrock_knows(handler, NAME, deployment("Active", RETRAINED_MODEL_ARN))
+    tags_are(handler)
     expect_move(handler, MODEL_ARN)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
     assert handler.on_event(event("model_deployment_create"), context) == answer()
@@ -165,6 +172,7 @@ def test_create_adopting_a_deployment_being_created_for_another_model_answers_at
     """No wait inside on_event: the adopted deployment is retagged, and is_complete makes the move."""
     caplog.set_level(logging.INFO)
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
     assert handler.on_event(event("model_deployment_create"), context) == answer(pending=True)
     assert context.slept == []
@@ -176,6 +184,7 @@ def test_create_adopting_a_deployment_being_created_for_another_model_answers_at
 def test_is_complete_moves_an_adopted_deployment_once_it_is_active(handler, context):
     request = event("model_deployment_create")
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
     polling = polled(request, handler.on_event(request, context))
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Creating", RETRAINED_MODEL_ARN))
@@ -229,6 +238,7 @@ def test_is_complete_is_done_at_once_when_no_move_is_pending(handler, context, p
 def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler, context):
     request = event("model_deployment_create")
     bedrock_knows(handler, NAME, deployment("Failed", failureMessage="Internal error"))
+    tags_are(handler)
     handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
     expect_create(handler, request, NEW_DEPLOYMENT_ARN)
     assert handler.on_event(request, context) == answer(NEW_DEPLOYMENT_ARN)
@@ -256,8 +266,24 @@ def test_a_create_whose_answer_is_lost_finds_the_deployment_by_name(handler, con
     )
     bedrock_knows_no(handler, NAME)
     bedrock_knows(handler, NAME, deployment("Creating"))
+    tags_are(handler)
     assert handler.on_event(request, context) == answer()
     assert [sent["modelDeploymentName"] for sent in lost] == [NAME]
+
+
+def test_create_refuses_another_teams_deployment_of_its_name_before_it_is_tagged_or_moved(handler, context):
+    """IAM would let the stage tag an untagged deployment; the Stubber refuses any call not queued."""
+    bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
+    tags_are(handler, tags=[{"key": "team", "value": "search"}])
+    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+        handler.on_event(event("model_deployment_create"), context)
+    assert str(raised.value) == (
+        f"The custom model deployment {DEPLOYMENT_ARN} has the name {NAME} that this stage derives for its own, but "
+        "it has no distillation-stage tag rather than distillation-stage=sandbox: it is not this stage's, so it is "
+        "left as it is. Delete it if it is yours and unused; otherwise, as its name comes from the stage's name and "
+        "base model alone, serve the stage with a Provisioned Throughput (serving.mode) or deploy it under another "
+        "stage name, then deploy again."
+    )
 
 
 def test_update_moves_the_deployment_in_place_to_the_new_model(handler, context):

@@ -114,6 +114,11 @@ def expect_tags(handler, arn: str = THROUGHPUT_ARN) -> None:
     handler.stub.add_response("tag_resource", {}, {"resourceARN": arn, "tags": TAGS})
 
 
+def tags_are(handler, arn: str = THROUGHPUT_ARN, tags: list[dict] = TAGS) -> None:
+    """ListTagsForResource of a throughput found by name: its STAGE_TAG says whether it is the stage's."""
+    handler.stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": arn})
+
+
 def expect_delete(handler, arn: str = THROUGHPUT_ARN) -> None:
     handler.stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": arn})
 
@@ -151,12 +156,14 @@ def test_a_retried_request_sends_the_same_token_and_another_request_another(hand
 
 def test_create_adopts_the_throughput_its_name_already_names(handler, context):
     bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler)
     expect_tags(handler)
     assert handler.on_event(event("provisioned_throughput_create"), context) == answer()
 
 
 def test_create_adopts_a_throughput_serving_another_model_and_moves_it_in_place(handler, context):
     bedrock_knows(handler, NAME, throughput("InService", desired=RETRAINED_MODEL_ARN))
+    tags_are(handler)
     expect_move(handler, MODEL_ARN)
     expect_tags(handler)
     assert handler.on_event(event("provisioned_throughput_create"), context) == answer()
@@ -164,6 +171,7 @@ def test_create_adopts_a_throughput_serving_another_model_and_moves_it_in_place(
 
 def test_create_adopts_a_throughput_still_being_bought_for_its_model(handler, context):
     bedrock_knows(handler, NAME, throughput("Creating"))
+    tags_are(handler)
     expect_tags(handler)
     assert handler.on_event(event("provisioned_throughput_create"), context) == answer()
 
@@ -199,6 +207,7 @@ def test_create_adopting_a_busy_throughput_answers_at_once_with_its_move_pending
     """No wait inside on_event: the adopted throughput is retagged, and is_complete makes the move."""
     caplog.set_level(logging.INFO)
     bedrock_knows(handler, NAME, throughput(status, desired=RETRAINED_MODEL_ARN, modelArn=serving))
+    tags_are(handler)
     expect_tags(handler)
     assert handler.on_event(event("provisioned_throughput_create"), context) == answer(pending=True)
     assert context.slept == []
@@ -212,6 +221,7 @@ def test_is_complete_moves_an_adopted_busy_throughput_once_it_is_ready(handler, 
     request = event("provisioned_throughput_create")
     busy = throughput(status, desired=RETRAINED_MODEL_ARN, modelArn=serving)
     bedrock_knows(handler, NAME, busy)
+    tags_are(handler)
     expect_tags(handler)
     polling = polled(request, handler.on_event(request, context))
     bedrock_knows(handler, THROUGHPUT_ARN, busy)
@@ -280,6 +290,7 @@ def test_a_move_bedrock_refuses_once_the_throughput_is_ready_fails_with_its_reas
 def test_a_failed_throughput_of_the_name_is_deleted_and_bought_anew(handler, context):
     request = event("provisioned_throughput_create")
     bedrock_knows(handler, NAME, throughput("Failed", failureMessage="Insufficient capacity"))
+    tags_are(handler)
     expect_delete(handler)
     expect_create(handler, request, NEW_THROUGHPUT_ARN)
     assert handler.on_event(request, context) == answer(NEW_THROUGHPUT_ARN)
@@ -288,6 +299,7 @@ def test_a_failed_throughput_of_the_name_is_deleted_and_bought_anew(handler, con
 def test_a_failed_throughput_deleted_meanwhile_is_bought_anew(handler, context):
     request = event("provisioned_throughput_create")
     bedrock_knows(handler, NAME, throughput("Failed"))
+    tags_are(handler)
     handler.stub.add_client_error(
         "delete_provisioned_model_throughput",
         "ResourceNotFoundException",
@@ -338,6 +350,7 @@ def test_a_create_whose_answer_is_lost_finds_the_throughput_by_name(handler, con
     )
     bedrock_knows_no(handler, NAME)
     bedrock_knows(handler, NAME, throughput("Creating"))
+    tags_are(handler)
     assert handler.on_event(request, context) == answer()
     assert [sent["provisionedModelName"] for sent in lost] == [NAME]
 
@@ -383,6 +396,7 @@ def test_a_failed_throughput_of_the_name_with_a_commitment_is_refused_with_what_
     """It can be neither deleted before its term ends (prov-thru-delete.html) nor bought anew under its name."""
     failed = throughput("Failed", failureMessage="Insufficient capacity", commitmentDuration="SixMonths")
     bedrock_knows(handler, NAME, failed)
+    tags_are(handler)
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(event("provisioned_throughput_create"), context)
     assert str(raised.value) == (
@@ -390,6 +404,58 @@ def test_a_failed_throughput_of_the_name_with_a_commitment_is_refused_with_what_
         "SixMonths commitment, so it can be neither deleted nor bought anew before its term ends. Ask AWS support to "
         "restore it, or change serving.modelUnits to buy another."
     )
+
+
+# -- a throughput of the name that is not the stage's --------------------------------------------------------------
+UNTAGGED = "it has no distillation-stage tag"
+OTHER_STAGES = "it is tagged distillation-stage=prod"
+
+
+def not_the_stages(owner: str, arn: str = THROUGHPUT_ARN, name: str = NAME) -> str:
+    return (
+        f"The Provisioned Throughput {arn} has the name {name} that this stage derives for its own, but {owner} "
+        "rather than distillation-stage=sandbox: it is not this stage's, so it is left as it is. Rename it (aws "
+        "bedrock update-provisioned-model-throughput --desired-provisioned-model-name) or delete it if it is yours "
+        "and unused, or change serving.modelUnits or serving.commitment so that the stage derives another name, then "
+        "deploy again."
+    )
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        throughput("InService", desired=RETRAINED_MODEL_ARN),
+        throughput("InService"),
+        throughput("Creating", desired=RETRAINED_MODEL_ARN),
+        throughput("Failed", failureMessage="Insufficient capacity"),
+    ],
+    ids=["serving-another-model", "serving-the-model", "being-bought", "failed"],
+)
+@pytest.mark.parametrize(
+    "tags, owner",
+    [([], UNTAGGED), ([{"key": "distillation-stage", "value": "prod"}], OTHER_STAGES)],
+    ids=["untagged", "another-stages"],
+)
+def test_create_refuses_a_throughput_of_its_name_that_is_not_the_stages(handler, context, description, tags, owner):
+    """Neither moved, tagged (IAM would let the stage tag an untagged one), deleted nor bought anew: the Stubber
+    refuses any call not queued."""
+    bedrock_knows(handler, NAME, description)
+    tags_are(handler, tags=tags)
+    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+        handler.on_event(event("provisioned_throughput_create"), context)
+    assert str(raised.value) == not_the_stages(owner)
+
+
+def test_a_create_whose_answer_is_lost_refuses_another_teams_throughput_it_finds_by_name(handler, context, monkeypatch):
+    lose_answers(
+        monkeypatch, handler.bedrock, "create_provisioned_model_throughput", ReadTimeoutError(endpoint_url=ENDPOINT)
+    )
+    bedrock_knows_no(handler, NAME)
+    bedrock_knows(handler, NAME, throughput("Creating"))
+    tags_are(handler, tags=[])
+    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+        handler.on_event(event("provisioned_throughput_create"), context)
+    assert str(raised.value) == not_the_stages(UNTAGGED)
 
 
 # -- Update -------------------------------------------------------------------------------------------------------
@@ -497,6 +563,7 @@ def test_a_rollback_to_the_previous_name_adopts_the_previous_throughput(handler,
     """The forward Update bought a throughput of the new name, which the stack holds until the rollback's answer:
     CloudFormation deletes it in the cleanup, so the handler leaves it."""
     bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler)
     expect_tags(handler)
     bedrock_knows(handler, NEW_NAME, throughput("InService", name=NEW_NAME, arn=NEW_THROUGHPUT_ARN))
     request = rollback_of(more_model_units(), physical_id=NEW_THROUGHPUT_ARN)
@@ -508,8 +575,10 @@ def test_a_rollback_deletes_the_throughput_a_failed_update_bought_that_nothing_h
     the one Bedrock bought under the new name would bill with no owner after the rollback."""
     caplog.set_level(logging.INFO)
     bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler)
     expect_tags(handler)
     bedrock_knows(handler, NEW_NAME, throughput("Creating", name=NEW_NAME, arn=NEW_THROUGHPUT_ARN))
+    tags_are(handler, NEW_THROUGHPUT_ARN)
     expect_delete(handler, NEW_THROUGHPUT_ARN)
     request = rollback_of(more_model_units(), physical_id=THROUGHPUT_ARN)
     assert handler.on_event(request, context) == answer()
@@ -518,9 +587,26 @@ def test_a_rollback_deletes_the_throughput_a_failed_update_bought_that_nothing_h
     ) in caplog.messages
 
 
+def test_a_rollback_leaves_another_teams_throughput_of_the_new_name_alone(handler, context, caplog):
+    """Not the stage's, so not its stray to delete; failing the rollback for it would leave the stack in
+    UPDATE_ROLLBACK_FAILED, so the rollback succeeds and says why it left the throughput alone."""
+    bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler)
+    expect_tags(handler)
+    bedrock_knows(handler, NEW_NAME, throughput("InService", name=NEW_NAME, arn=NEW_THROUGHPUT_ARN))
+    tags_are(handler, NEW_THROUGHPUT_ARN, tags=[])
+    request = rollback_of(more_model_units(), physical_id=THROUGHPUT_ARN)
+    assert handler.on_event(request, context) == answer()
+    assert (
+        f"Not deleting the Provisioned Throughput named {NEW_NAME}: "
+        + not_the_stages(UNTAGGED, NEW_THROUGHPUT_ARN, NEW_NAME)
+    ) in caplog.messages
+
+
 def test_a_rollback_keeps_a_stray_throughput_with_a_commitment(handler, context):
     """One with a commitment cannot be deleted before its term ends (prov-thru-delete.html): it is not asked to be."""
     bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler)
     expect_tags(handler)
     stray = throughput("Creating", name=NEW_NAME, arn=NEW_THROUGHPUT_ARN, commitmentDuration="OneMonth")
     bedrock_knows(handler, NEW_NAME, stray)
@@ -530,6 +616,7 @@ def test_a_rollback_keeps_a_stray_throughput_with_a_commitment(handler, context)
 
 def test_a_rollback_with_no_throughput_of_the_new_name_deletes_nothing(handler, context):
     bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler)
     expect_tags(handler)
     bedrock_knows_no(handler, NEW_NAME)
     request = rollback_of(more_model_units(), physical_id=THROUGHPUT_ARN)
@@ -549,6 +636,7 @@ def test_update_of_a_failed_throughput_replaces_it(handler, context):
     failed = throughput("Failed", failureMessage="Capacity lost")
     bedrock_knows(handler, THROUGHPUT_ARN, failed)
     bedrock_knows(handler, NAME, failed)
+    tags_are(handler)
     expect_delete(handler)
     expect_create(handler, request, NEW_THROUGHPUT_ARN)
     assert handler.on_event(request, context) == answer(NEW_THROUGHPUT_ARN, RETRAINED_MODEL_ARN)

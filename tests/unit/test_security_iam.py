@@ -117,6 +117,38 @@ def test_tagging_is_of_the_stages_own_resources_or_tags_a_new_one_for_the_stage(
         assert retag or on_create, f"{where} grants TagResource beyond the stage's own resources: {statement}"
 
 
+# The resource types whose tags each custom resource's handler reads before it adopts, retags, moves, stops or
+# deletes what it found by a name the stack derives (lambda/shared/python/custom_resource.py require_stage): the
+# Null condition of the tag-on-create grant above lets a handler tag a resource that has no stage tag yet, so the
+# handler itself must tell another team's untagged resource of that name from the stage's own.
+READS_TAGS_OF = {
+    "Custom::BedrockDistillationJob": ("model-customization-job/*", "custom-model/*"),
+    "Custom::BedrockModelCopy": ("custom-model/*",),
+    "Custom::BedrockProvisionedThroughput": ("provisioned-model/*",),
+    "Custom::BedrockCustomModelDeployment": ("custom-model-deployment/*",),
+}
+
+
+def test_every_handler_that_finds_resources_by_name_may_read_their_tags(templates):
+    checked = 0
+    for stage, stacks in templates.items():
+        for stack, template in stacks.items():
+            rendered = template.to_json()
+            kinds = {r["Type"] for r in rendered["Resources"].values()} & set(READS_TAGS_OF)
+            readable = [
+                json.dumps(statement.get("Resource"))
+                for _, statement in statements(rendered)
+                if grants(statement, ("bedrock:ListTagsForResource",)) and "Condition" not in statement
+            ]
+            for kind in kinds:
+                for resource_type in READS_TAGS_OF[kind]:
+                    assert any(resource_type in resources for resources in readable), (
+                        f"{stage}/{stack}: the {kind} handler may not read the tags of {resource_type}"
+                    )
+                    checked += 1
+    assert checked
+
+
 def test_every_create_of_a_bedrock_resource_tags_it_for_the_stage(templates):
     checked = 0
     for stage, where, _, statement in every_statement(templates):

@@ -9,7 +9,8 @@ guide, prov-thru-edit.html and prov-thru-purchase.html, read 2026-11-30).
   commitment, base model) is its identity. Create and an Update that changes the name first look for a resource of
   that name and adopt it, so CloudFormation's rollback (an Update with the previous properties) finds the one that
   served before instead of buying another; only a name Bedrock does not know creates one. One that has Failed is
-  deleted and created anew.
+  deleted and created anew. What is found by name is the stage's only if it carries the stage's tag
+  (custom_resource.require_stage): another team's resource of that name fails the request and is left as it is.
 - An Update that keeps the name moves the live resource to the model it is given and retags it in place. A
   resource still changing cannot move (a rollback asks to move back a throughput the failed update had just begun
   to move): on_event answers at once, and is_complete, which the Provider framework polls, makes the move once the
@@ -45,9 +46,11 @@ class ServingLifecycle:
     - ``remove(arn)`` deletes it.
     - ``wanted_model(description)``: the model it serves or is moving to; ``busy(description)``: the status it is
       in that it cannot move from (None when it can move).
+
+    ``remedy`` says what to do when a resource of the stage's name is not the stage's (custom_resource.require_stage).
     """
 
-    def __init__(self, bedrock, *, kind, describe, create, move, remove, wanted_model, busy):
+    def __init__(self, bedrock, *, kind, describe, create, move, remove, wanted_model, busy, remedy):
         self.bedrock = bedrock
         self.kind = kind
         self.describe = describe
@@ -56,6 +59,7 @@ class ServingLifecycle:
         self.remove = remove
         self.wanted_model = wanted_model
         self.busy = busy
+        self.remedy = remedy
 
     def on_event(self, event, context):
         """Provider framework entry point: Create, Update and Delete."""
@@ -93,6 +97,8 @@ class ServingLifecycle:
         properties = event["ResourceProperties"]
         name = properties["Name"]
         current = self.describe(name)
+        if current is not None:
+            self._require_stage(event, name, self._arn(current))
         if current is not None and current["status"] != FAILED:
             arn = self._arn(current)
             LOG.info("Adopting the %s %s, which already exists", self.kind, arn)
@@ -107,6 +113,7 @@ class ServingLifecycle:
             arn = self.create(properties, model, token)
         except BotoCoreError as error:
             arn = self._settle_unknown_outcome(name, error, context)
+            self._require_stage(event, name, arn)
         LOG.info("Bedrock accepted the %s %s", self.kind, arn)
         return self._answer(arn, model, pending=False)
 
@@ -147,7 +154,7 @@ class ServingLifecycle:
         """What a failed forward Update made but the stack never learnt of (its answer lost, or its request failed
         after Bedrock accepted it) would bill unowned after CloudFormation's rollback: the resource named by the
         OldResourceProperties, when it is neither the one the stack holds nor the one this request kept, is deleted
-        (never one with a commitment)."""
+        (never one with a commitment, nor one that does not carry the stage's tag)."""
         old_name = event["OldResourceProperties"].get("Name")
         if not old_name or old_name == event["ResourceProperties"]["Name"]:
             return
@@ -156,8 +163,20 @@ class ServingLifecycle:
             return
         arn = self._arn(stray)
         if arn not in (event["PhysicalResourceId"], kept):
+            try:
+                self._require_stage(event, old_name, arn)
+            except custom_resource.NotTheStages as refusal:
+                # Failing here would fail the request for what is not the stage's (in a rollback, leaving the
+                # stack in UPDATE_ROLLBACK_FAILED); it is only not deleted.
+                LOG.warning("Not deleting the %s named %s: %s", self.kind, old_name, refusal)
+                return
             LOG.info("Deleting the %s %s, which a failed update made and nothing holds", self.kind, arn)
             custom_resource.unless_gone(self.remove, arn=arn)
+
+    def _require_stage(self, event, name, arn):
+        """custom_resource.require_stage for a resource found by ``name`` (not by the physical id the stack holds)."""
+        stage = custom_resource.stage_of(event["ResourceProperties"].get("Tags"))
+        custom_resource.require_stage(self.bedrock, self.kind, name, arn, stage, self.remedy)
 
     def _follow(self, arn, current, model):
         """Move the live resource to ``model``; True when it is still changing and cannot move yet, so that
