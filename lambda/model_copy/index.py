@@ -42,6 +42,9 @@ NOT_THE_STAGES_REMEDY = (
 def on_event(event, context):
     """Provider framework entry point: one function per request type."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
+    # The wait's deadline counts from here: the looks below may take minutes when Bedrock is slow to answer, and
+    # CloudFormation's hour runs from the request.
+    began = int(time.time())
     properties = event["ResourceProperties"]
     custom_resource.release_stage_models(
         bedrock,
@@ -52,7 +55,7 @@ def on_event(event, context):
     )
     if event["RequestType"] == "Delete":
         return delete(event, context)
-    answered = find_or_create(event, context)
+    answered = find_or_create(event, context, began)
     if event["RequestType"] == "Update":
         stray = stray_copy(event, answered["PhysicalResourceId"])
         if stray is not None:
@@ -63,8 +66,8 @@ def on_event(event, context):
     return answered
 
 
-def find_or_create(event, context):
-    """Adopt the copy of the name the properties give, or start it."""
+def find_or_create(event, context, began):
+    """Adopt the copy of the name the properties give, or start it; ``began`` is when the request came."""
     properties = event["ResourceProperties"]
     name = properties["TargetModelName"]
     existing = find_copy(name)
@@ -75,7 +78,7 @@ def find_or_create(event, context):
             # A copy adopted again owns its model again: an earlier Delete may have marked it to be deleted once
             # unserved (a running copy has no model yet, and its Delete waits for it instead of marking it).
             custom_resource.untag_for_deletion(bedrock, existing["targetModelArn"])
-        return started(existing["jobArn"])
+        return started(existing["jobArn"], began)
     try:
         response = bedrock.create_model_copy_job(
             sourceModelArn=properties["SourceModelArn"],
@@ -87,12 +90,12 @@ def find_or_create(event, context):
     except BotoCoreError as error:
         found = settle_unknown_outcome(name, error, context)
         require_stage(properties, found)
-        return started(found["jobArn"])
-    return started(response["jobArn"])
+        return started(found["jobArn"], began)
+    return started(response["jobArn"], began)
 
 
-def started(job_arn):
-    return {"PhysicalResourceId": job_arn, "Data": {"StartedAt": str(int(time.time()))}}
+def started(job_arn, began):
+    return {"PhysicalResourceId": job_arn, "Data": {"StartedAt": str(began)}}
 
 
 def settle_unknown_outcome(name, error, context):
@@ -175,15 +178,33 @@ def delete(event, context):
 
 
 def release(event, context):
-    """release_copy of the copy the stack holds, as its properties say."""
+    """release_copy of the copy the stack holds, as its properties say. A physical id that is no ARN follows a Create
+    CloudFormation never heard back from (past its hour, or the stack deleted while is_complete waited): the copy
+    that Create started or adopted is found by its name, if it is the stage's."""
     properties = event["ResourceProperties"]
-    return release_copy(event["PhysicalResourceId"], properties.get("RetainModelOnDelete"), context)
+    retain = properties.get("RetainModelOnDelete")
+    job_arn = event["PhysicalResourceId"]
+    if retain == "false" and not custom_resource.is_arn(job_arn):
+        job_arn = unheard_copy(properties)
+    return release_copy(job_arn, retain, context)
+
+
+def unheard_copy(properties):
+    found = find_copy(properties["TargetModelName"])
+    if found is None:
+        return None
+    try:
+        require_stage(properties, found)
+    except custom_resource.NotTheStages as refusal:
+        LOG.warning("Not releasing the model copy named %s: %s", properties["TargetModelName"], refusal)
+        return None
+    return found["jobArn"]
 
 
 def release_copy(job_arn, retain_model_on_delete, context):
     """Whether the copied model of ``job_arn`` is taken care of: kept, deleted, or (False) not there yet because the
     copy runs."""
-    if retain_model_on_delete != "false" or not custom_resource.is_arn(job_arn):
+    if retain_model_on_delete != "false" or not job_arn or not custom_resource.is_arn(job_arn):
         return True
     job = custom_resource.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
     if job is None or job["status"] == "Failed":

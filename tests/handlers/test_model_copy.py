@@ -482,8 +482,44 @@ def test_delete_of_a_copy_bedrock_no_longer_knows_succeeds(handler):
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler):
     expect_release(handler)
     request = {**delete_request("false"), "PhysicalResourceId": CREATE_FAILED}
+    copies_named(handler, NAME, [])
     assert handler.on_event(request, None) == {"PhysicalResourceId": CREATE_FAILED}
+    copies_named(handler, NAME, [])
     assert handler.is_complete(request, None) == {"IsComplete": True}
+
+
+# A Create CloudFormation never heard back from (its hour ran out while is_complete waited) is followed by a Delete
+# whose physical id is no ARN: the copy it started is found by name and released like the one the stack holds.
+UNHEARD = "2b5e8a1d-4c7f-4a0b-9d3e-6f9a2c5b8e1d"
+
+
+def test_a_delete_after_an_unheard_create_waits_for_the_copy_it_started_and_deletes_its_model(handler):
+    expect_release(handler)
+    request = {**delete_request("false"), "PhysicalResourceId": UNHEARD}
+    running = copy_job("InProgress", targetModelTags=[{"key": "distillation-stage", "value": "prod"}])
+    copies_named(handler, NAME, [running])
+    handler.stub.add_response("get_model_copy_job", copy_job("InProgress"), {"jobArn": COPY_JOB})
+    assert handler.on_event(request, None) == {"PhysicalResourceId": UNHEARD}
+    copies_named(handler, NAME, [copy_job("Completed")])
+    the_copied_model(handler, exists=True)
+    handler.stub.add_response(
+        "list_tags_for_resource",
+        {"tags": [{"key": "distillation-stage", "value": "prod"}]},
+        {"resourceARN": COPIED_MODEL},
+    )
+    handler.stub.add_response("get_model_copy_job", copy_job("Completed"), {"jobArn": COPY_JOB})
+    expect_serving(handler, [])
+    handler.stub.add_response("delete_custom_model", {}, {"modelIdentifier": COPIED_MODEL})
+    assert handler.is_complete(request, None) == {"IsComplete": True}
+
+
+def test_a_delete_after_an_unheard_create_leaves_a_copy_that_is_not_the_stages(handler, caplog):
+    expect_release(handler)
+    request = {**delete_request("false"), "PhysicalResourceId": UNHEARD}
+    theirs = copy_job("InProgress", targetModelTags=[{"key": "distillation-stage", "value": "dev"}])
+    copies_named(handler, NAME, [theirs])
+    assert handler.on_event(request, None) == {"PhysicalResourceId": UNHEARD}
+    assert any(m.startswith(f"Not releasing the model copy named {NAME}: ") for m in caplog.messages)
 
 
 # -- a lost answer, and the stray a failed update leaves ------------------------------------------------------------

@@ -401,4 +401,5 @@ def test_delete_of_a_deployment_already_gone_succeeds(handler, context):
 
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler, context):
     request = event("model_deployment_delete", PhysicalResourceId=CREATE_FAILED)
+    bedrock_knows_no(handler, NAME)
     assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}

@@ -674,7 +674,35 @@ def test_delete_of_a_throughput_already_gone_succeeds(handler, context):
 
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler, context):
     request = event("provisioned_throughput_delete", PhysicalResourceId=CREATE_FAILED)
+    bedrock_knows_no(handler, NAME)
     assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}
+
+
+# A Create that CloudFormation never heard back from (the stack deleted while is_complete waited to move the
+# throughput it had adopted) is followed by a Delete whose physical id is no ARN: the throughput is found by name.
+UNHEARD = "2b5e8a1d-4c7f-4a0b-9d3e-6f9a2c5b8e1d"
+
+
+def test_a_delete_after_an_unheard_create_deletes_the_stages_throughput_of_its_name(handler, context):
+    request = event("provisioned_throughput_delete", PhysicalResourceId=UNHEARD)
+    bedrock_knows(handler, NAME, throughput("Creating"))
+    tags_are(handler)
+    expect_delete(handler)
+    assert handler.on_event(request, context) == {"PhysicalResourceId": UNHEARD}
+
+
+def test_a_delete_after_an_unheard_create_leaves_a_throughput_that_is_not_the_stages(handler, context, caplog):
+    request = event("provisioned_throughput_delete", PhysicalResourceId=UNHEARD)
+    bedrock_knows(handler, NAME, throughput("InService"))
+    tags_are(handler, tags=[{"key": "distillation-stage", "value": "other"}])
+    assert handler.on_event(request, context) == {"PhysicalResourceId": UNHEARD}
+    assert any(m.startswith(f"Not deleting the Provisioned Throughput named {NAME}: ") for m in caplog.messages)
+
+
+def test_a_delete_after_an_unheard_create_never_deletes_a_committed_throughput(handler, context):
+    request = event("provisioned_throughput_delete", PhysicalResourceId=UNHEARD)
+    bedrock_knows(handler, NAME, throughput("InService", commitmentDuration="OneMonth"))
+    assert handler.on_event(request, context) == {"PhysicalResourceId": UNHEARD}
 
 
 def test_delete_that_bedrock_refuses_fails_with_bedrocks_reason(handler, context):

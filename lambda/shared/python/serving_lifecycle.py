@@ -67,9 +67,10 @@ class ServingLifecycle:
         LOG.info("%s %s (%s)", kind, event["LogicalResourceId"], physical_id)
         properties = event["ResourceProperties"]
         if kind == "Delete":
-            if custom_resource.is_arn(physical_id):
-                custom_resource.unless_gone(self.remove, arn=physical_id)
-                LOG.info("Deleted the %s %s", self.kind, physical_id)
+            target = physical_id if custom_resource.is_arn(physical_id) else self._made_unheard(event)
+            if target:
+                custom_resource.unless_gone(self.remove, arn=target)
+                LOG.info("Deleted the %s %s", self.kind, target)
             return {"PhysicalResourceId": physical_id}
         model = properties["ModelArn"]
         if kind == "Create":
@@ -172,6 +173,23 @@ class ServingLifecycle:
                 return
             LOG.info("Deleting the %s %s, which a failed update made and nothing holds", self.kind, arn)
             custom_resource.unless_gone(self.remove, arn=arn)
+
+    def _made_unheard(self, event):
+        """The ARN to delete for a Delete whose physical id is not an ARN: it follows a Create that CloudFormation
+        never heard back from (the stack was deleted while is_complete waited to move what the Create had made or
+        adopted), so that resource is found by its name. None when there is none, it has a commitment (never
+        deleted by a handler), or it is not the stage's (logged and left alone)."""
+        name = event["ResourceProperties"]["Name"]
+        current = self.describe(name)
+        if current is None or current.get("commitmentDuration"):
+            return None
+        arn = self._arn(current)
+        try:
+            self._require_stage(event, name, arn)
+        except custom_resource.NotTheStages as refusal:
+            LOG.warning("Not deleting the %s named %s: %s", self.kind, name, refusal)
+            return None
+        return arn
 
     def _require_stage(self, event, name, arn):
         """custom_resource.require_stage for a resource found by ``name`` (not by the physical id the stack holds)."""
