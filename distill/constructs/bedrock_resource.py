@@ -13,7 +13,7 @@ from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.nag import acknowledge, rendered
-from distill.naming import STAGE_TAG
+from distill.naming import STAGE_TAG, stack_name
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,18 @@ def model_release(stack: Stack, stage_name: str) -> list[Permission]:
             resources=[deployments],
             wildcard_reason="Which model each deployment of the account serves or moves to, read before a model is "
             "deleted.",
+        ),
+        # Nothing is released while a stack of the stage rolls back or waits in a failed rollback
+        # (custom_resource.stage_unsettled), the handler's own stack included.
+        Permission(
+            actions=["cloudformation:DescribeStacks"],
+            resources=[
+                stack.format_arn(
+                    service="cloudformation", resource="stack", resource_name=f"{stack_name(stage_name, '*')}/*"
+                )
+            ],
+            wildcard_reason="The stage's stacks, by the names the app gives them; the stack id CloudFormation adds "
+            "to each ARN is known only once the stack exists.",
         ),
     ]
 

@@ -14,7 +14,6 @@ from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
     model_release,
-    own_stack_status,
     stage_created,
     stage_owned,
     stage_tags,
@@ -125,6 +124,8 @@ class DistillationJob(Construct):
                 ),
                 tags_read([jobs], JOB_NAMES_REASON),
                 *stage_owned(stage_name, ["bedrock:StopModelCustomizationJob"], [jobs], JOB_NAMES_REASON),
+                # With the stage's stacks' DescribeStacks, which also tells an Update that is CloudFormation's
+                # rollback.
                 *model_release(stack, stage_name),
                 Permission(
                     actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
@@ -134,8 +135,6 @@ class DistillationJob(Construct):
                         )
                     ],
                 ),
-                # Whether an Update comes from CloudFormation rolling the stack back.
-                own_stack_status(stack),
                 Permission(
                     actions=["iam:PassRole"],
                     resources=[service_role.role_arn],

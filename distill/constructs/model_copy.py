@@ -14,7 +14,6 @@ from distill.constructs.bedrock_resource import (
     Permission,
     Waiting,
     model_release,
-    own_stack_status,
     stage_created,
     stage_tags,
 )
@@ -96,8 +95,6 @@ class ModelCopy(Construct):
                 # Also the copied models' tags (ListTagsForResource on custom-model), read before a copy found by
                 # name is adopted (lambda/model_copy require_stage).
                 *model_release(stack, stage_name),
-                # No model may be released while the stack rolls back.
-                own_stack_status(stack),
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

@@ -7,7 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release, own_stack_status
+from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
 from distill.constructs.data_key import DataKey
 from distill.constructs.signalled_wait import SignalledWait
 from distill.nag import acknowledge, rendered
@@ -107,8 +107,6 @@ class DistilledModel(Construct):
                     wildcard_reason=JOBS_REASON,
                 ),
                 *model_release(stack, stage_name),
-                # No model may be released while the stack rolls back.
-                own_stack_status(stack),
             ],
         )
 

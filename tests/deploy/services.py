@@ -309,16 +309,23 @@ class CloudFormation(Service):
             ]
         }
 
-    def authorize_describe_stacks(self, call: Call) -> Authorization:
+    def _stack_arn(self, call: Call) -> str:
+        """A stack named by name or id is authorized on its ARN; one that does not exist on the ARN its name would
+        have (arn:...:stack/<name>/<id>, the id unknown): AWS documents nothing for that case, so the policy must
+        allow the name with any id."""
         stack = self.world.engine.stack_by_name_or_id(call.params["StackName"])
-        return Authorization().need(
-            "cloudformation:DescribeStacks", stack.stack_id if stack else call.params["StackName"]
+        if stack is not None:
+            return stack.stack_id
+        name = call.params["StackName"]
+        return (
+            name if name.startswith("arn:") else f"arn:aws:cloudformation:{call.region}:{call.account}:stack/{name}/*"
         )
 
+    def authorize_describe_stacks(self, call: Call) -> Authorization:
+        return Authorization().need("cloudformation:DescribeStacks", self._stack_arn(call))
+
     def authorize_describe_stack_resource(self, call: Call) -> Authorization:
-        stack = self.world.engine.stack_by_name_or_id(call.params["StackName"])
-        arn = stack.stack_id if stack else call.params["StackName"]
-        return Authorization().need("cloudformation:DescribeStackResource", arn)
+        return Authorization().need("cloudformation:DescribeStackResource", self._stack_arn(call))
 
 
 # -- Bedrock -------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ fail, someone else's logging configuration changing under the stack. Each assert
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from tests.deploy.aws import FakeError
 from tests.deploy.cloudformation import SUCCEEDED
@@ -365,3 +366,26 @@ def test_a_rollback_does_not_run_the_smoke_test_whose_failure_would_stop_it(worl
     check = next(r.logical_id for r in stage.stack("serving").resources.values() if "SmokeTest" in r.type)
     world.engine.fail_next(serving, check, "Update")
     assert stage.deploy(parts=("serving",))[serving] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("serving").status_reason
+
+
+def test_a_training_deploy_while_serving_is_stuck_in_a_failed_rollback_keeps_the_model_it_needs(world, tmp_path):
+    """The forward move takes 70 minutes and the rollback gives up after 50 (UPDATE_ROLLBACK_FAILED, as the README
+    says): the lookup is back on the first model, the throughput on the second, and the first model is tagged to be
+    deleted once unserved. A training deploy meanwhile must not release it: `continue-update-rollback` moves the
+    throughput back to it."""
+    unretained = served(distillation={"retainModel": False})
+    expectations = Expectations(failed_stacks=frozenset({"dev-distillation-serving"}))
+    stage = StageDeployment(world, "dev", unretained, expectations)
+    deployed(stage)
+    [first] = jobs(world)
+    deployed(stage, with_dataset(unretained, OTHER_DATASET), parts=("foundation", "training"))
+    world.advance(4 * HOUR)
+    world.bedrock.timing.throughput_update_seconds = 70 * MINUTE
+    world.engine.fail_next("dev-distillation-serving", dashboard_of(stage), "Update")
+    assert stage.deploy(parts=("serving",))["dev-distillation-serving"] == "UPDATE_ROLLBACK_FAILED"
+    world.advance(30 * MINUTE)
+    lines = Path("datasets/sample-sec-filings.jsonl").read_text().splitlines()[:150]
+    third = tmp_path / "third.jsonl"
+    third.write_text("\n".join(lines) + "\n")
+    stage.deploy(with_dataset(unretained, str(third)), parts=("foundation", "training"))
+    assert first.model_arn in world.bedrock.models, "the model the stuck rollback must move back to was deleted"

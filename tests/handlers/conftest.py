@@ -196,3 +196,19 @@ def customization_job(job_arn: str, status: str, name: str = "sandbox-distill-3a
         "status": status,
         **extra,
     }
+
+
+def other_stage_stack(stubber: Stubber, name: str, status: str | None = "UPDATE_COMPLETE") -> None:
+    """DescribeStacks of the stage's other stack that a release reads (custom_resource.stage_unsettled) after its
+    own: ``status``, or None for a stack that does not exist (CloudFormation's ValidationError)."""
+    if status is None:
+        stubber.add_client_error(
+            "describe_stacks",
+            "ValidationError",
+            f"Stack with id {name} does not exist",
+            400,
+            expected_params={"StackName": name},
+        )
+        return
+    stack = {"StackName": name, "CreationTime": "2026-11-28T06:00:00Z", "StackStatus": status}
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": name})

@@ -13,7 +13,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.retries.standard import ExponentialBackoff
 
-from tests.handlers.conftest import CREATE_FAILED, LambdaContext, customization_job, load_handler, lose_answers
+from tests.handlers.conftest import (
+    CREATE_FAILED,
+    LambdaContext,
+    customization_job,
+    load_handler,
+    lose_answers,
+    other_stage_stack,
+)
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
 JOB_ARN = (
@@ -736,6 +743,7 @@ def release_stage_models(bedrock, cloudformation, name: str = "sandbox-distill-3
 def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
     expect_models(bedrock, [EARLIER, UNTAGGED])
     expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
@@ -748,6 +756,8 @@ def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, c
 def test_a_copys_name_releases_the_copies_of_its_stage(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "prod-distillation-training", None)
+    other_stage_stack(cloudformation.stubber, "prod-distillation-serving")
     copied = custom_model("prod-copy-1f2e3d4c5b6a", "c0p1e2d3m4o5")
     bedrock.stubber.add_response("list_custom_models", {"modelSummaries": [copied]}, {"nameContains": "prod-copy-"})
     expect_tags(bedrock, copied, [{"key": "distillation-stage", "value": "prod"}, *DELETE_WHEN_UNSERVED])
@@ -764,7 +774,7 @@ def test_a_stages_release_never_runs_while_the_stack_rolls_back(bedrock, cloudfo
     caplog.set_level("INFO")
     stack_is(cloudformation, status)
     assert release_stage_models(bedrock, cloudformation) == []
-    assert caplog.messages == [f"{NOT_RELEASING} while the stack rolls back"]
+    assert caplog.messages == [f"{NOT_RELEASING} while a stack of the stage rolls back"]
 
 
 def test_a_stages_release_is_skipped_when_the_stacks_status_cannot_be_read(bedrock, cloudformation, caplog):
@@ -798,6 +808,7 @@ def test_a_request_that_names_no_stage_releases_nothing(bedrock, cloudformation,
 def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
     expect_models(bedrock, [])
     assert release_stage_models(bedrock, cloudformation) == []
     assert caplog.messages == []
@@ -806,6 +817,7 @@ def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformat
 def test_a_stages_release_that_bedrock_refuses_is_logged_not_raised(bedrock, cloudformation, caplog):
     """The models it deletes are not the request's own: the request goes on, and the next one tries again."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
     bedrock.stubber.add_client_error(
         "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
     )
@@ -823,6 +835,7 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, clo
     """A timeout after every retry (botocore's ReadTimeoutError, a BotoCoreError) ends the release, not the
     request."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
     error = ReadTimeoutError(endpoint_url="https://bedrock.us-west-2.amazonaws.com/custom-models")
     lost = lose_answers(monkeypatch, bedrock, "list_custom_models", error)
     assert release_stage_models(bedrock, cloudformation) == []
@@ -838,6 +851,7 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, clo
 def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, monkeypatch):
     """Only AWS's refusals and lost answers are logged; a defect in the handler still fails the request."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
     lose_answers(monkeypatch, bedrock, "list_custom_models", KeyError("modelSummaries"))
     with pytest.raises(KeyError):
         release_stage_models(bedrock, cloudformation)
@@ -919,3 +933,25 @@ def test_throttling_that_outlasts_every_attempt_fails_with_bedrocks_error(no_bac
     with pytest.raises(client.exceptions.ThrottlingException):
         client.get_model_customization_job(jobIdentifier=JOB_ARN)
     assert len(hits) == 4
+
+
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED"])
+def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_is_stuck(
+    bedrock, cloudformation, caplog, status
+):
+    """A serving rollback stuck in UPDATE_ROLLBACK_FAILED still needs the model it moves back to once continued: a
+    training deploy meanwhile must not delete it."""
+    caplog.set_level("INFO")
+    stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training", status)
+    assert release_stage_models(bedrock, cloudformation) == []
+    assert caplog.messages == [
+        f"The stack sandbox-distillation-training is {status}",
+        f"{NOT_RELEASING} while a stack of the stage rolls back",
+    ]
+
+
+def test_the_stage_stacks_a_release_reads_are_named_as_the_app_names_them():
+    from distill.naming import stack_name
+
+    assert custom_resource.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]

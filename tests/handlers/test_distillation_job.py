@@ -17,6 +17,7 @@ from tests.handlers.conftest import (
     event,
     load_handler,
     lose_answers,
+    other_stage_stack,
     record_calls,
     rollback_of,
 )
@@ -738,7 +739,7 @@ OTHER_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.no
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y5m9e2"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
 UNPUBLISH = ["ssm.GetParameter", "ssm.DeleteParameter"]
-RELEASE = ["cloudformation.DescribeStacks", "bedrock.ListCustomModels"]
+RELEASE = ["cloudformation.DescribeStacks", "cloudformation.DescribeStacks", "bedrock.ListCustomModels"]
 
 
 def delete_request(retain: str = "true") -> dict:
@@ -780,6 +781,8 @@ def expect_release(handler, models: list | None = None, status: str = "UPDATE_CO
     """The stack's status (a replaced job's Delete comes in the cleanup after the update), then the stage's models
     listed by the release that ends every Delete (none unless given)."""
     stack_is(handler, status)
+    if not status.endswith("ROLLBACK_IN_PROGRESS"):
+        other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-serving", "UPDATE_COMPLETE")
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -1059,6 +1062,7 @@ def test_a_release_that_bedrock_refuses_is_logged_and_the_delete_succeeds(handle
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_unpublish(handler)
     stack_is(handler, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-serving", "UPDATE_COMPLETE")
     handler.stub.add_client_error(
         "list_custom_models",
         "AccessDeniedException",
@@ -1080,6 +1084,7 @@ def test_a_release_whose_answer_is_lost_is_logged_and_the_delete_succeeds(handle
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_unpublish(handler)
     stack_is(handler, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-serving", "UPDATE_COMPLETE")
     models_endpoint = "https://bedrock.us-west-2.amazonaws.com/custom-models"
     lost = lose_answers(
         monkeypatch, handler.bedrock, "list_custom_models", ReadTimeoutError(endpoint_url=models_endpoint)
@@ -1127,4 +1132,4 @@ def test_a_delete_while_the_stack_rolls_back_stops_the_job_but_releases_nothing(
     stack_is(handler, "ROLLBACK_IN_PROGRESS")
     assert handler.on_event(delete_request(), context) == {"PhysicalResourceId": JOB_ARN}
     assert handler.calls == [GET_JOB, STOP_JOB, *UNPUBLISH, "cloudformation.DescribeStacks"]
-    assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages
+    assert "Not releasing the stage's unserved models while a stack of the stage rolls back" in caplog.messages

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import CREATE_FAILED, customization_job, event, load_handler, record_calls
+from tests.handlers.conftest import (
+    CREATE_FAILED,
+    customization_job,
+    event,
+    load_handler,
+    other_stage_stack,
+    record_calls,
+)
 
 NAME = "sandbox-distill-3aa7f4218eee"
 JOB_ARN = (
@@ -84,6 +91,8 @@ def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN
     """The stack's status, then the stage's models listed by the release that follows every request (none unless
     given)."""
     stack_is(handler, status)
+    if not status.endswith("ROLLBACK_IN_PROGRESS"):
+        other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-training", "UPDATE_COMPLETE")
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -234,6 +243,7 @@ def test_a_release_bedrock_refuses_leaves_the_lookups_answer_as_it_is(handler, l
     bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
     bedrock_knows_the_model(handler)
     stack_is(handler, "UPDATE_IN_PROGRESS")
+    other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-training", "UPDATE_COMPLETE")
     handler.stub.add_client_error(
         "list_custom_models", "ThrottlingException", "Rate exceeded", 400, {"nameContains": PREFIX}
     )
@@ -336,6 +346,7 @@ def test_the_lookup_releases_after_it_answers_and_after_reading_whether_the_stac
         "bedrock.GetModelCustomizationJob",
         "bedrock.GetCustomModel",
         "cloudformation.DescribeStacks",
+        "cloudformation.DescribeStacks",
         "bedrock.ListCustomModels",
     ]
 
@@ -354,7 +365,7 @@ def test_a_rolled_back_lookup_releases_nothing(handler, lookup_context, caplog):
         "bedrock.GetCustomModel",
         "cloudformation.DescribeStacks",
     ]
-    assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages
+    assert "Not releasing the stage's unserved models while a stack of the stage rolls back" in caplog.messages
 
 
 def test_a_release_leaves_a_tagged_model_of_another_stage_alone(handler, lookup_context):

@@ -10,7 +10,15 @@ import types
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from tests.handlers.conftest import CREATE_FAILED, event, load_handler, lose_answers, record_calls, rollback_of
+from tests.handlers.conftest import (
+    CREATE_FAILED,
+    event,
+    load_handler,
+    lose_answers,
+    other_stage_stack,
+    record_calls,
+    rollback_of,
+)
 
 SOURCE_MODEL = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/abcdefghij12"
 NEW_SOURCE_MODEL = "arn:aws:bedrock:us-east-1:444444444444:custom-model/amazon.nova-lite-v1:0:300k/n3w5o6u7r8c9"
@@ -106,6 +114,8 @@ def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN
     """The stack's status, then the stage's copies listed by the release that begins every on_event (none unless
     given)."""
     stack_is(handler, status)
+    if not status.endswith("ROLLBACK_IN_PROGRESS"):
+        other_stage_stack(handler.cloudformation_stub, "prod-distillation-training", None)
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -239,7 +249,12 @@ def test_create_refuses_a_running_copy_of_its_name_made_for_no_stage(handler):
     with pytest.raises(handler.custom_resource.NotTheStages) as raised:
         handler.on_event(event("model_copy_create"), None)
     assert str(raised.value) == not_the_stages("model copy", COPY_JOB, "it has no distillation-stage tag")
-    assert handler.calls == ["cloudformation.DescribeStacks", "bedrock.ListCustomModels", "bedrock.ListModelCopyJobs"]
+    assert handler.calls == [
+        "cloudformation.DescribeStacks",
+        "cloudformation.DescribeStacks",
+        "bedrock.ListCustomModels",
+        "bedrock.ListModelCopyJobs",
+    ]
 
 
 def test_create_refuses_a_completed_copy_of_its_name_whose_model_is_another_stages(handler):
@@ -308,6 +323,7 @@ def test_every_request_first_releases_the_stages_copies_that_nothing_serves_any_
 def test_a_release_bedrock_refuses_is_logged_and_the_copy_goes_on(handler, caplog):
     request = event("model_copy_create")
     stack_is(handler, "CREATE_IN_PROGRESS")
+    other_stage_stack(handler.cloudformation_stub, "prod-distillation-training", None)
     handler.stub.add_client_error(
         "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
     )
@@ -541,6 +557,7 @@ def test_a_create_whose_answer_is_lost_adopts_the_copy_bedrock_started(handler, 
     assert [params["targetModelName"] for params in lost] == [NAME]
     assert handler.calls == [
         "cloudformation.DescribeStacks",
+        "cloudformation.DescribeStacks",
         "bedrock.ListCustomModels",
         "bedrock.ListModelCopyJobs",
         "bedrock.ListModelCopyJobs",
@@ -610,7 +627,7 @@ def test_a_rollback_finds_the_copy_the_failed_update_started_and_releases_nothin
         "bedrock.UntagResource",
         "bedrock.ListModelCopyJobs",
     ]
-    assert "Not releasing the stage's unserved models while the stack rolls back" in caplog.messages
+    assert "Not releasing the stage's unserved models while a stack of the stage rolls back" in caplog.messages
 
 
 def test_a_rollback_leaves_another_teams_copy_of_the_updated_name_alone(handler, caplog):

@@ -232,11 +232,43 @@ def rolling_back(cloudformation, stack_id):
     return stack["StackStatus"].endswith("ROLLBACK_IN_PROGRESS")
 
 
+def stage_stack_names(stage):
+    """The stage's stacks whose resources release its models or serve them, named as distill/naming.py stack_name
+    names them (a test checks the two agree)."""
+    return [f"{stage}-distillation-{part}" for part in ("training", "serving")]
+
+
+def stage_unsettled(cloudformation, stack_id, stage):
+    """Whether the request's own stack (``stack_id``) rolls back (``rolling_back``), or another stack of the stage
+    rolls back or is stuck in a failed rollback (``*ROLLBACK_FAILED``), which still needs the models it would move
+    serving back to once someone continues it. A stage stack that does not exist is settled. Raises what
+    DescribeStacks raises otherwise."""
+    if rolling_back(cloudformation, stack_id):
+        return True
+    own = stack_id.split(":stack/", 1)[-1].split("/", 1)[0]
+    for other in stage_stack_names(stage):
+        if other == own:
+            continue
+        try:
+            status = cloudformation.describe_stacks(StackName=other)["Stacks"][0]["StackStatus"]
+        except ClientError as error:
+            # A stack that does not exist is a ValidationError "Stack with id <name> does not exist"; the API
+            # reference documents no error code for it (boto/boto3 issue 2807 shows the answer, read 2026-12-02).
+            if error.response["Error"].get("Code") == "ValidationError" and "does not exist" in str(error):
+                continue
+            raise
+        if status.endswith(("ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED")):
+            LOG.info("The stack %s is %s", other, status)
+            return True
+    return False
+
+
 def release_stage_models(bedrock, cloudformation, event, name, stage):
     """release_unserved_models for the stage ``stage`` of ``name`` (a job's or a copy's), as every handler that trains,
     copies or serves for the stage runs it after its own work. Returns the ARNs of the models deleted.
 
-    Never while the stack rolls back (``rolling_back``): a rollback moves serving back to the model it served before,
+    Never while a stack of the stage rolls back or waits in a failed rollback (``stage_unsettled``): a rollback moves
+    serving back to the model it served before,
     which may be one tagged to be deleted once unserved and, at that moment, served by nothing (the model lookup is
     rolled back before the throughput whose ModelArn it gives). When the stack's status cannot be read, or the request
     names no stage, nothing is released. A failure is logged, not raised: the models it deletes are not the request's
@@ -245,8 +277,8 @@ def release_stage_models(bedrock, cloudformation, event, name, stage):
         LOG.warning("Not releasing the stage's unserved models: the resource's properties name no stage")
         return []
     try:
-        if rolling_back(cloudformation, event["StackId"]):
-            LOG.info("Not releasing the stage's unserved models while the stack rolls back")
+        if stage_unsettled(cloudformation, event["StackId"], stage):
+            LOG.info("Not releasing the stage's unserved models while a stack of the stage rolls back")
             return []
     except (ClientError, BotoCoreError) as error:
         LOG.warning("Not releasing the stage's unserved models: could not read whether the stack rolls back: %s", error)
