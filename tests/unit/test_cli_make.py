@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -10,6 +11,8 @@ import pytest
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+# Run as from a shell, not as a sub-make of `make test` (which would pass its flags and print directories).
+ENVIRONMENT = {name: value for name, value in os.environ.items() if not name.startswith("MAKE") and name != "MFLAGS"}
 
 
 def check_stage(*arguments: str) -> subprocess.CompletedProcess:
@@ -17,6 +20,7 @@ def check_stage(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["make", "--no-print-directory", "-s", "check-stage", *arguments],
         cwd=ROOT,
+        env=ENVIRONMENT,
         capture_output=True,
         text=True,
         check=False,
@@ -39,6 +43,11 @@ def test_a_known_stage_or_none_passes(arguments):
 def test_each_target_that_takes_a_stage_checks_it_first(target):
     # make -n prints the recipes without running any of them.
     planned = subprocess.run(
-        ["make", "-n", target, "STAGE=nosuch"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target, "STAGE=nosuch"],
+        cwd=ROOT,
+        env=ENVIRONMENT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     assert "is not a stage in cdk.json" in planned[0]
