@@ -319,3 +319,11 @@ def test_the_execution_roles_own_boundary_refuses_any_role_outside_the_workload_
     assert _allowed(statements, "iam:CreateRole", role, context) is allowed
     assert not _allowed(statements, "iam:DeleteRolePermissionsBoundary", role, context)
     assert not _allowed(statements, "iam:CreatePolicyVersion", f"arn:aws:iam::111111111111:policy/{BOUNDARY_NAME}", {})
+
+
+@pytest.mark.parametrize("policy", sorted(DOCS.glob("*.json")), ids=lambda path: path.name)
+def test_each_policy_fits_a_managed_policy(policy):
+    """IAM counts a managed policy's characters without whitespace and allows 6,144 (AWS knowledge center,
+    iam-increase-policy-size, and the IAM user guide's reference_iam-quotas.html it points to, read 2026-12-02)."""
+    document = json.loads(policy.read_text())
+    assert len(json.dumps(document, separators=(",", ":"))) <= 6144
