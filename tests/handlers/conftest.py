@@ -212,3 +212,10 @@ def other_stage_stack(stubber: Stubber, name: str, status: str | None = "UPDATE_
         return
     stack = {"StackName": name, "CreationTime": "2026-11-28T06:00:00Z", "StackStatus": status}
     stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": name})
+
+
+def own_stack_is(stubber: Stubber, stack_id: str, status: str) -> None:
+    """DescribeStacks of the request's own stack (by its StackId): how a handler tells CloudFormation's rollback."""
+    name = stack_id.split(":stack/", 1)[1].split("/", 1)[0]
+    stack = {"StackName": name, "StackId": stack_id, "CreationTime": "2026-11-28T06:39:41Z", "StackStatus": status}
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": stack_id})

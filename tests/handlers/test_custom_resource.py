@@ -20,6 +20,7 @@ from tests.handlers.conftest import (
     load_handler,
     lose_answers,
     other_stage_stack,
+    own_stack_is,
 )
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
@@ -704,13 +705,7 @@ def cloudformation(stub):
 
 
 def stack_is(cloudformation, status: str) -> None:
-    stack = {
-        "StackName": "sandbox-distillation-serving",
-        "StackId": STACK_ID,
-        "CreationTime": "2026-11-28T06:39:41Z",
-        "StackStatus": status,
-    }
-    cloudformation.stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK_ID})
+    own_stack_is(cloudformation.stubber, STACK_ID, status)
 
 
 @pytest.mark.parametrize(

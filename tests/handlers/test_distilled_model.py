@@ -11,6 +11,7 @@ from tests.handlers.conftest import (
     event,
     load_handler,
     other_stage_stack,
+    own_stack_is,
     record_calls,
 )
 
@@ -77,14 +78,8 @@ def custom_model(model_arn: str, name: str) -> dict:
 
 
 def stack_is(handler, status: str) -> None:
-    """DescribeStacks of the lookup's stack: the release runs only when the stack is not rolling back."""
-    stack = {
-        "StackName": "sandbox-distillation-serving",
-        "StackId": STACK_ID,
-        "CreationTime": "2026-11-28T06:39:41Z",
-        "StackStatus": status,
-    }
-    handler.cloudformation_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK_ID})
+    """The lookup's stack: the release runs only when the stack is not rolling back."""
+    own_stack_is(handler.cloudformation_stub, STACK_ID, status)
 
 
 def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN_PROGRESS") -> None:
