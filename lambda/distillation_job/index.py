@@ -218,7 +218,9 @@ def start_job(properties, context):
             delay = min(2 * delay, MAX_RETRY_DELAY)
             continue
         except BotoCoreError as error:
-            found = settle_unknown_outcome(name, error, context)
+            found = custom_resource.settle_by_name(
+                find_job, "distillation job", name, error, context, interval=FIRST_RETRY_DELAY
+            )
             require_stage(properties, found)
             return found
         LOG.info("Bedrock accepted the distillation job %s (%s)", name, job_arn)
@@ -233,26 +235,6 @@ def refusal(name, code, message, propagating):
             "location, that its trust policy allows bedrock.amazonaws.com, and that the KMS key allows the role."
         )
     return f"Bedrock refused the distillation job {name}: {message} ({code})."
-
-
-def settle_unknown_outcome(name, error, context):
-    """Bedrock may or may not have accepted the job whose answer was lost: look it up by name until the function's
-    time runs out; found, it is this request's job."""
-    while custom_resource.remaining_seconds(context) > 2 * custom_resource.CALL_BUDGET_SECONDS:
-        try:
-            job = find_job(name)
-        except BotoCoreError:
-            time.sleep(FIRST_RETRY_DELAY)
-            continue
-        if job is not None:
-            LOG.info("Bedrock had accepted the distillation job %s (%s)", name, job["jobArn"])
-            return job
-        raise RuntimeError(f"Bedrock did not accept the distillation job {name} ({error}); deploy again to retry.")
-    raise RuntimeError(
-        f"Bedrock could not be reached to start the distillation job {name} ({error}). Deploy again: the next deploy "
-        "adopts the job if Bedrock did accept it, and starts it otherwise. A stack deleted instead never learns of it: "
-        f"then look for the job {name} in Bedrock and stop it, as it may run and bill."
-    )
 
 
 def job_request(properties):

@@ -88,7 +88,9 @@ def find_or_create(event, context, began):
             clientRequestToken=custom_resource.token(name, event["RequestId"]),
         )
     except BotoCoreError as error:
-        found = settle_unknown_outcome(name, error, context)
+        found = custom_resource.settle_by_name(
+            find_copy, "model copy", name, error, context, interval=SETTLE_RETRY_SECONDS
+        )
         require_stage(properties, found)
         return started(found["jobArn"], began)
     return started(response["jobArn"], began)
@@ -96,25 +98,6 @@ def find_or_create(event, context, began):
 
 def started(job_arn, began):
     return {"PhysicalResourceId": job_arn, "Data": {"StartedAt": str(began)}}
-
-
-def settle_unknown_outcome(name, error, context):
-    """Bedrock may or may not have started the copy whose answer was lost: look it up by name while the function has
-    time; found, it is this request's copy."""
-    while custom_resource.remaining_seconds(context) > 2 * custom_resource.CALL_BUDGET_SECONDS:
-        try:
-            found = find_copy(name)
-        except BotoCoreError:
-            time.sleep(SETTLE_RETRY_SECONDS)
-            continue
-        if found is not None:
-            LOG.info("Bedrock had started the model copy %s (%s)", name, found["jobArn"])
-            return found
-        raise RuntimeError(f"Bedrock did not start the model copy {name} ({error}); deploy again to retry.")
-    raise RuntimeError(
-        f"Bedrock could not be reached to start the model copy {name} ({error}). Deploy again: the next deploy adopts "
-        "the copy if Bedrock did start it, and starts it otherwise."
-    )
 
 
 def stray_copy(event, kept):

@@ -557,10 +557,10 @@ def test_an_unreachable_bedrock_is_asked_until_the_budget_runs_out(handler, cont
     assert lookups == [{"jobIdentifier": NAME}] * 4
     assert context.slept == [5, 5, 5, 5]
     assert str(raised.value) == (
-        f"Bedrock could not be reached to start the distillation job {NAME} (Could not connect to the endpoint URL: "
-        f'"{ENDPOINT}"). Deploy again: the next deploy adopts the job if Bedrock did accept it, and starts it '
-        f"otherwise. A stack deleted instead never learns of it: then look for the job {NAME} in Bedrock and stop it, "
-        "as it may run and bill."
+        f"Bedrock could not be reached to create the distillation job {NAME} (Could not connect to the endpoint URL: "
+        f'"{ENDPOINT}"). Deploy again: the next deploy adopts it if Bedrock did create it, and creates it otherwise. '
+        f"A stack deleted instead never learns of it: then look for the distillation job {NAME} in Bedrock, as it may "
+        "exist and bill."
     )
 
 

@@ -557,7 +557,7 @@ def test_a_create_whose_answer_is_lost_adopts_the_copy_bedrock_started(handler, 
         "bedrock.ListModelCopyJobs",
         "bedrock.ListModelCopyJobs",
     ]
-    assert f"Bedrock had started the model copy {NAME} ({COPY_JOB})" in caplog.messages
+    assert f"Bedrock had accepted the model copy {NAME}" in caplog.messages
 
 
 def test_a_create_whose_answer_is_lost_and_that_bedrock_did_not_start_says_to_deploy_again(
@@ -571,7 +571,7 @@ def test_a_create_whose_answer_is_lost_and_that_bedrock_did_not_start_says_to_de
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(request, context)
     assert str(raised.value) == (
-        f'Bedrock did not start the model copy {NAME} (Read timeout on endpoint URL: "{CREATE_ENDPOINT}"); deploy '
+        f'Bedrock did not accept the model copy {NAME} (Read timeout on endpoint URL: "{CREATE_ENDPOINT}"); deploy '
         "again to retry."
     )
 
@@ -588,9 +588,10 @@ def test_a_create_bedrock_stays_out_of_reach_for_fails_once_the_functions_time_i
     with pytest.raises(RuntimeError) as raised:
         handler.on_event(request, context)
     assert str(raised.value) == (
-        f"Bedrock could not be reached to start the model copy {NAME} "
-        f'(Read timeout on endpoint URL: "{CREATE_ENDPOINT}"). Deploy again: the next deploy adopts the copy if '
-        "Bedrock did start it, and starts it otherwise."
+        f"Bedrock could not be reached to create the model copy {NAME} "
+        f'(Read timeout on endpoint URL: "{CREATE_ENDPOINT}"). Deploy again: the next deploy adopts it if '
+        "Bedrock did create it, and creates it otherwise. A stack deleted instead never learns of it: then look for "
+        f"the model copy {NAME} in Bedrock, as it may exist and bill."
     )
     assert len(looks) == 140
     assert context.remaining_seconds == 200

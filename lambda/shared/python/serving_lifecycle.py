@@ -113,7 +113,10 @@ class ServingLifecycle:
         try:
             arn = self.create(properties, model, token)
         except BotoCoreError as error:
-            arn = self._settle_unknown_outcome(name, error, context)
+            found = custom_resource.settle_by_name(
+                self.describe, self.kind, name, error, context, interval=LOOK_AGAIN_SECONDS
+            )
+            arn = self._arn(found)
             self._require_stage(event, name, arn)
         LOG.info("Bedrock accepted the %s %s", self.kind, arn)
         return self._answer(arn, model, pending=False)
@@ -132,24 +135,6 @@ class ServingLifecycle:
             )
         LOG.info("The %s %s has failed (%s); deleting it to create it anew", self.kind, arn, reason)
         custom_resource.unless_gone(self.remove, arn=arn)
-
-    def _settle_unknown_outcome(self, name, error, context):
-        """Bedrock may have accepted the request whose answer was lost: look the resource up by name while the
-        function has time; found, it is this request's."""
-        while custom_resource.remaining_seconds(context) > 2 * custom_resource.CALL_BUDGET_SECONDS:
-            try:
-                found = self.describe(name)
-            except BotoCoreError:
-                time.sleep(LOOK_AGAIN_SECONDS)
-                continue
-            if found is not None:
-                return self._arn(found)
-            raise RuntimeError(f"Bedrock did not accept the {self.kind} {name} ({error}); deploy again to retry.")
-        raise RuntimeError(
-            f"Bedrock could not be reached to create the {self.kind} {name} ({error}). Deploy again: the next deploy "
-            "adopts it if Bedrock did create it, and creates it otherwise. A stack deleted instead never learns of it: "
-            f"then look for the {self.kind} {name} in Bedrock, as it may exist and bill."
-        )
 
     def _delete_stray(self, event, kept):
         """What a failed forward Update made but the stack never learnt of (its answer lost, or its request failed
