@@ -13,6 +13,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# The characters a Bedrock tag key or value may hold (botocore's Bedrock service model, shapes TagKey and TagValue,
+# pattern [a-zA-Z0-9\s._:/=+@-]*); keys that begin with aws:, in any case, are AWS's own (the tag restrictions AWS
+# services publish, e.g. AWS Batch user guide, tag-restrictions.html, read 2026-12-02).
+TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")
+
 
 class ConfigError(Exception):
     """One or more configuration problems; ``problems`` holds one message per problem."""
@@ -114,7 +119,8 @@ class Reader:
     def string_map(
         self, key: str, *, key_limit: int, value_limit: int, what: str, reserved: tuple[str, str] | None = None
     ) -> dict[str, str]:
-        """An object of strings; ``reserved`` is (a key the map may not hold, why)."""
+        """A map of tags: string keys and values of the lengths and characters AWS allows; ``reserved`` is (a key the
+        map may not hold in any case, why)."""
         value = self.raw(key, {})
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) and 1 <= len(k) <= key_limit and len(v) <= value_limit
@@ -125,10 +131,21 @@ class Reader:
                 f"{key_limit} characters and string values of at most {value_limit} characters"
             )
             return {}
-        if reserved is not None and reserved[0] in value:
-            self.problem(f'{self.where(key)} has "{reserved[0]}": {reserved[1]}; remove it')
-            return {k: v for k, v in value.items() if k != reserved[0]}
-        return dict(value)
+        tags = dict(value)
+        for tag_key, tag_value in value.items():
+            if not TAG_TEXT.fullmatch(tag_key) or not TAG_TEXT.fullmatch(tag_value):
+                self.problem(
+                    f"{self.where(key)} has {show(tag_key)}: {show(tag_value)}; tag keys and values may hold only "
+                    "letters, digits, spaces and _ . : / = + @ -"
+                )
+                tags.pop(tag_key)
+            elif tag_key.lower().startswith("aws:"):
+                self.problem(f"{self.where(key)} has {show(tag_key)}; the aws: prefix is AWS's own, use another key")
+                tags.pop(tag_key)
+            elif reserved is not None and tag_key.lower() == reserved[0].lower():
+                self.problem(f"{self.where(key)} has {show(tag_key)}: {reserved[1]}; remove it")
+                tags.pop(tag_key)
+        return tags
 
     def reject_unknown(self) -> None:
         """Unknown keys are errors: a misspelt key silently ignored is a setting silently not applied."""

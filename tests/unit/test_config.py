@@ -344,3 +344,22 @@ def test_the_stage_tag_cannot_be_set_by_hand(where):
         f'context.stages.dev.{where} has "distillation-stage": the stack gives every resource this tag with the '
         "stage's name, and the handlers' permissions depend on it; remove it"
     ) in raised.value.problems
+
+
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [
+        ({"Distillation-Stage": "prod"}, 'has "Distillation-Stage": the stack gives every resource this tag'),
+        ({"aws:team": "ml"}, 'has "aws:team"; the aws: prefix is AWS\'s own, use another key'),
+        (
+            {"a!b": "x"},
+            'has "a!b": "x"; tag keys and values may hold only letters, digits, spaces and _ . : / = + @ -',
+        ),
+    ],
+    ids=["stage-tag-in-another-case", "aws-prefix", "character"],
+)
+def test_tags_aws_would_refuse_are_refused_before_the_deploy(tags, problem):
+    stage = {"region": "us-west-2", "tags": tags}
+    with pytest.raises(ConfigError) as raised:
+        load_stages({"dev": stage})
+    assert any(p.startswith(f"context.stages.dev.tags {problem}") for p in raised.value.problems), raised.value.problems
