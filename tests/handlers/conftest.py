@@ -219,3 +219,16 @@ def own_stack_is(stubber: Stubber, stack_id: str, status: str) -> None:
     name = stack_id.split(":stack/", 1)[1].split("/", 1)[0]
     stack = {"StackName": name, "StackId": stack_id, "CreationTime": "2026-11-28T06:39:41Z", "StackStatus": status}
     stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": stack_id})
+
+
+# What the stage's release logs instead of raising (custom_resource.release_stage_models).
+RELEASE_FAILED = "Could not release the stage's unserved models: "
+
+
+def assert_none_logged(caplog, *prefixes: str) -> None:
+    """No warning starting with ``prefixes`` was logged by the test's call. A handler that logs a failure instead of
+    raising it also logs a Stubber's refusal of a call nobody stubbed (botocore's StubAssertionError is a
+    BotoCoreError), so without this a test that forgot to answer a call would pass; a test that expects such a
+    warning asserts it, then clears the log."""
+    logged = [r.getMessage() for r in caplog.get_records("call") if r.getMessage().startswith(prefixes)]
+    assert logged == []

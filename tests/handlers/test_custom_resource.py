@@ -15,6 +15,7 @@ from botocore.retries.standard import ExponentialBackoff
 
 from tests.handlers.conftest import (
     CREATE_FAILED,
+    RELEASE_FAILED,
     LambdaContext,
     customization_job,
     load_handler,
@@ -727,7 +728,6 @@ def test_a_stack_rolls_back_while_its_status_says_a_rollback_is_in_progress(clou
 
 
 # -- the release every handler of a stage runs -------------------------------------------------------------------
-RELEASE_FAILED = "Could not release the stage's unserved models: "
 NOT_RELEASING = "Not releasing the stage's unserved models"
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from tests.handlers.conftest import (
     CREATE_FAILED,
+    RELEASE_FAILED,
+    assert_none_logged,
     customization_job,
     event,
     load_handler,
@@ -45,17 +47,11 @@ def handler(stub):
     return module
 
 
-RELEASE_FAILED = "Could not release the stage's unserved models: "
-
-
 @pytest.fixture(autouse=True)
 def release_answered(caplog):
-    """The stage's release logs what goes wrong instead of raising it, a Stubber's refusal of a call it was not told
-    of included (botocore's StubAssertionError is a BotoCoreError): so a test fails when the release was not answered
-    as the test expects. A test that expects the warning asserts it, then clears the log."""
+    """The stage's release was answered as the test expects (assert_none_logged)."""
     yield
-    refused = [r.getMessage() for r in caplog.get_records("call") if r.getMessage().startswith(RELEASE_FAILED)]
-    assert refused == []
+    assert_none_logged(caplog, RELEASE_FAILED)
 
 
 @pytest.fixture

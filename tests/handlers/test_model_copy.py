@@ -12,6 +12,8 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from tests.handlers.conftest import (
     CREATE_FAILED,
+    RELEASE_FAILED,
+    assert_none_logged,
     event,
     load_handler,
     lose_answers,
@@ -40,7 +42,6 @@ THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/p7t3h
 DELETE_WHEN_UNSERVED = {"key": "bedrock-distillation:delete-when-unserved", "value": "true"}
 # The stage's tag, which every copy the stage makes carries (the Tags property).
 OURS = {"key": "distillation-stage", "value": "prod"}
-RELEASE_FAILED = "Could not release the stage's unserved models: "
 STACK_ID = event("model_copy_create")["StackId"]
 # A copy that a failed forward update started and whose answer was lost: the stack never held it.
 STRAY_COPY_JOB = "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/s7r8a9y0c1p2"
@@ -49,12 +50,9 @@ STRAY_MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-l
 
 @pytest.fixture(autouse=True)
 def release_answered(caplog):
-    """The stage's release logs what goes wrong instead of raising it, a Stubber's refusal of a call it was not told
-    of included (botocore's StubAssertionError is a BotoCoreError): so a test fails when the release was not answered
-    as the test expects. A test that expects the warning asserts it, then clears the log."""
+    """The stage's release was answered as the test expects (assert_none_logged)."""
     yield
-    refused = [r.getMessage() for r in caplog.get_records("call") if r.getMessage().startswith(RELEASE_FAILED)]
-    assert refused == []
+    assert_none_logged(caplog, RELEASE_FAILED)
 
 
 @pytest.fixture
