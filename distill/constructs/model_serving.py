@@ -122,7 +122,7 @@ class ServedModel(Construct):
         wait = SignalledWait(
             self,
             f"Ready{identity(name, model_key)}",
-            folder="serving_watcher",
+            folder="served_model_wait",
             description=f"Signals when the {kind} {name} serves the model",
             environment={"KIND": kind, "RESOURCE_ARN": self.arn, "MODEL_ARN": model_arn},
             statements=[iam.PolicyStatement(actions=[actions.get], resources=[self.arn])],
@@ -209,7 +209,7 @@ class OnDemandDeployment(ServedModel):
             model_key=model_key,
             key=key,
             tags=tags,
-            folder="model_deployment",
+            folder="on_demand_deployment",
             resource_type="Custom::BedrockCustomModelDeployment",
             kind="custom model deployment",
             description=f"Creates, moves and deletes the {stage_name} stage's on-demand custom model deployment",

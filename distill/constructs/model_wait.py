@@ -49,7 +49,7 @@ class DistilledModelWait(Construct):
         self._wait = SignalledWait(
             self,
             "Wait",
-            folder="job_watcher",
+            folder="distilled_model_wait",
             description=f"Signals when the distillation job {job_name} ends",
             environment={"JOB_NAME": job_name},
             statements=[iam.PolicyStatement(actions=["bedrock:GetModelCustomizationJob"], resources=[jobs])],

@@ -13,7 +13,7 @@ from distill.constructs.notifications import StageNotifications
 from distill.constructs.service_role import ServiceRole
 from distill.constructs.storage import DistillationStorage
 from distill.constructs.training_data import dataset_uploads_policy
-from distill.constructs.training_metrics import TrainingMetricsPublisher
+from distill.constructs.training_metrics_publisher import TrainingMetricsPublisher
 
 
 class FoundationStack(Stack):

@@ -906,7 +906,7 @@ def no_backoff(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "folder", ["distillation_job", "distilled_model", "provisioned_throughput", "model_deployment", "job_watcher"]
+    "folder", ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"]
 )
 def test_each_handlers_bedrock_client_retries_throttling_until_it_succeeds(no_backoff, folder):
     client = load_handler(folder).bedrock

@@ -185,7 +185,7 @@ def test_the_events_job_is_the_one_the_job_fixture_names(name):
     assert event(name)["detail"]["jobName"] == event("distillation_job_create")["ResourceProperties"]["JobName"]
 
 
-@pytest.mark.parametrize("name", ["job_watcher_scheduled", "serving_watcher_scheduled"])
+@pytest.mark.parametrize("name", ["distilled_model_wait_scheduled", "served_model_wait_scheduled"])
 def test_the_scheduled_events_are_eventbridges_scheduled_event(name):
     scheduled = event(name)
     assert set(scheduled) == SAMPLE_EVENT

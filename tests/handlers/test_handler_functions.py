@@ -123,7 +123,7 @@ def environment_read(folder: str) -> set[str]:
 
 
 def test_every_function_is_given_the_environment_its_handler_reads(functions):
-    assert environment_read("job_watcher") == {
+    assert environment_read("distilled_model_wait") == {
         "JOB_NAME",
         "WAIT_HANDLE_URL",
         "POLL_RULE_NAME",

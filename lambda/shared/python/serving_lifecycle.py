@@ -17,7 +17,7 @@ guide, prov-thru-edit.html and prov-thru-purchase.html, read 2026-11-30).
   resource is ready, within the hour CloudFormation waits for a custom resource. A rollback never leaves the
   resource on another model than the one the stack records.
 - on_event returns once Bedrock has accepted the request; a wait condition in the stack waits for the resource to
-  serve the model (serving_watcher), as that can take longer than a custom resource may wait.
+  serve the model (served_model_wait), as that can take longer than a custom resource may wait.
 - Delete deletes it (a throughput with a commitment is retained by its removal policy and never gets a Delete).
 """
 

@@ -40,7 +40,7 @@ class TrainingMetricsPublisher(Construct):
         publisher = HandlerFunction(
             self,
             "Publisher",
-            folder="metrics_publisher",
+            folder="training_metrics_publisher",
             entry="index.handler",
             description=f"Publishes the {stage_name} stage's distillation metrics to CloudWatch",
             key=key.key,

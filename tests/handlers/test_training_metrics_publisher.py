@@ -87,7 +87,7 @@ def handler(monkeypatch, stub):
     monkeypatch.setenv("STAGE", "sandbox")
     monkeypatch.setenv("NAMESPACE", "BedrockDistillation")
     monkeypatch.setenv("OUTPUT_S3_URI", f"s3://{BUCKET}/distillation-output/")
-    module = load_handler("metrics_publisher")
+    module = load_handler("training_metrics_publisher")
     module.stubs = (stub(module.bedrock), stub(module.s3), stub(module.cloudwatch))
     return module
 

@@ -32,7 +32,7 @@ STARTED_AT = 1_796_083_200
 def handler(stub, monkeypatch):
     """The handler with its Bedrock client stubbed and the lifecycle's clock standing at STARTED_AT (its sleeps stay
     the conftest's: refused, or taken from the ``context`` fixture's time left)."""
-    module = load_handler("model_deployment")
+    module = load_handler("on_demand_deployment")
     module.stub = stub(module.bedrock)
     monkeypatch.setattr(
         module.serving_lifecycle, "time", types.SimpleNamespace(time=lambda: STARTED_AT, sleep=lambda s: time.sleep(s))
@@ -107,7 +107,7 @@ def expect_move(handler, model: str) -> None:
 
 
 def test_create_deploys_the_model_on_demand(handler, context):
-    request = event("model_deployment_create")
+    request = event("on_demand_deployment_create")
     bedrock_knows_no(handler, NAME)
     expect_create(handler, request)
     assert handler.on_event(request, context) == answer()
@@ -115,7 +115,7 @@ def test_create_deploys_the_model_on_demand(handler, context):
 
 def test_create_without_a_description_sends_none(handler, context):
     """Bedrock refuses an empty description; leaving it out is the way to give none."""
-    request = event("model_deployment_create")
+    request = event("on_demand_deployment_create")
     request["ResourceProperties"]["Description"] = ""
     bedrock_knows_no(handler, NAME)
     handler.stub.add_response(
@@ -135,7 +135,7 @@ def test_create_adopts_the_deployment_its_name_already_names(handler, context):
     bedrock_knows(handler, NAME, deployment("Active"))
     tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
-    assert handler.on_event(event("model_deployment_create"), context) == answer()
+    assert handler.on_event(event("on_demand_deployment_create"), context) == answer()
 
 
 def test_create_adopts_a_deployment_of_another_model_and_moves_it(handler, context):
@@ -143,7 +143,7 @@ def test_create_adopts_a_deployment_of_another_model_and_moves_it(handler, conte
     tags_are(handler)
     expect_move(handler, MODEL_ARN)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
-    assert handler.on_event(event("model_deployment_create"), context) == answer()
+    assert handler.on_event(event("on_demand_deployment_create"), context) == answer()
 
 
 def refusal(status: str, model: str = MODEL_ARN) -> str:
@@ -174,7 +174,7 @@ def test_create_adopting_a_deployment_being_created_for_another_model_answers_at
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
     tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
-    assert handler.on_event(event("model_deployment_create"), context) == answer(pending=True)
+    assert handler.on_event(event("on_demand_deployment_create"), context) == answer(pending=True)
     assert context.slept == []
     assert (
         f"The custom model deployment {DEPLOYMENT_ARN} is Creating; it moves to {MODEL_ARN} once it is ready"
@@ -182,7 +182,7 @@ def test_create_adopting_a_deployment_being_created_for_another_model_answers_at
 
 
 def test_is_complete_moves_an_adopted_deployment_once_it_is_active(handler, context):
-    request = event("model_deployment_create")
+    request = event("on_demand_deployment_create")
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
     tags_are(handler)
     handler.stub.add_response("tag_resource", {}, {"resourceARN": DEPLOYMENT_ARN, "tags": TAGS})
@@ -210,7 +210,7 @@ def test_is_complete_gives_up_on_a_deployment_still_busy_fifty_minutes_after_on_
 ):
     """It gives up inside the hour CloudFormation waits for a custom resource: still busy 3000 s after on_event
     answered, it is polled again; past that, the request fails with what to do."""
-    polling = polled(event("model_deployment_create"), answer(pending=True))
+    polling = polled(event("on_demand_deployment_create"), answer(pending=True))
     clock_at(handler, 3000)
     bedrock_knows(handler, DEPLOYMENT_ARN, busy)
     assert handler.is_complete(polling, context) == {"IsComplete": False}
@@ -224,9 +224,9 @@ def test_is_complete_gives_up_on_a_deployment_still_busy_fifty_minutes_after_on_
 @pytest.mark.parametrize(
     "polling",
     [
-        polled(event("model_deployment_create"), answer()),
-        polled(event("model_deployment_update"), answer(model=RETRAINED_MODEL_ARN)),
-        polled(event("model_deployment_delete"), {"PhysicalResourceId": DEPLOYMENT_ARN}),
+        polled(event("on_demand_deployment_create"), answer()),
+        polled(event("on_demand_deployment_update"), answer(model=RETRAINED_MODEL_ARN)),
+        polled(event("on_demand_deployment_delete"), {"PhysicalResourceId": DEPLOYMENT_ARN}),
     ],
     ids=["create", "update", "delete"],
 )
@@ -236,7 +236,7 @@ def test_is_complete_is_done_at_once_when_no_move_is_pending(handler, context, p
 
 
 def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler, context):
-    request = event("model_deployment_create")
+    request = event("on_demand_deployment_create")
     bedrock_knows(handler, NAME, deployment("Failed", failureMessage="Internal error"))
     tags_are(handler)
     handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
@@ -245,7 +245,7 @@ def test_a_failed_deployment_of_the_name_is_deleted_and_created_anew(handler, co
 
 
 def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, context):
-    request = event("model_deployment_create")
+    request = event("on_demand_deployment_create")
     bedrock_knows_no(handler, NAME)
     handler.stub.add_client_error(
         "create_custom_model_deployment",
@@ -259,7 +259,7 @@ def test_a_create_that_bedrock_refuses_fails_with_bedrocks_reason(handler, conte
 
 def test_a_create_whose_answer_is_lost_finds_the_deployment_by_name(handler, context, monkeypatch):
     """Bedrock created it but the answer never came: looked up by its name, it is this request's."""
-    request = event("model_deployment_create")
+    request = event("on_demand_deployment_create")
     endpoint = "https://bedrock.us-east-1.amazonaws.com/model-customization/custom-model-deployments"
     lost = lose_answers(
         monkeypatch, handler.bedrock, "create_custom_model_deployment", ReadTimeoutError(endpoint_url=endpoint)
@@ -276,7 +276,7 @@ def test_create_refuses_another_teams_deployment_of_its_name_before_it_is_tagged
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
     tags_are(handler, tags=[{"key": "team", "value": "search"}])
     with pytest.raises(handler.custom_resource.NotTheStages) as raised:
-        handler.on_event(event("model_deployment_create"), context)
+        handler.on_event(event("on_demand_deployment_create"), context)
     assert str(raised.value) == (
         f"The custom model deployment {DEPLOYMENT_ARN} has the name {NAME} that this stage derives for its own, but "
         "it has no distillation-stage tag rather than distillation-stage=sandbox: it is not this stage's, so it is "
@@ -289,18 +289,18 @@ def test_create_refuses_another_teams_deployment_of_its_name_before_it_is_tagged
 def test_update_moves_the_deployment_in_place_to_the_new_model(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active"))
     expect_move(handler, RETRAINED_MODEL_ARN)
-    assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("on_demand_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
 
 
 def test_a_rollback_update_moves_the_deployment_back_and_creates_nothing(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", RETRAINED_MODEL_ARN))
     expect_move(handler, MODEL_ARN)
-    request = rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    request = rollback_of(event("on_demand_deployment_update"), physical_id=DEPLOYMENT_ARN)
     assert handler.on_event(request, context) == answer()
 
 
 def rollback_request() -> dict:
-    return rollback_of(event("model_deployment_update"), physical_id=DEPLOYMENT_ARN)
+    return rollback_of(event("on_demand_deployment_update"), physical_id=DEPLOYMENT_ARN)
 
 
 @pytest.mark.parametrize("serving", [MODEL_ARN, EARLIER_MODEL_ARN], ids=["off-the-model", "between-other-models"])
@@ -335,7 +335,7 @@ def test_a_deployment_whose_move_fails_before_is_complete_moves_it_is_where_the_
 
 
 PENDING_MOVES = pytest.mark.parametrize(
-    "request_of", [lambda: event("model_deployment_create"), rollback_request], ids=["create", "rollback"]
+    "request_of", [lambda: event("on_demand_deployment_create"), rollback_request], ids=["create", "rollback"]
 )
 
 
@@ -364,7 +364,7 @@ def test_is_complete_fails_when_the_deployment_is_deleted_before_it_can_move(han
 
 def test_a_deployment_already_moving_to_the_model_is_left_to_finish(handler, context):
     bedrock_knows(handler, DEPLOYMENT_ARN, deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN)))
-    assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("on_demand_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
     assert context.slept == []
 
 
@@ -372,11 +372,11 @@ def test_a_deployment_whose_move_failed_is_moved_again(handler, context):
     failed = deployment("Active", MODEL_ARN, **moving_to(RETRAINED_MODEL_ARN, "UpdateFailed"))
     bedrock_knows(handler, DEPLOYMENT_ARN, failed)
     expect_move(handler, RETRAINED_MODEL_ARN)
-    assert handler.on_event(event("model_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
+    assert handler.on_event(event("on_demand_deployment_update"), context) == answer(model=RETRAINED_MODEL_ARN)
 
 
 def test_update_of_a_deployment_gone_meanwhile_creates_it_anew(handler, context):
-    request = event("model_deployment_update")
+    request = event("on_demand_deployment_update")
     bedrock_knows_no(handler, DEPLOYMENT_ARN)
     bedrock_knows_no(handler, NAME)
     expect_create(handler, request, NEW_DEPLOYMENT_ARN)
@@ -385,7 +385,7 @@ def test_update_of_a_deployment_gone_meanwhile_creates_it_anew(handler, context)
 
 def test_delete_deletes_the_deployment(handler, context):
     handler.stub.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN})
-    assert handler.on_event(event("model_deployment_delete"), context) == {"PhysicalResourceId": DEPLOYMENT_ARN}
+    assert handler.on_event(event("on_demand_deployment_delete"), context) == {"PhysicalResourceId": DEPLOYMENT_ARN}
 
 
 def test_delete_of_a_deployment_already_gone_succeeds(handler, context):
@@ -396,10 +396,10 @@ def test_delete_of_a_deployment_already_gone_succeeds(handler, context):
         404,
         {"customModelDeploymentIdentifier": DEPLOYMENT_ARN},
     )
-    assert handler.on_event(event("model_deployment_delete"), context) == {"PhysicalResourceId": DEPLOYMENT_ARN}
+    assert handler.on_event(event("on_demand_deployment_delete"), context) == {"PhysicalResourceId": DEPLOYMENT_ARN}
 
 
 def test_delete_after_a_failed_create_has_nothing_to_delete(handler, context):
-    request = event("model_deployment_delete", PhysicalResourceId=CREATE_FAILED)
+    request = event("on_demand_deployment_delete", PhysicalResourceId=CREATE_FAILED)
     bedrock_knows_no(handler, NAME)
     assert handler.on_event(request, context) == {"PhysicalResourceId": CREATE_FAILED}

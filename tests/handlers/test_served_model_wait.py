@@ -58,7 +58,7 @@ def watcher_for(monkeypatch, stub, kind: str, arn: str):
     monkeypatch.setenv("STACK_ID", STACK_ID)
     monkeypatch.setenv("WAIT_CONDITION", WAIT_CONDITION)
     monkeypatch.delitem(sys.modules, "wait_signal", raising=False)
-    module = load_handler("serving_watcher")
+    module = load_handler("served_model_wait")
     module.bedrock_stub = stub(module.bedrock)
     module.cloudformation_stub = stub(module.wait_signal.cloudformation)
     module.events_stub = stub(module.wait_signal.events)
@@ -130,7 +130,7 @@ def test_a_throughput_in_service_with_the_model_signals_success_with_its_arn(thr
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, "InService")
     expect_poll_disabled(throughput_watcher)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "InService"
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == "InService"
     assert signals == [
         {
             "Status": "SUCCESS",
@@ -145,14 +145,14 @@ def test_a_throughput_in_service_with_the_model_signals_success_with_its_arn(thr
 def test_a_throughput_being_made_or_moved_is_looked_at_again_later(throughput_watcher, signals, status):
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, status, model=OLD_MODEL_ARN)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == status
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == status
     assert signals == []
 
 
 def test_a_throughput_in_service_with_another_model_is_not_ready(throughput_watcher, signals):
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, "InService", model=OLD_MODEL_ARN)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "InService"
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == "InService"
     assert signals == []
 
 
@@ -160,7 +160,7 @@ def test_a_failed_throughput_fails_the_wait_with_bedrocks_message(throughput_wat
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, "Failed", failureMessage="Insufficient capacity for the requested model units")
     expect_poll_disabled(throughput_watcher)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "Failed"
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == "Failed"
     assert signals == [
         {
             "Status": "FAILURE",
@@ -180,7 +180,7 @@ def test_a_failed_throughput_with_a_commitment_fails_the_wait_saying_it_is_kept(
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, "Failed", failureMessage="Insufficient capacity", commitmentDuration="OneMonth")
     expect_poll_disabled(throughput_watcher)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "Failed"
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == "Failed"
     assert [signal["Reason"] for signal in signals] == [
         f"The Provisioned Throughput {THROUGHPUT_ARN} failed: Insufficient capacity. It has a commitment, so it is "
         "kept (it cannot be deleted before its term ends): ask AWS support."
@@ -191,7 +191,7 @@ def test_a_failure_without_a_message_says_bedrock_gave_none(throughput_watcher, 
     the_condition_is(throughput_watcher, "CREATE_IN_PROGRESS")
     throughput_is(throughput_watcher, "Failed")
     expect_poll_disabled(throughput_watcher)
-    throughput_watcher.handler(event("serving_watcher_scheduled"), None)
+    throughput_watcher.handler(event("served_model_wait_scheduled"), None)
     assert signals[0]["Reason"] == (
         f"The Provisioned Throughput {THROUGHPUT_ARN} failed: Bedrock gave no reason. The rollback deletes it if this "
         "deployment created it; deploy again to retry."
@@ -208,7 +208,7 @@ def test_a_throughput_that_no_longer_exists_fails_the_wait(throughput_watcher, s
         {"provisionedModelId": THROUGHPUT_ARN},
     )
     expect_poll_disabled(throughput_watcher)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "missing"
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == "missing"
     assert signals == [
         {
             "Status": "FAILURE",
@@ -222,7 +222,7 @@ def test_a_throughput_that_no_longer_exists_fails_the_wait(throughput_watcher, s
 def test_a_poll_back_after_the_wait_is_over_disables_itself(throughput_watcher, signals):
     the_condition_is(throughput_watcher, "CREATE_COMPLETE")
     expect_poll_disabled(throughput_watcher)
-    assert throughput_watcher.handler(event("serving_watcher_scheduled"), None) == "not waiting"
+    assert throughput_watcher.handler(event("served_model_wait_scheduled"), None) == "not waiting"
     assert signals == []
 
 
@@ -230,7 +230,7 @@ def test_a_deployment_active_with_the_model_signals_success(deployment_watcher, 
     the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
     deployment_is(deployment_watcher, "Active")
     expect_poll_disabled(deployment_watcher)
-    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "Active"
+    assert deployment_watcher.handler(event("served_model_wait_scheduled"), None) == "Active"
     assert signals == [
         {
             "Status": "SUCCESS",
@@ -244,7 +244,7 @@ def test_a_deployment_active_with_the_model_signals_success(deployment_watcher, 
 def test_a_deployment_being_created_is_looked_at_again_later(deployment_watcher, signals):
     the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
     deployment_is(deployment_watcher, "Creating")
-    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "Creating"
+    assert deployment_watcher.handler(event("served_model_wait_scheduled"), None) == "Creating"
     assert signals == []
 
 
@@ -252,7 +252,7 @@ def test_a_failed_deployment_fails_the_wait_with_bedrocks_message(deployment_wat
     the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
     deployment_is(deployment_watcher, "Failed", failureMessage="The model is not supported for on-demand inference")
     expect_poll_disabled(deployment_watcher)
-    deployment_watcher.handler(event("serving_watcher_scheduled"), None)
+    deployment_watcher.handler(event("served_model_wait_scheduled"), None)
     assert signals[0]["Status"] == "FAILURE"
     assert signals[0]["Reason"] == (
         f"The custom model deployment {DEPLOYMENT_ARN} failed: The model is not supported for on-demand inference. "
@@ -272,7 +272,7 @@ def test_a_deployment_whose_move_failed_fails_the_wait_with_bedrocks_message(dep
         failureMessage="The custom model is not supported for on-demand inference",
     )
     expect_poll_disabled(deployment_watcher)
-    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "UpdateFailed"
+    assert deployment_watcher.handler(event("served_model_wait_scheduled"), None) == "UpdateFailed"
     assert signals == [
         {
             "Status": "FAILURE",
@@ -293,7 +293,7 @@ def test_a_failed_move_without_a_message_says_bedrock_gave_none(deployment_watch
         updateDetails={"modelArn": MODEL_ARN, "updateStatus": "UpdateFailed"},
     )
     expect_poll_disabled(deployment_watcher)
-    deployment_watcher.handler(event("serving_watcher_scheduled"), None)
+    deployment_watcher.handler(event("served_model_wait_scheduled"), None)
     assert [signal["Reason"] for signal in signals] == [
         f"The custom model deployment {DEPLOYMENT_ARN} could not move to {MODEL_ARN}: Bedrock gave no reason. Deploy "
         "again to retry."
@@ -303,7 +303,7 @@ def test_a_failed_move_without_a_message_says_bedrock_gave_none(deployment_watch
 def test_a_deployment_still_moving_is_not_ready_though_it_names_the_model(deployment_watcher, signals):
     the_condition_is(deployment_watcher, "CREATE_IN_PROGRESS")
     deployment_is(deployment_watcher, "Active", updateDetails={"modelArn": MODEL_ARN, "updateStatus": "Updating"})
-    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "Active"
+    assert deployment_watcher.handler(event("served_model_wait_scheduled"), None) == "Active"
     assert signals == []
 
 
@@ -313,5 +313,5 @@ def test_a_deployment_whose_move_completed_signals_success(deployment_watcher, s
         deployment_watcher, "Active", updateDetails={"modelArn": MODEL_ARN, "updateStatus": "UpdateCompleted"}
     )
     expect_poll_disabled(deployment_watcher)
-    assert deployment_watcher.handler(event("serving_watcher_scheduled"), None) == "Active"
+    assert deployment_watcher.handler(event("served_model_wait_scheduled"), None) == "Active"
     assert [signal["Status"] for signal in signals] == ["SUCCESS"]

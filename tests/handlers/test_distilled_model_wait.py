@@ -76,7 +76,7 @@ def watcher(monkeypatch, signals, stub):
     monkeypatch.setenv("WAIT_CONDITION", WAIT_CONDITION)
     # A cold start: the shared layer's wait_signal is imported afresh with the handler.
     monkeypatch.delitem(sys.modules, "wait_signal", raising=False)
-    module = load_handler("job_watcher")
+    module = load_handler("distilled_model_wait")
     module.bedrock_stub = stub(module.bedrock)
     module.cloudformation_stub = stub(module.wait_signal.cloudformation)
     module.events_stub = stub(module.wait_signal.events)
@@ -147,7 +147,7 @@ def test_the_scheduled_poll_finds_a_completed_job_when_no_event_came(watcher, si
     the_condition_is(watcher, "CREATE_IN_PROGRESS")
     bedrock_says(watcher, "Completed", outputModelArn=MODEL_ARN)
     expect_poll_disabled(watcher)
-    assert watcher.handler(event("job_watcher_scheduled"), None) == "Completed"
+    assert watcher.handler(event("distilled_model_wait_scheduled"), None) == "Completed"
     assert signalled(signals[0])["Status"] == "SUCCESS"
 
 
@@ -155,7 +155,7 @@ def test_the_scheduled_poll_finds_a_completed_job_when_no_event_came(watcher, si
 def test_a_job_still_running_or_stopping_is_left_to_run(watcher, signals, status):
     the_condition_is(watcher, "CREATE_IN_PROGRESS")
     bedrock_says(watcher, status)
-    assert watcher.handler(event("job_watcher_scheduled"), None) == status
+    assert watcher.handler(event("distilled_model_wait_scheduled"), None) == status
     assert signals == []
 
 
@@ -171,7 +171,7 @@ def test_a_poll_back_after_the_wait_is_over_disables_itself_and_signals_nothing(
     """CloudFormation puts a rule back to its template's state on any update of the rule, enabled included."""
     the_condition_is(watcher, status)
     expect_poll_disabled(watcher)
-    assert watcher.handler(event("job_watcher_scheduled"), None) == "not waiting"
+    assert watcher.handler(event("distilled_model_wait_scheduled"), None) == "not waiting"
     assert signals == []
 
 
@@ -199,7 +199,7 @@ def test_a_condition_cloudformation_will_not_describe_fails_the_invocation_and_s
         {"StackName": STACK_ID, "LogicalResourceId": WAIT_CONDITION},
     )
     with pytest.raises(watcher.wait_signal.cloudformation.exceptions.ClientError, match="AccessDenied"):
-        watcher.handler(event("job_watcher_scheduled"), None)
+        watcher.handler(event("distilled_model_wait_scheduled"), None)
     assert signals == []
 
 
@@ -209,7 +209,7 @@ def test_without_a_job_of_its_name_the_wait_fails_saying_to_deploy_the_training_
         "get_model_customization_job", "ResourceNotFoundException", "Job not found", 404, {"jobIdentifier": NAME}
     )
     expect_poll_disabled(watcher)
-    assert watcher.handler(event("job_watcher_scheduled"), None) == "missing"
+    assert watcher.handler(event("distilled_model_wait_scheduled"), None) == "missing"
     assert [signalled(request) for request in signals] == [
         failure(
             f"No distillation job named {NAME} exists in this account and Region: deploy the training stack first "
@@ -235,7 +235,7 @@ def test_a_stopped_job_signals_failure_saying_it_was_stopped(watcher, signals):
     the_condition_is(watcher, "CREATE_IN_PROGRESS")
     bedrock_says(watcher, "Stopped")
     expect_poll_disabled(watcher)
-    assert watcher.handler(event("job_watcher_scheduled"), None) == "Stopped"
+    assert watcher.handler(event("distilled_model_wait_scheduled"), None) == "Stopped"
     assert signalled(signals[0]) == failure(
         f"The distillation job {NAME} ended Stopped: it was stopped before it completed. {NEXT_STEP}"
     )
@@ -245,7 +245,7 @@ def test_a_failed_job_without_a_message_says_where_to_look(watcher, signals):
     the_condition_is(watcher, "CREATE_IN_PROGRESS")
     bedrock_says(watcher, "Failed")
     expect_poll_disabled(watcher)
-    watcher.handler(event("job_watcher_scheduled"), None)
+    watcher.handler(event("distilled_model_wait_scheduled"), None)
     assert signalled(signals[0])["Reason"] == (
         f"The distillation job {NAME} ended Failed: Bedrock gave no failure message; the job's page in the Bedrock "
         f"console may say more. {NEXT_STEP}"
@@ -256,7 +256,7 @@ def test_a_long_failure_message_is_cut_so_the_signal_stays_within_cloudformation
     the_condition_is(watcher, "CREATE_IN_PROGRESS")
     bedrock_says(watcher, "Failed", failureMessage="é" * 2048)
     expect_poll_disabled(watcher)
-    watcher.handler(event("job_watcher_scheduled"), None)
+    watcher.handler(event("distilled_model_wait_scheduled"), None)
     reason = signalled(signals[0])["Reason"]
     assert reason == f"The distillation job {NAME} ended Failed: {'é' * 699}…. {NEXT_STEP}"
     assert len(signals[0].data) <= 4096
@@ -287,7 +287,7 @@ def test_a_job_bedrock_will_not_describe_fails_the_invocation(watcher, signals):
         {"jobIdentifier": NAME},
     )
     with pytest.raises(watcher.bedrock.exceptions.AccessDeniedException):
-        watcher.handler(event("job_watcher_scheduled"), None)
+        watcher.handler(event("distilled_model_wait_scheduled"), None)
     assert signals == []
 
 
@@ -302,7 +302,7 @@ def test_a_poll_that_cannot_be_disabled_fails_after_signalling_so_the_next_poll_
         {"Name": POLL_RULE},
     )
     with pytest.raises(watcher.wait_signal.events.exceptions.ClientError, match="events:DisableRule"):
-        watcher.handler(event("job_watcher_scheduled"), None)
+        watcher.handler(event("distilled_model_wait_scheduled"), None)
     assert len(signals) == 1
 
 
