@@ -194,6 +194,10 @@ class HandlerFunction(Construct):
             layers=[boto3_layer(self), shared_code_layer(self)],
             role=self.role,
             log_group=self.log_group,
+            # The runtime writes each record as JSON, with the fields a handler adds to it (the CloudFormation
+            # request's ids): Lambda developer guide, python-logging.html, "Using Lambda advanced logging controls
+            # with Python", https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html (read 2026-12-02).
+            logging_format=lambda_.LoggingFormat.JSON,
             timeout=timeout or Duration.minutes(5),
             memory_size=256,
             description=description,
