@@ -6,7 +6,7 @@ import sys
 from aws_cdk import App
 
 from distill.app import build_app
-from distill.config_reader import ConfigError
+from distill.config.reader import ConfigError
 
 # aws-cdk-lib's built-in CloudFormation validator (WebAssembly) costs about a second per synth; `make test` runs
 # it on every stage in the test session, and cfn-lint over every template in cdk.out, so synth itself skips it.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench_validate import build_dataset
 
-from distill.dataset import MAX_RECORDS
+from distill.data_checks.dataset import MAX_RECORDS
 
 PYTHON = sys.executable
 DISTILL = str(Path(sys.executable).parent / "distill")

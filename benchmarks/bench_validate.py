@@ -17,7 +17,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from distill.dataset import MAX_RECORDS, validate_file
+from distill.data_checks.dataset import MAX_RECORDS, validate_file
 
 REFERENCE = Path(__file__).resolve().parents[1] / "datasets" / "sample-sec-filings.jsonl"
 TARGET_RATIO = 2.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import App, Environment, Validations
 
-from distill.compliance import checks_for
-from distill.config import load_app
+from distill.config.stages import load_app
+from distill.constructs.checks import checks_for
 from distill.stacks.pipeline import DeliveryPipelineStack
 from distill.stacks.stage import DistillationStage
 

@@ -15,8 +15,8 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
-from distill import catalog
 from distill.app import build_app
+from distill.config import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DATA = Path(__file__).resolve().parent / "fixtures" / "reference-data"

@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from distill.config import StageConfig
+    from distill.config.stages import StageConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +33,8 @@ class StagesError(Exception):
 def read_stages(cdk_json: Path, stage: str | None = None) -> dict[str, StageConfig]:
     """The stages of a cdk.json, parsed as synth parses them, with relative paths (a local dataset) taken from the
     file's folder; with ``stage``, that stage alone, and only its problems are reported. Raises ``StagesError``."""
-    from distill.config import load_stages
-    from distill.config_reader import ConfigError
+    from distill.config.reader import ConfigError
+    from distill.config.stages import load_stages
 
     try:
         document = json.loads(cdk_json.read_text())

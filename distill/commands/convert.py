@@ -31,7 +31,7 @@ def _non_empty(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distill.conversion import (
+    from distill.data_checks.conversion import (
         AlreadyConverted,
         ConversionFailed,
         OutputError,

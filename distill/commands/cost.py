@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from distill import cost, dataset, pricing
 from distill.commands.config import StagesError, read_stages
+from distill.data_checks import dataset
+from distill.operations import cost, pricing
 
 FORMATS = ("text", "json", "markdown")
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from distill.aws_errors import fix_for
-from distill.dataset import multi_turn_allowed_for
-from distill.evaluation import (
+from distill.config.distillation import S3_URI_PATTERN
+from distill.data_checks.dataset import multi_turn_allowed_for
+from distill.operations.aws_errors import fix_for
+from distill.operations.evaluation import (
     MAX_PROMPTS,
     Comparison,
     PromptsError,
@@ -22,8 +23,7 @@ from distill.evaluation import (
     read_prompts,
     submit_judge,
 )
-from distill.job_config import S3_URI_PATTERN
-from distill.status import Clients, StageError, load_stage, served_model_arn
+from distill.operations.status import Clients, StageError, load_stage, served_model_arn
 
 DEFAULT_COUNT = 10
 

@@ -12,7 +12,7 @@ def unknown_model(teacher: str | None, student: str | None) -> str | None:
     """The message for the first of ``teacher`` and ``student`` (model ids, inference profile ids or ARNs) that is
     no distillation teacher or student in the model catalog, naming the closest ids; None when both are known or
     not given."""
-    from distill import catalog
+    from distill.config import catalog
 
     table = catalog.catalog()
     if teacher and catalog.teacher(teacher) is None:
@@ -24,7 +24,7 @@ def unknown_model(teacher: str | None, student: str | None) -> str | None:
 
 
 def _message(option: str, model_id: str, kind: str, known: list[str]) -> str:
-    from distill.catalog import catalog
+    from distill.config.catalog import catalog
 
     closest = difflib.get_close_matches(model_id, known, n=CLOSEST_IDS, cutoff=0.5)
     listed = f"closest: {', '.join(closest)}" if closest else f"known: {', '.join(known)}"

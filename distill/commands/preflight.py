@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from distill.commands.config import StagesError, read_stages
-    from distill.preflight import PreflightClients, exit_code, run_checks
+    from distill.operations.preflight import PreflightClients, exit_code, run_checks
 
     try:
         stage = read_stages(args.cdk_json, args.stage)[args.stage]

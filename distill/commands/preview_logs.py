@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distill.catalog import CatalogError, parse_model
 from distill.commands.model_ids import unknown_model
-from distill.dataset import multi_turn_allowed_for
-from distill.invocation_logs import (
+from distill.config.catalog import CatalogError, parse_model
+from distill.data_checks.dataset import multi_turn_allowed_for
+from distill.data_checks.invocation_logs import (
     DROP_REASONS,
     LOG_SUFFIXES,
     JobUse,
@@ -34,7 +34,7 @@ from distill.invocation_logs import (
     read_log_file,
     same_model,
 )
-from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
+from distill.data_checks.log_filters import FilterError, RequestMetadataFilter, parse_filter
 
 MINIMUM_RECORDS = 100
 # Enough skipped lines to see the pattern without flooding the terminal.

@@ -41,8 +41,8 @@ def png_path(text: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from distill.metrics import MetricsError, load_metrics
-    from distill.report import draw_loss_chart, summary_lines
+    from distill.operations.loss_chart import draw_loss_chart, summary_lines
+    from distill.operations.training_metrics_csv import MetricsError, load_metrics
 
     locations = [location for location in (args.metrics, args.validation) if location]
     if locations.count(STDIN) > 1:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if any(location.startswith("s3://") for location in locations):
         from botocore.exceptions import BotoCoreError
 
-        from distill.status import Clients
+        from distill.operations.status import Clients
 
         errors += (BotoCoreError,)
         # The default Region of the credentials: S3 redirects a request for a bucket in another Region.

@@ -11,9 +11,9 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from distill.aws_errors import fix_for
-from distill.config import StageConfig
-from distill.status import Clients, Snapshot, StageError, fetch_snapshot, load_stage, render_status
+from distill.config.stages import StageConfig
+from distill.operations.aws_errors import fix_for
+from distill.operations.status import Clients, Snapshot, StageError, fetch_snapshot, load_stage, render_status
 
 # GetModelCustomizationJob is throttled per account; a job's phases last minutes to hours.
 MIN_INTERVAL_SECONDS = 10

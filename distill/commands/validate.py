@@ -8,7 +8,13 @@ import sys
 from collections import namedtuple
 from pathlib import Path
 
-from distill.dataset import MAX_KEPT_PROBLEMS, Report, multi_turn_allowed_for, validate_file, validate_stream
+from distill.data_checks.dataset import (
+    MAX_KEPT_PROBLEMS,
+    Report,
+    multi_turn_allowed_for,
+    validate_file,
+    validate_stream,
+)
 
 STDIN = "-"
 # What messages call standard input.

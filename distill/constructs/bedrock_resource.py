@@ -12,8 +12,8 @@ from constructs import Construct
 from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
-from distill.nag import acknowledge, rendered
-from distill.naming import STAGE_TAG, stack_name
+from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.names import STAGE_TAG, stack_name
 
 
 @dataclass(frozen=True)

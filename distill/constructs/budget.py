@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from distill.constructs.data_key import DataKey
-from distill.naming import STAGE_TAG
+from distill.constructs.names import STAGE_TAG
 
 # Budgets filters on the stage's tag (STAGE_TAG, which distill/stacks/stage.py puts on every resource) as a user tag,
 # "user:<key>$<value>" (AWS::Budgets::Budget CostFilters, TagKeyValue); the tag must first be activated as a

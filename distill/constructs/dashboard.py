@@ -6,7 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from distill.naming import METRICS_NAMESPACE
+from distill.constructs.names import METRICS_NAMESPACE
 
 PERIOD = Duration.minutes(5)
 

@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from distill.constructs.alarm_notifications import allow_alarm_notifications
-from distill.nag import acknowledge
+from distill.constructs.nag import acknowledge
 
 # SQS keeps a message 14 days at most (CreateQueue, MessageRetentionPeriod, read 2026-12-02): the longest time to
 # look at what failed.

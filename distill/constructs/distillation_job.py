@@ -10,6 +10,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from distill.config.distillation import DistillationConfig
 from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
@@ -20,8 +21,7 @@ from distill.constructs.bedrock_resource import (
     tags_read,
 )
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
-from distill.job_config import DistillationConfig
-from distill.naming import job_arn_parameter
+from distill.constructs.names import job_arn_parameter
 
 JOB_NAMES_REASON = (
     "A job's ARN carries an id Bedrock chooses when it accepts the job, so the handler acts on this account and "

@@ -23,7 +23,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from distill.constructs.dead_letters import AsyncInvocation, DeadLetterQueue
-from distill.nag import acknowledge, acknowledge_compliance, logical_id
+from distill.constructs.nag import acknowledge, acknowledge_compliance, logical_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_ROOT = PROJECT_ROOT / "lambda"

@@ -15,7 +15,7 @@ from distill.constructs.handler_function import (
     allow_log_writing,
     encrypted_log_group,
 )
-from distill.nag import acknowledge, acknowledge_compliance, logical_id
+from distill.constructs.nag import acknowledge, acknowledge_compliance, logical_id
 
 
 class HandlerProvider(Construct):

@@ -8,11 +8,11 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from distill import pricing
-from distill.config import StageConfig
+from distill.config.stages import StageConfig
 from distill.constructs.alarm_notifications import allow_alarm_notifications
 from distill.constructs.data_key import DataKey
-from distill.naming import stack_name
+from distill.constructs.names import stack_name
+from distill.operations import pricing
 
 # CloudWatch caps an alarm description at 1,024 characters (PutMetricAlarm, AlarmDescription).
 MAX_DESCRIPTION = 1024

@@ -10,7 +10,7 @@ from constructs import Construct
 from distill.constructs.data_key import DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
-from distill.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge, rendered
 
 LOGGING_ACTIONS = [
     "bedrock:GetModelInvocationLoggingConfiguration",

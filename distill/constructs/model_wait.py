@@ -9,8 +9,8 @@ from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
 from distill.constructs.data_key import DataKey
+from distill.constructs.nag import acknowledge, rendered
 from distill.constructs.signalled_wait import SignalledWait
-from distill.nag import acknowledge, rendered
 
 JOB_STATE_CHANGE = "Model Customization Job State Change"
 JOBS_REASON = (

@@ -13,7 +13,7 @@ from constructs import Construct
 from distill.constructs.alarm_notifications import register_topic
 from distill.constructs.data_key import DataKey
 from distill.constructs.model_wait import JOB_STATE_CHANGE
-from distill.naming import stack_name
+from distill.constructs.names import stack_name
 
 # The stack states that mean a deployment of the stage went wrong.
 FAILED_STACK_STATES = [

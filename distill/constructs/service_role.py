@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from distill.nag import acknowledge
+from distill.constructs.nag import acknowledge
 
 
 class ServiceRole(Construct):

@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from distill.nag import acknowledge, acknowledge_compliance
+from distill.constructs.nag import acknowledge, acknowledge_compliance
 
 # An old version of an object is kept this long after it was overwritten or deleted, so a mistake can be undone.
 NONCURRENT_VERSION_DAYS = 90

@@ -13,7 +13,7 @@ from constructs import Construct
 from distill.constructs.data_key import S3_KEY_ACTIONS, DataKey
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
-from distill.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge, rendered
 
 DATASETS_PREFIX = "datasets/"
 

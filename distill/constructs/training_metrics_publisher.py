@@ -13,9 +13,9 @@ from distill.constructs.alarm_notifications import stage_topic
 from distill.constructs.data_key import DataKey
 from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
+from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.names import METRICS_NAMESPACE, OUTPUT_PREFIX
 from distill.constructs.notifications import job_state_changes
-from distill.nag import acknowledge, rendered
-from distill.naming import METRICS_NAMESPACE, OUTPUT_PREFIX
 
 
 class TrainingMetricsPublisher(Construct):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
-from distill.config import StageConfig
+from distill.config.stages import StageConfig
 from distill.constructs.budget import StageBudget
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey
 from distill.constructs.invocation_logging import InvocationLogging

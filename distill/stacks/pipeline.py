@@ -11,9 +11,9 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.config import StageConfig
-from distill.nag import acknowledge, acknowledge_all, render_resolved
-from distill.promotion import PipelineConfig
+from distill.config.promotion import PipelineConfig
+from distill.config.stages import StageConfig
+from distill.constructs.nag import acknowledge, acknowledge_all, render_resolved
 from distill.stacks.serving import smoke_test_caller_role_name, smoke_test_role_name
 from distill.stacks.stage import DistillationStage
 

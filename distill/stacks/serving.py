@@ -7,15 +7,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ram as ram
 from constructs import Construct
 
-from distill.config import StageConfig
+from distill.config.stages import StageConfig
 from distill.constructs.dashboard import DistillationDashboard
 from distill.constructs.idle_alarm import ThroughputIdleAlarm
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
+from distill.constructs.names import OUTPUT_PREFIX
 from distill.constructs.smoke_test import INVOKE_KEY_ACTIONS, ServingSmokeTest
 from distill.constructs.training_data import dataset_key
-from distill.naming import OUTPUT_PREFIX
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.training import metrics_s3_uri
 

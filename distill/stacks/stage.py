@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
-from distill.config import StageConfig
-from distill.naming import STAGE_TAG, stack_name
+from distill.config.stages import StageConfig
+from distill.constructs.names import STAGE_TAG, stack_name
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.serving import ServingStack
 from distill.stacks.training import TrainingStack

@@ -6,12 +6,12 @@ from aws_cdk import Annotations, CfnOutput, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from distill.config import StageConfig
+from distill.config.distillation import DistillationConfig
+from distill.config.stages import StageConfig
 from distill.constructs.distillation_job import DistillationJob
+from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.names import OUTPUT_PREFIX, TRAINING_METRICS_PATH
 from distill.constructs.training_data import TrainingDataUpload
-from distill.job_config import DistillationConfig
-from distill.nag import acknowledge, rendered
-from distill.naming import OUTPUT_PREFIX, TRAINING_METRICS_PATH
 from distill.stacks.foundation import FoundationStack
 
 

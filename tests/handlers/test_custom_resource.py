@@ -622,7 +622,7 @@ def test_the_stage_is_the_stage_tag_of_a_tags_property():
 
 
 def test_the_handlers_stage_tag_is_the_one_the_stack_gives():
-    from distill.naming import STAGE_TAG
+    from distill.constructs.names import STAGE_TAG
 
     assert custom_resource.STAGE_TAG == STAGE_TAG
 
@@ -906,7 +906,8 @@ def no_backoff(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "folder", ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"]
+    "folder",
+    ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"],
 )
 def test_each_handlers_bedrock_client_retries_throttling_until_it_succeeds(no_backoff, folder):
     client = load_handler(folder).bedrock
@@ -947,6 +948,6 @@ def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_i
 
 
 def test_the_stage_stacks_a_release_reads_are_named_as_the_app_names_them():
-    from distill.naming import stack_name
+    from distill.constructs.names import stack_name
 
     assert custom_resource.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from distill import catalog
-from distill.config import load_stages
+from distill.config import catalog
+from distill.config.stages import load_stages
 from tests.conftest import project_context
 
 pytestmark = pytest.mark.integration

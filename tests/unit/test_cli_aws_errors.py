@@ -7,8 +7,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
-from distill.aws_errors import CHECK_NETWORK, MAY_CALL, SIGN_IN, fix_for
 from distill.cli import main
+from distill.operations.aws_errors import CHECK_NETWORK, MAY_CALL, SIGN_IN, fix_for
 from tests.conftest import REFERENCE_DATA
 
 SIGN_IN_LINE = "sign in to the stage's account (aws sso login, or a profile in AWS_PROFILE)"

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from distill.config import BEDROCK_REGIONS, InvocationLoggingConfig, StageConfig, load_stages
-from distill.config_reader import ConfigError
+from distill.config.reader import ConfigError
+from distill.config.stages import BEDROCK_REGIONS, InvocationLoggingConfig, StageConfig, load_stages
 from tests.conftest import project_context
 
 VALID = {"region": "us-west-2"}

@@ -8,8 +8,8 @@ import sys
 import boto3
 import pytest
 
-from distill.config import bedrock_regions, load_stages
-from distill.config_reader import ConfigError
+from distill.config.reader import ConfigError
+from distill.config.stages import bedrock_regions, load_stages
 from tests.conftest import ROOT
 
 LLAMA = {
@@ -42,7 +42,7 @@ def test_the_regions_are_those_a_boto3_session_lists():
 def test_reading_the_configuration_imports_no_boto3():
     code = (
         "import sys\n"
-        "from distill.config import load_stages\n"
+        "from distill.config.stages import load_stages\n"
         "load_stages({'dev': {'region': 'us-west-2'}})\n"
         "print(sorted(name for name in ('boto3', 'aws_cdk') if name in sys.modules))\n"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from distill.cli import main
-from distill.conversion import (
+from distill.data_checks.conversion import (
     AlreadyConverted,
     ConversionError,
     ConversionFailed,
@@ -18,7 +18,7 @@ from distill.conversion import (
     convert_file,
     convert_record,
 )
-from distill.dataset import validate_file
+from distill.data_checks.dataset import validate_file
 
 REFERENCE_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "reference-data"
 PROMPT_COMPLETION = REFERENCE_DATA / "uber10k-prompt-completion.jsonl"

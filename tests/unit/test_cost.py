@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from distill import cost, pricing
 from distill.cli import main
-from distill.config import load_stages
+from distill.config.stages import load_stages
+from distill.operations import cost, pricing
 from tests.conftest import ROOT, project_context
 
 SHIPPED_DATASET = "datasets/sample-sec-filings.jsonl"

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from distill import pricing
-from distill.config import DEFAULT_MONTHLY_BUDGET_USD, load_stages
-from distill.config_reader import ConfigError
+from distill.config.reader import ConfigError
+from distill.config.stages import DEFAULT_MONTHLY_BUDGET_USD, load_stages
+from distill.operations import pricing
 
 # A pair the catalog offers in us-west-2, both models ACTIVE.
 LLAMA = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.dataset import (
+from distill.data_checks.dataset import (
     MAX_FILE_BYTES,
     MAX_KEPT_PROBLEMS,
     Problem,
@@ -604,7 +604,7 @@ def test_a_stream_is_validated_like_a_file():
 
 
 def test_a_stream_over_the_size_limit_stops_at_the_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr("distill.dataset.MAX_FILE_BYTES", 10_000)
+    monkeypatch.setattr("distill.data_checks.dataset.MAX_FILE_BYTES", 10_000)
     data = (REFERENCE_DATA / "uber10k-conversation.jsonl").read_bytes()
     report = validate_stream(io.BufferedReader(io.BytesIO(data)), "<stdin>", multi_turn_allowed=False)
     assert str(report.problems[0]).startswith("<stdin>: (file): holds more than 10,000 bytes; this check allows")

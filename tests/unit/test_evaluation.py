@@ -13,8 +13,8 @@ from botocore.stub import ANY, Stubber
 
 from distill.cli import main
 from distill.commands import evaluate as evaluate_command
-from distill.dataset import PROMPT_COMPLETION_MESSAGE
-from distill.evaluation import (
+from distill.data_checks.dataset import PROMPT_COMPLETION_MESSAGE
+from distill.operations.evaluation import (
     STUDENT_LABEL,
     Answer,
     Comparison,
@@ -28,7 +28,7 @@ from distill.evaluation import (
     rouge_l_f1,
     submit_judge,
 )
-from distill.status import Clients
+from distill.operations.status import Clients
 from tests.conftest import REFERENCE_DATA
 
 README_EXAMPLES = REFERENCE_DATA / "validation-readme-examples.jsonl"

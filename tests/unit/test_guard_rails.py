@@ -7,9 +7,9 @@ from aws_cdk import App, RemovalPolicy, Stack
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from distill import pricing
 from distill.constructs.data_key import DataKey
 from distill.constructs.idle_alarm import ThroughputIdleAlarm, idle_message
+from distill.operations import pricing
 from tests.conftest import TEST_STAGES, project_context
 
 # The stages served by a Provisioned Throughput: prod in cdk.json (sandbox and dev deploy on demand), and the test

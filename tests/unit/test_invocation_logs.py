@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from distill.catalog import parse_model
 from distill.cli import main
-from distill.invocation_logs import (
+from distill.config.catalog import parse_model
+from distill.data_checks.invocation_logs import (
     JobUse,
     LogReadError,
     LogRecord,
@@ -26,7 +26,7 @@ from distill.invocation_logs import (
     same_identifier,
     same_model,
 )
-from distill.log_filters import parse_filter
+from distill.data_checks.log_filters import parse_filter
 from tests.conftest import FIXTURES, REFERENCE_DATA
 
 REFERENCE_RECORD_FILE = REFERENCE_DATA / "docs-invocation-log-record.jsonl"

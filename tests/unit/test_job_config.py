@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from distill.config import load_stages
-from distill.config_reader import ConfigError
+from distill.config.reader import ConfigError
+from distill.config.stages import load_stages
 from tests.conftest import REFERENCE_DATA
 
 DATASET = str(REFERENCE_DATA / "uber10k-conversation.jsonl")
@@ -527,7 +527,7 @@ def test_a_student_past_its_end_of_life_is_refused():
 def test_the_end_of_life_is_judged_on_the_day_it_is_checked():
     from datetime import date
 
-    from distill import catalog
+    from distill.config import catalog
 
     teacher = catalog.parse_model("us.amazon.nova-premier-v1:0")
     student = catalog.parse_model("amazon.nova-lite-v1:0:300k")
@@ -565,7 +565,7 @@ def test_a_model_the_distillation_page_does_not_offer_says_why():
 
 
 def test_no_shipped_stage_uses_a_model_that_is_not_active(context):
-    from distill import catalog
+    from distill.config import catalog
 
     for name, stage in load_stages(context["stages"]).items():
         for model in (stage.distillation.teacher, stage.distillation.student):
@@ -574,7 +574,7 @@ def test_no_shipped_stage_uses_a_model_that_is_not_active(context):
 
 
 def test_every_catalog_entry_names_its_user_guide_page_and_the_day_it_was_read():
-    from distill import catalog
+    from distill.config import catalog
 
     table = catalog.catalog()
     sources = [t.source for t in table.teachers.values()] + [p.source for p in table.profiles.values()]
@@ -647,6 +647,6 @@ def test_a_provisioned_throughput_says_which_quotas_support_must_raise():
     ],
 )
 def test_the_provider_rules_read_a_model_in_any_form(model, multi_turn):
-    from distill import catalog
+    from distill.config import catalog
 
     assert catalog.allows_multi_turn(model) is multi_turn

@@ -13,8 +13,8 @@ import pytest
 from botocore.session import get_session
 from botocore.validate import ParamValidator
 
-from distill import log_filters
-from distill.log_filters import Condition, ConditionList, FilterError, parse_filter
+from distill.data_checks import log_filters
+from distill.data_checks.log_filters import Condition, ConditionList, FilterError, parse_filter
 
 WHERE = "context.stages.dev.trainingData.filters"
 ALLOWED = "ASCII letters, digits, whitespace and . _ : / = + $ @ -"

@@ -9,8 +9,8 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from distill.metrics import MetricsError, MetricsRow, load_metrics, read_metrics, split_s3_uri
-from distill.status import Clients
+from distill.operations.status import Clients
+from distill.operations.training_metrics_csv import MetricsError, MetricsRow, load_metrics, read_metrics, split_s3_uri
 from tests.conftest import FIXTURES
 
 METRICS = FIXTURES / "metrics"

@@ -7,8 +7,8 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from distill.constructs.names import METRICS_NAMESPACE
 from distill.constructs.notifications import FAILED_STACK_STATES
-from distill.naming import METRICS_NAMESPACE
 
 
 def only(template: Template, resource_type: str) -> tuple[str, dict]:
@@ -148,7 +148,7 @@ def test_the_smoke_test_of_a_stage_without_a_local_dataset_reads_what_it_names_o
 
 
 def test_the_smoke_test_can_be_switched_off():
-    from distill.config import load_stages
+    from distill.config.stages import load_stages
 
     stage = load_stages(
         {

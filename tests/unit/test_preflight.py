@@ -15,11 +15,11 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from distill import preflight
-from distill.aws_errors import CHECK_NETWORK
 from distill.cli import main
-from distill.config import load_stages
-from distill.preflight import BLOCKS, OK, UNKNOWN, WARN, Finding, PreflightClients, exit_code, run_checks
+from distill.config.stages import load_stages
+from distill.operations import preflight
+from distill.operations.aws_errors import CHECK_NETWORK
+from distill.operations.preflight import BLOCKS, OK, UNKNOWN, WARN, Finding, PreflightClients, exit_code, run_checks
 from tests.conftest import ROOT
 
 ACCOUNT = "111111111111"

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from distill import pricing
 from distill.cli import main
+from distill.operations import pricing
 from tests.conftest import ROOT
 
 TRAINING = "USW2-Llama3-3-70B-Customization-Training"

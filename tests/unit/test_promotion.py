@@ -9,8 +9,8 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
-from distill.config import load_app, load_stages
-from distill.config_reader import ConfigError
+from distill.config.reader import ConfigError
+from distill.config.stages import load_app, load_stages
 from tests.conftest import PIPELINE, SHARED_MODEL_ARN, TEST_STAGES, project_context, stand_in_sharing
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.config import StageConfig
+from distill.config.stages import StageConfig
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 # A fragment this long is the dataset's own words, not a word or phrase a template could hold by chance.

@@ -11,11 +11,11 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from distill import status
 from distill.cli import main
-from distill.metrics import load_metrics
-from distill.report import DEFAULT_HEIGHT_PX, DEFAULT_WIDTH_PX, draw_loss_chart
-from distill.status import Clients
+from distill.operations import status
+from distill.operations.loss_chart import DEFAULT_HEIGHT_PX, DEFAULT_WIDTH_PX, draw_loss_chart
+from distill.operations.status import Clients
+from distill.operations.training_metrics_csv import load_metrics
 from tests.conftest import FIXTURES, ROOT
 
 METRICS = FIXTURES / "metrics"

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from distill.cli import main
 from distill.commands import status as status_command
-from distill.status import (
+from distill.operations.status import (
     Clients,
     Loss,
     Serving,

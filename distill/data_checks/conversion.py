@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from distill.dataset import BOM, MAX_KEPT_PROBLEMS, RECORD, SCHEMA_VERSION, LineError, parse_line, validate_record
+from distill.data_checks.dataset import (
+    BOM,
+    MAX_KEPT_PROBLEMS,
+    RECORD,
+    SCHEMA_VERSION,
+    LineError,
+    parse_line,
+    validate_record,
+)
 
 _INPUT_FIELDS = frozenset({"prompt", "completion"})
 # The input field a problem found in a converted record comes from, so that the message names what to fix.

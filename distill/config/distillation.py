@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distill import catalog, dataset, pricing
-from distill.config_reader import Reader, show
-from distill.log_filters import FilterError, RequestMetadataFilter, parse_filter
-from distill.naming import STAGE_TAG_RESERVED
-from distill.promotion import parse_share_with
+from distill.config import catalog
+from distill.config.promotion import parse_share_with
+from distill.config.reader import Reader, show
+from distill.constructs.names import STAGE_TAG_RESERVED
+from distill.data_checks import dataset
+from distill.data_checks.log_filters import FilterError, RequestMetadataFilter, parse_filter
+from distill.operations import pricing
 
 SERVING_MODES = ("provisioned", "onDemand", "none")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")

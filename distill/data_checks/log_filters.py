@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from distill.config_reader import show
+from distill.config.reader import show
 
 CONDITION_OPERATORS = ("equals", "notEquals")
 LIST_OPERATORS = ("andAll", "orAll")

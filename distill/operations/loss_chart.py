@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from distill.metrics import Metrics
+from distill.operations.training_metrics_csv import Metrics
 
 # 12 by 7 inches at 100 dots per inch: wide enough for a few thousand steps, readable in a pull request.
 DEFAULT_WIDTH_PX = 1200

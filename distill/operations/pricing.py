@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from distill.catalog import base_model_id, provider_of
+from distill.config.catalog import base_model_id, provider_of
 
 PRICING_PAGE = "https://aws.amazon.com/bedrock/pricing/"
 # pricing:GetProducts is served from a few Regions only; us-east-1 answers for every Region's offers.
@@ -43,7 +43,7 @@ _PRICE_LIST_UNITS = {
     "Month": 1.0,
     "Months": 1.0,
 }
-PACKAGED_TABLE = Path(__file__).resolve().parent / "data" / "pricing.json"
+PACKAGED_TABLE = Path(__file__).resolve().parents[1] / "data" / "pricing.json"
 _ARN_MODEL = re.compile(r"^arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:(foundation-model|inference-profile)/(?P<id>.+)$")
 
 

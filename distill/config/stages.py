@@ -16,20 +16,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from distill import catalog
-from distill.config_reader import ConfigError, Reader, show
-from distill.job_config import (
+from distill.config import catalog
+from distill.config.distillation import (
     DistillationConfig,
     ServingConfig,
     check_commitment_budget,
     parse_distillation,
     parse_serving,
 )
-from distill.naming import STAGE_TAG_RESERVED
-from distill.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
+from distill.config.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
+from distill.config.reader import ConfigError, Reader, show
+from distill.constructs.names import STAGE_TAG_RESERVED
 
 # Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"

@@ -17,11 +17,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from distill import catalog
-from distill.aws_errors import fix_for, unreachable
-from distill.config import StageConfig
-from distill.naming import stack_name
-from distill.status import Clients
+from distill.config import catalog
+from distill.config.stages import StageConfig
+from distill.constructs.names import stack_name
+from distill.operations.aws_errors import fix_for, unreachable
+from distill.operations.status import Clients
 
 OK, WARN, BLOCKS, UNKNOWN = "ok", "warn", "blocks", "unknown"
 STATUSES = (OK, WARN, BLOCKS, UNKNOWN)

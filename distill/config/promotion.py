@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from distill import catalog
-from distill.config_reader import Reader, show
+from distill.config import catalog
+from distill.config.reader import Reader, show
 
 ACCOUNT_PATTERN = r"\d{12}"
 CONNECTION_ARN_PATTERN = (

@@ -181,7 +181,7 @@ class Report:
 def multi_turn_allowed_for(*model_ids: str | None) -> bool:
     """Whether records may be multi-turn for all the given models (teacher, student); True when none is given."""
     # The catalog is read only when there is a model to look up: checking a file alone never pays for it.
-    from distill.catalog import allows_multi_turn
+    from distill.config.catalog import allows_multi_turn
 
     return all(allows_multi_turn(model_id) for model_id in model_ids if model_id)
 
@@ -198,7 +198,7 @@ def validate_record(record: object, *, multi_turn_allowed: bool) -> list[Finding
     if "messages" not in record and ("prompt" in record or "completion" in record):
         return [Finding(RECORD, PROMPT_COMPLETION_MESSAGE)]
     if "schemaType" in record:
-        from distill.invocation_logs import SCHEMA_TYPE
+        from distill.data_checks.invocation_logs import SCHEMA_TYPE
 
         if record["schemaType"] == SCHEMA_TYPE:
             return [Finding(RECORD, INVOCATION_LOG_MESSAGE.format(json.dumps(SCHEMA_TYPE)))]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distill.catalog import CatalogError, ModelReference, parse_model
-from distill.config_reader import show
+from distill.config.catalog import CatalogError, ModelReference, parse_model
+from distill.config.reader import show
 
 GZIP_MAGIC = b"\x1f\x8b"
 GUARDRAIL_STOP_REASON = "guardrail_intervened"

@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from distill.dataset import LineError, parse_line, validate_record
-from distill.metrics import split_s3_uri
+from distill.data_checks.dataset import LineError, parse_line, validate_record
+from distill.operations.training_metrics_csv import split_s3_uri
 
 # An evaluation job's dataset holds at most 1,000 prompts; more would also take long to compare one by one.
 MAX_PROMPTS = 1000

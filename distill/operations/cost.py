@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distill import dataset
-from distill.config import StageConfig
-from distill.pricing import TERM_HOURS, TERM_MONTHS, Price, PriceTable
+from distill.config.stages import StageConfig
+from distill.data_checks import dataset
+from distill.operations.pricing import TERM_HOURS, TERM_MONTHS, Price, PriceTable
 
 CHARS_PER_TOKEN = 4
 TOKEN_ESTIMATE_SOURCE = "https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them"

@@ -17,10 +17,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from distill.config import StageConfig, load_stages
-from distill.config_reader import ConfigError
-from distill.metrics import MetricsError, Summary, load_metrics
-from distill.naming import TRAINING_METRICS_PATH, job_arn_parameter, job_output_folder, stack_name
+from distill.config.reader import ConfigError
+from distill.config.stages import StageConfig, load_stages
+from distill.constructs.names import TRAINING_METRICS_PATH, job_arn_parameter, job_output_folder, stack_name
+from distill.operations.training_metrics_csv import MetricsError, Summary, load_metrics
 
 # Bedrock's control plane throttles at a few requests a second; standard mode retries with backoff.
 CLIENT_RETRIES = {"mode": "standard", "max_attempts": 5}
