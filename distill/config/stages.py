@@ -26,7 +26,7 @@ from distill.config.distillation import (
 )
 from distill.config.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
 from distill.config.reader import ConfigError, Reader, show
-from distill.constructs.names import STAGE_TAG_RESERVED
+from distill.constructs.names import COMPLIANCE_PACKS, STAGE_TAG_RESERVED
 
 # Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +34,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"
 
-# cdk-nag packs a stage may add on top of AwsSolutions, which always runs.
-COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 
 REMOVAL_POLICIES = ("retain", "destroy")
 

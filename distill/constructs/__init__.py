@@ -1,1 +1,2 @@
-"""L3 constructs, one concern each; stacks compose them."""
+"""The CDK construct library for Bedrock Model Distillation: one concern per construct; the app's stacks
+compose them."""

@@ -7,8 +7,10 @@ from aws_cdk import IPolicyValidationContext, IPolicyValidationPlugin, PolicyVal
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks
 from constructs import IConstruct
 
+from distill.constructs.names import COMPLIANCE_PACKS
+
 # Optional packs a stage can ask for; AwsSolutions always runs.
-OPTIONAL_PACKS = {"HIPAA.Security": HIPAASecurityChecks, "NIST.800.53.R5": NIST80053R5Checks}
+OPTIONAL_PACKS = dict(zip(COMPLIANCE_PACKS, (HIPAASecurityChecks, NIST80053R5Checks), strict=True))
 
 
 @jsii.implements(IPolicyValidationPlugin)

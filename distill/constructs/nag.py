@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
-COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
+from distill.constructs.names import COMPLIANCE_PACKS
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:

@@ -7,6 +7,8 @@ OUTPUT_PREFIX = "distillation-output/"
 # Where Bedrock writes the step-wise metrics inside a job's output folder.
 TRAINING_METRICS_PATH = "training_artifacts/step_wise_training_metrics.csv"
 METRICS_NAMESPACE = "BedrockDistillation"
+# The cdk-nag packs a stage may add on top of AwsSolutions, which always runs (cdk-nag's pack names).
+COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 # Every resource of a stage carries this tag with the stage's name: the budget filters on it and the handlers' IAM
 # conditions (aws:ResourceTag, aws:RequestTag) limit them to the stage's own Bedrock resources with it.
 STAGE_TAG = "distillation-stage"
