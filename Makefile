@@ -98,4 +98,4 @@ snapshots: setup
 	UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/unit/test_snapshots.py
 
 clean:
-	rm -rf cdk.out .cache .pytest_cache
+	rm -rf cdk.out .pytest_cache

@@ -2,7 +2,12 @@
 
 The handlers call Bedrock APIs newer than the boto3 bundled in the Lambda runtime, so each function carries a
 layer with the boto3 pinned in lambda/requirements.txt. The layer is built once per pin with pip (no Docker) into
-.cache/, keyed by the requirements' hash, so a synth after the first one does no packaging work at all.
+the user's cache directory (``LAYER_CACHE``), keyed by the requirements' hash, so a synth after the first one does
+no packaging work at all, in any app that uses the constructs.
+
+The handler code is the repository's top-level ``lambda/`` folder. A wheel carries it inside the package as
+``distill/_lambda`` (pyproject.toml maps it there at build time), so the constructs find it relative to the installed
+package; in a checkout (an editable install, or the repository on the path) it is ``lambda/`` beside the package.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import platformdirs
 from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,10 +31,21 @@ from constructs import Construct
 from distill.constructs.dead_letters import AsyncInvocation, DeadLetterQueue
 from distill.constructs.nag import acknowledge, acknowledge_compliance, logical_id
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LAMBDA_ROOT = PROJECT_ROOT / "lambda"
+
+def _lambda_root() -> Path:
+    """The handler code: as the wheel carries it (``distill/_lambda``), else the checkout's ``lambda/``."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_lambda"
+    return packaged if packaged.is_dir() else package.parent / "lambda"
+
+
+LAMBDA_ROOT = _lambda_root()
 LAYER_REQUIREMENTS = LAMBDA_ROOT / "requirements.txt"
-LAYER_CACHE = PROJECT_ROOT / ".cache" / "lambda-layers"
+# Per user, shared by every app and checkout on the machine: the layer depends only on its recipe (layer_digest).
+# DISTILL_LAYER_CACHE overrides it (a CI cache, a read-only home).
+LAYER_CACHE = Path(
+    os.environ.get("DISTILL_LAYER_CACHE") or platformdirs.user_cache_path("bedrock-distillation-cdk") / "lambda-layers"
+)
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
