@@ -9,19 +9,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
-from distill.constructs.data_key import DataKey
-
 # Each stage's topic, found from the stage's key: constructs that are handed only the key (a watcher deep in the
 # serving stack, the metrics publisher) send their alarms there.
-_TOPICS: weakref.WeakKeyDictionary[DataKey, sns.ITopic] = weakref.WeakKeyDictionary()
+_TOPICS: weakref.WeakKeyDictionary[kms.IKey, sns.ITopic] = weakref.WeakKeyDictionary()
 
 
-def register_topic(key: DataKey, topic: sns.ITopic) -> None:
+def register_topic(key: kms.IKey, topic: sns.ITopic) -> None:
     """Make ``topic`` the one that the alarms of the stage whose key is ``key`` notify."""
     _TOPICS[key] = topic
 
 
-def stage_topic(key: DataKey) -> sns.ITopic | None:
+def stage_topic(key: kms.IKey) -> sns.ITopic | None:
     """The topic of the stage whose key is ``key``, or None when that stage has built none."""
     return _TOPICS.get(key)
 

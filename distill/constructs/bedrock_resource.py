@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from distill.constructs.data_key import DataKey
+from distill.constructs.data_key import usage_through
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.constructs.nag import acknowledge, rendered
@@ -214,7 +215,7 @@ class BedrockResource(Construct):
         folder: str,
         resource_type: str,
         description: str,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
         properties: Mapping[str, object],
         permissions: Sequence[Permission],
@@ -233,7 +234,7 @@ class BedrockResource(Construct):
                 folder=folder,
                 entry=entry,
                 description=description,
-                key=key.key,
+                key=key,
                 removal_policy=removal_policy,
                 timeout=timeout,
             )
@@ -251,7 +252,7 @@ class BedrockResource(Construct):
                 self._acknowledge_wildcards(handler, permission)
             for service, actions in (("bedrock", key_via_bedrock), ("s3", key_via_s3)):
                 if actions:
-                    handler.add_to_role_policy(key.usage_through(service, list(actions)))
+                    handler.add_to_role_policy(usage_through(key, service, list(actions)))
         provider = HandlerProvider(
             self,
             "Provider",
@@ -259,7 +260,7 @@ class BedrockResource(Construct):
             is_complete=handlers[1] if waiting else None,
             query_interval=waiting.query_interval if waiting else None,
             total_timeout=waiting.total_timeout if waiting else None,
-            key=key.key,
+            key=key,
             removal_policy=removal_policy,
         )
         self.resource = CustomResource(

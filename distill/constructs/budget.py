@@ -6,10 +6,10 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from distill.constructs.data_key import DataKey
 from distill.constructs.names import STAGE_TAG
 
 # Budgets filters on the stage's tag (STAGE_TAG, which distill/stacks/stage.py puts on every resource) as a user tag,
@@ -34,7 +34,7 @@ class StageBudget(Construct):
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, stage_name: str, monthly_usd: float, topic: sns.ITopic, key: DataKey
+        self, scope: Construct, id: str, *, stage_name: str, monthly_usd: float, topic: sns.ITopic, key: kms.IKey
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -50,7 +50,7 @@ class StageBudget(Construct):
                 conditions=conditions,
             )
         )
-        key.key.add_to_resource_policy(
+        key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="BudgetsEncryptsBudgetNotifications",
                 principals=[service],

@@ -53,44 +53,49 @@ class DataKey(Construct):
     def key_arn(self) -> str:
         return self.key.key_arn
 
-    def allow_via_service(self, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> None:
-        """Let ``principal`` use the key only when ``service`` (e.g. ``bedrock``, ``s3``) calls KMS for it."""
-        stack = Stack.of(self)
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=sid,
-                principals=[principal],
-                actions=actions,
-                resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
-            )
-        )
 
-    def usage_through(self, service: str, actions: list[str]) -> iam.PolicyStatement:
-        """An identity-policy statement to use the key only through ``service``, for principals in other stacks.
-
-        A key policy that named a principal of a later stack would make this stack depend on that one; the key
-        policy's account statement delegates to IAM, so the same condition in the principal's own policy suffices.
-        """
-        stack = Stack.of(self)
-        return iam.PolicyStatement(
+def allow_via_service(key: kms.IKey, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> None:
+    """Let ``principal`` use ``key`` only when ``service`` (e.g. ``bedrock``, ``s3``) calls KMS for it: a key-policy
+    statement, for a principal of the key's own stack. An imported key's policy cannot be changed; its owner adds
+    the statement."""
+    stack = Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[principal],
             actions=actions,
-            resources=[self.key.key_arn],
+            resources=["*"],
             conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
         )
+    )
 
-    def allow_bedrock_log_delivery(self) -> None:
-        """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that."""
-        stack = Stack.of(self)
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="BedrockWritesInvocationLogs",
-                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
-                actions=["kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"},
-                },
-            )
+
+def usage_through(key: kms.IKey, service: str, actions: list[str]) -> iam.PolicyStatement:
+    """An identity-policy statement to use ``key`` only through ``service``, for principals in other stacks.
+
+    A key policy that named a principal of a later stack would make this stack depend on that one; the key
+    policy's account statement delegates to IAM, so the same condition in the principal's own policy suffices.
+    """
+    stack = Stack.of(key)
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
+    )
+
+
+def allow_bedrock_log_delivery(key: kms.IKey) -> None:
+    """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that."""
+    stack = Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="BedrockWritesInvocationLogs",
+            principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+            actions=["kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"},
+            },
         )
+    )

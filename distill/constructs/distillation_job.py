@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.config.distillation import DistillationConfig
@@ -20,7 +21,7 @@ from distill.constructs.bedrock_resource import (
     stage_tags,
     tags_read,
 )
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS
 from distill.constructs.names import job_arn_parameter
 
 JOB_NAMES_REASON = (
@@ -64,7 +65,7 @@ class DistillationJob(Construct):
         training_data_config: Mapping[str, object],
         output_s3_uri: str,
         service_role: iam.IRole,
-        key: DataKey,
+        key: kms.IKey,
         tags: Mapping[str, str],
         removal_policy: RemovalPolicy,
     ) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from distill.config.stages import StageConfig
 from distill.constructs.alarm_notifications import allow_alarm_notifications
-from distill.constructs.data_key import DataKey
 from distill.constructs.names import stack_name
 from distill.operations import pricing
 
@@ -71,7 +71,7 @@ class ThroughputIdleAlarm(Construct):
         idle_hours: int,
         message: str,
         topic: sns.ITopic,
-        key: DataKey,
+        key: kms.IKey,
     ) -> None:
         super().__init__(scope, id)
         invocations = cloudwatch.Metric(
@@ -95,11 +95,11 @@ class ThroughputIdleAlarm(Construct):
         )
         self.alarm.add_alarm_action(actions.SnsAction(topic))
         # The policies live with the topic and the key (the foundation stack).
-        allow_alarm_notifications(topic, key.key, alarm_name=alarm_name, sid=_sid(alarm_name))
+        allow_alarm_notifications(topic, key, alarm_name=alarm_name, sid=_sid(alarm_name))
 
     @classmethod
     def for_stage(
-        cls, scope: Construct, id: str, *, stage: StageConfig, model_id: str, topic: sns.ITopic, key: DataKey
+        cls, scope: Construct, id: str, *, stage: StageConfig, model_id: str, topic: sns.ITopic, key: kms.IKey
     ) -> ThroughputIdleAlarm:
         """The idle alarm of a stage's Provisioned Throughput, priced from the packaged price table."""
         serving, student = stage.serving, stage.student

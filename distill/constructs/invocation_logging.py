@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import CustomResource, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from distill.constructs.data_key import DataKey
+from distill.constructs.data_key import allow_bedrock_log_delivery
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.constructs.nag import acknowledge, rendered
@@ -33,7 +34,7 @@ class InvocationLogging(Construct):
         *,
         stage_name: str,
         bucket: s3.Bucket,
-        key: DataKey,
+        key: kms.IKey,
         key_prefix: str,
         take_over: bool,
         removal_policy: RemovalPolicy,
@@ -54,7 +55,7 @@ class InvocationLogging(Construct):
             },
         )
         bucket.add_to_resource_policy(bucket_policy_statement)
-        key.allow_bedrock_log_delivery()
+        allow_bedrock_log_delivery(key)
 
         handler = HandlerFunction(
             self,
@@ -62,7 +63,7 @@ class InvocationLogging(Construct):
             folder="invocation_logging",
             entry="index.on_event",
             description="Owns the Bedrock model invocation logging configuration of this account and Region",
-            key=key.key,
+            key=key,
             removal_policy=removal_policy,
         )
         handler.add_to_role_policy(iam.PolicyStatement(actions=LOGGING_ACTIONS, resources=["*"]))
@@ -96,7 +97,7 @@ class InvocationLogging(Construct):
             "The role of a configuration someone else made, restored on Delete, is not known at synth; only this "
             "account's roles, and only to Bedrock.",
         )
-        provider = HandlerProvider(self, "Provider", on_event=handler, key=key.key, removal_policy=removal_policy)
+        provider = HandlerProvider(self, "Provider", on_event=handler, key=key, removal_policy=removal_policy)
         self.resource = CustomResource(
             self,
             "Resource",

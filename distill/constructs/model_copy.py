@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import (
@@ -17,7 +18,7 @@ from distill.constructs.bedrock_resource import (
     stage_created,
     stage_tags,
 )
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS
 
 # A copy job runs in the background; the provider checks it every two minutes, for at most CloudFormation's hour.
 COPY_CHECK = Waiting(query_interval=Duration.minutes(2), total_timeout=Duration.hours(1))
@@ -45,7 +46,7 @@ class ModelCopy(Construct):
         *,
         stage_name: str,
         source_model_arn: str,
-        key: DataKey,
+        key: kms.IKey,
         tags: Mapping[str, str],
         removal_policy: RemovalPolicy,
     ) -> None:

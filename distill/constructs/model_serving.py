@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import (
@@ -20,7 +21,7 @@ from distill.constructs.bedrock_resource import (
     stage_tags,
     tags_read,
 )
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, DataKey
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS
 from distill.constructs.signalled_wait import SignalledWait
 
 # Bedrock sends no events for throughputs or deployments; the watcher checks this often until the model serves.
@@ -73,7 +74,7 @@ class ServedModel(Construct):
         stage_name: str,
         model_arn: str,
         model_key: str,
-        key: DataKey,
+        key: kms.IKey,
         tags: Mapping[str, str],
         folder: str,
         resource_type: str,
@@ -159,7 +160,7 @@ class ProvisionedThroughput(ServedModel):
         base_model: str,
         model_units: int,
         commitment: str,
-        key: DataKey,
+        key: kms.IKey,
         tags: Mapping[str, str],
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -197,7 +198,7 @@ class OnDemandDeployment(ServedModel):
         model_arn: str,
         model_key: str,
         base_model: str,
-        key: DataKey,
+        key: kms.IKey,
         tags: Mapping[str, str],
         removal_policy: RemovalPolicy,
     ) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
-from distill.constructs.data_key import DataKey
 from distill.constructs.nag import acknowledge, rendered
 from distill.constructs.signalled_wait import SignalledWait
 
@@ -40,7 +40,7 @@ class DistilledModelWait(Construct):
         job_name: str,
         poll_minutes: int,
         poll_rule_name: str,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -83,7 +83,7 @@ class DistilledModel(Construct):
         *,
         stage_name: str,
         job_name: str,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)

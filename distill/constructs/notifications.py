@@ -6,12 +6,12 @@ from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from distill.constructs.alarm_notifications import register_topic
-from distill.constructs.data_key import DataKey
 from distill.constructs.model_wait import JOB_STATE_CHANGE
 from distill.constructs.names import stack_name
 
@@ -48,11 +48,11 @@ class StageNotifications(Construct):
     kms:Decrypt: "Amazon SNS topic target", eb-custom-bus-target-sns.html, "Delivery role", read 2026-12-02).
     """
 
-    def __init__(self, scope: Construct, id: str, *, stage_name: str, key: DataKey, email: str | None) -> None:
+    def __init__(self, scope: Construct, id: str, *, stage_name: str, key: kms.IKey, email: str | None) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.topic = sns.Topic(
-            self, "Topic", display_name=f"Bedrock distillation ({stage_name})", master_key=key.key, enforce_ssl=True
+            self, "Topic", display_name=f"Bedrock distillation ({stage_name})", master_key=key, enforce_ssl=True
         )
         register_topic(key, self.topic)
         if email:
@@ -109,7 +109,7 @@ class StageNotifications(Construct):
         for rule in (job_states, stack_failures):
             rule.node.add_dependency(delivery_policy)
 
-    def _delivery_role(self, key: DataKey, rule_arns: list[str]) -> tuple[iam.IRole, iam.ManagedPolicy]:
+    def _delivery_role(self, key: kms.IKey, rule_arns: list[str]) -> tuple[iam.IRole, iam.ManagedPolicy]:
         stack = Stack.of(self)
         role = iam.Role(
             self,

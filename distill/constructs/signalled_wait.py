@@ -8,10 +8,10 @@ from aws_cdk import Aws, CfnWaitCondition, CfnWaitConditionHandle, Duration, Rem
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.alarm_notifications import stage_topic
-from distill.constructs.data_key import DataKey
 from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
 
@@ -45,7 +45,7 @@ class SignalledWait(Construct):
         statements: Sequence[iam.PolicyStatement],
         poll: Duration,
         poll_rule_name: str,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
         event_pattern: events.EventPattern | None = None,
     ) -> None:
@@ -61,7 +61,7 @@ class SignalledWait(Construct):
             folder=folder,
             entry="index.handler",
             description=description,
-            key=key.key,
+            key=key,
             removal_policy=removal_policy,
             environment={
                 **environment,

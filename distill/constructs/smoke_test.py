@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission, own_stack_status
-from distill.constructs.data_key import DataKey
 
 MAX_TOKENS = 64
 INVOKE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -33,7 +33,7 @@ class ServingSmokeTest(Construct):
         model_id: str,
         model_arn: str,
         training_data_uri: str | None,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from aws_cdk import CustomResource, RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from distill.constructs.data_key import S3_KEY_ACTIONS, DataKey
+from distill.constructs.data_key import S3_KEY_ACTIONS, usage_through
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.constructs.nag import acknowledge, rendered
@@ -70,7 +71,7 @@ class TrainingDataUpload(Construct):
         digest: str,
         bucket: s3.IBucket,
         uploads: iam.IManagedPolicy,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -81,7 +82,7 @@ class TrainingDataUpload(Construct):
             folder="training_data",
             entry="index.on_event",
             description="Copies the stage's training dataset into its training-data bucket",
-            key=key.key,
+            key=key,
             removal_policy=removal_policy,
         )
         destination_key = dataset_key(digest)
@@ -89,8 +90,8 @@ class TrainingDataUpload(Construct):
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[asset.bucket.arn_for_objects(asset.s3_object_key)])
         )
         handler.role.add_managed_policy(uploads)
-        handler.add_to_role_policy(key.usage_through("s3", S3_KEY_ACTIONS))
-        provider = HandlerProvider(self, "Provider", on_event=handler, key=key.key, removal_policy=removal_policy)
+        handler.add_to_role_policy(usage_through(key, "s3", S3_KEY_ACTIONS))
+        provider = HandlerProvider(self, "Provider", on_event=handler, key=key, removal_policy=removal_policy)
         self.resource = CustomResource(
             self,
             "Resource",

@@ -6,11 +6,12 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from distill.constructs.alarm_notifications import stage_topic
-from distill.constructs.data_key import DataKey
+from distill.constructs.data_key import allow_via_service
 from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.nag import acknowledge, rendered
@@ -32,7 +33,7 @@ class TrainingMetricsPublisher(Construct):
         *,
         stage_name: str,
         output_bucket: s3.IBucket,
-        key: DataKey,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -43,7 +44,7 @@ class TrainingMetricsPublisher(Construct):
             folder="training_metrics_publisher",
             entry="index.handler",
             description=f"Publishes the {stage_name} stage's distillation metrics to CloudWatch",
-            key=key.key,
+            key=key,
             removal_policy=removal_policy,
             environment={
                 "STAGE": stage_name,
@@ -73,7 +74,7 @@ class TrainingMetricsPublisher(Construct):
             ),
         ):
             publisher.add_to_role_policy(statement)
-        key.allow_via_service("MetricsPublisherReadsJobOutput", publisher.role, service="s3", actions=["kms:Decrypt"])
+        allow_via_service(key, "MetricsPublisherReadsJobOutput", publisher.role, service="s3", actions=["kms:Decrypt"])
         for resource, reason in (
             ("*", "PutMetricData supports no resource-level permissions; a condition limits it to one namespace."),
             (jobs, "The stage's job names are generated per deployment; the function only reads their status."),

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from distill.config.stages import StageConfig
 from distill.constructs.budget import StageBudget
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey, allow_via_service
 from distill.constructs.invocation_logging import InvocationLogging
 from distill.constructs.notifications import StageNotifications
 from distill.constructs.service_role import ServiceRole
@@ -42,14 +42,19 @@ class FoundationStack(Stack):
         self.service_role = ServiceRole(self, "ServiceRole", stage_name=stage.name)
         self.service_role.grant_read_data(self.storage.training_data)
         self.service_role.grant_write_output(self.storage.output)
-        self.data_key.allow_via_service(
+        allow_via_service(
+            self.data_key.key,
             "BedrockServiceRoleUsesKeyThroughBedrock",
             self.service_role.role,
             service="bedrock",
             actions=BEDROCK_KEY_ACTIONS,
         )
-        self.data_key.allow_via_service(
-            "BedrockServiceRoleUsesKeyThroughS3", self.service_role.role, service="s3", actions=S3_KEY_ACTIONS
+        allow_via_service(
+            self.data_key.key,
+            "BedrockServiceRoleUsesKeyThroughS3",
+            self.service_role.role,
+            service="s3",
+            actions=S3_KEY_ACTIONS,
         )
 
         self.invocation_logging: InvocationLogging | None = None
@@ -59,7 +64,7 @@ class FoundationStack(Stack):
                 "InvocationLogging",
                 stage_name=stage.name,
                 bucket=self.storage.invocation_logs,
-                key=self.data_key,
+                key=self.data_key.key,
                 key_prefix=stage.invocation_logging.key_prefix,
                 take_over=stage.invocation_logging.take_over,
                 removal_policy=removal,
@@ -69,7 +74,7 @@ class FoundationStack(Stack):
                 self.service_role.grant_read_data(self.storage.invocation_logs, self.invocation_logging.logs_prefix)
 
         self.notifications = StageNotifications(
-            self, "Notifications", stage_name=stage.name, key=self.data_key, email=stage.notification_email
+            self, "Notifications", stage_name=stage.name, key=self.data_key.key, email=stage.notification_email
         )
         StageBudget(
             self,
@@ -77,7 +82,7 @@ class FoundationStack(Stack):
             stage_name=stage.name,
             monthly_usd=stage.budget_monthly_usd,
             topic=self.notifications.topic,
-            key=self.data_key,
+            key=self.data_key.key,
         )
         if stage.distillation is not None:
             TrainingMetricsPublisher(
@@ -85,7 +90,7 @@ class FoundationStack(Stack):
                 "TrainingMetrics",
                 stage_name=stage.name,
                 output_bucket=self.storage.output,
-                key=self.data_key,
+                key=self.data_key.key,
                 removal_policy=removal,
             )
         self._outputs()

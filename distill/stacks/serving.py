@@ -9,6 +9,7 @@ from constructs import Construct
 
 from distill.config.stages import StageConfig
 from distill.constructs.dashboard import DistillationDashboard
+from distill.constructs.data_key import usage_through
 from distill.constructs.idle_alarm import ThroughputIdleAlarm
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
@@ -70,7 +71,7 @@ class ServingStack(Stack):
                 stage=stage,
                 model_id=self.served.arn,
                 topic=foundation.notifications.topic,
-                key=foundation.data_key,
+                key=foundation.data_key.key,
             )
         if stage.distillation is not None and stage.distillation.share_with:
             share = ram.CfnResourceShare(
@@ -92,7 +93,7 @@ class ServingStack(Stack):
                 model_id=self.served.arn,
                 model_arn=self.model_arn,
                 training_data_uri=self._training_data_uri(),
-                key=self.foundation.data_key,
+                key=self.foundation.data_key.key,
                 removal_policy=self.removal,
             )
             check.node.add_dependency(self.served.ready)
@@ -116,7 +117,7 @@ class ServingStack(Stack):
             job_name=job_name,
             poll_minutes=stage.serving.poll_minutes,
             poll_rule_name=f"{job_name}-poll",
-            key=self.foundation.data_key,
+            key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
         model = DistilledModel(
@@ -124,7 +125,7 @@ class ServingStack(Stack):
             "DistilledModel",
             stage_name=stage.name,
             job_name=job_name,
-            key=self.foundation.data_key,
+            key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
         model.node.add_dependency(wait.condition)
@@ -148,7 +149,7 @@ class ServingStack(Stack):
             "ModelCopy",
             stage_name=stage.name,
             source_model_arn=stage.model_source.model_arn,
-            key=self.foundation.data_key,
+            key=self.foundation.data_key.key,
             tags=stage.tags,
             removal_policy=self.removal,
         )
@@ -164,7 +165,7 @@ class ServingStack(Stack):
             "model_arn": self.model_arn,
             "model_key": model_key,
             "base_model": base_model,
-            "key": self.foundation.data_key,
+            "key": self.foundation.data_key.key,
             "removal_policy": self.removal,
         }
         if stage.serving.mode == "provisioned":
@@ -227,7 +228,7 @@ class ServingStack(Stack):
             roles=[role],
             statements=[
                 iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.served.arn, self.model_arn]),
-                self.foundation.data_key.usage_through("bedrock", INVOKE_KEY_ACTIONS),
+                usage_through(self.foundation.data_key.key, "bedrock", INVOKE_KEY_ACTIONS),
             ],
         )
         self.smoke_test_role_output = CfnOutput(

@@ -38,7 +38,7 @@ class TrainingStack(Stack):
             training_data_config=training_data_config,
             output_s3_uri=self.output_s3_uri,
             service_role=foundation.service_role.role,
-            key=foundation.data_key,
+            key=foundation.data_key.key,
             tags=stage.tags,
             removal_policy=removal,
         )
@@ -135,7 +135,7 @@ class TrainingStack(Stack):
                 digest=data.digest,
                 bucket=storage.training_data,
                 uploads=foundation.dataset_uploads,
-                key=foundation.data_key,
+                key=foundation.data_key.key,
                 removal_policy=removal,
             )
             return {"s3Uri": upload.s3_uri}

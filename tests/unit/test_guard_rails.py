@@ -200,7 +200,7 @@ def test_the_construct_alone_in_a_bare_stack(hours):
         idle_hours=hours,
         message="x" * 2000,
         topic=topic,
-        key=key,
+        key=key.key,
     )
     template = Template.from_stack(stack)
     (_, alarm) = only(template, "AWS::CloudWatch::Alarm")
