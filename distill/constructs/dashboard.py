@@ -6,6 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from distill.constructs.model_serving import ServedModel
 from distill.constructs.names import METRICS_NAMESPACE
 
 PERIOD = Duration.minutes(5)
@@ -27,7 +28,7 @@ class DistillationDashboard(Construct):
     """``<stage>-distillation``: training loss and final loss per job, job state changes by state, and, when a
     model is served, its invocations, latency and errors from the AWS/Bedrock namespace."""
 
-    def __init__(self, scope: Construct, id: str, *, stage_name: str, served_model_id: str | None) -> None:
+    def __init__(self, scope: Construct, id: str, *, stage_name: str, served: ServedModel | None = None) -> None:
         super().__init__(scope, id)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{stage_name}-distillation")
         self.dashboard.add_widgets(
@@ -49,32 +50,26 @@ class DistillationDashboard(Construct):
                 width=6,
             ),
         )
-        if served_model_id is not None:
-            self._serving_widgets(served_model_id)
+        if served is not None:
+            self._serving_widgets(served)
 
-    def _serving_widgets(self, model_id: str) -> None:
-        def bedrock(metric: str, statistic: str = "Sum") -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/Bedrock",
-                metric_name=metric,
-                dimensions_map={"ModelId": model_id},
-                statistic=statistic,
-                period=PERIOD,
-            )
-
+    def _serving_widgets(self, served: ServedModel) -> None:
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="Invocations", left=[bedrock("Invocations")], width=8),
+            cloudwatch.GraphWidget(title="Invocations", left=[served.metric_invocations(period=PERIOD)], width=8),
             cloudwatch.GraphWidget(
                 title="Invocation latency (ms)",
-                left=[bedrock("InvocationLatency", "Average"), bedrock("InvocationLatency", "p90")],
+                left=[
+                    served.metric_invocation_latency(period=PERIOD),
+                    served.metric_invocation_latency(period=PERIOD, statistic="p90"),
+                ],
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Errors and throttles",
                 left=[
-                    bedrock("InvocationClientErrors"),
-                    bedrock("InvocationServerErrors"),
-                    bedrock("InvocationThrottles"),
+                    served.metric_client_errors(period=PERIOD),
+                    served.metric_server_errors(period=PERIOD),
+                    served.metric_throttles(period=PERIOD),
                 ],
                 width=8,
             ),

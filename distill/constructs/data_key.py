@@ -9,6 +9,9 @@ from constructs import Construct
 
 # What Bedrock needs from the key to encrypt a custom model and read encrypted training data.
 BEDROCK_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+# What a caller needs from the key to invoke a custom model encrypted with it, through Bedrock (Amazon Nova user
+# guide, customize-fine-tune-encrypt.html, "PermissionsModelInvocation", read 2026-12-01).
+INVOKE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 # What a principal needs from the key to read and write SSE-KMS objects through S3.
 S3_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 

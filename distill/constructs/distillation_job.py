@@ -1,17 +1,21 @@
-"""The distillation job as a stack resource: Create starts it and returns once Bedrock has accepted it."""
+"""The distillation job as a stack resource: Create starts it and returns once Bedrock has accepted it; the job
+construct also grants the role Bedrock assumes what the job reads and writes."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from distill.config.distillation import DistillationConfig
 from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
@@ -21,8 +25,11 @@ from distill.constructs.bedrock_resource import (
     stage_tags,
     tags_read,
 )
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS
-from distill.constructs.names import job_arn_parameter
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, usage_through
+from distill.constructs.job_output import OUTPUT_PREFIX, metrics_location
+from distill.constructs.nag import acknowledge, acknowledge_resource, rendered
+from distill.constructs.names import METRICS_NAMESPACE, job_arn_parameter
+from distill.constructs.training_data import DATASETS_PREFIX, TrainingDataSource
 
 JOB_NAMES_REASON = (
     "A job's ARN carries an id Bedrock chooses when it accepts the job, so the handler acts on this account and "
@@ -41,18 +48,67 @@ def job_name(stage_name: str, definition: Mapping[str, object]) -> str:
     return f"{stage_name}-distill-{digest[:12]}"
 
 
+def job_metrics_s3_uri(output_s3_uri: str, job_arn: str) -> str:
+    """The step-wise training metrics of the job ``job_arn`` (a CloudFormation token) under ``output_s3_uri``."""
+    return metrics_location(output_s3_uri, Fn.select(1, Fn.split("/", job_arn)))
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """The teacher model of a distillation job.
+
+    ``identifier`` is what the job names (a foundation model id, or a system inference profile id such as
+    ``us.amazon.nova-pro-v1:0``); ``foundation_model`` the model behind it; ``regions`` every Region whose foundation
+    model the service role may invoke (empty: the stack's Region; a profile needs each Region it routes to); and
+    ``inference_profile`` the profile id when the teacher is one.
+    """
+
+    identifier: str
+    foundation_model: str
+    regions: tuple[str, ...] = ()
+    inference_profile: str | None = None
+
+    @classmethod
+    def model(cls, model_id: str) -> Teacher:
+        """A foundation model called in the stack's own Region, e.g. ``amazon.nova-pro-v1:0``."""
+        return cls(identifier=model_id, foundation_model=model_id)
+
+    @classmethod
+    def profile(cls, profile_id: str, *, foundation_model: str, regions: Sequence[str]) -> Teacher:
+        """A system inference profile (``us.amazon.nova-pro-v1:0``) routing to ``regions``."""
+        return cls(
+            identifier=profile_id,
+            foundation_model=foundation_model,
+            regions=tuple(regions),
+            inference_profile=profile_id,
+        )
+
+
+@dataclass(frozen=True)
+class JobVpc:
+    """The subnets and security groups the job's data access runs in (user guide, vpc-model-customization.html)."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
 class DistillationJob(Construct):
     """A DISTILLATION model customization job, named from what defines it: a change of any of that is a new job.
 
     The resource does not wait for the job: a job runs for hours and a custom resource gets one hour, and a stack
-    rollback elsewhere must never stop a paid job by accident. The serving stack waits for the model instead, by the
-    job's name (``job_name``, known at synth). Delete stops a job that is still running; the custom model is kept
-    unless ``retain_model`` is false. Tags are not part of the job's definition: a change of tags is applied to the
-    job and its model in place. ``config.revision`` is part of the name, so raising it starts the same settings anew.
+    rollback elsewhere must never stop a paid job by accident. ``DistilledModelWait`` waits for the model instead,
+    by the job's name (``job_name``, known at synth). Delete stops a job that is still running; the custom model is
+    kept unless ``retain_model`` is false. Tags are not part of the job's definition: a change of tags is applied to
+    the job and its model in place. ``revision`` is part of the name, so raising it starts the same settings anew.
 
-    The job and its model carry the stage's tag (``stage_tags``), and the handler may stop, retag or delete only
-    jobs and models that carry it; the handler reads a job's tags before it adopts or stops one it found by name, so
-    another stage's or team's job of the same name, tagged or not, is refused, not adopted.
+    ``stage_name`` prefixes the job's and model's names and is the value of their ``distillation-stage`` tag: the
+    handler may stop, retag or delete only jobs and models that carry it, and reads a job's tags before it adopts or
+    stops one it found by name, so another stage's or team's job of the same name is refused, not adopted.
+
+    The construct attaches a managed policy to ``service_role`` (the role Bedrock assumes, trusted by
+    bedrock.amazonaws.com) with what the job needs: invoking the teacher, reading the training data, writing the
+    output under ``output_prefix`` of ``output_bucket``, and using ``key`` through Bedrock and S3. The job depends on
+    it, as Bedrock checks the role's access when it accepts the job.
     """
 
     def __init__(
@@ -61,38 +117,59 @@ class DistillationJob(Construct):
         id: str,
         *,
         stage_name: str,
-        config: DistillationConfig,
-        training_data_config: Mapping[str, object],
-        output_s3_uri: str,
+        teacher: Teacher,
+        student: str,
+        training_data: TrainingDataSource,
+        output_bucket: s3.IBucket,
         service_role: iam.IRole,
         key: kms.IKey,
-        tags: Mapping[str, str],
-        removal_policy: RemovalPolicy,
+        output_prefix: str = OUTPUT_PREFIX,
+        max_response_length: int = 1000,
+        revision: int = 1,
+        retain_model: bool = True,
+        vpc: JobVpc | None = None,
+        tags: Mapping[str, str] | None = None,
+        job_tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
+        """``student`` is the model id the job customizes (``amazon.nova-lite-v1:0:300k``); ``max_response_length``
+        is in tokens; ``tags`` go on every resource, ``job_tags`` on the job and its model only."""
         super().__init__(scope, id)
         stack = Stack.of(self)
+        self.stage_name = stage_name
+        self.training_data = training_data
+        self.output_s3_uri = f"s3://{output_bucket.bucket_name}/{output_prefix}"
+        self.access = iam.ManagedPolicy(self, "Access", roles=[service_role])
+        self._grant_teacher(teacher)
+        self._grant_data(training_data)
+        self._grant_output(output_bucket, output_prefix)
+        self.access.add_statements(
+            usage_through(key, "bedrock", BEDROCK_KEY_ACTIONS), usage_through(key, "s3", S3_KEY_ACTIONS)
+        )
+        if vpc is not None:
+            self._grant_vpc(vpc)
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         # The base model the job customizes: the Service Authorization Reference for Amazon Bedrock (read 2026-12-02)
         # lists foundation-model as a required resource type of CreateModelCustomizationJob, beside custom-model.
-        student = f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{config.student}"
-        bedrock_tags = stack.to_json_string(stage_tags(stage_name, tags, config.job_tags))
+        student_arn = f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{student}"
+        bedrock_tags = stack.to_json_string(stage_tags(stage_name, tags or {}, job_tags or {}))
         defining: dict[str, object] = {
             "RoleArn": service_role.role_arn,
-            "TeacherModelIdentifier": config.teacher,
-            "StudentModelIdentifier": config.student,
-            "MaxResponseLengthForInference": str(config.max_response_length),
-            "TrainingDataConfig": stack.to_json_string(training_data_config),
-            "OutputS3Uri": output_s3_uri,
+            "TeacherModelIdentifier": teacher.identifier,
+            "StudentModelIdentifier": student,
+            "MaxResponseLengthForInference": str(max_response_length),
+            "TrainingDataConfig": stack.to_json_string(training_data.training_data_config()),
+            "OutputS3Uri": self.output_s3_uri,
             "CustomModelKmsKeyId": key.key_arn,
         }
-        if config.subnet_ids:
+        if vpc is not None:
             defining["VpcConfig"] = stack.to_json_string(
-                {"subnetIds": list(config.subnet_ids), "securityGroupIds": list(config.security_group_ids)}
+                {"subnetIds": list(vpc.subnet_ids), "securityGroupIds": list(vpc.security_group_ids)}
             )
         # The training data's digest too: a local file reaches the job as another resource's attribute, whose
         # reference does not change with the file's content.
-        identity = {"revision": config.revision, "data": config.training_data.digest, **stack.resolve(defining)}
+        identity = {"revision": revision, "data": training_data.digest, **stack.resolve(defining)}
         self.job_name = job_name(stage_name, identity)
         self._resource = BedrockResource(
             self,
@@ -107,14 +184,14 @@ class DistillationJob(Construct):
                 **defining,
                 "JobTags": bedrock_tags,
                 "CustomModelTags": bedrock_tags,
-                "RetainModelOnDelete": "true" if config.retain_model else "false",
+                "RetainModelOnDelete": "true" if retain_model else "false",
                 "JobArnParameterName": job_arn_parameter(stage_name),
             },
             permissions=[
                 *stage_created(
                     stage_name,
                     ["bedrock:CreateModelCustomizationJob"],
-                    [jobs, models, student],
+                    [jobs, models, student_arn],
                     JOB_NAMES_REASON,
                     new=[jobs, models],
                 ),
@@ -145,6 +222,8 @@ class DistillationJob(Construct):
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
             timeout=HANDLER_TIMEOUT,
         )
+        # Bedrock checks the role's access to the teacher and the data when it accepts the job.
+        self._resource.node.add_dependency(self.access)
 
     @property
     def job_arn(self) -> str:
@@ -153,3 +232,141 @@ class DistillationJob(Construct):
     @property
     def custom_model_name(self) -> str:
         return self._resource.attribute("CustomModelName")
+
+    @property
+    def metrics_s3_uri(self) -> str:
+        """Where Bedrock writes the job's step-wise training metrics (``job_output.metrics_location``)."""
+        return job_metrics_s3_uri(self.output_s3_uri, self.job_arn)
+
+    def metric_training_loss(self, **props: Any) -> cloudwatch.Metric:
+        """The job's training loss by step, as ``TrainingMetricsPublisher`` publishes it (``BedrockDistillation``
+        namespace, dimensions JobName and Stage); ``props`` as for ``cloudwatch.Metric`` (period, statistic)."""
+        return self._metric("TrainingLoss", props)
+
+    def metric_final_training_loss(self, **props: Any) -> cloudwatch.Metric:
+        """The job's last training loss, published once the job has completed."""
+        return self._metric("FinalTrainingLoss", props)
+
+    def _metric(self, name: str, props: Mapping[str, Any]) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"JobName": self.job_name, "Stage": self.stage_name},
+            **{"statistic": "Average", **props},
+        )
+
+    def _grant_teacher(self, teacher: Teacher) -> None:
+        """Invoking exactly the teacher: its foundation model in each Region the job's calls can reach, and the
+        inference profile itself when it is one."""
+        stack = Stack.of(self)
+        resources = [
+            f"arn:{stack.partition}:bedrock:{region}::foundation-model/{teacher.foundation_model}"
+            for region in teacher.regions or (stack.region,)
+        ]
+        if teacher.inference_profile is not None:
+            resources.append(
+                stack.format_arn(
+                    service="bedrock", resource="inference-profile", resource_name=teacher.inference_profile
+                )
+            )
+        self.access.add_statements(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources))
+
+    def _grant_data(self, source: TrainingDataSource) -> None:
+        if source.upload is not None:
+            bucket = source.upload.bucket
+            self._grant_read(bucket.bucket_arn, bucket.arn_for_objects(f"{DATASETS_PREFIX}*"), "the uploaded datasets")
+        elif source.logging is not None:
+            bucket = source.logging.bucket
+            objects = bucket.arn_for_objects(f"{source.logging.logs_prefix}*")
+            self._grant_read(bucket.bucket_arn, objects, "the invocation logs of the stage's own logging")
+        else:
+            uri = source.s3_uri or source.logs_s3_uri
+            assert uri is not None
+            bucket_name, _, prefix = uri.removeprefix("s3://").partition("/")
+            partition = Stack.of(self).partition
+            self._grant_read(
+                f"arn:{partition}:s3:::{bucket_name}",
+                f"arn:{partition}:s3:::{bucket_name}/{prefix}*",
+                "the training data the job names by URI" if source.s3_uri else "the invocation logs named by URI",
+            )
+
+    def _grant_read(self, bucket_arn: str, objects: str, what: str) -> None:
+        self.access.add_statements(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]),
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]),
+        )
+        acknowledge_resource(
+            self.access,
+            "AwsSolutions-IAM5",
+            objects,
+            f"Bedrock reads {what}: every object under the prefix, whose names the data's owner chose.",
+        )
+
+    def _grant_output(self, bucket: s3.IBucket, prefix: str) -> None:
+        """Writing the job's output (metrics and artifacts) under ``prefix``, and reading it back as Bedrock does."""
+        objects = bucket.arn_for_objects(f"{prefix}*")
+        self.access.add_statements(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[objects]),
+        )
+        acknowledge_resource(
+            self.access,
+            "AwsSolutions-IAM5",
+            objects,
+            "Bedrock writes the job's output in a folder it names after the job's id, under the output prefix.",
+        )
+
+    def _grant_vpc(self, vpc: JobVpc) -> None:
+        """What Bedrock does as the service role to run the job in a VPC: describe the network, and make, tag and
+        remove the job's network interfaces, which it tags BedrockManaged (user guide, vpc-model-customization.html,
+        "Attach VPC permissions to a model customization role", read 2026-12-01)."""
+        stack = Stack.of(self)
+
+        def ec2(kind: str, name: str) -> str:
+            return stack.format_arn(service="ec2", resource=kind, resource_name=name)
+
+        interfaces = ec2("network-interface", "*")
+        managed = {"StringEquals": {"aws:RequestTag/BedrockManaged": "true"}}
+        self.access.add_statements(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[ec2("subnet", s) for s in vpc.subnet_ids]
+                + [ec2("security-group", g) for g in vpc.security_group_ids],
+            ),
+            iam.PolicyStatement(actions=["ec2:CreateNetworkInterface"], resources=[interfaces], conditions=managed),
+            iam.PolicyStatement(
+                actions=["ec2:CreateTags"],
+                resources=[interfaces],
+                conditions={"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}},
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[interfaces],
+                conditions={"StringEquals": {"aws:ResourceTag/BedrockManaged": "true"}},
+            ),
+        )
+        acknowledge(
+            self.access,
+            "AwsSolutions-IAM5[Resource::*]",
+            "EC2's Describe actions take no resource-level permission; Bedrock reads the job's VPC with them.",
+        )
+        acknowledge(
+            self.access,
+            f"AwsSolutions-IAM5[Resource::{rendered(self, interfaces)}]",
+            "The job's network interfaces are made by Bedrock with ids it chooses; the statements are conditioned on "
+            "the BedrockManaged tag Bedrock puts on them.",
+        )

@@ -43,6 +43,7 @@ class InvocationLogging(Construct):
         stack = Stack.of(self)
         self.key_prefix = key_prefix
         # The prefix Bedrock writes under, and the one a distillation job reads invocation logs from.
+        self.bucket = bucket
         self.logs_prefix = f"{key_prefix}/AWSLogs/"
         bucket_policy_statement = iam.PolicyStatement(
             sid="BedrockWritesInvocationLogs",

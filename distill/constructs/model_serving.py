@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from distill.constructs.bedrock_metrics import model_metric
 from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
@@ -21,7 +25,7 @@ from distill.constructs.bedrock_resource import (
     stage_tags,
     tags_read,
 )
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS
+from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, INVOKE_KEY_ACTIONS, usage_through
 from distill.constructs.signalled_wait import SignalledWait
 
 # Bedrock sends no events for throughputs or deployments; the watcher checks this often until the model serves.
@@ -33,6 +37,15 @@ GENERATED_NAMES_REASON = (
     "The served model's ARN is known only at deploy time and serving resources get their ARN from Bedrock, so the "
     "handler acts on this account and Region's custom models and serving resources, found by the names it gives them."
 )
+
+
+class Commitment(enum.Enum):
+    """A Provisioned Throughput's commitment term; the values are CreateProvisionedModelThroughput's
+    ``commitmentDuration`` (Bedrock API reference; none: no commitment, billed by the hour until deleted)."""
+
+    NONE = ""
+    ONE_MONTH = "OneMonth"
+    SIX_MONTHS = "SixMonths"
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,8 @@ class ServedModel(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
+        self.model_arn = model_arn
+        self._key = key
         name = f"{stage_name}-serving-{identity(stage_name, resource_type, *defining)}"
         served, models = _arn(stack, bedrock_resource), _arn(stack, "custom-model")
         self.resource = BedrockResource(
@@ -102,7 +117,7 @@ class ServedModel(Construct):
             properties={
                 "Name": name,
                 "ModelArn": model_arn,
-                "Tags": stack.to_json_string(stage_tags(stage_name, tags)),
+                "Tags": stack.to_json_string(stage_tags(stage_name, tags or {})),
                 **properties,
             },
             permissions=[
@@ -139,6 +154,45 @@ class ServedModel(Construct):
     def arn(self) -> str:
         return self.resource.attribute("Arn")
 
+    @property
+    def model_id(self) -> str:
+        """What inference calls name as ``modelId`` (Converse, InvokeModel): the throughput's or deployment's ARN."""
+        return self.arn
+
+    def invoke_statements(self) -> list[iam.PolicyStatement]:
+        """Invoking the served model: bedrock:InvokeModel (which also authorizes Converse) on the serving resource
+        and on the custom model behind it, and the key through Bedrock, as the model is encrypted with it."""
+        return [
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.arn, self.model_arn]),
+            usage_through(self._key, "bedrock", INVOKE_KEY_ACTIONS),
+        ]
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` send prompts to the served model (``invoke_statements``, in its identity policy)."""
+        for statement in self.invoke_statements():
+            grantee.grant_principal.add_to_principal_policy(statement)
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        """An AWS/Bedrock runtime metric of this model (``bedrock_metrics.model_metric``)."""
+        return model_metric(self.model_id, metric_name, **props)
+
+    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
+        """Requests Bedrock accepted (Converse, InvokeModel and their streaming forms), summed."""
+        return self.metric("Invocations", **props)
+
+    def metric_invocation_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Milliseconds from request to last token, averaged."""
+        return self.metric("InvocationLatency", **{"statistic": "Average", **props})
+
+    def metric_client_errors(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("InvocationClientErrors", **props)
+
+    def metric_server_errors(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("InvocationServerErrors", **props)
+
+    def metric_throttles(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("InvocationThrottles", **props)
+
 
 class ProvisionedThroughput(ServedModel):
     """Provisioned Throughput for the custom model, billed by the hour per model unit.
@@ -158,13 +212,17 @@ class ProvisionedThroughput(ServedModel):
         model_arn: str,
         model_key: str,
         base_model: str,
-        model_units: int,
-        commitment: str,
         key: kms.IKey,
-        tags: Mapping[str, str],
-        removal_policy: RemovalPolicy,
+        model_units: int = 1,
+        commitment: Commitment = Commitment.NONE,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
-        duration = "" if commitment == "none" else commitment
+        """``model_arn`` is the custom model served; ``model_key`` names it at synth (its job's name, or its copy's),
+        so that each model served gets a wait of its own; ``base_model`` is the student it was customized from."""
+        duration = commitment.value
+        self.model_units = model_units
+        self.commitment = commitment
         super().__init__(
             scope,
             id,
@@ -182,7 +240,7 @@ class ProvisionedThroughput(ServedModel):
             defining=[base_model, str(model_units), duration],
             properties={"ModelUnits": str(model_units), "CommitmentDuration": duration},
             removal_policy=removal_policy,
-            keep_on_delete=commitment != "none",
+            keep_on_delete=commitment is not Commitment.NONE,
         )
 
 
@@ -199,9 +257,10 @@ class OnDemandDeployment(ServedModel):
         model_key: str,
         base_model: str,
         key: kms.IKey,
-        tags: Mapping[str, str],
-        removal_policy: RemovalPolicy,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
+        """As for ``ProvisionedThroughput``, without model units or commitment."""
         super().__init__(
             scope,
             id,

@@ -6,8 +6,11 @@ construct go in one call.
 
 from __future__ import annotations
 
+import json
+
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from distill.constructs.names import COMPLIANCE_PACKS
 
@@ -49,7 +52,35 @@ def render_resolved(node: object) -> str:
         return f"<{node['Ref']}>"
     if isinstance(node, dict) and "Fn::GetAtt" in node:
         return "<" + ".".join(node["Fn::GetAtt"]) + ">"
+    if isinstance(node, dict) and "Fn::GetStackOutput" in node:
+        # A reference to another stack's value, as CDK writes it once references are resolved: cdk-nag prints the
+        # object as JSON.
+        return json.dumps(node, separators=(",", ":"))
     if isinstance(node, dict) and "Fn::Join" in node:
         separator, parts = node["Fn::Join"]
         return separator.join(render_resolved(part) for part in parts)
     raise ValueError(f"cannot render {node!r} as a cdk-nag finding id")
+
+
+def acknowledge_resource(construct: IConstruct, rule: str, resource: str, reason: str) -> None:
+    """Acknowledge ``rule`` (e.g. ``AwsSolutions-IAM5``) for the finding on ``resource`` (a possibly tokenized ARN)
+    on ``construct``, rendered as cdk-nag prints it when it checks the template.
+
+    A value of another stack is rendered only once CDK has resolved the references between stacks (as
+    ``Fn::GetStackOutput``), which it does after every construct is built: the acknowledgment is added then, by a
+    validation of ``construct`` (CDK validates the tree after it resolves references and before the policy
+    validation plugins, such as cdk-nag's packs, run).
+    """
+    construct.node.add_validation(_DeferredAcknowledgment(construct, rule, resource, reason))
+
+
+@jsii.implements(IValidation)
+class _DeferredAcknowledgment:
+    def __init__(self, construct: IConstruct, rule: str, resource: str, reason: str) -> None:
+        self._construct, self._rule, self._resource, self._reason = construct, rule, resource, reason
+
+    def validate(self) -> list[str]:
+        acknowledge(
+            self._construct, f"{self._rule}[Resource::{rendered(self._construct, self._resource)}]", self._reason
+        )
+        return []

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# Job output goes under this prefix of the output bucket; Bedrock adds model-customization-job-<id>/.
-OUTPUT_PREFIX = "distillation-output/"
-# Where Bedrock writes the step-wise metrics inside a job's output folder.
-TRAINING_METRICS_PATH = "training_artifacts/step_wise_training_metrics.csv"
 METRICS_NAMESPACE = "BedrockDistillation"
 # The cdk-nag packs a stage may add on top of AwsSolutions, which always runs (cdk-nag's pack names).
 COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
@@ -28,11 +24,3 @@ def job_arn_parameter(stage: str) -> str:
     """Where the job's ARN is published for the serving stack and the `distill` command (an SSM parameter, not a
     stack export: an export cannot change while imported, and a new job is a new ARN)."""
     return f"/bedrock-distillation/{stage}/job-arn"
-
-
-def job_id(job_arn: str) -> str:
-    return job_arn.rsplit("/", 1)[-1]
-
-
-def job_output_folder(job_arn_or_id: str) -> str:
-    return f"model-customization-job-{job_id(job_arn_or_id)}/"

@@ -7,18 +7,20 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission, own_stack_status
+from distill.constructs.data_key import INVOKE_KEY_ACTIONS
+from distill.constructs.model_serving import ServedModel
 
 MAX_TOKENS = 64
-INVOKE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 # How many of the dataset's first records the check sends, and how much of each: it checks that the model answers,
 # no more.
 PROMPT_COUNT = 3
 MAX_PROMPT_CHARACTERS = 2000
 
 
-class ServingSmokeTest(Construct):
-    """Sends a few prompts to the served model through Converse whenever the served model changes; an error or an
-    empty answer fails the deployment, and CloudFormation's rollback then deletes what it created.
+class SmokeTest(Construct):
+    """Sends a few prompts to ``model`` through Converse once it serves, and again whenever the model it serves
+    changes; an error or an empty answer fails the deployment, and CloudFormation's rollback then deletes what it
+    created.
 
     ``training_data_uri`` (s3://bucket/key of the stage's dataset, or None) is where the handler reads its prompts at
     run time, so that no prompt text is written into the template; without it one synthetic prompt is sent.
@@ -30,13 +32,13 @@ class ServingSmokeTest(Construct):
         id: str,
         *,
         stage_name: str,
-        model_id: str,
-        model_arn: str,
-        training_data_uri: str | None,
+        model: ServedModel,
         key: kms.IKey,
-        removal_policy: RemovalPolicy,
+        training_data_uri: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
+        model_id, model_arn = model.model_id, model.model_arn
         properties = {
             "ModelId": model_id,
             # ModelArn (the custom model served) is not used by the handler: it makes the check run again whenever
@@ -84,3 +86,4 @@ class ServingSmokeTest(Construct):
             key_via_s3=["kms:Decrypt"] if training_data_uri is not None else (),
             timeout=Duration.minutes(10),
         )
+        self.node.add_dependency(model.ready)

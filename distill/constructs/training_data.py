@@ -1,8 +1,14 @@
-"""A local training dataset, uploaded on deploy into the stage's training-data bucket."""
+"""Where a distillation job's prompts come from (``TrainingDataSource``), and a local dataset uploaded on deploy
+into the stage's training-data bucket (``TrainingData``)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import CustomResource, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -14,6 +20,7 @@ from constructs import Construct
 from distill.constructs.data_key import S3_KEY_ACTIONS, usage_through
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
+from distill.constructs.invocation_logging import InvocationLogging
 from distill.constructs.nag import acknowledge, rendered
 
 DATASETS_PREFIX = "datasets/"
@@ -52,7 +59,21 @@ def dataset_uploads_policy(scope: Construct, id: str, bucket: s3.IBucket) -> iam
     return policy
 
 
-class TrainingDataUpload(Construct):
+def file_digest(path: Path) -> str:
+    """sha256 (hex) of a file's content, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def value_digest(value: Any) -> str:
+    """sha256 (hex) of a JSON value, keys sorted."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+class TrainingData(Construct):
     """The file travels as a CDK asset and is copied, encrypted with the stage's key, to
     ``datasets/<content hash>.jsonl`` in the training-data bucket: a changed file is a new object, never an
     overwrite of the data an earlier job used.
@@ -68,13 +89,19 @@ class TrainingDataUpload(Construct):
         id: str,
         *,
         file: Path,
-        digest: str,
         bucket: s3.IBucket,
-        uploads: iam.IManagedPolicy,
         key: kms.IKey,
-        removal_policy: RemovalPolicy,
+        uploads: iam.IManagedPolicy | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
+        """``file`` is a JSONL dataset (check it with `distill validate` first); ``bucket`` receives it, encrypted
+        with ``key``; ``uploads`` is ``dataset_uploads_policy`` of the bucket when the bucket's stack makes it, else
+        the construct makes it beside the handler."""
         super().__init__(scope, id)
+        self.bucket = bucket
+        self.digest = file_digest(file)
+        if uploads is None:
+            uploads = dataset_uploads_policy(self, "Uploads", bucket)
         asset = s3_assets.Asset(self, "Asset", path=str(file))
         handler = HandlerFunction(
             self,
@@ -85,7 +112,7 @@ class TrainingDataUpload(Construct):
             key=key,
             removal_policy=removal_policy,
         )
-        destination_key = dataset_key(digest)
+        destination_key = dataset_key(self.digest)
         handler.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[asset.bucket.arn_for_objects(asset.s3_object_key)])
         )
@@ -108,4 +135,108 @@ class TrainingDataUpload(Construct):
 
     @property
     def s3_uri(self) -> str:
+        """Where the job reads the dataset: ``s3://<bucket>/datasets/<16 hex digits>.jsonl``, from the resource (so
+        that a job depends on the copy)."""
         return self.resource.get_att_string("S3Uri")
+
+    @property
+    def location(self) -> str:
+        """The same object as ``s3_uri``, known at synth: for readers that must not depend on this resource (the
+        smoke test of another stack)."""
+        return f"s3://{self.bucket.bucket_name}/{dataset_key(self.digest)}"
+
+
+@dataclass(frozen=True)
+class TrainingDataSource:
+    """Where a distillation job reads its prompts, and what it must be allowed to read there.
+
+    Make one with ``from_upload`` (a ``TrainingData`` copy of a local file), ``from_s3_uri`` (a JSONL object or
+    prefix someone else keeps), ``from_invocation_logs`` (a stage's own ``InvocationLogging``) or
+    ``from_invocation_logs_uri`` (logs kept elsewhere). ``digest`` identifies what the job reads (the file's
+    content, the URI, the filter): it is part of the job's name, so a change of it is a new job.
+    ``request_metadata_filters`` and ``use_prompt_response`` are the API's ``requestMetadataFilters`` and
+    ``usePromptResponse`` (Bedrock API reference, InvocationLogsConfig).
+    """
+
+    digest: str
+    s3_uri: str | None = None
+    upload: TrainingData | None = None
+    logging: InvocationLogging | None = None
+    logs_s3_uri: str | None = None
+    use_prompt_response: bool = False
+    request_metadata_filters: Mapping[str, Any] | None = field(default=None, hash=False)
+
+    @classmethod
+    def from_upload(cls, upload: TrainingData) -> TrainingDataSource:
+        return cls(digest=upload.digest, upload=upload)
+
+    @classmethod
+    def from_s3_uri(cls, s3_uri: str) -> TrainingDataSource:
+        """``s3_uri``: ``s3://bucket/key`` of a bedrock-conversation-2024 JSONL file."""
+        return cls(digest=value_digest(s3_uri), s3_uri=s3_uri)
+
+    @classmethod
+    def from_invocation_logs(
+        cls,
+        logging: InvocationLogging,
+        *,
+        use_prompt_response: bool = False,
+        request_metadata_filters: Mapping[str, Any] | None = None,
+    ) -> TrainingDataSource:
+        return cls._logs(None, logging, use_prompt_response, request_metadata_filters)
+
+    @classmethod
+    def from_invocation_logs_uri(
+        cls,
+        s3_uri: str,
+        *,
+        use_prompt_response: bool = False,
+        request_metadata_filters: Mapping[str, Any] | None = None,
+    ) -> TrainingDataSource:
+        """``s3_uri``: the ``AWSLogs/`` prefix of invocation logs this stack does not configure."""
+        return cls._logs(s3_uri, None, use_prompt_response, request_metadata_filters)
+
+    @classmethod
+    def _logs(
+        cls,
+        s3_uri: str | None,
+        logging: InvocationLogging | None,
+        use_prompt_response: bool,
+        filters: Mapping[str, Any] | None,
+    ) -> TrainingDataSource:
+        filters = dict(filters) if filters is not None else None
+        return cls(
+            digest=value_digest([s3_uri, filters, use_prompt_response]),
+            logging=logging,
+            logs_s3_uri=s3_uri,
+            use_prompt_response=use_prompt_response,
+            request_metadata_filters=filters,
+        )
+
+    @property
+    def is_invocation_logs(self) -> bool:
+        return self.logging is not None or self.logs_s3_uri is not None
+
+    def training_data_config(self) -> dict[str, object]:
+        """The job's TrainingDataConfig (Bedrock API reference, CreateModelCustomizationJob)."""
+        if self.upload is not None:
+            return {"s3Uri": self.upload.s3_uri}
+        if self.s3_uri is not None:
+            return {"s3Uri": self.s3_uri}
+        if self.logging is not None:
+            uri = f"s3://{self.logging.bucket.bucket_name}/{self.logging.logs_prefix}"
+        else:
+            assert self.logs_s3_uri is not None
+            uri = self.logs_s3_uri
+        logs: dict[str, object] = {"usePromptResponse": self.use_prompt_response, "invocationLogSource": {"s3Uri": uri}}
+        if self.request_metadata_filters is not None:
+            logs["requestMetadataFilters"] = dict(self.request_metadata_filters)
+        return {"invocationLogsConfig": logs}
+
+    @property
+    def prompts_location(self) -> str | None:
+        """The dataset a smoke test may take prompts from: the uploaded copy or the URI; None for invocation logs
+        (the whole account's prompts)."""
+        if self.upload is not None:
+            return self.upload.location
+        return self.s3_uri

@@ -14,8 +14,9 @@ from distill.constructs.alarm_notifications import stage_topic
 from distill.constructs.data_key import allow_via_service
 from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
+from distill.constructs.job_output import OUTPUT_PREFIX
 from distill.constructs.nag import acknowledge, rendered
-from distill.constructs.names import METRICS_NAMESPACE, OUTPUT_PREFIX
+from distill.constructs.names import METRICS_NAMESPACE
 from distill.constructs.notifications import job_state_changes
 
 

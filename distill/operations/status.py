@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 
 from distill.config.reader import ConfigError
 from distill.config.stages import StageConfig, load_stages
-from distill.constructs.names import TRAINING_METRICS_PATH, job_arn_parameter, job_output_folder, stack_name
+from distill.constructs.job_output import TRAINING_METRICS_PATH, job_output_folder
+from distill.constructs.names import job_arn_parameter, stack_name
 from distill.operations.training_metrics_csv import MetricsError, Summary, load_metrics
 
 # Bedrock's control plane throttles at a few requests a second; standard mode retries with backoff.

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from distill.config.stages import StageConfig
 from distill.constructs.budget import StageBudget
-from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, DataKey, allow_via_service
+from distill.constructs.data_key import DataKey
 from distill.constructs.invocation_logging import InvocationLogging
 from distill.constructs.notifications import StageNotifications
 from distill.constructs.service_role import ServiceRole
@@ -39,23 +39,8 @@ class FoundationStack(Stack):
             log_retention_days=stage.invocation_logging.retention_days,
         )
         self.dataset_uploads = dataset_uploads_policy(self, "DatasetUploads", self.storage.training_data)
+        # What the role may do is granted by each job it runs (DistillationJob): the teacher, the data, the output.
         self.service_role = ServiceRole(self, "ServiceRole", stage_name=stage.name)
-        self.service_role.grant_read_data(self.storage.training_data)
-        self.service_role.grant_write_output(self.storage.output)
-        allow_via_service(
-            self.data_key.key,
-            "BedrockServiceRoleUsesKeyThroughBedrock",
-            self.service_role.role,
-            service="bedrock",
-            actions=BEDROCK_KEY_ACTIONS,
-        )
-        allow_via_service(
-            self.data_key.key,
-            "BedrockServiceRoleUsesKeyThroughS3",
-            self.service_role.role,
-            service="s3",
-            actions=S3_KEY_ACTIONS,
-        )
 
         self.invocation_logging: InvocationLogging | None = None
         if stage.invocation_logging.enabled:
@@ -69,9 +54,6 @@ class FoundationStack(Stack):
                 take_over=stage.invocation_logging.take_over,
                 removal_policy=removal,
             )
-            if stage.trains_from_own_logs:
-                # The logs hold the account's prompts: the role Bedrock assumes reads them only for a job they feed.
-                self.service_role.grant_read_data(self.storage.invocation_logs, self.invocation_logging.logs_prefix)
 
         self.notifications = StageNotifications(
             self, "Notifications", stage_name=stage.name, key=self.data_key.key, email=stage.notification_email

@@ -9,16 +9,19 @@ from constructs import Construct
 
 from distill.config.stages import StageConfig
 from distill.constructs.dashboard import DistillationDashboard
-from distill.constructs.data_key import usage_through
+from distill.constructs.distillation_job import DistillationJob, job_metrics_s3_uri
 from distill.constructs.idle_alarm import ThroughputIdleAlarm
+from distill.constructs.job_output import OUTPUT_PREFIX
 from distill.constructs.model_copy import ModelCopy
-from distill.constructs.model_serving import OnDemandDeployment, ProvisionedThroughput
+from distill.constructs.model_serving import Commitment, OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
-from distill.constructs.names import OUTPUT_PREFIX
-from distill.constructs.smoke_test import INVOKE_KEY_ACTIONS, ServingSmokeTest
-from distill.constructs.training_data import dataset_key
+from distill.constructs.smoke_test import SmokeTest
+from distill.operations import pricing
 from distill.stacks.foundation import FoundationStack
-from distill.stacks.training import metrics_s3_uri
+from distill.stacks.idle_message import idle_alarm_name, idle_message
+
+# The configuration's commitment names (distill.config) as the construct's enum.
+COMMITMENTS = {"none": Commitment.NONE, "OneMonth": Commitment.ONE_MONTH, "SixMonths": Commitment.SIX_MONTHS}
 
 
 def smoke_test_role_name(stage_name: str) -> str:
@@ -43,11 +46,12 @@ class ServingStack(Stack):
         *,
         stage: StageConfig,
         foundation: FoundationStack,
-        job_name: str | None = None,
+        job: DistillationJob | None = None,
         smoke_test_account: str | None = None,
         **kwargs,
     ) -> None:
-        """``job_name`` is the training stack's job (DistillationJob.job_name) for a stage that distils."""
+        """``job`` is the training stack's job for a stage that distils; only what is known of it at synth (its
+        name, where its prompts are) is used, so no reference ties this stack to the training stack's resources."""
         super().__init__(scope, id, **kwargs)
         assert stage.serving is not None
         self.stage = stage
@@ -56,23 +60,16 @@ class ServingStack(Stack):
         self.model_id_output: CfnOutput | None = None
         self.smoke_test_role_output: CfnOutput | None = None
         if stage.distillation is not None:
-            assert job_name is not None
-            self.model_arn, ready = self._distilled_model(job_name)
-            model_key, base_model = job_name, stage.distillation.student
+            assert job is not None
+            self.model_arn, ready = self._distilled_model(job.job_name)
+            model_key, base_model = job.job_name, stage.distillation.student
         else:
             self.model_arn, ready, model_key, base_model = self._copied_model()
         self.served = self._serve(model_key, base_model)
         if self.served is not None:
             self.served.node.add_dependency(ready)
-        if self.served is not None and stage.serving.mode == "provisioned":
-            ThroughputIdleAlarm.for_stage(
-                self,
-                "IdleAlarm",
-                stage=stage,
-                model_id=self.served.arn,
-                topic=foundation.notifications.topic,
-                key=foundation.data_key.key,
-            )
+        if isinstance(self.served, ProvisionedThroughput):
+            self._idle_alarm(self.served)
         if stage.distillation is not None and stage.distillation.share_with:
             share = ram.CfnResourceShare(
                 self,
@@ -86,20 +83,16 @@ class ServingStack(Stack):
         if smoke_test_account is not None and self.served is not None:
             self._smoke_test_role(smoke_test_account)
         if self.served is not None and stage.serving.smoke_test:
-            check = ServingSmokeTest(
+            SmokeTest(
                 self,
                 "SmokeTest",
                 stage_name=stage.name,
-                model_id=self.served.arn,
-                model_arn=self.model_arn,
-                training_data_uri=self._training_data_uri(),
+                model=self.served,
+                training_data_uri=job.training_data.prompts_location if job is not None else None,
                 key=self.foundation.data_key.key,
                 removal_policy=self.removal,
             )
-            check.node.add_dependency(self.served.ready)
-        DistillationDashboard(
-            self, "Dashboard", stage_name=stage.name, served_model_id=self.served.arn if self.served else None
-        )
+        DistillationDashboard(self, "Dashboard", stage_name=stage.name, served=self.served)
         CfnOutput(self, "CustomModelArn", value=self.model_arn, description="The distilled model")
 
     def _distilled_model(self, job_name: str) -> tuple[str, Construct]:
@@ -134,7 +127,7 @@ class ServingStack(Stack):
         CfnOutput(
             self,
             "MetricsS3Uri",
-            value=metrics_s3_uri(output_s3_uri, model.job_arn),
+            value=job_metrics_s3_uri(output_s3_uri, model.job_arn),
             description="Step-wise training metrics (step_number, epoch_number, training_loss)",
         )
         return model.model_arn, model.ready
@@ -173,7 +166,7 @@ class ServingStack(Stack):
                 self,
                 "ProvisionedThroughput",
                 model_units=stage.serving.model_units,
-                commitment=stage.serving.commitment,
+                commitment=COMMITMENTS[stage.serving.commitment],
                 tags=stage.tags,
                 **common,
             )
@@ -189,17 +182,27 @@ class ServingStack(Stack):
             return deployment
         return None
 
-    def _training_data_uri(self) -> str | None:
-        """The stage's dataset, where the smoke test reads its prompts: the stage's copy of a local file, or the
-        object the stage names; None for a stage that trains from invocation logs (the whole account's prompts) or
-        serves a copied model."""
-        distillation = self.stage.distillation
-        data = distillation.training_data if distillation is not None else None
-        if data is None:
-            return None
-        if data.file is not None:
-            return f"s3://{self.foundation.storage.training_data.bucket_name}/{dataset_key(data.digest)}"
-        return data.s3_uri
+    def _idle_alarm(self, throughput: ProvisionedThroughput) -> None:
+        """The stage's idle alarm, its message priced from the packaged price table."""
+        stage = self.stage
+        serving, student = stage.serving, stage.student
+        assert serving is not None and student is not None
+        ThroughputIdleAlarm(
+            self,
+            "IdleAlarm",
+            alarm_name=idle_alarm_name(stage.name),
+            model_id=throughput.model_id,
+            idle_hours=serving.idle_hours,
+            message=idle_message(
+                stage_name=stage.name,
+                idle_hours=serving.idle_hours,
+                model_units=serving.model_units,
+                hourly=pricing.packaged().throughput(stage.region, student, serving.commitment),
+                commitment=serving.commitment,
+            ),
+            topic=self.foundation.notifications.topic,
+            key=self.foundation.data_key.key,
+        )
 
     def _smoke_test_role(self, pipeline_account: str) -> None:
         """A role the pipeline's post-deploy check assumes from its own account to call the served model.
@@ -227,8 +230,7 @@ class ServingStack(Stack):
             "SmokeTestPolicy",
             roles=[role],
             statements=[
-                iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.served.arn, self.model_arn]),
-                usage_through(self.foundation.data_key.key, "bedrock", INVOKE_KEY_ACTIONS),
+                *self.served.invoke_statements(),
             ],
         )
         self.smoke_test_role_output = CfnOutput(

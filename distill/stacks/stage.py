@@ -49,7 +49,7 @@ class DistillationStage(Stage):
                 description=f"Bedrock distillation ({stage.name}): obtains the distilled model and serves it",
                 stage=stage,
                 foundation=self.foundation,
-                job_name=self.training.job.job_name if self.training is not None else None,
+                job=self.training.job if self.training is not None else None,
                 smoke_test_account=smoke_test_account,
             )
             if self.training is not None:

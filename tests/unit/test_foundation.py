@@ -69,19 +69,32 @@ def test_key_rotates_and_has_an_alias(sandbox):
     sandbox.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/sandbox/bedrock-distillation"})
 
 
-def test_key_lets_the_service_role_use_it_only_through_bedrock_and_s3(sandbox):
-    role_arn = {"Fn::GetAtt": [service_role_id(sandbox), "Arn"]}
-    through_bedrock = key_statement(sandbox, "BedrockServiceRoleUsesKeyThroughBedrock")
-    assert through_bedrock["Principal"] == {"AWS": role_arn}
-    assert through_bedrock["Condition"] == {"StringEquals": {"kms:ViaService": "bedrock.us-east-1.amazonaws.com"}}
-    assert sorted(through_bedrock["Action"]) == [
-        "kms:CreateGrant",
-        "kms:Decrypt",
-        "kms:DescribeKey",
-        "kms:GenerateDataKey",
+def job_access_statements(templates, stage: str) -> list[dict]:
+    """The statements the stage's job grants the service role (DistillationJob's Access policy, in the training
+    stack, attached to the foundation's role)."""
+    role_id = service_role_id(templates[stage]["Foundation"])
+    policies = [
+        policy
+        for policy in templates[stage]["Training"].find_resources("AWS::IAM::ManagedPolicy").values()
+        if role_id in json.dumps(policy["Properties"].get("Roles", []))
     ]
-    through_s3 = key_statement(sandbox, "BedrockServiceRoleUsesKeyThroughS3")
-    assert through_s3["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    (policy,) = policies
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_the_service_role_uses_the_key_only_through_bedrock_and_s3_and_only_for_a_job(templates, sandbox):
+    key_uses = {
+        s["Condition"]["StringEquals"]["kms:ViaService"]: sorted(s["Action"])
+        for s in job_access_statements(templates, "sandbox")
+        if str(s["Action"]).startswith("['kms:")
+    }
+    assert key_uses == {
+        "bedrock.us-east-1.amazonaws.com": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+        "s3.us-east-1.amazonaws.com": ["kms:Decrypt", "kms:GenerateDataKey"],
+    }
+    # The key policy itself names no service-role statement: without a job, the role can use nothing.
+    (key,) = sandbox.find_resources("AWS::KMS::Key").values()
+    assert service_role_id(sandbox) not in json.dumps(key["Properties"]["KeyPolicy"])
 
 
 def test_key_lets_bedrock_write_invocation_logs_for_this_account_only(scratch):
@@ -189,29 +202,39 @@ def test_service_role_trusts_bedrock_only_for_this_accounts_customization_jobs(s
     )
 
 
-def service_role_statements(template: Template) -> list[dict]:
-    policies = template.find_resources(
-        "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": service_role_id(template)}]}}
-    )
-    (policy,) = policies.values()
-    return policy["Properties"]["PolicyDocument"]["Statement"]
+def test_the_service_role_holds_no_policy_of_its_own(sandbox):
+    role_id = service_role_id(sandbox)
+    attached = [
+        policy
+        for policy in sandbox.find_resources("AWS::IAM::ManagedPolicy").values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+    ]
+    assert attached == []
+    assert "Policies" not in sandbox.find_resources("AWS::IAM::Role")[role_id]["Properties"]
 
 
-def test_service_role_reads_data_writes_output_and_nothing_else(sandbox):
+def test_the_job_lets_the_service_role_invoke_the_teacher_read_data_write_output_and_nothing_else(templates):
     actions = sorted(
         {
             a
-            for s in service_role_statements(sandbox)
+            for s in job_access_statements(templates, "sandbox")
             for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+            if not a.startswith("kms:")
         }
     )
-    assert actions == ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+    assert actions == ["bedrock:InvokeModel", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]
 
 
-def test_service_role_reads_invocation_logs_only_under_the_log_prefix(compliant):
-    object_reads = [s for s in service_role_statements(compliant) if s["Action"] == "s3:GetObject"]
-    resources = [s["Resource"] for s in object_reads]
-    assert any("/bedrock/logs/AWSLogs/*" in str(resource) for resource in resources)
+def test_the_job_reads_invocation_logs_only_under_the_log_prefix(templates):
+    object_reads = [s for s in job_access_statements(templates, "compliant") if s["Action"] == "s3:GetObject"]
+    (resource,) = [s["Resource"] for s in object_reads]
+    assert "/bedrock/logs/AWSLogs/*" in json.dumps(resource)
+
+
+def test_the_job_writes_output_only_under_the_output_prefix(templates):
+    writes = [s for s in job_access_statements(templates, "sandbox") if "s3:PutObject" in s["Action"]]
+    (resource,) = [s["Resource"] for s in writes]
+    assert json.dumps(resource).endswith('"/distillation-output/*"]]}')
 
 
 def test_invocation_logs_bucket_lets_bedrock_write_only_its_own_log_path(compliant):

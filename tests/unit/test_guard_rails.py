@@ -8,8 +8,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from distill.constructs.data_key import DataKey
-from distill.constructs.idle_alarm import ThroughputIdleAlarm, idle_message
+from distill.constructs.idle_alarm import ThroughputIdleAlarm
 from distill.operations import pricing
+from distill.stacks.idle_message import idle_message
 from tests.conftest import TEST_STAGES, project_context
 
 # The stages served by a Provisioned Throughput: prod in cdk.json (sandbox and dev deploy on demand), and the test
