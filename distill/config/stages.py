@@ -17,15 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from distill.config import catalog
-from distill.config.distillation import (
-    DistillationConfig,
-    ServingConfig,
-    check_commitment_budget,
-    parse_distillation,
-    parse_serving,
-)
+from distill.config.distillation import DistillationConfig, parse_distillation
 from distill.config.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
 from distill.config.reader import ConfigError, Reader, show
+from distill.config.serving import ServingConfig, check_commitment_budget, parse_serving
 from distill.constructs.names import COMPLIANCE_PACKS, STAGE_TAG_RESERVED
 
 # Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.

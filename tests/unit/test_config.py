@@ -297,15 +297,6 @@ def test_a_teacher_without_its_version_suffix_gets_the_id_meant():
     )
 
 
-@pytest.mark.parametrize(("written", "meant"), [("ondemand", "onDemand"), ("Provisioned", "provisioned")])
-def test_a_serving_mode_in_the_wrong_case_gets_the_mode_meant(written, meant):
-    stage = {"region": "us-east-1", "distillation": NOVA, "serving": {"mode": written}}
-    assert only_problem(stage) == (
-        f'context.stages.dev.serving.mode is "{written}" (did you mean "{meant}"?); it must be one of "provisioned", '
-        '"onDemand", "none"'
-    )
-
-
 def test_an_anthropic_pair_is_told_that_anthropic_distillation_is_not_offered():
     """Before, only the student's end of life was said, as if another Claude student would do."""
     claude = {
