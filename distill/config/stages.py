@@ -18,7 +18,14 @@ from typing import Any
 
 from distill.config import catalog
 from distill.config.distillation import DistillationConfig, parse_distillation
-from distill.config.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
+from distill.config.promotion import (
+    ModelSource,
+    PipelineConfig,
+    PromotionStage,
+    check_model_source,
+    parse_model_source,
+    parse_pipeline,
+)
 from distill.config.reader import ConfigError, Reader, show
 from distill.config.serving import ServingConfig, check_commitment_budget, parse_serving
 from distill.constructs.names import COMPLIANCE_PACKS, STAGE_TAG_RESERVED
@@ -155,7 +162,7 @@ def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppCo
     """Parse the stages and the optional pipeline from the CDK context; raise ``ConfigError`` on any problem."""
     stages = load_stages(context.get(STAGES_KEY), base_dir)
     problems: list[str] = []
-    pipeline = parse_pipeline(context.get("pipeline", {}), stages, problems)
+    pipeline = parse_pipeline(context.get("pipeline", {}), _promotion_stages(stages), problems)
     if problems:
         raise ConfigError(problems)
     return AppConfig(stages=stages, pipeline=pipeline)
@@ -180,14 +187,29 @@ def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT, *, only: str | None 
         name: _parse_stage(Reader(entry, f"context.{STAGES_KEY}.{name}", problems[name]), name, base_dir)
         for name, entry in stages.items()
     }
+    promotion_stages = _promotion_stages(parsed)
     for name, stage in parsed.items():
         if stage.model_source is not None:
-            check_model_source(name, stage, parsed, problems[name])
+            check_model_source(name, stage.model_source, promotion_stages, problems[name])
     chosen = list(parsed) if only is None else [name for name in parsed if name == only]
     reported = [problem for name in chosen for problem in problems[name]]
     if reported:
         raise ConfigError(reported)
     return {name: parsed[name] for name in chosen}
+
+
+def _promotion_stages(stages: Mapping[str, StageConfig]) -> dict[str, PromotionStage]:
+    """What the cross-stage checks of ``promotion`` read of each stage."""
+    return {
+        name: PromotionStage(
+            account=stage.account,
+            region=stage.region,
+            production=stage.production,
+            distils=stage.distillation is not None,
+            share_with=stage.distillation.share_with if stage.distillation is not None else (),
+        )
+        for name, stage in stages.items()
+    }
 
 
 def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:

@@ -156,10 +156,10 @@ def test_invocation_logging_unknown_key():
 
 
 # -- whether a stage logs the account's invocations, for how long, and what destroy may delete ---------------------
-NOVA = {"teacher": "amazon.nova-pro-v1:0", "student": "amazon.nova-lite-v1:0:300k"}
-FROM_FILE = {**NOVA, "trainingData": {"file": "datasets/sample-sec-filings.jsonl"}}
-FROM_OWN_LOGS = {**NOVA, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "claims"}}}}}
-FROM_OTHER_LOGS = {**NOVA, "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}}}
+NOVA_PAIR = {"teacher": "amazon.nova-pro-v1:0", "student": "amazon.nova-lite-v1:0:300k"}
+FROM_FILE = {**NOVA_PAIR, "trainingData": {"file": "datasets/sample-sec-filings.jsonl"}}
+FROM_OWN_LOGS = {**NOVA_PAIR, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "claims"}}}}}
+FROM_OTHER_LOGS = {**NOVA_PAIR, "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}}}
 
 
 def logging_of(distillation: dict | None = None, **logging) -> InvocationLoggingConfig:
