@@ -1,6 +1,6 @@
 """The app's configuration: the stages in cdk.json context, parsed once into frozen dataclasses.
 
-app.py calls ``load_stages`` with the CDK context; everything below it receives typed, validated settings as
+app.py calls ``load_app`` with the CDK context; everything below it receives typed, validated settings as
 keyword arguments and never reads context or the environment itself.
 """
 
@@ -29,9 +29,6 @@ from distill.config.promotion import (
 from distill.config.reader import ConfigError, Reader, show
 from distill.config.serving import ServingConfig, check_commitment_budget, parse_serving
 from distill.constructs.names import COMPLIANCE_PACKS, STAGE_TAG_RESERVED
-
-# Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"
@@ -158,8 +155,11 @@ class AppConfig:
     pipeline: PipelineConfig | None = None
 
 
-def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppConfig:
-    """Parse the stages and the optional pipeline from the CDK context; raise ``ConfigError`` on any problem."""
+def load_app(context: Mapping[str, Any], base_dir: Path | None = None) -> AppConfig:
+    """Parse the stages and the optional pipeline from the CDK context; raise ``ConfigError`` on any problem.
+
+    ``base_dir`` is as for ``load_stages``.
+    """
     stages = load_stages(context.get(STAGES_KEY), base_dir)
     problems: list[str] = []
     pipeline = parse_pipeline(context.get("pipeline", {}), _promotion_stages(stages), problems)
@@ -168,13 +168,21 @@ def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppCo
     return AppConfig(stages=stages, pipeline=pipeline)
 
 
-def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT, *, only: str | None = None) -> dict[str, StageConfig]:
+def load_stages(stages: Any, base_dir: Path | None = None, *, only: str | None = None) -> dict[str, StageConfig]:
     """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found.
+
+    A relative path in a stage (a ``file`` dataset) is read against ``base_dir``, the folder of the cdk.json that
+    holds the stages; without it, against the current directory. That is the folder of cdk.json when the CDK CLI runs
+    the app: the CLI reads ``cdk.json`` from its working directory and starts the app command there, without a
+    folder of its own (the CDK developer guide documents no working directory; read from the pinned CLI, aws-cdk
+    2.1148.1, lib/cli/user-configuration.js and lib/cxapp/exec.js, 2026-12-02). The package's own folder is no
+    guide: installed from a wheel, it is in site-packages.
 
     With ``only`` (a command that works on one stage), the result holds that stage alone, or nothing when there is
     no such stage, and only its problems are raised: another stage's broken dataset is no concern of this one.
     Every stage is still parsed, as a stage that copies a model is checked against the stage it copies from.
     """
+    base_dir = Path.cwd() if base_dir is None else base_dir.resolve()
     if stages is None:
         raise ConfigError([f'cdk.json context has no "{STAGES_KEY}" entry; add at least one stage'])
     if not isinstance(stages, Mapping):

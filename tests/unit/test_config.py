@@ -8,14 +8,14 @@ import pytest
 
 from distill.config.reader import ConfigError
 from distill.config.stages import BEDROCK_REGIONS, InvocationLoggingConfig, StageConfig, load_stages
-from tests.conftest import project_context
+from tests.conftest import ROOT, project_context
 
 VALID = {"region": "us-west-2"}
 
 
 def problems_for(stage: dict, name: str = "dev") -> list[str]:
     with pytest.raises(ConfigError) as raised:
-        load_stages({name: stage})
+        load_stages({name: stage}, ROOT)
     return raised.value.problems
 
 
@@ -25,7 +25,7 @@ def only_problem(stage: dict, name: str = "dev") -> str:
 
 
 def test_the_projects_cdk_json_parses():
-    stages = load_stages(project_context()["stages"])
+    stages = load_stages(project_context()["stages"], ROOT)
     assert "sandbox" in stages
 
 
@@ -159,14 +159,17 @@ def test_invocation_logging_unknown_key():
 NOVA_PAIR = {"teacher": "amazon.nova-pro-v1:0", "student": "amazon.nova-lite-v1:0:300k"}
 FROM_FILE = {**NOVA_PAIR, "trainingData": {"file": "datasets/sample-sec-filings.jsonl"}}
 FROM_OWN_LOGS = {**NOVA_PAIR, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "claims"}}}}}
-FROM_OTHER_LOGS = {**NOVA_PAIR, "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}}}
+FROM_OTHER_LOGS = {
+    **NOVA_PAIR,
+    "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}},
+}
 
 
 def logging_of(distillation: dict | None = None, **logging) -> InvocationLoggingConfig:
     stage = {"region": "us-east-1", **({"distillation": distillation} if distillation else {})}
     if logging:
         stage["invocationLogging"] = logging
-    return load_stages({"dev": stage})["dev"].invocation_logging
+    return load_stages({"dev": stage}, ROOT)["dev"].invocation_logging
 
 
 def test_logging_is_on_by_default_only_for_a_stage_that_trains_from_its_own_logs():
@@ -237,15 +240,15 @@ def test_destroy_deletes_the_accounts_logs_only_when_the_stage_says_so():
         "distillation": FROM_OWN_LOGS,
         "invocationLogging": {"allowDestroyingLogs": True, "takeOver": True},
     }
-    assert load_stages({"dev": stage})["dev"].invocation_logging.allow_destroying_logs
+    assert load_stages({"dev": stage}, ROOT)["dev"].invocation_logging.allow_destroying_logs
     # Without logging the bucket receives nothing, and destroy needs no word.
-    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", "distillation": FROM_FILE}})
+    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", "distillation": FROM_FILE}}, ROOT)
 
 
 def test_a_retained_or_committed_model_is_a_model_that_outlives_the_stack():
     def retains(distillation: dict, serving: dict | None = None) -> bool:
         stage = {"region": "us-east-1", "distillation": distillation, "serving": serving or {"mode": "onDemand"}}
-        return load_stages({"dev": stage})["dev"].retains_custom_models
+        return load_stages({"dev": stage}, ROOT)["dev"].retains_custom_models
 
     assert retains(FROM_FILE)  # retainModel defaults to true
     assert not retains({**FROM_FILE, "retainModel": False})

@@ -9,6 +9,7 @@ import pytest
 from distill.config.reader import ConfigError
 from distill.config.stages import DEFAULT_MONTHLY_BUDGET_USD, load_stages
 
+
 def problems(stage: dict) -> list[str]:
     with pytest.raises(ConfigError) as raised:
         load_stages({"dev": stage})

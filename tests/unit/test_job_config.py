@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from distill.config.reader import ConfigError
 from distill.config.stages import load_stages
-from tests.conftest import REFERENCE_DATA
+from tests.conftest import REFERENCE_DATA, ROOT
 
 DATASET = str(REFERENCE_DATA / "uber10k-conversation.jsonl")
 LLAMA = {
@@ -130,12 +132,44 @@ def test_a_local_dataset_with_problems_stops_the_synth_with_the_validators_messa
     )
 
 
-def test_a_missing_local_dataset_names_the_path_it_was_read_as():
-    root = Path(__file__).resolve().parents[2]
-    assert only_problem(stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})) == (
-        f'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl", read as {root / "nowhere.jsonl"} '
-        f"(a relative path is resolved against the folder of the cdk.json, {root}); the file cannot be read: No "
+def test_a_missing_local_dataset_names_the_path_it_was_read_as(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_stages({"dev": stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})}, tmp_path)
+    assert raised.value.problems == [
+        f'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl", read as {tmp_path / "nowhere.jsonl"} '
+        f"(a relative path is resolved against the folder of the cdk.json, {tmp_path}); the file cannot be read: No "
         "such file or directory"
+    ]
+
+
+@pytest.fixture
+def two_folders(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A project folder holding a valid data/train.jsonl, and the working directory, another folder whose
+    data/train.jsonl is no dataset: a path read against the wrong folder fails the parse."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    for folder in (project, elsewhere):
+        (folder / "data").mkdir(parents=True)
+    shutil.copy(DATASET, project / "data" / "train.jsonl")
+    (elsewhere / "data" / "train.jsonl").write_text("not a record\n")
+    monkeypatch.chdir(elsewhere)
+    return project, elsewhere
+
+
+@pytest.mark.parametrize("given", ["absolute", "relative"])
+def test_a_relative_dataset_path_is_read_against_the_folder_given_whatever_the_working_directory(two_folders, given):
+    project, _ = two_folders
+    base_dir = project if given == "absolute" else Path("..") / "project"
+    stage = load_stages({"dev": stage_with({**LLAMA, "trainingData": {"file": "data/train.jsonl"}})}, base_dir)["dev"]
+    assert stage.distillation.training_data.file == project / "data" / "train.jsonl"
+    assert stage.distillation.training_data.digest == hashlib.sha256(Path(DATASET).read_bytes()).hexdigest()
+
+
+def test_without_a_folder_a_relative_dataset_path_is_read_against_the_working_directory(two_folders):
+    """The CDK CLI runs the app in the folder of cdk.json; the package's own folder is not it once installed."""
+    _, elsewhere = two_folders
+    found = problems(stage_with({**LLAMA, "trainingData": {"file": "data/train.jsonl"}}))
+    assert found[0].startswith(
+        f"context.stages.dev.distillation.trainingData.file: {elsewhere / 'data' / 'train.jsonl'}:1:"
     )
 
 
@@ -511,7 +545,7 @@ def test_a_model_the_distillation_page_does_not_offer_says_why():
 def test_no_shipped_stage_uses_a_model_that_is_not_active(context):
     from distill.config import catalog
 
-    for name, stage in load_stages(context["stages"]).items():
+    for name, stage in load_stages(context["stages"], ROOT).items():
         for model in (stage.distillation.teacher, stage.distillation.student):
             assert catalog.lifecycle(model).status == catalog.LIFECYCLE_ACTIVE, (name, model)
         assert stage.distillation.model_warnings == ()
