@@ -506,10 +506,10 @@ def teacher_regions(teacher_ref: ModelReference, region: str, listed: tuple[str,
     found = teacher(teacher_ref.identifier)
     if not teacher_ref.is_profile:
         if found is not None and found.profile_only:
-            profile = profile_for(found.model_id, region) or f"<geography>.{found.model_id}"
+            profile_id = profile_for(found.model_id, region) or f"<geography>.{found.model_id}"
             raise CatalogError(
                 f'teacher "{teacher_ref.given}" is offered for distillation only through an inference profile '
-                f'({found.source}); use "{profile}"'
+                f'({found.source}); use "{profile_id}"'
             )
         if listed:
             raise CatalogError(

@@ -173,10 +173,11 @@ def load_stages(stages: Any, base_dir: Path | None = None, *, only: str | None =
 
     A relative path in a stage (a ``file`` dataset) is read against ``base_dir``, the folder of the cdk.json that
     holds the stages; without it, against the current directory. That is the folder of cdk.json when the CDK CLI runs
-    the app: the CLI reads ``cdk.json`` from its working directory and starts the app command there, without a
-    folder of its own (the CDK developer guide documents no working directory; read from the pinned CLI, aws-cdk
-    2.1148.1, lib/cli/user-configuration.js and lib/cxapp/exec.js, 2026-12-02). The package's own folder is no
-    guide: installed from a wheel, it is in site-packages.
+    the app: the CLI reads ``cdk.json`` from its working directory and starts the app command there. The CDK
+    developer guide says only that cdk.json tells the CLI how to run the app
+    (https://docs.aws.amazon.com/cdk/v2/guide/projects.html, read 2026-12-02); the working directory is read from
+    the pinned CLI (aws-cdk 2.1148.1, lib/cli/user-configuration.js and lib/cxapp/exec.js, read 2026-12-02). The
+    package's own folder is no guide: installed from a wheel, it is in site-packages.
 
     With ``only`` (a command that works on one stage), the result holds that stage alone, or nothing when there is
     no such stage, and only its problems are raised: another stage's broken dataset is no concern of this one.
