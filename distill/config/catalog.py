@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 # Cross-Region inference profile ids put a geography in front of the model id: "us.amazon.nova-premier-v1:0".
 _PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global)\.")
@@ -104,9 +104,17 @@ class ProvisionedThroughputRules:
 
 
 @dataclass(frozen=True)
+class Provider:
+    """A model provider ("amazon", "meta", ...) and whether its distillation records may hold several turns."""
+
+    name: str
+    multi_turn: bool
+
+
+@dataclass(frozen=True)
 class Catalog:
     read: date
-    providers: Mapping[str, Mapping[str, object]]
+    providers: Mapping[str, Provider]
     teachers: Mapping[str, Teacher]
     not_offered: Mapping[str, str]
     not_offered_source: Source
@@ -122,7 +130,7 @@ class Catalog:
     provisioned: ProvisionedThroughputRules
 
 
-def _source(entry: Mapping) -> Source:
+def _source(entry: Mapping[str, Any]) -> Source:
     return Source(page=entry["source"]["page"], read=entry["source"]["read"])
 
 
@@ -148,7 +156,9 @@ def catalog() -> Catalog:
     throughput = raw["provisionedThroughput"]
     return Catalog(
         read=date.fromisoformat(raw["read"]),
-        providers=raw["providers"],
+        providers={
+            key: Provider(name=entry["name"], multi_turn=entry["multiTurn"]) for key, entry in raw["providers"].items()
+        },
         teachers=teachers,
         not_offered=raw["notOffered"]["models"],
         not_offered_source=_source(raw["notOffered"]),
@@ -212,7 +222,8 @@ def allows_multi_turn(model_id: str) -> bool:
     Unknown providers are treated like the strictest known ones (single turn), so a dataset that passes locally
     does not fail in a Bedrock job an hour later.
     """
-    return bool(catalog().providers.get(provider_of(model_id), {}).get("multiTurn", False))
+    provider = catalog().providers.get(provider_of(model_id))
+    return provider is not None and provider.multi_turn
 
 
 def model_name(model_id: str) -> str:
@@ -495,10 +506,10 @@ def teacher_regions(teacher_ref: ModelReference, region: str, listed: tuple[str,
     found = teacher(teacher_ref.identifier)
     if not teacher_ref.is_profile:
         if found is not None and found.profile_only:
-            profile = profile_for(found.model_id, region) or f"<geography>.{found.model_id}"
+            profile_id = profile_for(found.model_id, region) or f"<geography>.{found.model_id}"
             raise CatalogError(
                 f'teacher "{teacher_ref.given}" is offered for distillation only through an inference profile '
-                f'({found.source}); use "{profile}"'
+                f'({found.source}); use "{profile_id}"'
             )
         if listed:
             raise CatalogError(

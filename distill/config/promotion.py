@@ -20,6 +20,18 @@ CONNECTION_ARN_PATTERN = (
 
 
 @dataclass(frozen=True)
+class PromotionStage:
+    """What the cross-stage checks read of each stage: where it deploys, whether it is a production stage, whether it
+    runs a distillation and which accounts it shares the distilled model with (AWS RAM)."""
+
+    account: str | None
+    region: str
+    production: bool = False
+    distils: bool = False
+    share_with: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ModelSource:
     """This stage serves a copy of a model that ``copy_from_stage`` distilled and shares with this account."""
 
@@ -52,15 +64,19 @@ def parse_model_source(reader: Reader) -> ModelSource | None:
     return ModelSource(copy_from_stage=stage, model_arn=arn, base_model=parsed.base_model)
 
 
-def check_model_source(name: str, stage, stages: Mapping[str, object], problems: list[str]) -> None:
-    """Cross-stage checks: the source stage exists, distils, shares with this account, in a sharable family."""
-    source = stage.model_source
+def check_model_source(
+    name: str, source: ModelSource, stages: Mapping[str, PromotionStage], problems: list[str]
+) -> None:
+    """Cross-stage checks of stage ``name``, which copies ``source``: the source stage exists, distils, shares with
+    this stage's account, in a family and Regions Bedrock can share. ``stages`` holds every stage, this one too;
+    each problem found is appended to ``problems``."""
+    stage = stages[name]
     where = f"context.stages.{name}.modelSource"
     origin = stages.get(source.copy_from_stage)
-    if origin is None or origin.distillation is None:
+    if origin is None or not origin.distils:
         problems.append(
             f'{where}.copyFromStage is "{source.copy_from_stage}"; it must name a stage that runs a distillation: '
-            + ", ".join(n for n, s in stages.items() if s.distillation is not None)
+            + ", ".join(n for n, s in stages.items() if s.distils)
         )
         return
     regions = catalog.shareable_regions(source.base_model)
@@ -73,12 +89,14 @@ def check_model_source(name: str, stage, stages: Mapping[str, object], problems:
         )
         return
     arn = catalog.parse_custom_model_arn(source.model_arn)
+    # parse_model_source refused any modelArn that is no custom model ARN.
+    assert arn is not None
     if origin.account is None or arn.account != origin.account or arn.region != origin.region:
         problems.append(
             f"{where}.modelArn belongs to account {arn.account} in {arn.region}; stage "
             f'"{source.copy_from_stage}" is account {origin.account or "(not set)"} in {origin.region}'
         )
-    if stage.account is None or stage.account not in origin.distillation.share_with:
+    if stage.account is None or stage.account not in origin.share_with:
         problems.append(
             f'{where}: stage "{source.copy_from_stage}" does not share its model with this stage\'s account '
             f"{stage.account or '(not set)'}; add it to context.stages.{source.copy_from_stage}.distillation.shareWith"
@@ -103,7 +121,9 @@ class PipelineConfig:
     approval_before: tuple[str, ...]
 
 
-def parse_pipeline(raw: object, stages: Mapping[str, object], problems: list[str]) -> PipelineConfig | None:
+def parse_pipeline(raw: object, stages: Mapping[str, PromotionStage], problems: list[str]) -> PipelineConfig | None:
+    """The ``context.pipeline`` value ``raw``, or None when the pipeline is off; each problem found is appended to
+    ``problems``."""
     reader = Reader(raw, "context.pipeline", problems)
     if not reader.boolean("enabled", False):
         reader.allow("account", "region", "connectionArn", "repository", "branch", "stages", "approvalBefore")

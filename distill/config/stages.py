@@ -1,6 +1,6 @@
 """The app's configuration: the stages in cdk.json context, parsed once into frozen dataclasses.
 
-app.py calls ``load_stages`` with the CDK context; everything below it receives typed, validated settings as
+app.py calls ``load_app`` with the CDK context; everything below it receives typed, validated settings as
 keyword arguments and never reads context or the environment itself.
 """
 
@@ -17,19 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from distill.config import catalog
-from distill.config.distillation import (
-    DistillationConfig,
-    ServingConfig,
-    check_commitment_budget,
-    parse_distillation,
-    parse_serving,
+from distill.config.distillation import DistillationConfig, parse_distillation
+from distill.config.promotion import (
+    ModelSource,
+    PipelineConfig,
+    PromotionStage,
+    check_model_source,
+    parse_model_source,
+    parse_pipeline,
 )
-from distill.config.promotion import ModelSource, PipelineConfig, check_model_source, parse_model_source, parse_pipeline
 from distill.config.reader import ConfigError, Reader, show
+from distill.config.serving import ServingConfig, check_commitment_budget, parse_serving
 from distill.constructs.names import COMPLIANCE_PACKS, STAGE_TAG_RESERVED
-
-# Relative paths in cdk.json (a local dataset, say) are relative to the project root, where cdk.json is.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"
@@ -156,23 +155,35 @@ class AppConfig:
     pipeline: PipelineConfig | None = None
 
 
-def load_app(context: Mapping[str, Any], base_dir: Path = PROJECT_ROOT) -> AppConfig:
-    """Parse the stages and the optional pipeline from the CDK context; raise ``ConfigError`` on any problem."""
+def load_app(context: Mapping[str, Any], base_dir: Path | None = None) -> AppConfig:
+    """Parse the stages and the optional pipeline from the CDK context; raise ``ConfigError`` on any problem.
+
+    ``base_dir`` is as for ``load_stages``.
+    """
     stages = load_stages(context.get(STAGES_KEY), base_dir)
     problems: list[str] = []
-    pipeline = parse_pipeline(context.get("pipeline", {}), stages, problems)
+    pipeline = parse_pipeline(context.get("pipeline", {}), _promotion_stages(stages), problems)
     if problems:
         raise ConfigError(problems)
     return AppConfig(stages=stages, pipeline=pipeline)
 
 
-def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT, *, only: str | None = None) -> dict[str, StageConfig]:
+def load_stages(stages: Any, base_dir: Path | None = None, *, only: str | None = None) -> dict[str, StageConfig]:
     """Parse the ``stages`` context value; raise ``ConfigError`` listing every problem found.
+
+    A relative path in a stage (a ``file`` dataset) is read against ``base_dir``, the folder of the cdk.json that
+    holds the stages; without it, against the current directory. That is the folder of cdk.json when the CDK CLI runs
+    the app: the CLI reads ``cdk.json`` from its working directory and starts the app command there. The CDK
+    developer guide says only that cdk.json tells the CLI how to run the app
+    (https://docs.aws.amazon.com/cdk/v2/guide/projects.html, read 2026-12-02); the working directory is read from
+    the pinned CLI (aws-cdk 2.1148.1, lib/cli/user-configuration.js and lib/cxapp/exec.js, read 2026-12-02). The
+    package's own folder is no guide: installed from a wheel, it is in site-packages.
 
     With ``only`` (a command that works on one stage), the result holds that stage alone, or nothing when there is
     no such stage, and only its problems are raised: another stage's broken dataset is no concern of this one.
     Every stage is still parsed, as a stage that copies a model is checked against the stage it copies from.
     """
+    base_dir = Path.cwd() if base_dir is None else base_dir.resolve()
     if stages is None:
         raise ConfigError([f'cdk.json context has no "{STAGES_KEY}" entry; add at least one stage'])
     if not isinstance(stages, Mapping):
@@ -185,14 +196,29 @@ def load_stages(stages: Any, base_dir: Path = PROJECT_ROOT, *, only: str | None 
         name: _parse_stage(Reader(entry, f"context.{STAGES_KEY}.{name}", problems[name]), name, base_dir)
         for name, entry in stages.items()
     }
+    promotion_stages = _promotion_stages(parsed)
     for name, stage in parsed.items():
         if stage.model_source is not None:
-            check_model_source(name, stage, parsed, problems[name])
+            check_model_source(name, stage.model_source, promotion_stages, problems[name])
     chosen = list(parsed) if only is None else [name for name in parsed if name == only]
     reported = [problem for name in chosen for problem in problems[name]]
     if reported:
         raise ConfigError(reported)
     return {name: parsed[name] for name in chosen}
+
+
+def _promotion_stages(stages: Mapping[str, StageConfig]) -> dict[str, PromotionStage]:
+    """What the cross-stage checks of ``promotion`` read of each stage."""
+    return {
+        name: PromotionStage(
+            account=stage.account,
+            region=stage.region,
+            production=stage.production,
+            distils=stage.distillation is not None,
+            share_with=stage.distillation.share_with if stage.distillation is not None else (),
+        )
+        for name, stage in stages.items()
+    }
 
 
 def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:

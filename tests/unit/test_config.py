@@ -8,14 +8,14 @@ import pytest
 
 from distill.config.reader import ConfigError
 from distill.config.stages import BEDROCK_REGIONS, InvocationLoggingConfig, StageConfig, load_stages
-from tests.conftest import project_context
+from tests.conftest import ROOT, project_context
 
 VALID = {"region": "us-west-2"}
 
 
 def problems_for(stage: dict, name: str = "dev") -> list[str]:
     with pytest.raises(ConfigError) as raised:
-        load_stages({name: stage})
+        load_stages({name: stage}, ROOT)
     return raised.value.problems
 
 
@@ -25,7 +25,7 @@ def only_problem(stage: dict, name: str = "dev") -> str:
 
 
 def test_the_projects_cdk_json_parses():
-    stages = load_stages(project_context()["stages"])
+    stages = load_stages(project_context()["stages"], ROOT)
     assert "sandbox" in stages
 
 
@@ -156,17 +156,20 @@ def test_invocation_logging_unknown_key():
 
 
 # -- whether a stage logs the account's invocations, for how long, and what destroy may delete ---------------------
-NOVA = {"teacher": "amazon.nova-pro-v1:0", "student": "amazon.nova-lite-v1:0:300k"}
-FROM_FILE = {**NOVA, "trainingData": {"file": "datasets/sample-sec-filings.jsonl"}}
-FROM_OWN_LOGS = {**NOVA, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "claims"}}}}}
-FROM_OTHER_LOGS = {**NOVA, "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}}}
+NOVA_PAIR = {"teacher": "amazon.nova-pro-v1:0", "student": "amazon.nova-lite-v1:0:300k"}
+FROM_FILE = {**NOVA_PAIR, "trainingData": {"file": "datasets/sample-sec-filings.jsonl"}}
+FROM_OWN_LOGS = {**NOVA_PAIR, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "claims"}}}}}
+FROM_OTHER_LOGS = {
+    **NOVA_PAIR,
+    "trainingData": {"invocationLogs": {"s3Uri": "s3://security-team-logs/bedrock/AWSLogs/"}},
+}
 
 
 def logging_of(distillation: dict | None = None, **logging) -> InvocationLoggingConfig:
     stage = {"region": "us-east-1", **({"distillation": distillation} if distillation else {})}
     if logging:
         stage["invocationLogging"] = logging
-    return load_stages({"dev": stage})["dev"].invocation_logging
+    return load_stages({"dev": stage}, ROOT)["dev"].invocation_logging
 
 
 def test_logging_is_on_by_default_only_for_a_stage_that_trains_from_its_own_logs():
@@ -237,15 +240,15 @@ def test_destroy_deletes_the_accounts_logs_only_when_the_stage_says_so():
         "distillation": FROM_OWN_LOGS,
         "invocationLogging": {"allowDestroyingLogs": True, "takeOver": True},
     }
-    assert load_stages({"dev": stage})["dev"].invocation_logging.allow_destroying_logs
+    assert load_stages({"dev": stage}, ROOT)["dev"].invocation_logging.allow_destroying_logs
     # Without logging the bucket receives nothing, and destroy needs no word.
-    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", "distillation": FROM_FILE}})
+    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", "distillation": FROM_FILE}}, ROOT)
 
 
 def test_a_retained_or_committed_model_is_a_model_that_outlives_the_stack():
     def retains(distillation: dict, serving: dict | None = None) -> bool:
         stage = {"region": "us-east-1", "distillation": distillation, "serving": serving or {"mode": "onDemand"}}
-        return load_stages({"dev": stage})["dev"].retains_custom_models
+        return load_stages({"dev": stage}, ROOT)["dev"].retains_custom_models
 
     assert retains(FROM_FILE)  # retainModel defaults to true
     assert not retains({**FROM_FILE, "retainModel": False})
@@ -294,15 +297,6 @@ def test_a_teacher_without_its_version_suffix_gets_the_id_meant():
         '(did you mean "amazon.nova-pro-v1:0"?); teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0, '
         "meta.llama3-1-405b-instruct-v1:0, meta.llama3-1-70b-instruct-v1:0, meta.llama3-3-70b-instruct-v1:0 (catalog "
         "read 2026-12-01; set allowUnlistedPair to true to use a pair AWS added since)"
-    )
-
-
-@pytest.mark.parametrize(("written", "meant"), [("ondemand", "onDemand"), ("Provisioned", "provisioned")])
-def test_a_serving_mode_in_the_wrong_case_gets_the_mode_meant(written, meant):
-    stage = {"region": "us-east-1", "distillation": NOVA, "serving": {"mode": written}}
-    assert only_problem(stage) == (
-        f'context.stages.dev.serving.mode is "{written}" (did you mean "{meant}"?); it must be one of "provisioned", '
-        '"onDemand", "none"'
     )
 
 

@@ -1,16 +1,18 @@
-"""The distillation and serving keys of a stage: each is checked at synth, before anything is deployed or billed."""
+"""The distillation keys of a stage: each is checked at synth, before anything is deployed or billed."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from distill.config.reader import ConfigError
 from distill.config.stages import load_stages
-from tests.conftest import REFERENCE_DATA
+from tests.conftest import REFERENCE_DATA, ROOT
 
 DATASET = str(REFERENCE_DATA / "uber10k-conversation.jsonl")
 LLAMA = {
@@ -44,14 +46,11 @@ def only_problem(settings: dict) -> str:
     return problem
 
 
-def test_a_listed_pair_with_an_s3_dataset_parses_with_default_serving():
+def test_a_listed_pair_with_an_s3_dataset_parses():
     stage = parse(stage_with(LLAMA))
     assert stage.distillation.training_data.s3_uri == "s3://datasets/train.jsonl"
     assert stage.distillation.max_response_length == 1000
     assert stage.distillation.retain_model is True
-    assert stage.serving.mode == "provisioned"
-    assert stage.serving.commitment == "none"
-    assert stage.serving.poll_minutes == 10
 
 
 def test_unsupported_pair_lists_the_teachers_students():
@@ -133,12 +132,44 @@ def test_a_local_dataset_with_problems_stops_the_synth_with_the_validators_messa
     )
 
 
-def test_a_missing_local_dataset_names_the_path_it_was_read_as():
-    root = Path(__file__).resolve().parents[2]
-    assert only_problem(stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})) == (
-        f'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl", read as {root / "nowhere.jsonl"} '
-        f"(a relative path is resolved against the folder of the cdk.json, {root}); the file cannot be read: No "
+def test_a_missing_local_dataset_names_the_path_it_was_read_as(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_stages({"dev": stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})}, tmp_path)
+    assert raised.value.problems == [
+        f'context.stages.dev.distillation.trainingData.file is "nowhere.jsonl", read as {tmp_path / "nowhere.jsonl"} '
+        f"(a relative path is resolved against the folder of the cdk.json, {tmp_path}); the file cannot be read: No "
         "such file or directory"
+    ]
+
+
+@pytest.fixture
+def two_folders(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A project folder holding a valid data/train.jsonl, and the working directory, another folder whose
+    data/train.jsonl is no dataset: a path read against the wrong folder fails the parse."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    for folder in (project, elsewhere):
+        (folder / "data").mkdir(parents=True)
+    shutil.copy(DATASET, project / "data" / "train.jsonl")
+    (elsewhere / "data" / "train.jsonl").write_text("not a record\n")
+    monkeypatch.chdir(elsewhere)
+    return project, elsewhere
+
+
+@pytest.mark.parametrize("given", ["absolute", "relative"])
+def test_a_relative_dataset_path_is_read_against_the_folder_given_whatever_the_working_directory(two_folders, given):
+    project, _ = two_folders
+    base_dir = project if given == "absolute" else Path("..") / "project"
+    stage = load_stages({"dev": stage_with({**LLAMA, "trainingData": {"file": "data/train.jsonl"}})}, base_dir)["dev"]
+    assert stage.distillation.training_data.file == project / "data" / "train.jsonl"
+    assert stage.distillation.training_data.digest == hashlib.sha256(Path(DATASET).read_bytes()).hexdigest()
+
+
+def test_without_a_folder_a_relative_dataset_path_is_read_against_the_working_directory(two_folders):
+    """The CDK CLI runs the app in the folder of cdk.json; the package's own folder is not it once installed."""
+    _, elsewhere = two_folders
+    found = problems(stage_with({**LLAMA, "trainingData": {"file": "data/train.jsonl"}}))
+    assert found[0].startswith(
+        f"context.stages.dev.distillation.trainingData.file: {elsewhere / 'data' / 'train.jsonl'}:1:"
     )
 
 
@@ -210,59 +241,6 @@ def test_distillation_flags_are_booleans(key):
 def test_unknown_distillation_key():
     assert only_problem(stage_with({**LLAMA, "teacherModel": "x"})).startswith(
         'context.stages.dev.distillation.teacherModel is not a known key (did you mean "teacher"?)'
-    )
-
-
-def test_serving_without_distillation():
-    assert only_problem(stage_with(serving={"mode": "none"})) == (
-        "context.stages.dev.serving is set, but there is no distillation or modelSource to serve"
-    )
-
-
-def test_serving_mode():
-    assert only_problem(stage_with(LLAMA, serving={"mode": "serverless"})) == (
-        'context.stages.dev.serving.mode is "serverless"; it must be one of "provisioned", "onDemand", "none"'
-    )
-
-
-def test_on_demand_only_for_students_that_support_it():
-    assert only_problem(stage_with(LLAMA, serving={"mode": "onDemand"})) == (
-        'context.stages.dev.serving.mode is "onDemand", but on-demand custom model deployment is not offered for '
-        '"meta.llama3-1-8b-instruct-v1:0:128k" in us-west-2; it is offered for amazon.nova-lite-v1:0, '
-        "amazon.nova-micro-v1:0, amazon.nova-pro-v1:0 in us-east-1, us-west-2 "
-        "(https://docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html, read 2026-12-01); "
-        'use "provisioned"'
-    )
-
-
-def test_a_commitment_needs_its_acknowledgement():
-    assert only_problem(stage_with(LLAMA, serving={"commitment": "SixMonths"})) == (
-        'context.stages.dev.serving.commitment is "SixMonths": a commitment is billed for its whole term and cannot '
-        "be cancelled, and the Provisioned Throughput is then retained when the stack is deleted; set "
-        "context.stages.dev.serving.acknowledgeCommitment to true to confirm"
-    )
-    stage = parse(stage_with(LLAMA, serving={"commitment": "SixMonths", "acknowledgeCommitment": True}))
-    assert stage.serving.commitment == "SixMonths"
-
-
-def test_commitment_values():
-    assert only_problem(stage_with(LLAMA, serving={"commitment": "OneYear"})) == (
-        'context.stages.dev.serving.commitment is "OneYear"; it must be one of "none", "OneMonth", "SixMonths"'
-    )
-
-
-def test_model_units_and_poll_minutes():
-    assert only_problem(stage_with(LLAMA, serving={"modelUnits": 0})) == (
-        "context.stages.dev.serving.modelUnits is 0; it must be a whole number from 1 to 1000"
-    )
-    assert only_problem(stage_with(LLAMA, serving={"pollMinutes": 1})) == (
-        "context.stages.dev.serving.pollMinutes is 1; it must be a whole number from 5 to 60"
-    )
-
-
-def test_unknown_serving_key():
-    assert only_problem(stage_with(LLAMA, serving={"units": 2})).startswith(
-        "context.stages.dev.serving.units is not a known key"
     )
 
 
@@ -567,7 +545,7 @@ def test_a_model_the_distillation_page_does_not_offer_says_why():
 def test_no_shipped_stage_uses_a_model_that_is_not_active(context):
     from distill.config import catalog
 
-    for name, stage in load_stages(context["stages"]).items():
+    for name, stage in load_stages(context["stages"], ROOT).items():
         for model in (stage.distillation.teacher, stage.distillation.student):
             assert catalog.lifecycle(model).status == catalog.LIFECYCLE_ACTIVE, (name, model)
         assert stage.distillation.model_warnings == ()
@@ -589,52 +567,6 @@ def test_every_catalog_entry_names_its_user_guide_page_and_the_day_it_was_read()
             assert catalog.lifecycle(model) is not None, model
     for profile in table.profiles.values():
         assert catalog.base_model_id(profile.profile_id) == profile.model_id
-
-
-# --- serving: model units and commitment ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("key", ["modelUnits", "commitment"])
-def test_model_units_and_commitment_apply_to_provisioned_throughput_only(key):
-    settings = stage_with(
-        NOVA, serving={"mode": "onDemand", key: 2 if key == "modelUnits" else "none"}, region="us-east-1"
-    )
-    assert only_problem(settings) == (
-        f'context.stages.dev.serving.{key} applies to Provisioned Throughput only, not to "onDemand"'
-    )
-
-
-def test_a_legacy_student_cannot_get_a_provisioned_throughput():
-    settings = stage_with(
-        {**LLAMA, "teacher": "meta.llama3-1-405b-instruct-v1:0", "student": "meta.llama3-3-70b-instruct-v1:0:128k"},
-        serving={"mode": "provisioned"},
-    )
-    assert only_problem(settings) == (
-        'context.stages.dev.serving.mode is "provisioned", but "meta.llama3-3-70b-instruct-v1:0:128k" is Legacy and '
-        "Bedrock creates no new Provisioned Throughput for a Legacy model "
-        "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-meta-llama-3-3-70b-instruct.html, read "
-        "2026-12-01); choose an ACTIVE student, or serve the model elsewhere"
-    )
-
-
-def test_a_provisioned_throughput_says_which_quotas_support_must_raise():
-    serving = parse(stage_with(NOVA, serving={"modelUnits": 2}, region="us-east-1")).serving
-    assert serving.model_unit_quotas == (
-        "Model units no-commitment Provisioned Throughputs across custom models",
-        "Model units per provisioned model for Amazon Nova Lite",
-    )
-    assert serving.model_unit_request() == (
-        'a Provisioned Throughput of 2 model units needs AWS support to raise "Model units no-commitment Provisioned '
-        'Throughputs across custom models" and "Model units per provisioned model for Amazon Nova Lite" to at least 2 '
-        "(an account has 0 before asking; "
-        "https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html, read 2026-12-01; quotas: "
-        "https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01)"
-    )
-    committed = parse(
-        stage_with(NOVA, serving={"commitment": "OneMonth", "acknowledgeCommitment": True}, region="us-east-1")
-    ).serving
-    assert committed.model_unit_quotas == ("Model units per provisioned model for Amazon Nova Lite",)
-    assert parse(stage_with(NOVA, serving={"mode": "onDemand"}, region="us-east-1")).serving.model_unit_quotas == ()
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ from aws_cdk.assertions import Template
 
 from distill.config.reader import ConfigError
 from distill.config.stages import load_app, load_stages
-from tests.conftest import PIPELINE, SHARED_MODEL_ARN, TEST_STAGES, project_context, stand_in_sharing
+from tests.conftest import PIPELINE, ROOT, SHARED_MODEL_ARN, TEST_STAGES, project_context, stand_in_sharing
 
 
 def problems(stages: dict, pipeline: dict | None = None) -> list[str]:
     context = {"stages": stages, **({"pipeline": pipeline} if pipeline is not None else {})}
     with pytest.raises(ConfigError) as raised:
-        load_app(context)
+        load_app(context, ROOT)
     return raised.value.problems
 
 
@@ -372,8 +372,8 @@ def test_a_pipeline_deploys_only_stages_with_accounts():
 
 
 def test_a_disabled_pipeline_is_not_built(stages):
-    assert load_app(project_context()).pipeline is None
-    assert load_stages(project_context()["stages"]).keys() == {"sandbox", "dev", "prod"}
+    assert load_app(project_context(), ROOT).pipeline is None
+    assert load_stages(project_context()["stages"], ROOT).keys() == {"sandbox", "dev", "prod"}
 
 
 @pytest.mark.parametrize(
