@@ -8,13 +8,10 @@ normalised here, once, so that the job, the IAM policy and the commands all see 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from distill.config import catalog
 from distill.config.promotion import parse_share_with
@@ -40,8 +37,6 @@ class TrainingData:
     filters: RequestMetadataFilter | None = None
     use_prompt_response: bool = False
     logs_s3_uri: str | None = None
-    # A digest of what the job will read (file content, URI or filter), so that a change is a new job.
-    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,7 +185,7 @@ def _parse_training_data(reader: Reader, *, base_dir: Path, multi_turn: bool, lo
         parsed = _parse_file(reader, base_dir=base_dir, multi_turn=multi_turn)
     elif source == "s3Uri":
         uri = reader.string("s3Uri", pattern=S3_URI_PATTERN, allowed="an S3 URI like s3://bucket/prefix/data.jsonl")
-        parsed = TrainingData(s3_uri=uri, digest=_digest(uri))
+        parsed = TrainingData(s3_uri=uri)
     else:
         parsed = _parse_invocation_logs(reader.child("invocationLogs"), logs_enabled=logs_enabled)
     reader.reject_unknown()
@@ -214,7 +209,7 @@ def _parse_file(reader: Reader, *, base_dir: Path, multi_turn: bool) -> Training
         reader.problem(f"{reader.where('file')}: {problem}")
     if report.omitted:
         reader.problem(f"{reader.where('file')}: ... and {report.omitted} more problems (run `distill validate`)")
-    return TrainingData(file=path, digest=_file_digest(path))
+    return TrainingData(file=path)
 
 
 def _parse_invocation_logs(reader: Reader, *, logs_enabled: bool) -> TrainingData:
@@ -233,23 +228,9 @@ def _parse_invocation_logs(reader: Reader, *, logs_enabled: bool) -> TrainingDat
                 reader.problem(problem)
     use_prompt_response = reader.boolean("usePromptResponse", False)
     reader.reject_unknown()
-    digest = _digest([logs_uri, filters.to_api() if filters else None, use_prompt_response])
     return TrainingData(
         invocation_logs=True,
         filters=filters,
         use_prompt_response=use_prompt_response,
         logs_s3_uri=logs_uri,
-        digest=digest,
     )
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
