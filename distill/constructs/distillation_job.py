@@ -98,8 +98,9 @@ class DistillationJob(Construct):
     The resource does not wait for the job: a job runs for hours and a custom resource gets one hour, and a stack
     rollback elsewhere must never stop a paid job by accident. ``DistilledModelWait`` waits for the model instead,
     by the job's name (``job_name``, known at synth). Delete stops a job that is still running; the custom model is
-    kept unless ``retain_model`` is false. Tags are not part of the job's definition: a change of tags is applied to
-    the job and its model in place. ``revision`` is part of the name, so raising it starts the same settings anew.
+    kept unless ``model_removal_policy`` is DESTROY. Tags are not part of the job's definition: a change of tags is
+    applied to the job and its model in place. ``revision`` is part of the name, so raising it starts the same
+    settings anew.
 
     ``stage_name`` prefixes the job's and model's names and is the value of their ``distillation-stage`` tag: the
     handler may stop, retag or delete only jobs and models that carry it, and reads a job's tags before it adopts or
@@ -126,7 +127,7 @@ class DistillationJob(Construct):
         output_prefix: str = OUTPUT_PREFIX,
         max_response_length: int = 1000,
         revision: int = 1,
-        retain_model: bool = True,
+        model_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         vpc: JobVpc | None = None,
         tags: Mapping[str, str] | None = None,
         job_tags: Mapping[str, str] | None = None,
@@ -184,7 +185,7 @@ class DistillationJob(Construct):
                 **defining,
                 "JobTags": bedrock_tags,
                 "CustomModelTags": bedrock_tags,
-                "RetainModelOnDelete": "true" if retain_model else "false",
+                "RetainModelOnDelete": "false" if model_removal_policy == RemovalPolicy.DESTROY else "true",
                 "JobArnParameterName": job_arn_parameter(stage_name),
             },
             permissions=[

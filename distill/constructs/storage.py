@@ -14,6 +14,7 @@ NONCURRENT_VERSION_DAYS = 90
 # In the invocation-logs bucket an expired log's old version goes sooner: the retention is the promise there, and
 # a week still undoes an accidental delete.
 NONCURRENT_LOG_DAYS = 7
+DEFAULT_LOG_RETENTION = Duration.days(90)
 
 
 class DistillationStorage(Construct):
@@ -21,14 +22,21 @@ class DistillationStorage(Construct):
 
     The three data buckets use the stage's KMS key. The access-log bucket uses S3-managed keys because S3 server
     access logging cannot deliver into an SSE-KMS bucket. Every object of the invocation-logs bucket expires
-    ``log_retention_days`` days after it was written.
+    ``log_retention`` (whole days) after it was written. With ``removal_policy`` DESTROY, deleting the stack empties
+    and deletes the buckets; with RETAIN (the default) they and their data stay.
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, key: kms.IKey, destroy_on_delete: bool, log_retention_days: int
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        key: kms.IKey,
+        log_retention: Duration = DEFAULT_LOG_RETENTION,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        self._destroy = destroy_on_delete
+        self._destroy = removal_policy == RemovalPolicy.DESTROY
         self.access_logs = self._bucket(
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -61,7 +69,7 @@ class DistillationStorage(Construct):
             key,
             lifecycle=s3.LifecycleRule(
                 id="ExpireInvocationLogs",
-                expiration=Duration.days(log_retention_days),
+                expiration=log_retention,
                 noncurrent_version_expiration=Duration.days(NONCURRENT_LOG_DAYS),
                 abort_incomplete_multipart_upload_after=Duration.days(7),
             ),

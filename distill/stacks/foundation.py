@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from constructs import Construct
 
 from distill.config.stages import StageConfig
@@ -35,8 +35,8 @@ class FoundationStack(Stack):
             self,
             "Storage",
             key=self.data_key.key,
-            destroy_on_delete=stage.destroy_on_delete,
-            log_retention_days=stage.invocation_logging.retention_days,
+            log_retention=Duration.days(stage.invocation_logging.retention_days),
+            removal_policy=removal,
         )
         self.dataset_uploads = dataset_uploads_policy(self, "DatasetUploads", self.storage.training_data)
         # What the role may do is granted by each job it runs (DistillationJob): the teacher, the data, the output.

@@ -43,7 +43,7 @@ class TrainingStack(Stack):
             key=foundation.data_key.key,
             max_response_length=config.max_response_length,
             revision=config.revision,
-            retain_model=config.retain_model,
+            model_removal_policy=RemovalPolicy.RETAIN if config.retain_model else RemovalPolicy.DESTROY,
             vpc=JobVpc(config.subnet_ids, config.security_group_ids) if config.subnet_ids else None,
             tags=stage.tags,
             job_tags=config.job_tags,
