@@ -6,9 +6,13 @@ import hashlib
 import json
 import re
 
+import aws_clients
 import botocore.session
-import custom_resource
+import model_release
 import pytest
+import resource_identity
+import stack_rollback
+import stage_ownership
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.retries.standard import ExponentialBackoff
@@ -48,19 +52,19 @@ def bedrock(stub):
 
 # -- tokens ------------------------------------------------------------------------------------------------------
 def test_a_token_is_the_sha256_of_its_parts_so_a_retried_request_sends_the_same_one():
-    assert custom_resource.token("sandbox-distill-3aa7f4218eee") == custom_resource.token(
+    assert resource_identity.token("sandbox-distill-3aa7f4218eee") == resource_identity.token(
         "sandbox-distill-3aa7f4218eee"
     )
-    assert custom_resource.token("sandbox-serving-2f462a79fa34", "1a4b7c0d") == (
+    assert resource_identity.token("sandbox-serving-2f462a79fa34", "1a4b7c0d") == (
         hashlib.sha256(b"sandbox-serving-2f462a79fa34\n1a4b7c0d").hexdigest()
     )
 
 
 def test_other_parts_give_another_token():
     name = "sandbox-serving-2f462a79fa34"
-    assert custom_resource.token(name, "1a4b7c0d") != custom_resource.token(name, "4d7e0f3a")
+    assert resource_identity.token(name, "1a4b7c0d") != resource_identity.token(name, "4d7e0f3a")
     # The parts are joined with a separator, so moving a character from one part to the next changes the token.
-    assert custom_resource.token("ab", "c") != custom_resource.token("a", "bc")
+    assert resource_identity.token("ab", "c") != resource_identity.token("a", "bc")
 
 
 @pytest.mark.parametrize(
@@ -68,30 +72,30 @@ def test_other_parts_give_another_token():
 )
 def test_a_token_fits_every_client_request_token_bedrock_takes(operation):
     shape = BEDROCK.operation_model(operation).input_shape.members["clientRequestToken"]
-    value = custom_resource.token("sandbox-distill-3aa7f4218eee", "2c5d8e1f-4a7b-4c0d-9e3f-6a9b2c5d8e1f")
+    value = resource_identity.token("sandbox-distill-3aa7f4218eee", "2c5d8e1f-4a7b-4c0d-9e3f-6a9b2c5d8e1f")
     assert len(value) <= shape.metadata["max"]
     assert re.fullmatch(shape.metadata["pattern"], value)
 
 
 def test_only_an_arn_is_an_arn():
-    assert custom_resource.is_arn(JOB_ARN)
-    assert not custom_resource.is_arn(CREATE_FAILED)
-    assert not custom_resource.is_arn("")
-    assert not custom_resource.is_arn(None)
+    assert resource_identity.is_arn(JOB_ARN)
+    assert not resource_identity.is_arn(CREATE_FAILED)
+    assert not resource_identity.is_arn("")
+    assert not resource_identity.is_arn(None)
 
 
 # -- tags --------------------------------------------------------------------------------------------------------
 def test_tags_become_bedrock_tag_lists():
-    assert custom_resource.tag_list('{"project": "support-assistant", "distillation-stage": "sandbox"}') == [
+    assert resource_identity.tag_list('{"project": "support-assistant", "distillation-stage": "sandbox"}') == [
         {"key": "project", "value": "support-assistant"},
         {"key": "distillation-stage", "value": "sandbox"},
     ]
-    assert custom_resource.tag_list("") == []
-    assert custom_resource.tag_list(None) == []
+    assert resource_identity.tag_list("") == []
+    assert resource_identity.tag_list(None) == []
 
 
 def test_unchanged_tags_are_left_alone_even_reordered(bedrock):
-    custom_resource.retag(bedrock, JOB_ARN, '{"a": "1", "b": "2"}', '{"b": "2", "a": "1"}')
+    resource_identity.retag(bedrock, JOB_ARN, '{"a": "1", "b": "2"}', '{"b": "2", "a": "1"}')
 
 
 def test_changed_tags_are_tagged_and_removed_keys_untagged(bedrock):
@@ -101,7 +105,7 @@ def test_changed_tags_are_tagged_and_removed_keys_untagged(bedrock):
         {"resourceARN": JOB_ARN, "tags": [{"key": "project", "value": "claims"}, {"key": "owner", "value": "ml"}]},
     )
     bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["cost-center", "team"]})
-    custom_resource.retag(
+    resource_identity.retag(
         bedrock,
         JOB_ARN,
         '{"project": "claims", "owner": "ml"}',
@@ -111,12 +115,12 @@ def test_changed_tags_are_tagged_and_removed_keys_untagged(bedrock):
 
 def test_tags_that_are_only_added_need_no_untagging(bedrock):
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": [{"key": "a", "value": "1"}]})
-    custom_resource.retag(bedrock, JOB_ARN, '{"a": "1"}', None)
+    resource_identity.retag(bedrock, JOB_ARN, '{"a": "1"}', None)
 
 
 def test_removing_every_tag_only_untags(bedrock):
     bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["a"]})
-    custom_resource.retag(bedrock, JOB_ARN, "{}", '{"a": "1"}')
+    resource_identity.retag(bedrock, JOB_ARN, "{}", '{"a": "1"}')
 
 
 # -- lookups -----------------------------------------------------------------------------------------------------
@@ -124,7 +128,7 @@ def test_a_resource_bedrock_no_longer_knows_is_none(bedrock):
     bedrock.stubber.add_client_error(
         "get_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
-    assert custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN) is None
+    assert aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN) is None
 
 
 def test_any_other_error_of_a_lookup_is_raised(bedrock):
@@ -132,7 +136,7 @@ def test_any_other_error_of_a_lookup_is_raised(bedrock):
         "get_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
     )
     with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN)
+        aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN)
 
 
 def test_a_services_own_not_found_code_counts_as_gone_when_named(stub):
@@ -141,9 +145,9 @@ def test_a_services_own_not_found_code_counts_as_gone_when_named(stub):
     name = "/bedrock-distillation/sandbox/invocation-logging"
     for _ in range(2):
         stubber.add_client_error("delete_parameter", "ParameterNotFound", "", 400, {"Name": name})
-    assert custom_resource.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name) is None
+    assert aws_clients.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name) is None
     with pytest.raises(ssm.exceptions.ParameterNotFound):
-        custom_resource.unless_gone(ssm.delete_parameter, Name=name)
+        aws_clients.unless_gone(ssm.delete_parameter, Name=name)
 
 
 def throughput_summary(arn: str = THROUGHPUT_ARN, desired: str | None = None, model: str = MODEL_ARN) -> dict:
@@ -229,29 +233,29 @@ def expect_serving(bedrock, throughputs: list, deployments: list | None = None) 
 
 def test_a_throughput_and_a_deployment_that_stay_on_the_model_are_staying(bedrock):
     expect_serving(bedrock, [throughput_summary()], [deployment()])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN, DEPLOYMENT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN, DEPLOYMENT_ARN], [])
 
 
 def test_a_throughput_moving_to_another_model_is_leaving(bedrock):
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN), throughput_summary(OTHER_THROUGHPUT_ARN)])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([OTHER_THROUGHPUT_ARN], [THROUGHPUT_ARN])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([OTHER_THROUGHPUT_ARN], [THROUGHPUT_ARN])
 
 
 def test_a_throughput_moving_onto_the_model_from_another_is_staying(bedrock):
     """The list's modelArn is still the model it moves off: only the unfiltered list shows this one at all."""
     expect_serving(bedrock, [throughput_summary(model=RETRAINED_MODEL_ARN, desired=MODEL_ARN)])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [])
 
 
 def test_a_deployment_updating_to_another_model_is_leaving(bedrock):
     expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [DEPLOYMENT_ARN])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([], [DEPLOYMENT_ARN])
 
 
 def test_a_deployment_updating_onto_the_model_from_another_is_staying(bedrock):
     moving_on = deployment({"modelArn": MODEL_ARN, "updateStatus": "Updating"}, model=RETRAINED_MODEL_ARN)
     expect_serving(bedrock, [], [moving_on])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
 
 
 @pytest.mark.parametrize(
@@ -267,7 +271,7 @@ def test_a_deployment_updating_onto_the_model_from_another_is_staying(bedrock):
 )
 def test_a_deployment_not_moving_off_the_model_is_staying(bedrock, update_details):
     expect_serving(bedrock, [], [deployment(update_details)])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
 
 
 def test_what_serves_other_models_is_neither_staying_nor_leaving(bedrock):
@@ -285,7 +289,7 @@ def test_what_serves_other_models_is_neither_staying_nor_leaving(bedrock):
             ),
         ],
     )
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([], [])
 
 
 def test_serving_is_read_from_every_page_of_throughputs_and_deployments(bedrock):
@@ -297,18 +301,18 @@ def test_serving_is_read_from_every_page_of_throughputs_and_deployments(bedrock)
         [deployment(model=RETRAINED_MODEL_ARN, arn=OTHER_DEPLOYMENT_ARN)],
         [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})],
     )
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [DEPLOYMENT_ARN])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [DEPLOYMENT_ARN])
 
 
 def test_a_model_nothing_serves_has_nothing_staying_or_leaving(bedrock):
     expect_serving(bedrock, [])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([], [])
 
 
 def test_a_model_nothing_serves_is_deleted(bedrock):
     expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "deleted"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == "deleted"
 
 
 def test_a_model_already_deleted_is_already_gone(bedrock):
@@ -316,13 +320,13 @@ def test_a_model_already_deleted_is_already_gone(bedrock):
     bedrock.stubber.add_client_error(
         "delete_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "already gone"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == "already gone"
 
 
 def test_a_served_model_is_tagged_instead_of_deleted(bedrock):
     expect_serving(bedrock, [throughput_summary()])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
 
@@ -337,7 +341,7 @@ def test_a_model_that_begins_to_be_served_during_its_deletion_is_tagged(bedrock)
         {"modelIdentifier": MODEL_ARN},
     )
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == (
         "kept while something serves it, tagged to be deleted afterwards"
     )
 
@@ -348,7 +352,7 @@ def test_a_deletion_bedrock_refuses_otherwise_is_raised(bedrock):
         "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
     )
     with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.delete_model_unless_served(bedrock, MODEL_ARN)
+        model_release.delete_model_unless_served(bedrock, MODEL_ARN)
 
 
 def test_a_model_a_throughput_is_moving_off_is_deleted_once_the_move_is_over(bedrock, context):
@@ -357,7 +361,7 @@ def test_a_model_a_throughput_is_moving_off_is_deleted_once_the_move_is_over(bed
     expect_serving(bedrock, [moving_off])
     expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
     assert context.slept == [30, 30]
 
 
@@ -365,14 +369,14 @@ def test_a_model_a_deployment_is_moving_off_is_deleted_once_the_move_is_over(bed
     expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
     expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
     assert context.slept == [30]
 
 
 def test_a_model_something_stays_on_is_tagged_at_once_though_another_moves_off(bedrock, context):
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN), throughput_summary(OTHER_THROUGHPUT_ARN)])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
         f"kept while {OTHER_THROUGHPUT_ARN}, {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
     assert context.slept == []
@@ -383,7 +387,7 @@ def test_a_model_moved_back_onto_while_the_handler_waits_is_tagged(bedrock, cont
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN)])
     expect_serving(bedrock, [throughput_summary()])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
     assert context.slept == [30]
@@ -396,7 +400,7 @@ def test_a_model_still_being_moved_off_when_the_time_runs_out_is_tagged(bedrock,
     for _ in range(24):
         expect_serving(bedrock, [moving_off])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
     assert context.slept == [30] * 23
@@ -407,7 +411,7 @@ def test_without_the_functions_context_a_model_being_moved_off_is_tagged_without
     """No context, no way to tell the time left: no wait (the no_sleeping fixture would fail any)."""
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN)])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
 
@@ -468,7 +472,7 @@ def test_the_release_deletes_a_tagged_unserved_model_and_keeps_the_rest(bedrock)
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [throughput_summary(model=SERVED["modelArn"])])
     expect_tags(bedrock, UNTAGGED, OURS)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
 
 
 @pytest.mark.parametrize(
@@ -485,7 +489,7 @@ def test_the_release_leaves_a_tagged_model_of_its_prefix_that_is_not_the_stages_
     caplog.set_level("INFO")
     expect_models(bedrock, [HYPHENATED_STAGE])
     expect_tags(bedrock, HYPHENATED_STAGE, tags)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
     stage = "sandbox-distill" if len(tags) == 2 else None
     assert caplog.messages == [
         f"Leaving the custom model {HYPHENATED_STAGE['modelArn']} alone: it is tagged distillation-stage={stage}, "
@@ -499,7 +503,7 @@ def test_the_release_keeps_a_tagged_model_that_serving_is_still_moving_off(bedro
     expect_tags(bedrock, EARLIER, FREED)
     moving_off = throughput_summary(model=EARLIER["modelArn"], desired=MODEL_ARN)
     expect_serving(bedrock, [moving_off])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_the_release_follows_every_page_of_models(bedrock):
@@ -511,12 +515,12 @@ def test_the_release_follows_every_page_of_models(bedrock):
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"], SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"], SERVED["modelArn"]]
 
 
 def test_the_release_of_a_stage_without_models_asks_once(bedrock):
     expect_models(bedrock, [])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
@@ -528,7 +532,7 @@ def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
         404,
         {"resourceARN": EARLIER["modelArn"]},
     )
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(bedrock):
@@ -542,7 +546,7 @@ def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(b
         404,
         {"modelIdentifier": EARLIER["modelArn"]},
     )
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
 
 
 def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock):
@@ -561,7 +565,7 @@ def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
 
 
 def test_a_deletion_refused_otherwise_is_logged_and_the_release_goes_on_to_the_next_model(bedrock, caplog):
@@ -576,7 +580,7 @@ def test_a_deletion_refused_otherwise_is_logged_and_the_release_goes_on_to_the_n
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         (
             "WARNING",
@@ -598,7 +602,7 @@ def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedroc
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
     assert [r.levelname for r in caplog.records] == ["WARNING"]
 
 
@@ -612,19 +616,19 @@ def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedroc
     ],
 )
 def test_a_names_prefix_is_what_every_name_of_its_kind_in_the_stage_shares(name, prefix):
-    assert custom_resource.name_prefix(name) == prefix
+    assert resource_identity.name_prefix(name) == prefix
 
 
 def test_the_stage_is_the_stage_tag_of_a_tags_property():
-    assert custom_resource.stage_of('{"project":"support","distillation-stage":"sandbox"}') == "sandbox"
-    assert custom_resource.stage_of('{"project":"support"}') is None
-    assert custom_resource.stage_of(None) is None
+    assert stage_ownership.stage_of('{"project":"support","distillation-stage":"sandbox"}') == "sandbox"
+    assert stage_ownership.stage_of('{"project":"support"}') is None
+    assert stage_ownership.stage_of(None) is None
 
 
 def test_the_handlers_stage_tag_is_the_one_the_stack_gives():
     from distill.naming import STAGE_TAG
 
-    assert custom_resource.STAGE_TAG == STAGE_TAG
+    assert stage_ownership.STAGE_TAG == STAGE_TAG
 
 
 # -- whether a resource found by name is the stage's ---------------------------------------------------------------
@@ -635,7 +639,7 @@ REMEDY = "Raise distillation.revision in cdk.json"
 def test_a_resource_tagged_with_the_stage_is_the_stages(bedrock):
     tags = [{"key": "project", "value": "support"}, {"key": "distillation-stage", "value": "sandbox"}]
     bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": JOB_ARN})
-    assert custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY) is None
+    assert stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY) is None
 
 
 @pytest.mark.parametrize(
@@ -650,8 +654,8 @@ def test_a_resource_tagged_with_the_stage_is_the_stages(bedrock):
 )
 def test_a_resource_without_the_stages_tag_is_refused_naming_it_its_owner_and_what_to_do(bedrock, tags, owner):
     bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": JOB_ARN})
-    with pytest.raises(custom_resource.NotTheStages) as raised:
-        custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
+        stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
     assert str(raised.value) == (
         f"The distillation job {JOB_ARN} has the name {JOB_NAME} that this stage derives for its own, but {owner} "
         "rather than distillation-stage=sandbox: it is not this stage's, so it is left as it is. Raise "
@@ -663,17 +667,17 @@ def test_a_resource_without_the_stages_tag_is_refused_naming_it_its_owner_and_wh
 def test_tags_the_caller_already_has_are_not_asked_for_again(bedrock):
     """The Stubber has nothing queued: a ListTagsForResource would fail the test."""
     ours = [{"key": "distillation-stage", "value": "sandbox"}]
-    custom_resource.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=ours)
-    with pytest.raises(custom_resource.NotTheStages, match="it has no distillation-stage tag"):
-        custom_resource.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=[])
+    stage_ownership.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=ours)
+    with pytest.raises(stage_ownership.NotTheStages, match="it has no distillation-stage tag"):
+        stage_ownership.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=[])
 
 
 @pytest.mark.parametrize("stage", [None, ""], ids=["none", "empty"])
 def test_properties_that_name_no_stage_own_nothing_they_find_by_name(bedrock, stage):
     """Even an untagged resource: without a stage to compare, nothing found by name is taken for the stage's."""
     bedrock.stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": JOB_ARN})
-    with pytest.raises(custom_resource.NotTheStages) as raised:
-        custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, stage, REMEDY)
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
+        stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, stage, REMEDY)
     assert str(raised.value) == (
         f"The distillation job {JOB_ARN} has the name {JOB_NAME} that this stage derives for its own, but it has no "
         "distillation-stage tag rather than the distillation-stage tag of a stage (the resource's properties name "
@@ -687,7 +691,7 @@ def test_tags_that_cannot_be_read_fail_the_check(bedrock):
         "list_tags_for_resource", "AccessDeniedException", "not authorized", 403, {"resourceARN": JOB_ARN}
     )
     with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
+        stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
 
 
 # -- whether the stack rolls back -------------------------------------------------------------------------------
@@ -724,7 +728,7 @@ def stack_is(cloudformation, status: str) -> None:
 )
 def test_a_stack_rolls_back_while_its_status_says_a_rollback_is_in_progress(cloudformation, status, rolling_back):
     stack_is(cloudformation, status)
-    assert custom_resource.rolling_back(cloudformation, STACK_ID) is rolling_back
+    assert stack_rollback.rolling_back(cloudformation, STACK_ID) is rolling_back
 
 
 # -- the release every handler of a stage runs -------------------------------------------------------------------
@@ -732,7 +736,7 @@ NOT_RELEASING = "Not releasing the stage's unserved models"
 
 
 def release_stage_models(bedrock, cloudformation, name: str = "sandbox-distill-3aa7f4218eee", stage: str = STAGE):
-    return custom_resource.release_stage_models(bedrock, cloudformation, STACK_EVENT, name, stage)
+    return model_release.release_stage_models(bedrock, cloudformation, STACK_EVENT, name, stage)
 
 
 def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, cloudformation, caplog):
@@ -853,19 +857,19 @@ def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, m
 
 
 def test_the_remaining_time_is_the_contexts_in_seconds():
-    assert custom_resource.remaining_seconds(LambdaContext(12.5)) == 12.5
+    assert aws_clients.remaining_seconds(LambdaContext(12.5)) == 12.5
 
 
 # -- clients -----------------------------------------------------------------------------------------------------
 def test_a_lazy_client_is_created_on_first_use_only():
-    lazy = custom_resource.LazyClient("s3")
+    lazy = aws_clients.LazyClient("s3")
     assert lazy._client is None
     assert lazy.meta.service_model.service_name == "s3"
-    assert lazy.meta.config.retries == {"mode": "standard", "total_max_attempts": custom_resource.MAX_ATTEMPTS}
+    assert lazy.meta.config.retries == {"mode": "standard", "total_max_attempts": aws_clients.MAX_ATTEMPTS}
 
 
 def test_every_client_has_the_shared_retries_and_timeouts():
-    config = custom_resource.client("bedrock").meta.config
+    config = aws_clients.client("bedrock").meta.config
     assert config.retries == {"mode": "standard", "total_max_attempts": 4}
     assert (config.connect_timeout, config.read_timeout) == (5, 15)
 
@@ -906,7 +910,8 @@ def no_backoff(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "folder", ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"]
+    "folder",
+    ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"],
 )
 def test_each_handlers_bedrock_client_retries_throttling_until_it_succeeds(no_backoff, folder):
     client = load_handler(folder).bedrock
@@ -949,4 +954,4 @@ def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_i
 def test_the_stage_stacks_a_release_reads_are_named_as_the_app_names_them():
     from distill.naming import stack_name
 
-    assert custom_resource.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]
+    assert stack_rollback.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]
