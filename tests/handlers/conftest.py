@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import botocore.httpsession
+import botocore.session
 import botocore.validate
 import pytest
 from botocore.stub import Stubber
@@ -121,6 +122,22 @@ def stub(request):
     if report is not None and report.passed:
         for stubber in active:
             stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def bedrock(stub):
+    """A Bedrock client of the test's own with a Stubber (``bedrock.stubber``), for the shared modules' functions."""
+    client = botocore.session.get_session().create_client("bedrock", region_name="us-west-2")
+    client.stubber = stub(client)
+    return client
+
+
+@pytest.fixture
+def cloudformation(stub):
+    """A CloudFormation client of the test's own with a Stubber (``cloudformation.stubber``)."""
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-west-2")
+    client.stubber = stub(client)
+    return client
 
 
 def record_calls(*clients) -> list[str]:

@@ -1,37 +1,14 @@
-"""The shared layer: request tokens, tags applied in place, what serves a model, its deletion and release, retries."""
+"""What serves a custom model, its deletion once nothing does, and the release of the stage's unserved models
+(lambda/shared/python/model_release.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-
-import aws_clients
-import botocore.session
 import model_release
 import pytest
-import resource_identity
-import stack_rollback
-import stage_ownership
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
-from botocore.retries.standard import ExponentialBackoff
 
-from tests.handlers.conftest import (
-    CREATE_FAILED,
-    RELEASE_FAILED,
-    LambdaContext,
-    customization_job,
-    load_handler,
-    lose_answers,
-    other_stage_stack,
-    own_stack_is,
-)
+from tests.handlers.conftest import RELEASE_FAILED, lose_answers, other_stage_stack, own_stack_is
 
-BEDROCK = botocore.session.get_session().get_service_model("bedrock")
-JOB_ARN = (
-    "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
-)
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
 THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y7m2n5"
@@ -41,113 +18,6 @@ RETRAINED_MODEL_ARN = (
 OTHER_THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/o4t5h6e7r8t9"
 OTHER_DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/o1t2h3e4r5d6"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
-
-
-@pytest.fixture
-def bedrock(stub):
-    client = botocore.session.get_session().create_client("bedrock", region_name="us-west-2")
-    client.stubber = stub(client)
-    return client
-
-
-# -- tokens ------------------------------------------------------------------------------------------------------
-def test_a_token_is_the_sha256_of_its_parts_so_a_retried_request_sends_the_same_one():
-    assert resource_identity.token("sandbox-distill-3aa7f4218eee") == resource_identity.token(
-        "sandbox-distill-3aa7f4218eee"
-    )
-    assert resource_identity.token("sandbox-serving-2f462a79fa34", "1a4b7c0d") == (
-        hashlib.sha256(b"sandbox-serving-2f462a79fa34\n1a4b7c0d").hexdigest()
-    )
-
-
-def test_other_parts_give_another_token():
-    name = "sandbox-serving-2f462a79fa34"
-    assert resource_identity.token(name, "1a4b7c0d") != resource_identity.token(name, "4d7e0f3a")
-    # The parts are joined with a separator, so moving a character from one part to the next changes the token.
-    assert resource_identity.token("ab", "c") != resource_identity.token("a", "bc")
-
-
-@pytest.mark.parametrize(
-    "operation", ["CreateModelCustomizationJob", "CreateProvisionedModelThroughput", "CreateCustomModelDeployment"]
-)
-def test_a_token_fits_every_client_request_token_bedrock_takes(operation):
-    shape = BEDROCK.operation_model(operation).input_shape.members["clientRequestToken"]
-    value = resource_identity.token("sandbox-distill-3aa7f4218eee", "2c5d8e1f-4a7b-4c0d-9e3f-6a9b2c5d8e1f")
-    assert len(value) <= shape.metadata["max"]
-    assert re.fullmatch(shape.metadata["pattern"], value)
-
-
-def test_only_an_arn_is_an_arn():
-    assert resource_identity.is_arn(JOB_ARN)
-    assert not resource_identity.is_arn(CREATE_FAILED)
-    assert not resource_identity.is_arn("")
-    assert not resource_identity.is_arn(None)
-
-
-# -- tags --------------------------------------------------------------------------------------------------------
-def test_tags_become_bedrock_tag_lists():
-    assert resource_identity.tag_list('{"project": "support-assistant", "distillation-stage": "sandbox"}') == [
-        {"key": "project", "value": "support-assistant"},
-        {"key": "distillation-stage", "value": "sandbox"},
-    ]
-    assert resource_identity.tag_list("") == []
-    assert resource_identity.tag_list(None) == []
-
-
-def test_unchanged_tags_are_left_alone_even_reordered(bedrock):
-    resource_identity.retag(bedrock, JOB_ARN, '{"a": "1", "b": "2"}', '{"b": "2", "a": "1"}')
-
-
-def test_changed_tags_are_tagged_and_removed_keys_untagged(bedrock):
-    bedrock.stubber.add_response(
-        "tag_resource",
-        {},
-        {"resourceARN": JOB_ARN, "tags": [{"key": "project", "value": "claims"}, {"key": "owner", "value": "ml"}]},
-    )
-    bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["cost-center", "team"]})
-    resource_identity.retag(
-        bedrock,
-        JOB_ARN,
-        '{"project": "claims", "owner": "ml"}',
-        '{"project": "support", "team": "a", "cost-center": "1"}',
-    )
-
-
-def test_tags_that_are_only_added_need_no_untagging(bedrock):
-    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": [{"key": "a", "value": "1"}]})
-    resource_identity.retag(bedrock, JOB_ARN, '{"a": "1"}', None)
-
-
-def test_removing_every_tag_only_untags(bedrock):
-    bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["a"]})
-    resource_identity.retag(bedrock, JOB_ARN, "{}", '{"a": "1"}')
-
-
-# -- lookups -----------------------------------------------------------------------------------------------------
-def test_a_resource_bedrock_no_longer_knows_is_none(bedrock):
-    bedrock.stubber.add_client_error(
-        "get_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
-    )
-    assert aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN) is None
-
-
-def test_any_other_error_of_a_lookup_is_raised(bedrock):
-    bedrock.stubber.add_client_error(
-        "get_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
-    )
-    with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN)
-
-
-def test_a_services_own_not_found_code_counts_as_gone_when_named(stub):
-    ssm = botocore.session.get_session().create_client("ssm", region_name="us-west-2")
-    stubber = stub(ssm)
-    name = "/bedrock-distillation/sandbox/invocation-logging"
-    for _ in range(2):
-        stubber.add_client_error("delete_parameter", "ParameterNotFound", "", 400, {"Name": name})
-    assert aws_clients.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name) is None
-    with pytest.raises(ssm.exceptions.ParameterNotFound):
-        aws_clients.unless_gone(ssm.delete_parameter, Name=name)
 
 
 def throughput_summary(arn: str = THROUGHPUT_ARN, desired: str | None = None, model: str = MODEL_ARN) -> dict:
@@ -606,95 +476,8 @@ def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedroc
     assert [r.levelname for r in caplog.records] == ["WARNING"]
 
 
-@pytest.mark.parametrize(
-    ("name", "prefix"),
-    [
-        ("sandbox-distill-3aa7f4218eee", "sandbox-distill-"),
-        ("shared-dev-distill-0a1b2c3d4e5f", "shared-dev-distill-"),
-        ("prod-copy-a3813fa7ad4e", "prod-copy-"),
-        ("shared-dev-copy-7e2c9b4d1f06", "shared-dev-copy-"),
-    ],
-)
-def test_a_names_prefix_is_what_every_name_of_its_kind_in_the_stage_shares(name, prefix):
-    assert resource_identity.name_prefix(name) == prefix
-
-
-def test_the_stage_is_the_stage_tag_of_a_tags_property():
-    assert stage_ownership.stage_of('{"project":"support","distillation-stage":"sandbox"}') == "sandbox"
-    assert stage_ownership.stage_of('{"project":"support"}') is None
-    assert stage_ownership.stage_of(None) is None
-
-
-def test_the_handlers_stage_tag_is_the_one_the_stack_gives():
-    from distill.naming import STAGE_TAG
-
-    assert stage_ownership.STAGE_TAG == STAGE_TAG
-
-
-# -- whether a resource found by name is the stage's ---------------------------------------------------------------
-JOB_NAME = "sandbox-distill-3aa7f4218eee"
-REMEDY = "Raise distillation.revision in cdk.json"
-
-
-def test_a_resource_tagged_with_the_stage_is_the_stages(bedrock):
-    tags = [{"key": "project", "value": "support"}, {"key": "distillation-stage", "value": "sandbox"}]
-    bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": JOB_ARN})
-    assert stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY) is None
-
-
-@pytest.mark.parametrize(
-    "tags, owner",
-    [
-        ([], "it has no distillation-stage tag"),
-        ([{"key": "project", "value": "support"}], "it has no distillation-stage tag"),
-        ([{"key": "distillation-stage", "value": "sandbox-2"}], "it is tagged distillation-stage=sandbox-2"),
-        ([{"key": "distillation-stage", "value": ""}], "it is tagged distillation-stage="),
-    ],
-    ids=["untagged", "other-tags-only", "another-stage", "empty-stage"],
-)
-def test_a_resource_without_the_stages_tag_is_refused_naming_it_its_owner_and_what_to_do(bedrock, tags, owner):
-    bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": JOB_ARN})
-    with pytest.raises(stage_ownership.NotTheStages) as raised:
-        stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
-    assert str(raised.value) == (
-        f"The distillation job {JOB_ARN} has the name {JOB_NAME} that this stage derives for its own, but {owner} "
-        "rather than distillation-stage=sandbox: it is not this stage's, so it is left as it is. Raise "
-        "distillation.revision in cdk.json, then deploy again."
-    )
-    assert isinstance(raised.value, RuntimeError)
-
-
-def test_tags_the_caller_already_has_are_not_asked_for_again(bedrock):
-    """The Stubber has nothing queued: a ListTagsForResource would fail the test."""
-    ours = [{"key": "distillation-stage", "value": "sandbox"}]
-    stage_ownership.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=ours)
-    with pytest.raises(stage_ownership.NotTheStages, match="it has no distillation-stage tag"):
-        stage_ownership.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=[])
-
-
-@pytest.mark.parametrize("stage", [None, ""], ids=["none", "empty"])
-def test_properties_that_name_no_stage_own_nothing_they_find_by_name(bedrock, stage):
-    """Even an untagged resource: without a stage to compare, nothing found by name is taken for the stage's."""
-    bedrock.stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": JOB_ARN})
-    with pytest.raises(stage_ownership.NotTheStages) as raised:
-        stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, stage, REMEDY)
-    assert str(raised.value) == (
-        f"The distillation job {JOB_ARN} has the name {JOB_NAME} that this stage derives for its own, but it has no "
-        "distillation-stage tag rather than the distillation-stage tag of a stage (the resource's properties name "
-        "none): it is not this stage's, so it is left as it is. Raise distillation.revision in cdk.json, then deploy "
-        "again."
-    )
-
-
-def test_tags_that_cannot_be_read_fail_the_check(bedrock):
-    bedrock.stubber.add_client_error(
-        "list_tags_for_resource", "AccessDeniedException", "not authorized", 403, {"resourceARN": JOB_ARN}
-    )
-    with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        stage_ownership.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
-
-
-# -- whether the stack rolls back -------------------------------------------------------------------------------
+# -- the release every handler of a stage runs -------------------------------------------------------------------
+# The request's own stack: the serving stack.
 STACK_ID = (
     "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
@@ -702,36 +485,10 @@ STACK_ID = (
 STACK_EVENT = {"StackId": STACK_ID}
 
 
-@pytest.fixture
-def cloudformation(stub):
-    client = botocore.session.get_session().create_client("cloudformation", region_name="us-west-2")
-    client.stubber = stub(client)
-    return client
-
-
 def stack_is(cloudformation, status: str) -> None:
     own_stack_is(cloudformation.stubber, STACK_ID, status)
 
 
-@pytest.mark.parametrize(
-    ("status", "rolling_back"),
-    [
-        ("UPDATE_ROLLBACK_IN_PROGRESS", True),
-        ("ROLLBACK_IN_PROGRESS", True),
-        ("IMPORT_ROLLBACK_IN_PROGRESS", True),
-        ("UPDATE_IN_PROGRESS", False),
-        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
-        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", False),
-        ("DELETE_IN_PROGRESS", False),
-        ("CREATE_IN_PROGRESS", False),
-    ],
-)
-def test_a_stack_rolls_back_while_its_status_says_a_rollback_is_in_progress(cloudformation, status, rolling_back):
-    stack_is(cloudformation, status)
-    assert stack_rollback.rolling_back(cloudformation, STACK_ID) is rolling_back
-
-
-# -- the release every handler of a stage runs -------------------------------------------------------------------
 NOT_RELEASING = "Not releasing the stage's unserved models"
 
 
@@ -856,85 +613,6 @@ def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, m
         release_stage_models(bedrock, cloudformation)
 
 
-def test_the_remaining_time_is_the_contexts_in_seconds():
-    assert aws_clients.remaining_seconds(LambdaContext(12.5)) == 12.5
-
-
-# -- clients -----------------------------------------------------------------------------------------------------
-def test_a_lazy_client_is_created_on_first_use_only():
-    lazy = aws_clients.LazyClient("s3")
-    assert lazy._client is None
-    assert lazy.meta.service_model.service_name == "s3"
-    assert lazy.meta.config.retries == {"mode": "standard", "total_max_attempts": aws_clients.MAX_ATTEMPTS}
-
-
-def test_every_client_has_the_shared_retries_and_timeouts():
-    config = aws_clients.client("bedrock").meta.config
-    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
-    assert (config.connect_timeout, config.read_timeout) == (5, 15)
-
-
-class Body:
-    """The raw body of a canned HTTP answer, as AWSResponse reads it."""
-
-    def __init__(self, content: bytes):
-        self.content = content
-
-    def stream(self, **_):
-        yield self.content
-
-
-# AWS names the error in a header (REST-JSON services such as Bedrock) or in the body (JSON ones such as EventBridge).
-THROTTLED = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-
-
-def answer_throttled_first(client, times: int, success: dict) -> list:
-    """Answers the client's requests on the wire: ThrottlingException `times` times, then success. Returns the hits."""
-    hits = []
-
-    def answer(request, **_):
-        hits.append(request.url)
-        if len(hits) <= times:
-            headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/json"}
-            return AWSResponse(request.url, 400, headers, Body(THROTTLED))
-        return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, Body(json.dumps(success).encode()))
-
-    client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}.*", answer)
-    return hits
-
-
-@pytest.fixture
-def no_backoff(monkeypatch):
-    """The retries happen as configured; only the waits between them are skipped."""
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0)
-
-
-@pytest.mark.parametrize(
-    "folder",
-    ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"],
-)
-def test_each_handlers_bedrock_client_retries_throttling_until_it_succeeds(no_backoff, folder):
-    client = load_handler(folder).bedrock
-    hits = answer_throttled_first(client, 3, customization_job(JOB_ARN, "InProgress"))
-    assert client.get_model_customization_job(jobIdentifier=JOB_ARN)["status"] == "InProgress"
-    assert len(hits) == 4
-
-
-def test_the_watchers_events_client_retries_throttling_too(no_backoff):
-    events = load_handler("shared/python", "wait_signal").events
-    hits = answer_throttled_first(events, 3, {})
-    events.disable_rule(Name="sandbox-distill-3aa7f4218eee-poll")
-    assert len(hits) == 4
-
-
-def test_throttling_that_outlasts_every_attempt_fails_with_bedrocks_error(no_backoff):
-    client = load_handler("provisioned_throughput").bedrock
-    hits = answer_throttled_first(client, 4, customization_job(JOB_ARN, "InProgress"))
-    with pytest.raises(client.exceptions.ThrottlingException):
-        client.get_model_customization_job(jobIdentifier=JOB_ARN)
-    assert len(hits) == 4
-
-
 @pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED"])
 def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_is_stuck(
     bedrock, cloudformation, caplog, status
@@ -949,9 +627,3 @@ def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_i
         f"The stack sandbox-distillation-training is {status}",
         f"{NOT_RELEASING} while a stack of the stage rolls back",
     ]
-
-
-def test_the_stage_stacks_a_release_reads_are_named_as_the_app_names_them():
-    from distill.naming import stack_name
-
-    assert stack_rollback.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]
