@@ -121,7 +121,7 @@ def stage_created(
 
 def tags_read(resources: Sequence[str], wildcard_reason: str) -> Permission:
     """Reading the tags of ``resources`` (ListTagsForResource), which a handler does before it adopts, retags, moves,
-    stops or deletes what it found by a name the stack derives (lambda/shared/python/custom_resource.py
+    stops or deletes what it found by a name the stack derives (lambda/shared/python/stage_ownership.py
     require_stage): the Null condition of ``stage_created`` lets it tag a resource that carries no STAGE_TAG, so IAM
     alone does not keep it off another team's untagged resource of that name. A read, on any resource of the type:
     the tags are what tell the stage's own from the rest."""
@@ -134,12 +134,12 @@ def tags_read(resources: Sequence[str], wildcard_reason: str) -> Permission:
 
 def own_stack_status(stack: Stack) -> Permission:
     """Reading the handler's own stack (DescribeStacks), to tell CloudFormation's rollback from an update
-    (lambda/shared/python/custom_resource.py rolling_back)."""
+    (lambda/shared/python/stack_rollback.py rolling_back)."""
     return Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id])
 
 
 def model_release(stack: Stack, stage_name: str) -> list[Permission]:
-    """What deleting a custom model once nothing serves it takes (lambda/shared/python/custom_resource.py
+    """What deleting a custom model once nothing serves it takes (lambda/shared/python/model_release.py
     delete_model_unless_served and release_unserved_models): finding the stage's models and what serves them, their
     tags, and the delete, of the stage's own models only (``stage_owned``). The list actions take no resource-level
     permission (Service Authorization Reference for Amazon Bedrock, read 2026-12-02)."""
@@ -176,7 +176,7 @@ def model_release(stack: Stack, stage_name: str) -> list[Permission]:
             "deleted.",
         ),
         # Nothing is released while a stack of the stage rolls back or waits in a failed rollback
-        # (custom_resource.stage_unsettled), the handler's own stack included.
+        # (stack_rollback.stage_unsettled), the handler's own stack included.
         Permission(
             actions=["cloudformation:DescribeStacks"],
             resources=[

@@ -99,7 +99,7 @@ class ModelCopy(Construct):
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,
-            # Deleting a copied model waits for a throughput moving off it (custom_resource.delete_model_unless_served).
+            # Deleting a copied model waits for a throughput moving off it (model_release.delete_model_unless_served).
             timeout=Duration.minutes(15),
         )
 

@@ -7,7 +7,7 @@ everything that defines the job) is its identity:
 - Create and Update first look the job up by that name and adopt it when it exists. A retried request, a rollback
   (CloudFormation's second Update with the previous properties) and a redeployed stack therefore get back the job
   they describe instead of starting and paying for another; only a name Bedrock does not know starts a new job. A
-  job of that name is adopted only if it carries the stage's tag (custom_resource.require_stage): another team's job
+  job of that name is adopted only if it carries the stage's tag (stage_ownership.require_stage): another team's job
   fails the request and runs on untouched.
 - A new name on Update is a new job (a new physical id); CloudFormation then deletes the old one in its cleanup,
   which stops it if it still runs. Tags do not define the job and are applied in place.
@@ -25,15 +25,20 @@ import json
 import logging
 import time
 
-import custom_resource
+import aws_clients
+import lost_answers
+import model_release
+import request_log
+import resource_identity
+import stack_rollback
+import stage_ownership
 from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
-ssm = custom_resource.LazyClient("ssm")
-cloudformation = custom_resource.LazyClient("cloudformation")
+bedrock = aws_clients.client("bedrock")
+ssm = aws_clients.LazyClient("ssm")
+cloudformation = aws_clients.LazyClient("cloudformation")
 
 # Bedrock's answer while IAM has not propagated the service role's new permissions (user guide, "Troubleshooting
 # model customization issues", read 2026-11-30: "Could not validate GetObject permissions to access Amazon S3
@@ -50,14 +55,15 @@ NOT_THE_STAGES_REMEDY = (
 )
 
 
+@request_log.cloudformation_request
 def on_event(event, context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
     if event["RequestType"] == "Delete":
         answered = delete(event, context)
         properties = event["ResourceProperties"]
-        custom_resource.release_stage_models(
-            bedrock, cloudformation, event, properties["JobName"], custom_resource.stage_of(properties.get("JobTags"))
+        model_release.release_stage_models(
+            bedrock, cloudformation, event, properties["JobName"], stage_ownership.stage_of(properties.get("JobTags"))
         )
         return answered
     answered = create(event, context) if event["RequestType"] == "Create" else update(event, context)
@@ -93,9 +99,9 @@ def unpublish(properties, job_arn):
     name = properties.get("JobArnParameterName")
     if not name:
         return
-    published = custom_resource.unless_gone(ssm.get_parameter, gone=("ParameterNotFound",), Name=name)
+    published = aws_clients.unless_gone(ssm.get_parameter, gone=("ParameterNotFound",), Name=name)
     if published is not None and published["Parameter"]["Value"] == job_arn:
-        custom_resource.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name)
+        aws_clients.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name)
 
 
 def create(event, context):
@@ -106,7 +112,7 @@ def create(event, context):
     require_stage(properties, job)
     refuse_if_unusable(job)
     LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
-    custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), None)
+    resource_identity.retag(bedrock, job["jobArn"], properties.get("JobTags"), None)
     reclaim(job)
     return answer(job)
 
@@ -114,7 +120,7 @@ def create(event, context):
 def reclaim(job):
     """A completed job adopted again owns its model again: it is no longer to be deleted once unserved."""
     if job.get("outputModelArn"):
-        custom_resource.untag_for_deletion(bedrock, job["outputModelArn"])
+        model_release.untag_for_deletion(bedrock, job["outputModelArn"])
 
 
 def update(event, context):
@@ -127,14 +133,14 @@ def update(event, context):
         # is. A job of those settings that cannot produce a model is adopted only by a rollback, which must restore
         # what was; an update asked for by the user is refused, before its cleanup stops the job that runs now.
         require_stage(properties, job)
-        if not custom_resource.rolling_back(cloudformation, event["StackId"]):
+        if not stack_rollback.rolling_back(cloudformation, event["StackId"]):
             refuse_if_unusable(job)
         LOG.info("Adopting the distillation job %s (%s), which already exists", job["jobName"], job["status"])
         reclaim(job)
     stop_stray(event, job["jobArn"])
-    custom_resource.retag(bedrock, job["jobArn"], properties.get("JobTags"), old.get("JobTags"))
+    resource_identity.retag(bedrock, job["jobArn"], properties.get("JobTags"), old.get("JobTags"))
     if job.get("outputModelArn"):
-        custom_resource.retag(
+        resource_identity.retag(
             bedrock, job["outputModelArn"], properties.get("CustomModelTags"), old.get("CustomModelTags")
         )
     return answer(job)
@@ -152,7 +158,7 @@ def stop_stray(event, kept):
         return
     try:
         require_stage(event["OldResourceProperties"], stray)
-    except custom_resource.NotTheStages as refusal:
+    except stage_ownership.NotTheStages as refusal:
         # Failing here would fail the request (in a rollback, leaving the stack in UPDATE_ROLLBACK_FAILED) for a
         # job that is not the stage's; it is only not stopped.
         LOG.warning("Not stopping the distillation job named %s: %s", old_name, refusal)
@@ -163,13 +169,13 @@ def stop_stray(event, kept):
 
 def find_job(name):
     """Bedrock's description of the job named ``name``, or None when there is none."""
-    return custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
+    return aws_clients.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
 
 
 def require_stage(properties, job):
-    """custom_resource.require_stage for a job found by name, against the stage of the properties' JobTags."""
-    stage = custom_resource.stage_of(properties.get("JobTags"))
-    custom_resource.require_stage(
+    """stage_ownership.require_stage for a job found by name, against the stage of the properties' JobTags."""
+    stage = stage_ownership.stage_of(properties.get("JobTags"))
+    stage_ownership.require_stage(
         bedrock, "distillation job", job["jobName"], job["jobArn"], stage, NOT_THE_STAGES_REMEDY
     )
 
@@ -190,7 +196,7 @@ def refuse_if_unusable(job):
 
 
 def model_exists(model_arn):
-    return custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
+    return aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
 
 
 def start_job(properties, context):
@@ -208,17 +214,14 @@ def start_job(properties, context):
                 require_stage(properties, existing)
                 return existing
             propagating = code == "ValidationException" and any(m in message.lower() for m in PROPAGATION_MESSAGES)
-            if (
-                not propagating
-                or custom_resource.remaining_seconds(context) < delay + 2 * custom_resource.CALL_BUDGET_SECONDS
-            ):
+            if not propagating or aws_clients.remaining_seconds(context) < delay + 2 * aws_clients.CALL_BUDGET_SECONDS:
                 raise RuntimeError(refusal(name, code, message, propagating)) from error
             LOG.info("Bedrock cannot see the permissions yet (%s); retrying in %d s", message, delay)
             time.sleep(delay)
             delay = min(2 * delay, MAX_RETRY_DELAY)
             continue
         except BotoCoreError as error:
-            found = custom_resource.settle_by_name(
+            found = lost_answers.settle_by_name(
                 find_job, "distillation job", name, error, context, interval=FIRST_RETRY_DELAY
             )
             require_stage(properties, found)
@@ -243,7 +246,7 @@ def job_request(properties):
         "jobName": name,
         "customModelName": name,
         # Names are used once, so the name alone identifies this request to Bedrock's idempotency.
-        "clientRequestToken": custom_resource.token(name),
+        "clientRequestToken": resource_identity.token(name),
         "roleArn": properties["RoleArn"],
         "baseModelIdentifier": properties["StudentModelIdentifier"],
         "customizationType": "DISTILLATION",
@@ -258,8 +261,8 @@ def job_request(properties):
         "trainingDataConfig": json.loads(properties["TrainingDataConfig"]),
         "outputDataConfig": {"s3Uri": properties["OutputS3Uri"]},
         "customModelKmsKeyId": properties["CustomModelKmsKeyId"],
-        "jobTags": custom_resource.tag_list(properties.get("JobTags")),
-        "customModelTags": custom_resource.tag_list(properties.get("CustomModelTags")),
+        "jobTags": resource_identity.tag_list(properties.get("JobTags")),
+        "customModelTags": resource_identity.tag_list(properties.get("CustomModelTags")),
     }
     if properties.get("VpcConfig"):
         request["vpcConfig"] = json.loads(properties["VpcConfig"])
@@ -280,9 +283,9 @@ def answer(job):
 
 def delete(event, context):
     job_arn = event["PhysicalResourceId"]
-    if not custom_resource.is_arn(job_arn):
+    if not resource_identity.is_arn(job_arn):
         return {"PhysicalResourceId": job_arn}
-    job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=job_arn)
+    job = aws_clients.unless_gone(bedrock.get_model_customization_job, jobIdentifier=job_arn)
     if job is None:
         LOG.info("The distillation job %s is already gone", job_arn)
         unpublish(event["ResourceProperties"], job_arn)
@@ -298,7 +301,7 @@ def delete(event, context):
                 raise RuntimeError(f"Could not stop the distillation job {job_arn}: {error}") from error
         LOG.info("Stopped the distillation job %s", job_arn)
     elif job["status"] == "Completed" and not retain_model:
-        outcome = custom_resource.delete_model_unless_served(bedrock, job["outputModelArn"], context)
+        outcome = model_release.delete_model_unless_served(bedrock, job["outputModelArn"], context)
         LOG.info("The custom model %s of %s: %s", job["outputModelArn"], job["jobName"], outcome)
     else:
         LOG.info("The distillation job %s is %s; nothing to stop or delete", job_arn, job["status"])

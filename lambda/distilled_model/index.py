@@ -16,26 +16,29 @@ rolls back: its rollback runs before the throughput's, which moves back to a mod
 
 import logging
 
-import custom_resource
+import aws_clients
+import model_release
+import request_log
+import resource_identity
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
-cloudformation = custom_resource.client("cloudformation")
+bedrock = aws_clients.client("bedrock")
+cloudformation = aws_clients.client("cloudformation")
 
 
+@request_log.cloudformation_request
 def on_event(event, context):
     """Provider framework entry point."""
     properties = event["ResourceProperties"]
     name = properties["JobName"]
     answered = release(event["PhysicalResourceId"], context) if event["RequestType"] == "Delete" else look_up(name)
-    custom_resource.release_stage_models(bedrock, cloudformation, event, name, properties.get("Stage"))
+    model_release.release_stage_models(bedrock, cloudformation, event, name, properties.get("Stage"))
     return answered
 
 
 def look_up(name):
-    job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
+    job = aws_clients.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
     if job is None:
         raise RuntimeError(f"No distillation job named {name} exists: deploy the training stack first.")
     if job["status"] != "Completed":
@@ -47,7 +50,7 @@ def look_up(name):
                 else "Raise distillation.revision in cdk.json to start a new job, then deploy again."
             )
         )
-    model = custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=job["outputModelArn"])
+    model = aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=job["outputModelArn"])
     if model is None:
         raise RuntimeError(
             f"The custom model of the distillation job {name} has been deleted. Raise distillation.revision in "
@@ -58,9 +61,9 @@ def look_up(name):
 
 
 def release(model_arn, context):
-    if custom_resource.is_arn(model_arn):
-        tags = custom_resource.unless_gone(bedrock.list_tags_for_resource, resourceARN=model_arn)
-        if tags and any(t["key"] == custom_resource.DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]):
-            outcome = custom_resource.delete_model_unless_served(bedrock, model_arn, context)
+    if resource_identity.is_arn(model_arn):
+        tags = aws_clients.unless_gone(bedrock.list_tags_for_resource, resourceARN=model_arn)
+        if tags and any(t["key"] == model_release.DELETE_WHEN_UNSERVED_TAG for t in tags["tags"]):
+            outcome = model_release.delete_model_unless_served(bedrock, model_arn, context)
             LOG.info("The custom model %s, no longer wanted by its job's stack: %s", model_arn, outcome)
     return {"PhysicalResourceId": model_arn}

@@ -10,13 +10,13 @@ the custom model's ARN, or FAILURE with Bedrock's reason (see wait_signal).
 import logging
 import os
 
-import custom_resource
+import aws_clients
+import request_log
 import wait_signal
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
+bedrock = aws_clients.client("bedrock")
 
 WHEN_BEDROCK_SAYS_NOTHING = {
     "Failed": "Bedrock gave no failure message; the job's page in the Bedrock console may say more",
@@ -24,6 +24,13 @@ WHEN_BEDROCK_SAYS_NOTHING = {
 }
 
 
+def watched(event):
+    """The ids on the log lines besides the event's: the job's name, and its ARN when the event is its state change
+    (a scheduled poll carries none)."""
+    return {"jobName": os.environ["JOB_NAME"], "jobArn": (event.get("detail") or {}).get("jobArn")}
+
+
+@request_log.eventbridge_event(watched)
 def handler(event, _context):
     """Signals the wait condition once the job has ended; returns the job's status, or what it did instead."""
     name = os.environ["JOB_NAME"]
@@ -31,7 +38,7 @@ def handler(event, _context):
         LOG.info("The wait for %s is over; disabling the poll", name)
         wait_signal.stop_polling()
         return "not waiting"
-    job = custom_resource.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
+    job = aws_clients.unless_gone(bedrock.get_model_customization_job, jobIdentifier=name)
     if job is None:
         wait_signal.signal(
             "FAILURE",

@@ -17,18 +17,19 @@ is in place now, it is left alone and the rollback succeeds, instead of being re
 import json
 import logging
 
-import custom_resource
+import aws_clients
+import request_log
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
-ssm = custom_resource.client("ssm")
+bedrock = aws_clients.client("bedrock")
+ssm = aws_clients.client("ssm")
 
 # CloudFormation's fixed physical id: Updates keep it, so only a real removal sends Delete.
 PHYSICAL_ID = "bedrock-model-invocation-logging"
 
 
+@request_log.cloudformation_request
 def on_event(event, _context):
     """Provider framework entry point: Create, Update and Delete each get one function."""
     LOG.info("%s %s", event["RequestType"], event["LogicalResourceId"])
@@ -80,9 +81,7 @@ def delete(properties):
         restore(state["replaced"])
     else:
         bedrock.delete_model_invocation_logging_configuration()
-    custom_resource.unless_gone(
-        ssm.delete_parameter, gone=("ParameterNotFound",), Name=properties["StateParameterName"]
-    )
+    aws_clients.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=properties["StateParameterName"])
     return {"PhysicalResourceId": PHYSICAL_ID}
 
 

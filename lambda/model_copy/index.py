@@ -5,7 +5,7 @@ job has completed. The copy's name (TargetModelName, derived by the stack from t
 identity: Create and Update first look for a copy job of that name and adopt it, so a retried request or a
 CloudFormation rollback never makes a second copy; a copy whose model has since been deleted is made again. A
 CreateModelCopyJob whose answer is lost is settled the same way, by looking the copy up by name. A copy of that name
-is adopted only if its model carries the stage's tag (custom_resource.require_stage): another team's copy fails the
+is adopted only if its model carries the stage's tag (stage_ownership.require_stage): another team's copy fails the
 request and is left as it is. A new name on Update
 is a new copy, and CloudFormation then deletes the old one. Delete removes the copied model only when
 RetainModelOnDelete is "false"; the shared source model in the other account is never touched.
@@ -19,14 +19,18 @@ to complete, then deletes its model when RetainModelOnDelete is "false" (or tags
 import logging
 import time
 
-import custom_resource
+import aws_clients
+import lost_answers
+import model_release
+import request_log
+import resource_identity
+import stage_ownership
 from botocore.exceptions import BotoCoreError
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
-cloudformation = custom_resource.client("cloudformation")
+bedrock = aws_clients.client("bedrock")
+cloudformation = aws_clients.client("cloudformation")
 
 # How long to wait before looking again for a copy whose CreateModelCopyJob answer was lost, when Bedrock is out of
 # reach.
@@ -39,6 +43,7 @@ NOT_THE_STAGES_REMEDY = (
 )
 
 
+@request_log.cloudformation_request
 def on_event(event, context):
     """Provider framework entry point: one function per request type."""
     LOG.info("%s %s (%s)", event["RequestType"], event["LogicalResourceId"], event.get("PhysicalResourceId", ""))
@@ -46,12 +51,12 @@ def on_event(event, context):
     # CloudFormation's hour runs from the request.
     began = int(time.time())
     properties = event["ResourceProperties"]
-    custom_resource.release_stage_models(
+    model_release.release_stage_models(
         bedrock,
         cloudformation,
         event,
         properties["TargetModelName"],
-        custom_resource.stage_of(properties.get("Tags")),
+        stage_ownership.stage_of(properties.get("Tags")),
     )
     if event["RequestType"] == "Delete":
         return delete(event, context)
@@ -77,18 +82,18 @@ def find_or_create(event, context, began):
         if existing["status"] == "Completed":
             # A copy adopted again owns its model again: an earlier Delete may have marked it to be deleted once
             # unserved (a running copy has no model yet, and its Delete waits for it instead of marking it).
-            custom_resource.untag_for_deletion(bedrock, existing["targetModelArn"])
+            model_release.untag_for_deletion(bedrock, existing["targetModelArn"])
         return started(existing["jobArn"], began)
     try:
         response = bedrock.create_model_copy_job(
             sourceModelArn=properties["SourceModelArn"],
             targetModelName=name,
             modelKmsKeyId=properties["KmsKeyArn"],
-            targetModelTags=custom_resource.tag_list(properties.get("Tags")),
-            clientRequestToken=custom_resource.token(name, event["RequestId"]),
+            targetModelTags=resource_identity.tag_list(properties.get("Tags")),
+            clientRequestToken=resource_identity.token(name, event["RequestId"]),
         )
     except BotoCoreError as error:
-        found = custom_resource.settle_by_name(
+        found = lost_answers.settle_by_name(
             find_copy, "model copy", name, error, context, interval=SETTLE_RETRY_SECONDS
         )
         require_stage(properties, found)
@@ -112,7 +117,7 @@ def stray_copy(event, kept):
         return None
     try:
         require_stage(event["ResourceProperties"], stray)
-    except custom_resource.NotTheStages as refusal:
+    except stage_ownership.NotTheStages as refusal:
         # Failing here would fail the request (in a rollback, leaving the stack in UPDATE_ROLLBACK_FAILED) for a
         # copy that is not the stage's; it is only not released.
         LOG.warning("Not releasing the model copy named %s: %s", old_name, refusal)
@@ -121,19 +126,19 @@ def stray_copy(event, kept):
 
 
 def require_stage(properties, summary):
-    """custom_resource.require_stage for a copy found by name (a ListModelCopyJobs summary), against the stage of the
+    """stage_ownership.require_stage for a copy found by name (a ListModelCopyJobs summary), against the stage of the
     properties' Tags. A copy job has no tags of its own (CreateModelCopyJob tags only the copied model: API reference,
     CreateModelCopyJob, read 2026-12-02): a completed copy's model is asked for its tags, and a copy still running
     has no model yet, so the tags it was asked to give the model are read from the summary (ModelCopyJobSummary
     targetModelTags)."""
-    stage, name = custom_resource.stage_of(properties.get("Tags")), summary["targetModelName"]
+    stage, name = stage_ownership.stage_of(properties.get("Tags")), summary["targetModelName"]
     if summary["status"] == "Completed":
-        custom_resource.require_stage(
+        stage_ownership.require_stage(
             bedrock, "copied model", name, summary["targetModelArn"], stage, NOT_THE_STAGES_REMEDY
         )
     else:
         tags = summary.get("targetModelTags", [])
-        custom_resource.require_stage(
+        stage_ownership.require_stage(
             bedrock, "model copy", name, summary["jobArn"], stage, NOT_THE_STAGES_REMEDY, tags=tags
         )
 
@@ -151,7 +156,7 @@ def find_copy(name):
 
 
 def model_exists(model_arn):
-    return custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
+    return aws_clients.unless_gone(bedrock.get_custom_model, modelIdentifier=model_arn) is not None
 
 
 def delete(event, context):
@@ -167,7 +172,7 @@ def release(event, context):
     properties = event["ResourceProperties"]
     retain = properties.get("RetainModelOnDelete")
     job_arn = event["PhysicalResourceId"]
-    if retain == "false" and not custom_resource.is_arn(job_arn):
+    if retain == "false" and not resource_identity.is_arn(job_arn):
         job_arn = unheard_copy(properties)
     return release_copy(job_arn, retain, context)
 
@@ -178,7 +183,7 @@ def unheard_copy(properties):
         return None
     try:
         require_stage(properties, found)
-    except custom_resource.NotTheStages as refusal:
+    except stage_ownership.NotTheStages as refusal:
         LOG.warning("Not releasing the model copy named %s: %s", properties["TargetModelName"], refusal)
         return None
     return found["jobArn"]
@@ -187,19 +192,20 @@ def unheard_copy(properties):
 def release_copy(job_arn, retain_model_on_delete, context):
     """Whether the copied model of ``job_arn`` is taken care of: kept, deleted, or (False) not there yet because the
     copy runs."""
-    if retain_model_on_delete != "false" or not job_arn or not custom_resource.is_arn(job_arn):
+    if retain_model_on_delete != "false" or not job_arn or not resource_identity.is_arn(job_arn):
         return True
-    job = custom_resource.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
+    job = aws_clients.unless_gone(bedrock.get_model_copy_job, jobArn=job_arn)
     if job is None or job["status"] == "Failed":
         return True
     if job["status"] != "Completed":
         LOG.info("The model copy %s still runs; its model is deleted once it exists", job_arn)
         return False
-    outcome = custom_resource.delete_model_unless_served(bedrock, job["targetModelArn"], context)
+    outcome = model_release.delete_model_unless_served(bedrock, job["targetModelArn"], context)
     LOG.info("The copied model %s: %s", job["targetModelArn"], outcome)
     return True
 
 
+@request_log.cloudformation_request
 def is_complete(event, context):
     """Create and Update complete once the copy job has (an Update also once the stray it found is released); Delete
     once the copied model is kept or deleted (a copy cannot be stopped, so one still running is waited for, and its

@@ -6,10 +6,12 @@ lifecycle (serving_lifecycle.ServingLifecycle): found by name, moved in place to
 UpdateCustomModelDeployment, created anew only when its name changes.
 """
 
-import custom_resource
+import aws_clients
+import request_log
+import resource_identity
 import serving_lifecycle
 
-bedrock = custom_resource.client("bedrock")
+bedrock = aws_clients.client("bedrock")
 
 
 def create(properties, model, token):
@@ -17,7 +19,7 @@ def create(properties, model, token):
         "clientRequestToken": token,
         "modelDeploymentName": properties["Name"],
         "modelArn": model,
-        "tags": custom_resource.tag_list(properties.get("Tags")),
+        "tags": resource_identity.tag_list(properties.get("Tags")),
     }
     # Bedrock refuses an empty description; no description is the way to say none.
     if properties.get("Description"):
@@ -26,7 +28,7 @@ def create(properties, model, token):
 
 
 def describe(identifier):
-    return custom_resource.unless_gone(bedrock.get_custom_model_deployment, customModelDeploymentIdentifier=identifier)
+    return aws_clients.unless_gone(bedrock.get_custom_model_deployment, customModelDeploymentIdentifier=identifier)
 
 
 def move(arn, model):
@@ -68,5 +70,5 @@ lifecycle = serving_lifecycle.ServingLifecycle(
     remedy="Delete it if it is yours and unused; otherwise, as its name comes from the stage's name and base model "
     "alone, serve the stage with a Provisioned Throughput (serving.mode) or deploy it under another stage name",
 )
-on_event = lifecycle.on_event
-is_complete = lifecycle.is_complete
+on_event = request_log.cloudformation_request(lifecycle.on_event)
+is_complete = request_log.cloudformation_request(lifecycle.is_complete)

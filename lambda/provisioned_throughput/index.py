@@ -6,10 +6,12 @@ same base model, created anew only when the model units, the commitment or the b
 name). This module holds the Provisioned Throughput calls.
 """
 
-import custom_resource
+import aws_clients
+import request_log
+import resource_identity
 import serving_lifecycle
 
-bedrock = custom_resource.client("bedrock")
+bedrock = aws_clients.client("bedrock")
 
 
 def create(properties, model, token):
@@ -18,7 +20,7 @@ def create(properties, model, token):
         "provisionedModelName": properties["Name"],
         "modelId": model,
         "modelUnits": int(properties["ModelUnits"]),
-        "tags": custom_resource.tag_list(properties.get("Tags")),
+        "tags": resource_identity.tag_list(properties.get("Tags")),
     }
     if properties["CommitmentDuration"]:
         request["commitmentDuration"] = properties["CommitmentDuration"]
@@ -26,7 +28,7 @@ def create(properties, model, token):
 
 
 def describe(identifier):
-    return custom_resource.unless_gone(bedrock.get_provisioned_model_throughput, provisionedModelId=identifier)
+    return aws_clients.unless_gone(bedrock.get_provisioned_model_throughput, provisionedModelId=identifier)
 
 
 def move(arn, model):
@@ -50,5 +52,5 @@ lifecycle = serving_lifecycle.ServingLifecycle(
     "it if it is yours and unused, or change serving.modelUnits or serving.commitment so that the stage derives "
     "another name",
 )
-on_event = lifecycle.on_event
-is_complete = lifecycle.is_complete
+on_event = request_log.cloudformation_request(lifecycle.on_event)
+is_complete = request_log.cloudformation_request(lifecycle.is_complete)

@@ -11,13 +11,13 @@ deletes what it created.
 import logging
 import os
 
-import custom_resource
+import aws_clients
+import request_log
 import wait_signal
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.client("bedrock")
+bedrock = aws_clients.client("bedrock")
 
 # How each kind of serving is described, and the status in which it serves.
 KINDS = {
@@ -32,6 +32,12 @@ KINDS = {
 }
 
 
+def watched(_event):
+    """The ids on the log lines besides the event's: the serving resource's ARN and the model it is to serve."""
+    return {"resourceArn": os.environ["RESOURCE_ARN"], "modelArn": os.environ["MODEL_ARN"]}
+
+
+@request_log.eventbridge_event(watched)
 def handler(event, _context):
     """Signals the wait condition once the served model is ready or has failed; returns its status."""
     kind, arn, model = os.environ["KIND"], os.environ["RESOURCE_ARN"], os.environ["MODEL_ARN"]
@@ -39,7 +45,7 @@ def handler(event, _context):
         wait_signal.stop_polling()
         return "not waiting"
     describe, ready = KINDS[kind]
-    resource = custom_resource.unless_gone(describe, arn=arn)
+    resource = aws_clients.unless_gone(describe, arn=arn)
     if resource is None:
         wait_signal.signal("FAILURE", f"The {kind} {arn} no longer exists. Deploy again to create it anew.")
         return "missing"

@@ -14,16 +14,17 @@ logs), gets one fixed, synthetic prompt. Neither prompts nor answers are logged 
 import json
 import logging
 
-import custom_resource
+import aws_clients
+import request_log
+import stack_rollback
 from botocore.exceptions import BotoCoreError, ClientError
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-runtime = custom_resource.client("bedrock-runtime")
-bedrock = custom_resource.LazyClient("bedrock")
-s3 = custom_resource.LazyClient("s3")
-cloudformation = custom_resource.LazyClient("cloudformation")
+runtime = aws_clients.client("bedrock-runtime")
+bedrock = aws_clients.LazyClient("bedrock")
+s3 = aws_clients.LazyClient("s3")
+cloudformation = aws_clients.LazyClient("cloudformation")
 
 PHYSICAL_ID = "smoke-test"
 # A smoke test, not an evaluation: a handful of calls keeps the deploy quick and the handler well inside its timeout.
@@ -35,6 +36,7 @@ READ_BYTES = 1 << 20
 SYNTHETIC_PROMPT = "Reply with the single word OK."
 
 
+@request_log.cloudformation_request
 def on_event(event, _context):
     """Provider framework entry point: Create and Update check the model; Delete does nothing."""
     LOG.info("%s %s", event["RequestType"], event["LogicalResourceId"])
@@ -63,7 +65,7 @@ def stack_rolls_back(event):
     """Whether this Update is CloudFormation's rollback; when the stack cannot be read, the check runs (a forward
     update must not lose its check to a refused DescribeStacks)."""
     try:
-        return custom_resource.rolling_back(cloudformation, event["StackId"])
+        return stack_rollback.rolling_back(cloudformation, event["StackId"])
     except (ClientError, BotoCoreError) as error:
         LOG.warning("Could not read the stack's status (%s); running the smoke test", error)
         return False

@@ -10,14 +10,15 @@ itself is destroyed with it.
 
 import logging
 
-import custom_resource
+import aws_clients
+import request_log
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-s3 = custom_resource.client("s3")
+s3 = aws_clients.client("s3")
 
 
+@request_log.cloudformation_request
 def on_event(event, _context):
     """Provider framework entry point."""
     properties = event["ResourceProperties"]

@@ -25,22 +25,30 @@ import logging
 import math
 import os
 
-import custom_resource
+import aws_clients
+import request_log
 
 LOG = logging.getLogger()
-LOG.setLevel(logging.INFO)
 
-bedrock = custom_resource.LazyClient("bedrock")
-s3 = custom_resource.LazyClient("s3")
-cloudwatch = custom_resource.client("cloudwatch")
+bedrock = aws_clients.LazyClient("bedrock")
+s3 = aws_clients.LazyClient("s3")
+cloudwatch = aws_clients.client("cloudwatch")
 
-# Where Bedrock writes the step-wise metrics inside a job's output folder (distill.naming.TRAINING_METRICS_PATH).
+# Where Bedrock writes the step-wise metrics inside a job's output folder (distill/constructs/job_output.py; a test
+# checks the two agree).
 TRAINING_METRICS_PATH = "training_artifacts/step_wise_training_metrics.csv"
 # PutMetricData takes at most 1,000 metrics a call and 1 MB a request; 1,000 data of these names, two dimensions, a
 # timestamp and a value come to about a third of that.
 MAX_DATA_PER_CALL = 1000
 
 
+def job_of(event):
+    """The ids on the log lines besides the event's: the job whose state changed, by ARN and name."""
+    detail = event.get("detail") or {}
+    return {"jobArn": detail.get("jobArn"), "jobName": detail.get("jobName")}
+
+
+@request_log.eventbridge_event(job_of)
 def handler(event, _context):
     """Publishes the event's metrics; returns how many data went to CloudWatch."""
     detail = event["detail"]

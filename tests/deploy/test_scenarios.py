@@ -560,7 +560,7 @@ def foreign_model(world, name: str, tags: dict[str, str]) -> Model:
 @FOREIGN_TAGS
 def test_the_release_of_unserved_models_leaves_a_model_of_another_stage_alone(world, tags):
     # Named like the stage's own models and tagged to be deleted once unserved, but not tagged as the stage's: the
-    # release (lambda/shared/python/custom_resource.py) leaves it alone without asking (IAM would refuse it too).
+    # release (lambda/shared/python/model_release.py) leaves it alone without asking (IAM would refuse it too).
     theirs = foreign_model(
         world, "dev-distill-0123456789ab", {**tags, "bedrock-distillation:delete-when-unserved": "true"}
     )

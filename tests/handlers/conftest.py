@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
 
 import botocore.httpsession
+import botocore.session
 import botocore.validate
 import pytest
 from botocore.stub import Stubber
@@ -34,6 +36,13 @@ def aws_environment(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def application_log_level(caplog):
+    """The root logger at the functions' application log level, INFO, as the Lambda runtime sets it before it imports
+    a handler (handlers set none of their own: lambda/shared/python/request_log.py)."""
+    caplog.set_level(logging.INFO)
 
 
 @pytest.fixture(autouse=True)
@@ -113,6 +122,22 @@ def stub(request):
     if report is not None and report.passed:
         for stubber in active:
             stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def bedrock(stub):
+    """A Bedrock client of the test's own with a Stubber (``bedrock.stubber``), for the shared modules' functions."""
+    client = botocore.session.get_session().create_client("bedrock", region_name="us-west-2")
+    client.stubber = stub(client)
+    return client
+
+
+@pytest.fixture
+def cloudformation(stub):
+    """A CloudFormation client of the test's own with a Stubber (``cloudformation.stubber``)."""
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-west-2")
+    client.stubber = stub(client)
+    return client
 
 
 def record_calls(*clients) -> list[str]:
@@ -199,7 +224,7 @@ def customization_job(job_arn: str, status: str, name: str = "sandbox-distill-3a
 
 
 def other_stage_stack(stubber: Stubber, name: str, status: str | None = "UPDATE_COMPLETE") -> None:
-    """DescribeStacks of the stage's other stack that a release reads (custom_resource.stage_unsettled) after its
+    """DescribeStacks of the stage's other stack that a release reads (stack_rollback.stage_unsettled) after its
     own: ``status``, or None for a stack that does not exist (CloudFormation's ValidationError)."""
     if status is None:
         stubber.add_client_error(
@@ -221,7 +246,7 @@ def own_stack_is(stubber: Stubber, stack_id: str, status: str) -> None:
     stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": stack_id})
 
 
-# What the stage's release logs instead of raising (custom_resource.release_stage_models).
+# What the stage's release logs instead of raising (model_release.release_stage_models).
 RELEASE_FAILED = "Could not release the stage's unserved models: "
 
 

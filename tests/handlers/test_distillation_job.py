@@ -7,8 +7,9 @@ import copy
 import hashlib
 import json
 
-import custom_resource
+import aws_clients
 import pytest
+import stage_ownership
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from tests.handlers.conftest import (
@@ -338,7 +339,7 @@ def test_create_refuses_a_running_job_of_its_name_that_is_not_the_stages(handler
     """Refused before it is tagged (IAM would let the stage tag an untagged job), adopted or published."""
     bedrock_knows(handler, NAME, "InProgress")
     tags_are(handler, tags=tags)
-    with pytest.raises(custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == not_the_stages(JOB_ARN, NAME, owner)
     assert handler.calls == [GET_JOB, TAGS]
@@ -348,7 +349,7 @@ def test_whose_a_job_of_the_name_is_comes_before_whether_it_ended(handler, conte
     """Another team's failed job is theirs: the message says so, not that the stage's job failed."""
     bedrock_knows(handler, NAME, "Failed", failureMessage="Internal failure")
     tags_are(handler, tags=[])
-    with pytest.raises(custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
 
@@ -358,7 +359,7 @@ def test_a_conflict_that_finds_another_teams_job_of_the_name_is_refused(handler,
     refuse_create(handler, "ConflictException", f"A model customization job named {NAME} already exists.")
     bedrock_knows(handler, NAME, "InProgress")
     tags_are(handler, tags=[])
-    with pytest.raises(custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
     assert handler.calls == [GET_JOB, CREATE_JOB, GET_JOB, TAGS]
@@ -371,7 +372,7 @@ def test_a_lost_create_answer_whose_lookup_finds_another_teams_job_is_refused(ha
     )
     bedrock_knows(handler, NAME, "InProgress")
     tags_are(handler, tags=[{"key": "distillation-stage", "value": "prod"}])
-    with pytest.raises(custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("distillation_job_create"), context)
     assert str(raised.value) == not_the_stages(JOB_ARN, NAME, OTHER_STAGES)
 
@@ -380,7 +381,7 @@ def test_an_update_back_to_settings_whose_job_is_another_teams_is_refused_before
     """Neither the stack's status is asked nor the running job stopped: the request fails at once."""
     bedrock_knows(handler, NAME, "InProgress")
     tags_are(handler, tags=[])
-    with pytest.raises(custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(back_to_earlier_settings(), context)
     assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
     assert handler.calls == [GET_JOB, TAGS]
@@ -390,7 +391,7 @@ def test_a_rollback_refuses_to_adopt_another_teams_job_of_the_previous_name(hand
     bedrock_knows(handler, NAME, "InProgress")
     tags_are(handler, tags=[])
     request = rollback_of(event("distillation_job_update"), physical_id=NEW_JOB_ARN)
-    with pytest.raises(custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(request, context)
     assert str(raised.value) == not_the_stages(JOB_ARN, NAME, UNTAGGED)
 
@@ -454,7 +455,7 @@ def test_iam_propagation_is_retried_until_the_budget_runs_out(handler, context):
 
 
 def test_a_propagation_wait_that_does_not_fit_is_not_started(handler, context):
-    context.remaining_seconds = 2 * custom_resource.CALL_BUDGET_SECONDS + 4
+    context.remaining_seconds = 2 * aws_clients.CALL_BUDGET_SECONDS + 4
     bedrock_knows_no(handler, NAME)
     refuse_create(handler, "ValidationException", NOT_YET_PROPAGATED)
     with pytest.raises(RuntimeError, match="still after waiting for the role's permissions to propagate"):

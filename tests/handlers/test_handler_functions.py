@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import custom_resource
+import aws_clients
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff, RetryContext
@@ -39,18 +39,18 @@ def test_the_call_budget_is_the_longest_a_call_may_take_under_the_client_config(
     """Every attempt may use its whole connect and read timeouts, and every wait between attempts its backoff at
     its largest, stretched by an x-amz-retry-after header (here asking a minute) up to the 5 s the pinned botocore
     allows."""
-    config = custom_resource.CLIENT_CONFIG
+    config = aws_clients.CLIENT_CONFIG
     attempts = config.retries["total_max_attempts"]
     assert config.retries["mode"] == "standard"
     asks_a_minute = AWSResponse("https://bedrock.us-west-2.amazonaws.com", 429, {"x-amz-retry-after": "60000"}, None)
     allowed = attempts * (config.connect_timeout + config.read_timeout) + backoff_maximum(attempts, asks_a_minute)
-    budget = custom_resource.CALL_BUDGET_SECONDS
+    budget = aws_clients.CALL_BUDGET_SECONDS
     assert budget == allowed
 
 
 def test_the_call_budget_is_102_seconds():
     """4 attempts of 5 s to connect and 15 s to read, and waits of at most 1 + 5, 2 + 5 and 4 + 5 s between them."""
-    assert custom_resource.CALL_BUDGET_SECONDS == 4 * (5 + 15) + (1 + 5) + (2 + 5) + (4 + 5) == 102
+    assert aws_clients.CALL_BUDGET_SECONDS == 4 * (5 + 15) + (1 + 5) + (2 + 5) + (4 + 5) == 102
 
 
 def handler_folder(code_directory: Path) -> str | None:
@@ -102,10 +102,10 @@ def test_every_handler_runs_in_some_function_and_every_other_function_is_the_cdk
 def test_every_handlers_worst_case_call_budget_fits_its_functions_timeout(functions):
     """A handler keeps two calls' budget for itself before its timeout (its retries stop there), so the timeout
     must hold at least that, or Lambda ends a handler in the middle of a call."""
-    floor = 2 * custom_resource.CALL_BUDGET_SECONDS
+    floor = 2 * aws_clients.CALL_BUDGET_SECONDS
     short = [
         f"{function['where']} (lambda/{function['folder']}): Timeout {function['timeout']} s, less than 2 x "
-        f"{custom_resource.CALL_BUDGET_SECONDS} s"
+        f"{aws_clients.CALL_BUDGET_SECONDS} s"
         for function in functions
         if function["folder"] and function["timeout"] < floor
     ]

@@ -8,6 +8,7 @@ import time
 import types
 
 import pytest
+import stage_ownership
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from tests.handlers.conftest import (
@@ -239,7 +240,7 @@ def test_create_refuses_a_running_copy_of_its_name_made_for_no_stage(handler):
     """A running copy has no model to ask yet: the tags its request gives the model say whose it is."""
     expect_release(handler)
     copies_named(handler, NAME, [copy_job("InProgress", targetModelTags=[{"key": "team", "value": "search"}])])
-    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("model_copy_create"), None)
     assert str(raised.value) == not_the_stages("model copy", COPY_JOB, "it has no distillation-stage tag")
     assert handler.calls == [
@@ -256,7 +257,7 @@ def test_create_refuses_a_completed_copy_of_its_name_whose_model_is_another_stag
     copies_named(handler, NAME, [copy_job("Completed")])
     the_copied_model(handler, exists=True)
     model_tags_are(handler, ({"key": "distillation-stage", "value": "staging"},))
-    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("model_copy_create"), None)
     assert str(raised.value) == not_the_stages("copied model", COPIED_MODEL, "it is tagged distillation-stage=staging")
 
@@ -266,7 +267,7 @@ def test_a_create_whose_answer_is_lost_refuses_another_teams_copy_it_finds_by_na
     copies_named(handler, NAME, [])
     lose_answers(monkeypatch, handler.bedrock, "create_model_copy_job", ReadTimeoutError(endpoint_url=CREATE_ENDPOINT))
     copies_named(handler, NAME, [copy_job("InProgress", targetModelTags=[])])
-    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("model_copy_create"), context)
     assert str(raised.value) == not_the_stages("model copy", COPY_JOB, "it has no distillation-stage tag")
 

@@ -9,6 +9,7 @@ import time
 import types
 
 import pytest
+import stage_ownership
 from botocore.exceptions import ReadTimeoutError
 
 from tests.handlers.conftest import CREATE_FAILED, event, load_handler, lose_answers, rollback_of
@@ -275,7 +276,7 @@ def test_create_refuses_another_teams_deployment_of_its_name_before_it_is_tagged
     """IAM would let the stage tag an untagged deployment; the Stubber refuses any call not queued."""
     bedrock_knows(handler, NAME, deployment("Creating", RETRAINED_MODEL_ARN))
     tags_are(handler, tags=[{"key": "team", "value": "search"}])
-    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("on_demand_deployment_create"), context)
     assert str(raised.value) == (
         f"The custom model deployment {DEPLOYMENT_ARN} has the name {NAME} that this stage derives for its own, but "

@@ -11,6 +11,7 @@ import time
 import types
 
 import pytest
+import stage_ownership
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from tests.handlers.conftest import CREATE_FAILED, event, load_handler, lose_answers, rollback_of
@@ -441,7 +442,7 @@ def test_create_refuses_a_throughput_of_its_name_that_is_not_the_stages(handler,
     refuses any call not queued."""
     bedrock_knows(handler, NAME, description)
     tags_are(handler, tags=tags)
-    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("provisioned_throughput_create"), context)
     assert str(raised.value) == not_the_stages(owner)
 
@@ -453,7 +454,7 @@ def test_a_create_whose_answer_is_lost_refuses_another_teams_throughput_it_finds
     bedrock_knows_no(handler, NAME)
     bedrock_knows(handler, NAME, throughput("Creating"))
     tags_are(handler, tags=[])
-    with pytest.raises(handler.custom_resource.NotTheStages) as raised:
+    with pytest.raises(stage_ownership.NotTheStages) as raised:
         handler.on_event(event("provisioned_throughput_create"), context)
     assert str(raised.value) == not_the_stages(UNTAGGED)
 

@@ -18,6 +18,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from distill.constructs import job_output
 from tests.conftest import FIXTURES
 from tests.handlers.conftest import event, load_handler
 
@@ -26,6 +27,15 @@ JOB_ARN = (
 )
 BUCKET = "sandbox-distillation-fou-storageoutput-7g8h9i0j1k2l"
 KEY = "distillation-output/model-customization-job-k3x9q2w7e5r1/training_artifacts/step_wise_training_metrics.csv"
+
+
+def test_the_key_the_publisher_reads_is_the_job_output_layout_the_package_derives():
+    """The handler cannot import the package, so it repeats the layout; the tests that follow stub S3 with KEY."""
+    module = load_handler("training_metrics_publisher")
+    assert module.TRAINING_METRICS_PATH == job_output.TRAINING_METRICS_PATH
+    assert f"{job_output.OUTPUT_PREFIX}{job_output.job_output_folder(JOB_ARN)}{job_output.TRAINING_METRICS_PATH}" == KEY
+
+
 JOB_NAME = "sandbox-distill-3aa7f4218eee"
 TRAINING_START = datetime(2026, 11, 28, 11, 30, 1, tzinfo=UTC)
 TRAINING_END = datetime(2026, 11, 28, 14, 2, 0, tzinfo=UTC)

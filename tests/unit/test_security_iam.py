@@ -118,7 +118,7 @@ def test_tagging_is_of_the_stages_own_resources_or_tags_a_new_one_for_the_stage(
 
 
 # The resource types whose tags each custom resource's handler reads before it adopts, retags, moves, stops or
-# deletes what it found by a name the stack derives (lambda/shared/python/custom_resource.py require_stage): the
+# deletes what it found by a name the stack derives (lambda/shared/python/stage_ownership.py require_stage): the
 # Null condition of the tag-on-create grant above lets a handler tag a resource that has no stage tag yet, so the
 # handler itself must tell another team's untagged resource of that name from the stage's own.
 READS_TAGS_OF = {

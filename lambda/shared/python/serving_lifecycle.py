@@ -10,7 +10,7 @@ guide, prov-thru-edit.html and prov-thru-purchase.html, read 2026-11-30).
   that name and adopt it, so CloudFormation's rollback (an Update with the previous properties) finds the one that
   served before instead of buying another; only a name Bedrock does not know creates one. One that has Failed is
   deleted and created anew. What is found by name is the stage's only if it carries the stage's tag
-  (custom_resource.require_stage): another team's resource of that name fails the request and is left as it is.
+  (stage_ownership.require_stage): another team's resource of that name fails the request and is left as it is.
 - An Update that keeps the name moves the live resource to the model it is given and retags it in place. A
   resource still changing cannot move (a rollback asks to move back a throughput the failed update had just begun
   to move): on_event answers at once, and is_complete, which the Provider framework polls, makes the move once the
@@ -24,7 +24,10 @@ guide, prov-thru-edit.html and prov-thru-purchase.html, read 2026-11-30).
 import logging
 import time
 
-import custom_resource
+import aws_clients
+import lost_answers
+import resource_identity
+import stage_ownership
 from botocore.exceptions import BotoCoreError
 
 LOG = logging.getLogger()
@@ -47,7 +50,7 @@ class ServingLifecycle:
     - ``wanted_model(description)``: the model it serves or is moving to; ``busy(description)``: the status it is
       in that it cannot move from (None when it can move).
 
-    ``remedy`` says what to do when a resource of the stage's name is not the stage's (custom_resource.require_stage).
+    ``remedy`` says what to do when a resource of the stage's name is not the stage's (stage_ownership.require_stage).
     """
 
     def __init__(self, bedrock, *, kind, describe, create, move, remove, wanted_model, busy, remedy):
@@ -67,9 +70,9 @@ class ServingLifecycle:
         LOG.info("%s %s (%s)", kind, event["LogicalResourceId"], physical_id)
         properties = event["ResourceProperties"]
         if kind == "Delete":
-            target = physical_id if custom_resource.is_arn(physical_id) else self._made_unheard(event)
+            target = physical_id if resource_identity.is_arn(physical_id) else self._made_unheard(event)
             if target:
-                custom_resource.unless_gone(self.remove, arn=target)
+                aws_clients.unless_gone(self.remove, arn=target)
                 LOG.info("Deleted the %s %s", self.kind, target)
             return {"PhysicalResourceId": physical_id}
         model = properties["ModelArn"]
@@ -89,7 +92,7 @@ class ServingLifecycle:
             return None
         pending = self._follow(physical_id, current, model)
         properties = event["ResourceProperties"]
-        custom_resource.retag(
+        resource_identity.retag(
             self.bedrock, physical_id, properties.get("Tags"), event["OldResourceProperties"].get("Tags")
         )
         return self._answer(physical_id, model, pending)
@@ -104,16 +107,16 @@ class ServingLifecycle:
             arn = self._arn(current)
             LOG.info("Adopting the %s %s, which already exists", self.kind, arn)
             pending = self._follow(arn, current, model)
-            custom_resource.retag(self.bedrock, arn, properties.get("Tags"), None)
+            resource_identity.retag(self.bedrock, arn, properties.get("Tags"), None)
             return self._answer(arn, model, pending)
         if current is not None:
             self._delete_failed(current)
         # The name is free again once a resource is deleted, so the token also carries this request's id.
-        token = custom_resource.token(name, event["RequestId"])
+        token = resource_identity.token(name, event["RequestId"])
         try:
             arn = self.create(properties, model, token)
         except BotoCoreError as error:
-            found = custom_resource.settle_by_name(
+            found = lost_answers.settle_by_name(
                 self.describe, self.kind, name, error, context, interval=LOOK_AGAIN_SECONDS
             )
             arn = self._arn(found)
@@ -134,7 +137,7 @@ class ServingLifecycle:
                 "serving.modelUnits to buy another."
             )
         LOG.info("The %s %s has failed (%s); deleting it to create it anew", self.kind, arn, reason)
-        custom_resource.unless_gone(self.remove, arn=arn)
+        aws_clients.unless_gone(self.remove, arn=arn)
 
     def _delete_stray(self, event, kept):
         """What a failed forward Update made but the stack never learnt of (its answer lost, or its request failed
@@ -151,13 +154,13 @@ class ServingLifecycle:
         if arn not in (event["PhysicalResourceId"], kept):
             try:
                 self._require_stage(event, old_name, arn)
-            except custom_resource.NotTheStages as refusal:
+            except stage_ownership.NotTheStages as refusal:
                 # Failing here would fail the request for what is not the stage's (in a rollback, leaving the
                 # stack in UPDATE_ROLLBACK_FAILED); it is only not deleted.
                 LOG.warning("Not deleting the %s named %s: %s", self.kind, old_name, refusal)
                 return
             LOG.info("Deleting the %s %s, which a failed update made and nothing holds", self.kind, arn)
-            custom_resource.unless_gone(self.remove, arn=arn)
+            aws_clients.unless_gone(self.remove, arn=arn)
 
     def _made_unheard(self, event):
         """The ARN to delete for a Delete whose physical id is not an ARN: it follows a Create that CloudFormation
@@ -171,15 +174,15 @@ class ServingLifecycle:
         arn = self._arn(current)
         try:
             self._require_stage(event, name, arn)
-        except custom_resource.NotTheStages as refusal:
+        except stage_ownership.NotTheStages as refusal:
             LOG.warning("Not deleting the %s named %s: %s", self.kind, name, refusal)
             return None
         return arn
 
     def _require_stage(self, event, name, arn):
-        """custom_resource.require_stage for a resource found by ``name`` (not by the physical id the stack holds)."""
-        stage = custom_resource.stage_of(event["ResourceProperties"].get("Tags"))
-        custom_resource.require_stage(self.bedrock, self.kind, name, arn, stage, self.remedy)
+        """stage_ownership.require_stage for a resource found by ``name`` (not by the physical id the stack holds)."""
+        stage = stage_ownership.stage_of(event["ResourceProperties"].get("Tags"))
+        stage_ownership.require_stage(self.bedrock, self.kind, name, arn, stage, self.remedy)
 
     def _follow(self, arn, current, model):
         """Move the live resource to ``model``; True when it is still changing and cannot move yet, so that
@@ -215,11 +218,18 @@ class ServingLifecycle:
             return {"IsComplete": True}
         if self.busy(current):
             if time.time() - int(data["StartedAt"]) > GIVE_UP_AFTER_SECONDS:
-                raise RuntimeError(custom_resource.busy_message(self.kind, arn, self.busy(current), model))
+                raise RuntimeError(self._busy_message(arn, self.busy(current), model))
             return {"IsComplete": False}
         self.move(arn, model)
         LOG.info("Moving the %s %s to %s", self.kind, arn, model)
         return {"IsComplete": False}
+
+    def _busy_message(self, arn, status, model):
+        return (
+            f"The {self.kind} {arn} is {status} and cannot move to {model} until it is ready. Once Bedrock reports it "
+            "ready, deploy again (or, if the stack is in UPDATE_ROLLBACK_FAILED, continue its rollback: aws "
+            "cloudformation continue-update-rollback)."
+        )
 
     @staticmethod
     def _arn(description):

@@ -17,13 +17,13 @@ import os
 import urllib.error
 import urllib.request
 
-import custom_resource
+import aws_clients
 from botocore.exceptions import ClientError
 
 LOG = logging.getLogger()
 
-cloudformation = custom_resource.LazyClient("cloudformation")
-events = custom_resource.LazyClient("events")
+cloudformation = aws_clients.LazyClient("cloudformation")
+events = aws_clients.LazyClient("events")
 
 # The wait condition's Data attribute maps each signal's UniqueId to its Data; one signal, one id.
 UNIQUE_ID = "signal"

@@ -1,33 +1,14 @@
-"""The shared layer: request tokens, tags applied in place, what serves a model, its deletion and release, retries."""
+"""What serves a custom model, its deletion once nothing does, and the release of the stage's unserved models
+(lambda/shared/python/model_release.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-
-import botocore.session
-import custom_resource
+import model_release
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
-from botocore.retries.standard import ExponentialBackoff
 
-from tests.handlers.conftest import (
-    CREATE_FAILED,
-    RELEASE_FAILED,
-    LambdaContext,
-    customization_job,
-    load_handler,
-    lose_answers,
-    other_stage_stack,
-    own_stack_is,
-)
+from tests.handlers.conftest import RELEASE_FAILED, lose_answers, other_stage_stack, own_stack_is
 
-BEDROCK = botocore.session.get_session().get_service_model("bedrock")
-JOB_ARN = (
-    "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
-)
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
 THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y7m2n5"
@@ -37,113 +18,6 @@ RETRAINED_MODEL_ARN = (
 OTHER_THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/o4t5h6e7r8t9"
 OTHER_DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/o1t2h3e4r5d6"
 DELETE_WHEN_UNSERVED = [{"key": "bedrock-distillation:delete-when-unserved", "value": "true"}]
-
-
-@pytest.fixture
-def bedrock(stub):
-    client = botocore.session.get_session().create_client("bedrock", region_name="us-west-2")
-    client.stubber = stub(client)
-    return client
-
-
-# -- tokens ------------------------------------------------------------------------------------------------------
-def test_a_token_is_the_sha256_of_its_parts_so_a_retried_request_sends_the_same_one():
-    assert custom_resource.token("sandbox-distill-3aa7f4218eee") == custom_resource.token(
-        "sandbox-distill-3aa7f4218eee"
-    )
-    assert custom_resource.token("sandbox-serving-2f462a79fa34", "1a4b7c0d") == (
-        hashlib.sha256(b"sandbox-serving-2f462a79fa34\n1a4b7c0d").hexdigest()
-    )
-
-
-def test_other_parts_give_another_token():
-    name = "sandbox-serving-2f462a79fa34"
-    assert custom_resource.token(name, "1a4b7c0d") != custom_resource.token(name, "4d7e0f3a")
-    # The parts are joined with a separator, so moving a character from one part to the next changes the token.
-    assert custom_resource.token("ab", "c") != custom_resource.token("a", "bc")
-
-
-@pytest.mark.parametrize(
-    "operation", ["CreateModelCustomizationJob", "CreateProvisionedModelThroughput", "CreateCustomModelDeployment"]
-)
-def test_a_token_fits_every_client_request_token_bedrock_takes(operation):
-    shape = BEDROCK.operation_model(operation).input_shape.members["clientRequestToken"]
-    value = custom_resource.token("sandbox-distill-3aa7f4218eee", "2c5d8e1f-4a7b-4c0d-9e3f-6a9b2c5d8e1f")
-    assert len(value) <= shape.metadata["max"]
-    assert re.fullmatch(shape.metadata["pattern"], value)
-
-
-def test_only_an_arn_is_an_arn():
-    assert custom_resource.is_arn(JOB_ARN)
-    assert not custom_resource.is_arn(CREATE_FAILED)
-    assert not custom_resource.is_arn("")
-    assert not custom_resource.is_arn(None)
-
-
-# -- tags --------------------------------------------------------------------------------------------------------
-def test_tags_become_bedrock_tag_lists():
-    assert custom_resource.tag_list('{"project": "support-assistant", "distillation-stage": "sandbox"}') == [
-        {"key": "project", "value": "support-assistant"},
-        {"key": "distillation-stage", "value": "sandbox"},
-    ]
-    assert custom_resource.tag_list("") == []
-    assert custom_resource.tag_list(None) == []
-
-
-def test_unchanged_tags_are_left_alone_even_reordered(bedrock):
-    custom_resource.retag(bedrock, JOB_ARN, '{"a": "1", "b": "2"}', '{"b": "2", "a": "1"}')
-
-
-def test_changed_tags_are_tagged_and_removed_keys_untagged(bedrock):
-    bedrock.stubber.add_response(
-        "tag_resource",
-        {},
-        {"resourceARN": JOB_ARN, "tags": [{"key": "project", "value": "claims"}, {"key": "owner", "value": "ml"}]},
-    )
-    bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["cost-center", "team"]})
-    custom_resource.retag(
-        bedrock,
-        JOB_ARN,
-        '{"project": "claims", "owner": "ml"}',
-        '{"project": "support", "team": "a", "cost-center": "1"}',
-    )
-
-
-def test_tags_that_are_only_added_need_no_untagging(bedrock):
-    bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": JOB_ARN, "tags": [{"key": "a", "value": "1"}]})
-    custom_resource.retag(bedrock, JOB_ARN, '{"a": "1"}', None)
-
-
-def test_removing_every_tag_only_untags(bedrock):
-    bedrock.stubber.add_response("untag_resource", {}, {"resourceARN": JOB_ARN, "tagKeys": ["a"]})
-    custom_resource.retag(bedrock, JOB_ARN, "{}", '{"a": "1"}')
-
-
-# -- lookups -----------------------------------------------------------------------------------------------------
-def test_a_resource_bedrock_no_longer_knows_is_none(bedrock):
-    bedrock.stubber.add_client_error(
-        "get_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
-    )
-    assert custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN) is None
-
-
-def test_any_other_error_of_a_lookup_is_raised(bedrock):
-    bedrock.stubber.add_client_error(
-        "get_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
-    )
-    with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.unless_gone(bedrock.get_custom_model, modelIdentifier=MODEL_ARN)
-
-
-def test_a_services_own_not_found_code_counts_as_gone_when_named(stub):
-    ssm = botocore.session.get_session().create_client("ssm", region_name="us-west-2")
-    stubber = stub(ssm)
-    name = "/bedrock-distillation/sandbox/invocation-logging"
-    for _ in range(2):
-        stubber.add_client_error("delete_parameter", "ParameterNotFound", "", 400, {"Name": name})
-    assert custom_resource.unless_gone(ssm.delete_parameter, gone=("ParameterNotFound",), Name=name) is None
-    with pytest.raises(ssm.exceptions.ParameterNotFound):
-        custom_resource.unless_gone(ssm.delete_parameter, Name=name)
 
 
 def throughput_summary(arn: str = THROUGHPUT_ARN, desired: str | None = None, model: str = MODEL_ARN) -> dict:
@@ -229,29 +103,29 @@ def expect_serving(bedrock, throughputs: list, deployments: list | None = None) 
 
 def test_a_throughput_and_a_deployment_that_stay_on_the_model_are_staying(bedrock):
     expect_serving(bedrock, [throughput_summary()], [deployment()])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN, DEPLOYMENT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN, DEPLOYMENT_ARN], [])
 
 
 def test_a_throughput_moving_to_another_model_is_leaving(bedrock):
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN), throughput_summary(OTHER_THROUGHPUT_ARN)])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([OTHER_THROUGHPUT_ARN], [THROUGHPUT_ARN])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([OTHER_THROUGHPUT_ARN], [THROUGHPUT_ARN])
 
 
 def test_a_throughput_moving_onto_the_model_from_another_is_staying(bedrock):
     """The list's modelArn is still the model it moves off: only the unfiltered list shows this one at all."""
     expect_serving(bedrock, [throughput_summary(model=RETRAINED_MODEL_ARN, desired=MODEL_ARN)])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [])
 
 
 def test_a_deployment_updating_to_another_model_is_leaving(bedrock):
     expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [DEPLOYMENT_ARN])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([], [DEPLOYMENT_ARN])
 
 
 def test_a_deployment_updating_onto_the_model_from_another_is_staying(bedrock):
     moving_on = deployment({"modelArn": MODEL_ARN, "updateStatus": "Updating"}, model=RETRAINED_MODEL_ARN)
     expect_serving(bedrock, [], [moving_on])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
 
 
 @pytest.mark.parametrize(
@@ -267,7 +141,7 @@ def test_a_deployment_updating_onto_the_model_from_another_is_staying(bedrock):
 )
 def test_a_deployment_not_moving_off_the_model_is_staying(bedrock, update_details):
     expect_serving(bedrock, [], [deployment(update_details)])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([DEPLOYMENT_ARN], [])
 
 
 def test_what_serves_other_models_is_neither_staying_nor_leaving(bedrock):
@@ -285,7 +159,7 @@ def test_what_serves_other_models_is_neither_staying_nor_leaving(bedrock):
             ),
         ],
     )
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([], [])
 
 
 def test_serving_is_read_from_every_page_of_throughputs_and_deployments(bedrock):
@@ -297,18 +171,18 @@ def test_serving_is_read_from_every_page_of_throughputs_and_deployments(bedrock)
         [deployment(model=RETRAINED_MODEL_ARN, arn=OTHER_DEPLOYMENT_ARN)],
         [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})],
     )
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [DEPLOYMENT_ARN])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([THROUGHPUT_ARN], [DEPLOYMENT_ARN])
 
 
 def test_a_model_nothing_serves_has_nothing_staying_or_leaving(bedrock):
     expect_serving(bedrock, [])
-    assert custom_resource.serving_state(bedrock, MODEL_ARN) == ([], [])
+    assert model_release.serving_state(bedrock, MODEL_ARN) == ([], [])
 
 
 def test_a_model_nothing_serves_is_deleted(bedrock):
     expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "deleted"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == "deleted"
 
 
 def test_a_model_already_deleted_is_already_gone(bedrock):
@@ -316,13 +190,13 @@ def test_a_model_already_deleted_is_already_gone(bedrock):
     bedrock.stubber.add_client_error(
         "delete_custom_model", "ResourceNotFoundException", "Model not found", 404, {"modelIdentifier": MODEL_ARN}
     )
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == "already gone"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == "already gone"
 
 
 def test_a_served_model_is_tagged_instead_of_deleted(bedrock):
     expect_serving(bedrock, [throughput_summary()])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
 
@@ -337,7 +211,7 @@ def test_a_model_that_begins_to_be_served_during_its_deletion_is_tagged(bedrock)
         {"modelIdentifier": MODEL_ARN},
     )
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == (
         "kept while something serves it, tagged to be deleted afterwards"
     )
 
@@ -348,7 +222,7 @@ def test_a_deletion_bedrock_refuses_otherwise_is_raised(bedrock):
         "delete_custom_model", "AccessDeniedException", "Not authorized", 403, {"modelIdentifier": MODEL_ARN}
     )
     with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.delete_model_unless_served(bedrock, MODEL_ARN)
+        model_release.delete_model_unless_served(bedrock, MODEL_ARN)
 
 
 def test_a_model_a_throughput_is_moving_off_is_deleted_once_the_move_is_over(bedrock, context):
@@ -357,7 +231,7 @@ def test_a_model_a_throughput_is_moving_off_is_deleted_once_the_move_is_over(bed
     expect_serving(bedrock, [moving_off])
     expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
     assert context.slept == [30, 30]
 
 
@@ -365,14 +239,14 @@ def test_a_model_a_deployment_is_moving_off_is_deleted_once_the_move_is_over(bed
     expect_serving(bedrock, [], [deployment({"modelArn": RETRAINED_MODEL_ARN, "updateStatus": "Updating"})])
     expect_serving(bedrock, [])
     bedrock.stubber.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == "deleted"
     assert context.slept == [30]
 
 
 def test_a_model_something_stays_on_is_tagged_at_once_though_another_moves_off(bedrock, context):
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN), throughput_summary(OTHER_THROUGHPUT_ARN)])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
         f"kept while {OTHER_THROUGHPUT_ARN}, {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
     assert context.slept == []
@@ -383,7 +257,7 @@ def test_a_model_moved_back_onto_while_the_handler_waits_is_tagged(bedrock, cont
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN)])
     expect_serving(bedrock, [throughput_summary()])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
     assert context.slept == [30]
@@ -396,7 +270,7 @@ def test_a_model_still_being_moved_off_when_the_time_runs_out_is_tagged(bedrock,
     for _ in range(24):
         expect_serving(bedrock, [moving_off])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN, context) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
     assert context.slept == [30] * 23
@@ -407,7 +281,7 @@ def test_without_the_functions_context_a_model_being_moved_off_is_tagged_without
     """No context, no way to tell the time left: no wait (the no_sleeping fixture would fail any)."""
     expect_serving(bedrock, [throughput_summary(desired=RETRAINED_MODEL_ARN)])
     bedrock.stubber.add_response("tag_resource", {}, {"resourceARN": MODEL_ARN, "tags": DELETE_WHEN_UNSERVED})
-    assert custom_resource.delete_model_unless_served(bedrock, MODEL_ARN) == (
+    assert model_release.delete_model_unless_served(bedrock, MODEL_ARN) == (
         f"kept while {THROUGHPUT_ARN} serves it, tagged to be deleted afterwards"
     )
 
@@ -468,7 +342,7 @@ def test_the_release_deletes_a_tagged_unserved_model_and_keeps_the_rest(bedrock)
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [throughput_summary(model=SERVED["modelArn"])])
     expect_tags(bedrock, UNTAGGED, OURS)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
 
 
 @pytest.mark.parametrize(
@@ -485,7 +359,7 @@ def test_the_release_leaves_a_tagged_model_of_its_prefix_that_is_not_the_stages_
     caplog.set_level("INFO")
     expect_models(bedrock, [HYPHENATED_STAGE])
     expect_tags(bedrock, HYPHENATED_STAGE, tags)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
     stage = "sandbox-distill" if len(tags) == 2 else None
     assert caplog.messages == [
         f"Leaving the custom model {HYPHENATED_STAGE['modelArn']} alone: it is tagged distillation-stage={stage}, "
@@ -499,7 +373,7 @@ def test_the_release_keeps_a_tagged_model_that_serving_is_still_moving_off(bedro
     expect_tags(bedrock, EARLIER, FREED)
     moving_off = throughput_summary(model=EARLIER["modelArn"], desired=MODEL_ARN)
     expect_serving(bedrock, [moving_off])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_the_release_follows_every_page_of_models(bedrock):
@@ -511,12 +385,12 @@ def test_the_release_follows_every_page_of_models(bedrock):
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"], SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"], SERVED["modelArn"]]
 
 
 def test_the_release_of_a_stage_without_models_asks_once(bedrock):
     expect_models(bedrock, [])
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
@@ -528,7 +402,7 @@ def test_a_model_gone_before_its_tags_are_read_is_passed_over(bedrock):
         404,
         {"resourceARN": EARLIER["modelArn"]},
     )
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == []
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == []
 
 
 def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(bedrock):
@@ -542,7 +416,7 @@ def test_a_tagged_model_deleted_by_something_else_meanwhile_counts_as_released(b
         404,
         {"modelIdentifier": EARLIER["modelArn"]},
     )
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [EARLIER["modelArn"]]
 
 
 def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock):
@@ -561,7 +435,7 @@ def test_a_model_bedrock_still_finds_in_use_is_left_for_the_next_release(bedrock
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
 
 
 def test_a_deletion_refused_otherwise_is_logged_and_the_release_goes_on_to_the_next_model(bedrock, caplog):
@@ -576,7 +450,7 @@ def test_a_deletion_refused_otherwise_is_logged_and_the_release_goes_on_to_the_n
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         (
             "WARNING",
@@ -598,99 +472,12 @@ def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedroc
     expect_tags(bedrock, SERVED, FREED)
     expect_serving(bedrock, [])
     expect_deletion(bedrock, SERVED)
-    assert custom_resource.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
+    assert model_release.release_unserved_models(bedrock, PREFIX, STAGE) == [SERVED["modelArn"]]
     assert [r.levelname for r in caplog.records] == ["WARNING"]
 
 
-@pytest.mark.parametrize(
-    ("name", "prefix"),
-    [
-        ("sandbox-distill-3aa7f4218eee", "sandbox-distill-"),
-        ("shared-dev-distill-0a1b2c3d4e5f", "shared-dev-distill-"),
-        ("prod-copy-a3813fa7ad4e", "prod-copy-"),
-        ("shared-dev-copy-7e2c9b4d1f06", "shared-dev-copy-"),
-    ],
-)
-def test_a_names_prefix_is_what_every_name_of_its_kind_in_the_stage_shares(name, prefix):
-    assert custom_resource.name_prefix(name) == prefix
-
-
-def test_the_stage_is_the_stage_tag_of_a_tags_property():
-    assert custom_resource.stage_of('{"project":"support","distillation-stage":"sandbox"}') == "sandbox"
-    assert custom_resource.stage_of('{"project":"support"}') is None
-    assert custom_resource.stage_of(None) is None
-
-
-def test_the_handlers_stage_tag_is_the_one_the_stack_gives():
-    from distill.constructs.names import STAGE_TAG
-
-    assert custom_resource.STAGE_TAG == STAGE_TAG
-
-
-# -- whether a resource found by name is the stage's ---------------------------------------------------------------
-JOB_NAME = "sandbox-distill-3aa7f4218eee"
-REMEDY = "Raise distillation.revision in cdk.json"
-
-
-def test_a_resource_tagged_with_the_stage_is_the_stages(bedrock):
-    tags = [{"key": "project", "value": "support"}, {"key": "distillation-stage", "value": "sandbox"}]
-    bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": JOB_ARN})
-    assert custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY) is None
-
-
-@pytest.mark.parametrize(
-    "tags, owner",
-    [
-        ([], "it has no distillation-stage tag"),
-        ([{"key": "project", "value": "support"}], "it has no distillation-stage tag"),
-        ([{"key": "distillation-stage", "value": "sandbox-2"}], "it is tagged distillation-stage=sandbox-2"),
-        ([{"key": "distillation-stage", "value": ""}], "it is tagged distillation-stage="),
-    ],
-    ids=["untagged", "other-tags-only", "another-stage", "empty-stage"],
-)
-def test_a_resource_without_the_stages_tag_is_refused_naming_it_its_owner_and_what_to_do(bedrock, tags, owner):
-    bedrock.stubber.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": JOB_ARN})
-    with pytest.raises(custom_resource.NotTheStages) as raised:
-        custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
-    assert str(raised.value) == (
-        f"The distillation job {JOB_ARN} has the name {JOB_NAME} that this stage derives for its own, but {owner} "
-        "rather than distillation-stage=sandbox: it is not this stage's, so it is left as it is. Raise "
-        "distillation.revision in cdk.json, then deploy again."
-    )
-    assert isinstance(raised.value, RuntimeError)
-
-
-def test_tags_the_caller_already_has_are_not_asked_for_again(bedrock):
-    """The Stubber has nothing queued: a ListTagsForResource would fail the test."""
-    ours = [{"key": "distillation-stage", "value": "sandbox"}]
-    custom_resource.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=ours)
-    with pytest.raises(custom_resource.NotTheStages, match="it has no distillation-stage tag"):
-        custom_resource.require_stage(bedrock, "model copy", JOB_NAME, JOB_ARN, "sandbox", REMEDY, tags=[])
-
-
-@pytest.mark.parametrize("stage", [None, ""], ids=["none", "empty"])
-def test_properties_that_name_no_stage_own_nothing_they_find_by_name(bedrock, stage):
-    """Even an untagged resource: without a stage to compare, nothing found by name is taken for the stage's."""
-    bedrock.stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": JOB_ARN})
-    with pytest.raises(custom_resource.NotTheStages) as raised:
-        custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, stage, REMEDY)
-    assert str(raised.value) == (
-        f"The distillation job {JOB_ARN} has the name {JOB_NAME} that this stage derives for its own, but it has no "
-        "distillation-stage tag rather than the distillation-stage tag of a stage (the resource's properties name "
-        "none): it is not this stage's, so it is left as it is. Raise distillation.revision in cdk.json, then deploy "
-        "again."
-    )
-
-
-def test_tags_that_cannot_be_read_fail_the_check(bedrock):
-    bedrock.stubber.add_client_error(
-        "list_tags_for_resource", "AccessDeniedException", "not authorized", 403, {"resourceARN": JOB_ARN}
-    )
-    with pytest.raises(bedrock.exceptions.AccessDeniedException):
-        custom_resource.require_stage(bedrock, "distillation job", JOB_NAME, JOB_ARN, "sandbox", REMEDY)
-
-
-# -- whether the stack rolls back -------------------------------------------------------------------------------
+# -- the release every handler of a stage runs -------------------------------------------------------------------
+# The request's own stack: the serving stack.
 STACK_ID = (
     "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
@@ -698,41 +485,15 @@ STACK_ID = (
 STACK_EVENT = {"StackId": STACK_ID}
 
 
-@pytest.fixture
-def cloudformation(stub):
-    client = botocore.session.get_session().create_client("cloudformation", region_name="us-west-2")
-    client.stubber = stub(client)
-    return client
-
-
 def stack_is(cloudformation, status: str) -> None:
     own_stack_is(cloudformation.stubber, STACK_ID, status)
 
 
-@pytest.mark.parametrize(
-    ("status", "rolling_back"),
-    [
-        ("UPDATE_ROLLBACK_IN_PROGRESS", True),
-        ("ROLLBACK_IN_PROGRESS", True),
-        ("IMPORT_ROLLBACK_IN_PROGRESS", True),
-        ("UPDATE_IN_PROGRESS", False),
-        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
-        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", False),
-        ("DELETE_IN_PROGRESS", False),
-        ("CREATE_IN_PROGRESS", False),
-    ],
-)
-def test_a_stack_rolls_back_while_its_status_says_a_rollback_is_in_progress(cloudformation, status, rolling_back):
-    stack_is(cloudformation, status)
-    assert custom_resource.rolling_back(cloudformation, STACK_ID) is rolling_back
-
-
-# -- the release every handler of a stage runs -------------------------------------------------------------------
 NOT_RELEASING = "Not releasing the stage's unserved models"
 
 
 def release_stage_models(bedrock, cloudformation, name: str = "sandbox-distill-3aa7f4218eee", stage: str = STAGE):
-    return custom_resource.release_stage_models(bedrock, cloudformation, STACK_EVENT, name, stage)
+    return model_release.release_stage_models(bedrock, cloudformation, STACK_EVENT, name, stage)
 
 
 def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, cloudformation, caplog):
@@ -852,85 +613,6 @@ def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, m
         release_stage_models(bedrock, cloudformation)
 
 
-def test_the_remaining_time_is_the_contexts_in_seconds():
-    assert custom_resource.remaining_seconds(LambdaContext(12.5)) == 12.5
-
-
-# -- clients -----------------------------------------------------------------------------------------------------
-def test_a_lazy_client_is_created_on_first_use_only():
-    lazy = custom_resource.LazyClient("s3")
-    assert lazy._client is None
-    assert lazy.meta.service_model.service_name == "s3"
-    assert lazy.meta.config.retries == {"mode": "standard", "total_max_attempts": custom_resource.MAX_ATTEMPTS}
-
-
-def test_every_client_has_the_shared_retries_and_timeouts():
-    config = custom_resource.client("bedrock").meta.config
-    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
-    assert (config.connect_timeout, config.read_timeout) == (5, 15)
-
-
-class Body:
-    """The raw body of a canned HTTP answer, as AWSResponse reads it."""
-
-    def __init__(self, content: bytes):
-        self.content = content
-
-    def stream(self, **_):
-        yield self.content
-
-
-# AWS names the error in a header (REST-JSON services such as Bedrock) or in the body (JSON ones such as EventBridge).
-THROTTLED = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-
-
-def answer_throttled_first(client, times: int, success: dict) -> list:
-    """Answers the client's requests on the wire: ThrottlingException `times` times, then success. Returns the hits."""
-    hits = []
-
-    def answer(request, **_):
-        hits.append(request.url)
-        if len(hits) <= times:
-            headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/json"}
-            return AWSResponse(request.url, 400, headers, Body(THROTTLED))
-        return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, Body(json.dumps(success).encode()))
-
-    client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}.*", answer)
-    return hits
-
-
-@pytest.fixture
-def no_backoff(monkeypatch):
-    """The retries happen as configured; only the waits between them are skipped."""
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda _self, _context: 0)
-
-
-@pytest.mark.parametrize(
-    "folder",
-    ["distillation_job", "distilled_model", "provisioned_throughput", "on_demand_deployment", "distilled_model_wait"],
-)
-def test_each_handlers_bedrock_client_retries_throttling_until_it_succeeds(no_backoff, folder):
-    client = load_handler(folder).bedrock
-    hits = answer_throttled_first(client, 3, customization_job(JOB_ARN, "InProgress"))
-    assert client.get_model_customization_job(jobIdentifier=JOB_ARN)["status"] == "InProgress"
-    assert len(hits) == 4
-
-
-def test_the_watchers_events_client_retries_throttling_too(no_backoff):
-    events = load_handler("shared/python", "wait_signal").events
-    hits = answer_throttled_first(events, 3, {})
-    events.disable_rule(Name="sandbox-distill-3aa7f4218eee-poll")
-    assert len(hits) == 4
-
-
-def test_throttling_that_outlasts_every_attempt_fails_with_bedrocks_error(no_backoff):
-    client = load_handler("provisioned_throughput").bedrock
-    hits = answer_throttled_first(client, 4, customization_job(JOB_ARN, "InProgress"))
-    with pytest.raises(client.exceptions.ThrottlingException):
-        client.get_model_customization_job(jobIdentifier=JOB_ARN)
-    assert len(hits) == 4
-
-
 @pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED"])
 def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_is_stuck(
     bedrock, cloudformation, caplog, status
@@ -945,9 +627,3 @@ def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_i
         f"The stack sandbox-distillation-training is {status}",
         f"{NOT_RELEASING} while a stack of the stage rolls back",
     ]
-
-
-def test_the_stage_stacks_a_release_reads_are_named_as_the_app_names_them():
-    from distill.constructs.names import stack_name
-
-    assert custom_resource.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]
