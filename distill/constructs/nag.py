@@ -45,21 +45,25 @@ def rendered(scope: IConstruct, value: str) -> str:
 
 
 def render_resolved(node: object) -> str:
-    """``rendered`` for a value already resolved to CloudFormation (a string, Ref, GetAtt or Join)."""
+    """``rendered`` for a value already resolved to CloudFormation, flattened as cdk-nag 3 flattens a policy's
+    resources (its ``flattenCfnReference``): a string as it is (``${x}`` as ``<x>``), ``Fn::Join`` joined, ``Fn::Sub``
+    as its string, ``Fn::GetAtt`` as ``<Id.Attr>``, ``Ref`` as ``<Id>``, ``Fn::ImportValue`` as its export's name,
+    and anything else (such as ``Fn::GetStackOutput``, another stack's value) as compact JSON."""
     if isinstance(node, str):
-        return node
-    if isinstance(node, dict) and "Ref" in node:
-        return f"<{node['Ref']}>"
-    if isinstance(node, dict) and "Fn::GetAtt" in node:
-        return "<" + ".".join(node["Fn::GetAtt"]) + ">"
-    if isinstance(node, dict) and "Fn::GetStackOutput" in node:
-        # A reference to another stack's value, as CDK writes it once references are resolved: cdk-nag prints the
-        # object as JSON.
-        return json.dumps(node, separators=(",", ":"))
+        return node.replace("${", "<").replace("}", ">")
     if isinstance(node, dict) and "Fn::Join" in node:
         separator, parts = node["Fn::Join"]
         return separator.join(render_resolved(part) for part in parts)
-    raise ValueError(f"cannot render {node!r} as a cdk-nag finding id")
+    if isinstance(node, dict) and "Fn::Sub" in node:
+        return render_resolved(node["Fn::Sub"])
+    if isinstance(node, dict) and "Fn::GetAtt" in node:
+        resource, attribute = node["Fn::GetAtt"]
+        return f"<{render_resolved(resource)}.{render_resolved(attribute)}>"
+    if isinstance(node, dict) and "Fn::ImportValue" in node:
+        return render_resolved(node["Fn::ImportValue"])
+    if isinstance(node, dict) and "Ref" in node:
+        return f"<{render_resolved(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))
 
 
 def acknowledge_resource(construct: IConstruct, rule: str, resource: str, reason: str) -> None:
