@@ -8,6 +8,9 @@ COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 # Every resource of a stage carries this tag with the stage's name: the budget filters on it and the handlers' IAM
 # conditions (aws:ResourceTag, aws:RequestTag) limit them to the stage's own Bedrock resources with it.
 STAGE_TAG = "distillation-stage"
+# And the model of the stage it belongs to (context.stages.<stage>.models.<name>), on every resource of a model's
+# stacks.
+MODEL_TAG = "distillation-model"
 # For the config's tag maps: (the key they may not hold, why).
 STAGE_TAG_RESERVED = (
     STAGE_TAG,
@@ -16,8 +19,24 @@ STAGE_TAG_RESERVED = (
 
 
 def stack_name(stage: str, part: str) -> str:
-    """``part`` is foundation, training or serving."""
+    """A stack the whole stage shares: ``part`` is foundation or dashboard."""
     return f"{stage}-distillation-{part}"
+
+
+def model_prefix(stage: str, model: str) -> str:
+    """``<stage>-<model>``: the prefix of every name a model's resources get (jobs, custom models, serving
+    resources, copies, rules); the configuration keeps it at most MAX_MODEL_PREFIX characters."""
+    return f"{stage}-{model}"
+
+
+# The longest name derived from the prefix is a serving resource's ``<prefix>-serving-<12 hex>`` and the customization
+# job's ``<prefix>-distill-<12 hex>``: 61 characters, within Bedrock's 63 for job, custom model and throughput names.
+MAX_MODEL_PREFIX = 40
+
+
+def model_stack_name(stage: str, model: str, part: str) -> str:
+    """A stack of one model of the stage: ``part`` is training or serving (``cdk deploy 'dev/<model>-*'``)."""
+    return f"{model_prefix(stage, model)}-{part}"
 
 
 def job_arn_parameter(stage: str) -> str:
