@@ -1,14 +1,15 @@
-"""Promotion across accounts: a stage that copies another stage's distilled model, and the optional pipeline.
+"""Promotion across accounts: a model that copies another stage's distilled model, and the optional pipeline.
 
-By default every stage runs the reviewed distillation itself, on the same data. Where Bedrock can share a model
-family (the catalog says which), a stage may instead take the exact model another stage produced and evaluated:
-the source stage shares it through AWS RAM, and this stage copies it (CreateModelCopyJob) into its own account.
+By default every stage runs the reviewed distillation of each model itself, on the same data. Where Bedrock can share
+a model family (the catalog says which), a model of a stage may instead take the exact model another stage produced
+and evaluated: the source stage shares it through AWS RAM, and this stage copies it (CreateModelCopyJob) into its own
+account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from distill.config import catalog
 from distill.config.reader import Reader, show
@@ -21,21 +22,22 @@ CONNECTION_ARN_PATTERN = (
 
 @dataclass(frozen=True)
 class PromotionStage:
-    """What the cross-stage checks read of each stage: where it deploys, whether it is a production stage, whether it
-    runs a distillation and which accounts it shares the distilled model with (AWS RAM)."""
+    """What the cross-stage checks read of each stage: where it deploys, whether it is a production stage, and the
+    models it distils, each with the accounts it shares the distilled model with (AWS RAM), in cdk.json's order."""
 
     account: str | None
     region: str
     production: bool = False
-    distils: bool = False
-    share_with: tuple[str, ...] = ()
+    distilled: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ModelSource:
-    """This stage serves a copy of a model that ``copy_from_stage`` distilled and shares with this account."""
+    """This model serves a copy of the model ``model`` that stage ``copy_from_stage`` distilled and shares with this
+    stage's account; ``base_model`` is the student it was distilled into (read from ``model_arn``)."""
 
     copy_from_stage: str
+    model: str
     model_arn: str
     base_model: str
 
@@ -50,9 +52,12 @@ def parse_share_with(reader: Reader) -> tuple[str, ...]:
 
 def parse_model_source(reader: Reader) -> ModelSource | None:
     stage = reader.string("copyFromStage", required=True, allowed="the name of the stage whose model is copied")
+    model = reader.string(
+        "model", required=True, allowed="the name of the copied model in that stage (its context.stages.<stage>.models)"
+    )
     arn = reader.string("modelArn", required=True, allowed="the ARN of that stage's custom model")
     reader.reject_unknown()
-    if stage is None or arn is None:
+    if stage is None or model is None or arn is None:
         return None
     parsed = catalog.parse_custom_model_arn(arn)
     if parsed is None:
@@ -61,22 +66,28 @@ def parse_model_source(reader: Reader) -> ModelSource | None:
             "arn:aws:bedrock:us-west-2:111122223333:custom-model/<base model id>/<12-character id>"
         )
         return None
-    return ModelSource(copy_from_stage=stage, model_arn=arn, base_model=parsed.base_model)
+    return ModelSource(copy_from_stage=stage, model=model, model_arn=arn, base_model=parsed.base_model)
 
 
 def check_model_source(
-    name: str, source: ModelSource, stages: Mapping[str, PromotionStage], problems: list[str]
+    name: str, model: str, source: ModelSource, stages: Mapping[str, PromotionStage], problems: list[str]
 ) -> None:
-    """Cross-stage checks of stage ``name``, which copies ``source``: the source stage exists, distils, shares with
-    this stage's account, in a family and Regions Bedrock can share. ``stages`` holds every stage, this one too;
-    each problem found is appended to ``problems``."""
+    """Cross-stage checks of model ``model`` of stage ``name``, which copies ``source``: the source stage exists and
+    distils the named model, shares it with this stage's account, in a family and Regions Bedrock can share.
+    ``stages`` holds every stage, this one too; each problem found is appended to ``problems``."""
     stage = stages[name]
-    where = f"context.stages.{name}.modelSource"
+    where = f"context.stages.{name}.models.{model}.modelSource"
     origin = stages.get(source.copy_from_stage)
-    if origin is None or not origin.distils:
+    if origin is None or not origin.distilled:
         problems.append(
             f'{where}.copyFromStage is "{source.copy_from_stage}"; it must name a stage that runs a distillation: '
-            + ", ".join(n for n, s in stages.items() if s.distils)
+            + (", ".join(n for n, s in stages.items() if s.distilled) or "none does")
+        )
+        return
+    if source.model not in origin.distilled:
+        problems.append(
+            f'{where}.model is "{source.model}"; stage "{source.copy_from_stage}" distils no model of that name; its '
+            "distilled models: " + ", ".join(origin.distilled)
         )
         return
     regions = catalog.shareable_regions(source.base_model)
@@ -85,7 +96,7 @@ def check_model_source(
         problems.append(
             f"{where}.modelArn is a custom model of {source.base_model}, which Bedrock cannot share across "
             f"accounts; models that can be shared: {shareable}. Run the distillation in this stage instead "
-            f"(give it a distillation section)"
+            f"(give context.stages.{name}.models.{model} a distillation section)"
         )
         return
     arn = catalog.parse_custom_model_arn(source.model_arn)
@@ -96,10 +107,11 @@ def check_model_source(
             f"{where}.modelArn belongs to account {arn.account} in {arn.region}; stage "
             f'"{source.copy_from_stage}" is account {origin.account or "(not set)"} in {origin.region}'
         )
-    if stage.account is None or stage.account not in origin.share_with:
+    if stage.account is None or stage.account not in origin.distilled[source.model]:
         problems.append(
-            f'{where}: stage "{source.copy_from_stage}" does not share its model with this stage\'s account '
-            f"{stage.account or '(not set)'}; add it to context.stages.{source.copy_from_stage}.distillation.shareWith"
+            f'{where}: stage "{source.copy_from_stage}" does not share its model "{source.model}" with this stage\'s '
+            f"account {stage.account or '(not set)'}; add it to "
+            f"context.stages.{source.copy_from_stage}.models.{source.model}.distillation.shareWith"
         )
     for region in {origin.region, stage.region} - set(regions):
         problems.append(

@@ -27,8 +27,14 @@ from distill.config.promotion import (
     parse_pipeline,
 )
 from distill.config.reader import ConfigError, Reader, show
-from distill.config.serving import ServingConfig, check_commitment_budget, parse_serving
-from distill.constructs.names import COMPLIANCE_PACKS, STAGE_TAG_RESERVED
+from distill.config.serving import (
+    CommittedServing,
+    ServingConfig,
+    check_commitment_budget,
+    check_stage_commitments,
+    parse_serving,
+)
+from distill.constructs.names import COMPLIANCE_PACKS, MAX_MODEL_PREFIX, STAGE_TAG_RESERVED, model_prefix
 
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"
@@ -61,6 +67,20 @@ def __getattr__(name: str) -> Any:
 
 # Stage names prefix stack, job and model names; Bedrock's name patterns allow no doubled or trailing hyphen.
 STAGE_NAME_PATTERN = r"(?=.{1,24}$)[A-Za-z](-?[A-Za-z0-9])*"
+# Model names (context.stages.<stage>.models.<name>) go into the same names after the stage's, and into the
+# distillation-model tag and stack names: lower case, so that a name is one name in every one of them.
+MODEL_NAME_PATTERN = r"(?=.{1,24}$)[a-z](-?[a-z0-9])*"
+# What a stage held for its one model before it held several, refused with the models form.
+MODEL_KEYS = {"distillation": "distillation", "modelSource": "modelSource", "serving": "serving"}
+
+# Customization jobs an account may run at once unless AWS support raised its quota, and so how many of a stage's
+# jobs its stacks start together by default. Unconfirmed: the quota table of the General Reference
+# (https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01) could not be read;
+# the design notes' figure of 2 is the one taken, and the safe reading is to start no more than that at once.
+DEFAULT_CONCURRENT_JOBS = 2
+# Above the number of models a stage distils the value changes nothing; 100 catches a stray digit, as AWS names no
+# maximum for the quota.
+MAX_CONCURRENT_JOBS = 100
 
 # The monthly AWS Budgets amount of a stage that names none (production stages must name theirs).
 DEFAULT_MONTHLY_BUDGET_USD = 1000
@@ -97,8 +117,43 @@ class InvocationLoggingConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """One distilled model of a stage: context.stages.<stage>.models.<name>.
+
+    Exactly one of ``distillation`` (the stage runs the customization job) and ``model_source`` (it copies a model
+    another stage distilled and shares); ``serving`` is how the model is then served (a Provisioned Throughput of
+    1 model unit unless the model says otherwise).
+    """
+
+    name: str
+    distillation: DistillationConfig | None = None
+    model_source: ModelSource | None = None
+    serving: ServingConfig | None = None
+
+    @property
+    def student(self) -> str | None:
+        """The base model being served: the distillation's student, or the copied model's base."""
+        if self.distillation is not None:
+            return self.distillation.student
+        return self.model_source.base_model if self.model_source is not None else None
+
+    @property
+    def trains_from_own_logs(self) -> bool:
+        """Whether the job reads the invocation logs Bedrock delivers to the stage's own invocation-logs bucket."""
+        return self.distillation is not None and _trains_from_own_logs(self.distillation)
+
+    @property
+    def retains_custom_model(self) -> bool:
+        """Whether a custom model encrypted with the stage's key outlives the model's stacks: a model kept by
+        ``retainModel``, or one a committed (hence retained) Provisioned Throughput serves."""
+        kept_model = self.distillation is not None and self.distillation.retain_model
+        committed = self.serving is not None and self.serving.commitment != "none"
+        return kept_model or committed
+
+
+@dataclass(frozen=True)
 class StageConfig:
-    """One deployment environment (an account and a Region) and its settings."""
+    """One deployment environment (an account and a Region), what its models share, and its models."""
 
     name: str
     region: str
@@ -109,22 +164,15 @@ class StageConfig:
     invocation_logging: InvocationLoggingConfig = field(default_factory=InvocationLoggingConfig)
     compliance_packs: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    # Without these the stage deploys only its foundation (to collect invocation logs first, for example).
-    distillation: DistillationConfig | None = None
-    # Instead of distilling: serve a copy of the model another stage distilled and shares with this account.
-    model_source: ModelSource | None = None
-    serving: ServingConfig | None = None
     # Job state changes and serving failures are published to the stage's topic; this address is subscribed.
     notification_email: str | None = None
     # The AWS Budgets budget on the stage's cost-allocation tag, in USD per month.
     budget_monthly_usd: float = DEFAULT_MONTHLY_BUDGET_USD
-
-    @property
-    def student(self) -> str | None:
-        """The base model being served: the distillation's student, or the copied model's base."""
-        if self.distillation is not None:
-            return self.distillation.student
-        return self.model_source.base_model if self.model_source is not None else None
+    # The stage's models by name, in cdk.json's order; without any the stage deploys only its foundation (to
+    # collect invocation logs first, for example).
+    models: Mapping[str, ModelConfig] = field(default_factory=dict)
+    # Customization jobs the account may run at once: the stacks start the stage's jobs in turn, this many at once.
+    concurrent_jobs: int = DEFAULT_CONCURRENT_JOBS
 
     @property
     def destroy_on_delete(self) -> bool:
@@ -132,16 +180,18 @@ class StageConfig:
 
     @property
     def trains_from_own_logs(self) -> bool:
-        """Whether the job reads the invocation logs Bedrock delivers to this stage's own invocation-logs bucket."""
-        return self.distillation is not None and _trains_from_own_logs(self.distillation)
+        """Whether any model's job reads the invocation logs Bedrock delivers to the stage's invocation-logs bucket."""
+        return any(model.trains_from_own_logs for model in self.models.values())
 
     @property
     def retains_custom_models(self) -> bool:
-        """Whether a custom model encrypted with the stage's key outlives the stack: a model kept by
-        ``retainModel``, or one a committed (hence retained) Provisioned Throughput serves."""
-        kept_model = self.distillation is not None and self.distillation.retain_model
-        committed = self.serving is not None and self.serving.commitment != "none"
-        return kept_model or committed
+        """Whether any custom model encrypted with the stage's key outlives the stacks (``retains_custom_model``)."""
+        return any(model.retains_custom_model for model in self.models.values())
+
+    @property
+    def distilling_models(self) -> tuple[ModelConfig, ...]:
+        """The models whose customization job the stage runs itself, in cdk.json's order."""
+        return tuple(model for model in self.models.values() if model.distillation is not None)
 
 
 def _trains_from_own_logs(distillation: DistillationConfig) -> bool:
@@ -198,8 +248,9 @@ def load_stages(stages: Any, base_dir: Path | None = None, *, only: str | None =
     }
     promotion_stages = _promotion_stages(parsed)
     for name, stage in parsed.items():
-        if stage.model_source is not None:
-            check_model_source(name, stage.model_source, promotion_stages, problems[name])
+        for model in stage.models.values():
+            if model.model_source is not None:
+                check_model_source(name, model.name, model.model_source, promotion_stages, problems[name])
     chosen = list(parsed) if only is None else [name for name in parsed if name == only]
     reported = [problem for name in chosen for problem in problems[name]]
     if reported:
@@ -214,8 +265,9 @@ def _promotion_stages(stages: Mapping[str, StageConfig]) -> dict[str, PromotionS
             account=stage.account,
             region=stage.region,
             production=stage.production,
-            distils=stage.distillation is not None,
-            share_with=stage.distillation.share_with if stage.distillation is not None else (),
+            distilled={
+                model.name: model.distillation.share_with for model in stage.models.values() if model.distillation
+            },
         )
         for name, stage in stages.items()
     }
@@ -227,49 +279,25 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
             f'{reader.path}: stage name "{name}" must start with a letter and hold at most 24 letters, digits '
             "and single hyphens, not ending with one (it prefixes stack, job and model names)"
         )
+    _refuse_single_model_keys(reader)
     region = _parse_region(reader)
-    # With the Region wrong or missing, the model pair is still checked, against a stand-in Region, so that a pair
-    # offered nowhere is reported now rather than after the Region is fixed; each message that names the stand-in
-    # says it is one. The checks whose advice would rest on the guess (on-demand serving, a commitment's price)
-    # wait until the Region is fixed.
-    stand_in, stand_in_reason = (region, "") if region else _stand_in_region(reader)
-    checked_region = region or stand_in
     logging_reader = reader.child("invocationLogging")
-    distillation = None
-    if reader.has("distillation"):
-        distillation_problems: list[str] = []
-        distillation = parse_distillation(
-            Reader(reader.raw("distillation"), reader.where("distillation"), distillation_problems),
-            region=checked_region,
-            base_dir=base_dir,
-            # Logging is on unless the stage switches it off: a stage reading its own logs turns it on by default.
-            logs_enabled=logging_reader.raw("enabled") is not False,
-        )
-        for problem in distillation_problems:
-            if not region and stand_in and re.search(rf"\b{re.escape(stand_in)}\b", problem):
-                problem += f" (checked against {stand_in}, {stand_in_reason}, until {reader.where('region')} is fixed)"
-            reader.problem(problem)
-    invocation_logging = _parse_invocation_logging(
-        logging_reader, trains_from_own_logs=distillation is not None and _trains_from_own_logs(distillation)
-    )
-    model_source = None
-    if reader.has("modelSource"):
-        if distillation is not None:
-            reader.problem(
-                f"{reader.path} has both distillation and modelSource; a stage either distils or copies a model"
-            )
-        model_source = parse_model_source(reader.child("modelSource"))
-    student = distillation.student if distillation else model_source.base_model if model_source else None
-    serving = None
-    if reader.has("serving"):
-        if distillation is None and not reader.has("modelSource"):
-            reader.problem(f"{reader.where('serving')} is set, but there is no distillation or modelSource to serve")
-        serving = parse_serving(reader.child("serving"), student=student or "", region=region)
-    elif student is not None:
-        serving = ServingConfig()
     account = reader.string("account", pattern=r"\d{12}", allowed="an AWS account id of 12 digits")
     production = reader.boolean("production", False)
     removal_policy = reader.choice("removalPolicy", "retain", REMOVAL_POLICIES)
+    budget_monthly_usd = _parse_budget(reader.child("budget"), production=production)
+    models = _parse_models(
+        reader,
+        stage=name,
+        region=region,
+        base_dir=base_dir,
+        # Logging is on unless the stage switches it off: a stage reading its own logs turns it on by default.
+        logs_enabled=logging_reader.raw("enabled") is not False,
+        monthly_usd=budget_monthly_usd,
+    )
+    invocation_logging = _parse_invocation_logging(
+        logging_reader, trains_from_own_logs=any(model.trains_from_own_logs for model in models.values())
+    )
     if production and removal_policy == "destroy":
         reader.problem(
             f'{reader.where("removalPolicy")} is "destroy", but the stage is a production stage ("production": '
@@ -289,18 +317,9 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         "email", pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", allowed="an e-mail address to subscribe to the stage's topic"
     )
     notifications.reject_unknown()
-    budget_monthly_usd = _parse_budget(reader.child("budget"), production=production)
-    if serving is not None:
-        check_commitment_budget(
-            reader.child("serving"),
-            serving,
-            student=student or "",
-            region=region,
-            monthly_usd=budget_monthly_usd,
-        )
     stage = StageConfig(
         name=name,
-        region=checked_region,
+        region=region or _stand_in_region(reader, _first_teacher(reader.raw("models")))[0],
         account=account,
         production=production,
         removal_policy=removal_policy,
@@ -309,14 +328,170 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         tags=reader.string_map(
             "tags", key_limit=128, value_limit=256, what="cost-allocation tags", reserved=STAGE_TAG_RESERVED
         ),
-        distillation=distillation,
-        model_source=model_source,
-        serving=serving,
         notification_email=email,
         budget_monthly_usd=budget_monthly_usd,
+        models=models,
+        concurrent_jobs=_parse_concurrent_jobs(reader),
     )
     reader.reject_unknown()
     return stage
+
+
+def _refuse_single_model_keys(reader: Reader) -> None:
+    """The keys a stage held for its one model now belong to a model: refuse each with the form that replaces it."""
+    for key in MODEL_KEYS:
+        if reader.has(key):
+            reader.allow(key)
+            reader.problem(
+                f'{reader.where(key)}: a stage holds its models under "models"; move it to '
+                f'{reader.where("models")}.<name>.{key}, e.g. "models": {{"assistant": {{"distillation": {{...}}, '
+                '"serving": {...}}}'
+            )
+
+
+def _parse_models(
+    reader: Reader, *, stage: str, region: str | None, base_dir: Path, logs_enabled: bool, monthly_usd: float
+) -> dict[str, ModelConfig]:
+    """The stage's models by name, in cdk.json's order; none (a missing or empty ``models``) is a foundation-only
+    stage."""
+    entries = reader.raw("models", {})
+    if not isinstance(entries, Mapping):
+        reader.problem(
+            f"{reader.where('models')} is {show(entries)}; it must be an object of named models, e.g. "
+            '"models": {"assistant": {"distillation": {...}, "serving": {...}}}'
+        )
+        return {}
+    models: dict[str, ModelConfig] = {}
+    for name, entry in entries.items():
+        model_reader = Reader(entry, f"{reader.where('models')}.{name}", reader.problems)
+        _check_model_name(model_reader, stage, name)
+        models[name] = _parse_model(
+            model_reader,
+            name,
+            stage_reader=reader,
+            region=region,
+            base_dir=base_dir,
+            logs_enabled=logs_enabled,
+            monthly_usd=monthly_usd,
+        )
+    check_stage_commitments(
+        reader.where("models"),
+        {
+            model.name: CommittedServing(
+                serving=model.serving,
+                student=model.student or "",
+                acknowledged=_raw_serving(entries[model.name]).get("acknowledgeCommitment") is True,
+            )
+            for model in models.values()
+            if model.serving is not None
+        },
+        region=region,
+        monthly_usd=monthly_usd,
+        budget_key=reader.where("budget.monthlyUsd"),
+        problems=reader.problems,
+    )
+    return models
+
+
+def _raw_serving(entry: object) -> Mapping[str, Any]:
+    serving = entry.get("serving") if isinstance(entry, Mapping) else None
+    return serving if isinstance(serving, Mapping) else {}
+
+
+def _check_model_name(reader: Reader, stage: str, name: str) -> None:
+    if not re.fullmatch(MODEL_NAME_PATTERN, name):
+        reader.problem(
+            f'{reader.path}: model name "{name}" must start with a lower-case letter and hold at most 24 lower-case '
+            "letters, digits and single hyphens, not ending with one (it goes into Bedrock resource names, stack "
+            "names and the distillation-model tag)"
+        )
+        return
+    prefix = model_prefix(stage, name)
+    if len(prefix) > MAX_MODEL_PREFIX:
+        reader.problem(
+            f'{reader.path}: the name prefix "{prefix}" of the model\'s resources is {len(prefix)} characters (stage '
+            f"name {len(stage)}, model name {len(name)}, and a hyphen); it must be at most {MAX_MODEL_PREFIX}, as "
+            'the longest Bedrock name built from it ("<prefix>-distill-<12 hex>" for the job, "<prefix>-serving-<12 '
+            "hex>\" for the served model) must fit in Bedrock's 63 characters; shorten the model name to at most "
+            f"{MAX_MODEL_PREFIX - len(stage) - 1} characters, or the stage name"
+        )
+
+
+def _parse_model(
+    reader: Reader,
+    name: str,
+    *,
+    stage_reader: Reader,
+    region: str | None,
+    base_dir: Path,
+    logs_enabled: bool,
+    monthly_usd: float,
+) -> ModelConfig:
+    # With the Region wrong or missing, the model pair is still checked, against a stand-in Region, so that a pair
+    # offered nowhere is reported now rather than after the Region is fixed; each message that names the stand-in
+    # says it is one. The checks whose advice would rest on the guess (on-demand serving, a commitment's price)
+    # wait until the Region is fixed.
+    stand_in, stand_in_reason = (
+        (region, "") if region else _stand_in_region(stage_reader, _teacher(reader.raw("distillation")))
+    )
+    checked_region = region or stand_in
+    distillation = None
+    if reader.has("distillation"):
+        distillation_problems: list[str] = []
+        distillation = parse_distillation(
+            Reader(reader.raw("distillation"), reader.where("distillation"), distillation_problems),
+            region=checked_region,
+            base_dir=base_dir,
+            logs_enabled=logs_enabled,
+        )
+        for problem in distillation_problems:
+            if not region and stand_in and re.search(rf"\b{re.escape(stand_in)}\b", problem):
+                problem += (
+                    f" (checked against {stand_in}, {stand_in_reason}, until {stage_reader.where('region')} is fixed)"
+                )
+            reader.problem(problem)
+    model_source = None
+    if reader.has("modelSource"):
+        if distillation is not None:
+            reader.problem(
+                f"{reader.path} has both distillation and modelSource; a model is either distilled in the stage or "
+                "copied from another"
+            )
+        model_source = parse_model_source(reader.child("modelSource"))
+    elif distillation is None:
+        reader.problem(
+            f"{reader.path} has neither distillation nor modelSource; a model is either distilled in the stage "
+            '(give it "distillation") or copied from another stage ("modelSource")'
+        )
+    student = distillation.student if distillation else model_source.base_model if model_source else None
+    serving = None
+    if reader.has("serving"):
+        serving = parse_serving(reader.child("serving"), student=student or "", region=region)
+        check_commitment_budget(
+            reader.child("serving"),
+            serving,
+            student=student or "",
+            region=region,
+            monthly_usd=monthly_usd,
+            budget_key=stage_reader.where("budget.monthlyUsd"),
+        )
+    elif student is not None:
+        serving = ServingConfig()
+    model = ModelConfig(name=name, distillation=distillation, model_source=model_source, serving=serving)
+    reader.reject_unknown()
+    return model
+
+
+def _parse_concurrent_jobs(reader: Reader) -> int:
+    value = reader.raw("concurrentJobs", DEFAULT_CONCURRENT_JOBS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENT_JOBS:
+        reader.problem(
+            f"{reader.where('concurrentJobs')} is {show(value)}; it must be a whole number from 1 to "
+            f"{MAX_CONCURRENT_JOBS}: the customization jobs the account may run at once (its Amazon Bedrock quota, "
+            f"{DEFAULT_CONCURRENT_JOBS} unless AWS support raised it), which the stacks start the stage's jobs within"
+        )
+        return DEFAULT_CONCURRENT_JOBS
+    return value
 
 
 def _parse_budget(reader: Reader, *, production: bool) -> float:
@@ -353,16 +528,33 @@ def _closest_region(written: object) -> str | None:
     return close[0] if close else None
 
 
-def _stand_in_region(reader: Reader) -> tuple[str, str]:
+def _stand_in_region(reader: Reader, teacher_id: str | None) -> tuple[str, str]:
     """A Region for the model pair's checks when the stage's own is unusable, and why it was taken: the Region
     suggested for what was written, else the first Region the catalog offers the teacher in ("" when neither)."""
     close = _closest_region(reader.raw("region"))
     if close:
         return close, f"the Region suggested for {show(reader.raw('region'))}"
-    distillation = reader.raw("distillation")
-    teacher_id = distillation.get("teacher") if isinstance(distillation, Mapping) else None
-    teacher = catalog.teacher(teacher_id) if isinstance(teacher_id, str) else None
+    teacher = catalog.teacher(teacher_id) if teacher_id is not None else None
     return (teacher.regions[0], "the first Region the catalog offers the teacher in") if teacher else ("", "")
+
+
+def _teacher(distillation: object) -> str | None:
+    """The teacher a raw distillation entry names, if it names one as a string."""
+    teacher = distillation.get("teacher") if isinstance(distillation, Mapping) else None
+    return teacher if isinstance(teacher, str) else None
+
+
+def _first_teacher(models: object) -> str | None:
+    """The teacher of the first raw model entry that names one (for the stage's own stand-in Region)."""
+    entries = models.values() if isinstance(models, Mapping) else ()
+    return next(
+        (
+            teacher
+            for entry in entries
+            if isinstance(entry, Mapping) and (teacher := _teacher(entry.get("distillation")))
+        ),
+        None,
+    )
 
 
 def _parse_invocation_logging(reader: Reader, *, trains_from_own_logs: bool) -> InvocationLoggingConfig:

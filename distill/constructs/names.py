@@ -39,7 +39,7 @@ def model_stack_name(stage: str, model: str, part: str) -> str:
     return f"{model_prefix(stage, model)}-{part}"
 
 
-def job_arn_parameter(stage: str) -> str:
+def job_arn_parameter(stage: str, model: str) -> str:
     """Where the job's ARN is published for the serving stack and the `distill` command (an SSM parameter, not a
     stack export: an export cannot change while imported, and a new job is a new ARN)."""
-    return f"/bedrock-distillation/{stage}/job-arn"
+    return f"/bedrock-distillation/{stage}/{model}/job-arn"
