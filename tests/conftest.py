@@ -48,35 +48,53 @@ TEST_STAGES: dict[str, Any] = {
         "compliancePacks": ["HIPAA.Security", "NIST.800.53.R5"],
         "invocationLogging": {"takeOver": True, "keyPrefix": "bedrock/logs"},
         "tags": {"owner": "platform"},
-        "distillation": {
-            "teacher": "us.amazon.nova-pro-v1:0",
-            "student": "amazon.nova-lite-v1:0:300k",
-            "trainingData": {
-                "invocationLogs": {
-                    "usePromptResponse": True,
-                    "filters": {"andAll": [{"equals": {"project": "claims"}}, {"notEquals": {"priority": "low"}}]},
-                }
-            },
+        "models": {
+            "claims-assistant": {
+                "distillation": {
+                    "teacher": "us.amazon.nova-pro-v1:0",
+                    "student": "amazon.nova-lite-v1:0:300k",
+                    "trainingData": {
+                        "invocationLogs": {
+                            "usePromptResponse": True,
+                            "filters": {
+                                "andAll": [{"equals": {"project": "claims"}}, {"notEquals": {"priority": "low"}}]
+                            },
+                        }
+                    },
+                },
+                "serving": {"mode": "onDemand"},
+            }
         },
-        "serving": {"mode": "onDemand"},
     },
     # A pair the catalog does not list (the escape hatch), a profile whose Regions the stage lists itself, a model
     # without a lifecycle in the catalog, VPC, a committed throughput.
     "committed": {
         "account": "222222222222",
         "region": "us-west-2",
-        "distillation": {
-            "teacher": "us.meta.llama3-1-70b-instruct-v1:0",
-            "teacherRegions": ["us-east-1", "us-east-2", "us-west-2"],
-            "student": "meta.llama3-2-11b-instruct-v1:0:128k",
-            "allowUnlistedPair": True,
-            "maxResponseLength": 2048,
-            "retainModel": False,
-            "trainingData": {"s3Uri": "s3://example-datasets/claims/train.jsonl"},
-            "vpc": {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]},
-            "jobTags": {"use-case": "claims"},
+        "models": {
+            "claims-llama": {
+                "distillation": {
+                    "teacher": "us.meta.llama3-1-70b-instruct-v1:0",
+                    "teacherRegions": ["us-east-1", "us-east-2", "us-west-2"],
+                    "student": "meta.llama3-2-11b-instruct-v1:0:128k",
+                    "allowUnlistedPair": True,
+                    "maxResponseLength": 2048,
+                    "retainModel": False,
+                    "trainingData": {"s3Uri": "s3://example-datasets/claims/train.jsonl"},
+                    "vpc": {
+                        "subnetIds": ["subnet-0123456789abcdef0"],
+                        "securityGroupIds": ["sg-0123456789abcdef0"],
+                    },
+                    "jobTags": {"use-case": "claims"},
+                },
+                "serving": {
+                    "modelUnits": 2,
+                    "commitment": "OneMonth",
+                    "acknowledgeCommitment": True,
+                    "pollMinutes": 5,
+                },
+            }
         },
-        "serving": {"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True, "pollMinutes": 5},
     },
     "nologging": {"region": "us-west-2", "invocationLogging": {"enabled": False}},
     # A foundation-only stage that turns on invocation logging to collect the records a later distillation trains on.
@@ -88,33 +106,93 @@ TEST_STAGES: dict[str, Any] = {
         "region": "us-east-1",
         "removalPolicy": "destroy",
         "invocationLogging": {"allowDestroyingLogs": True, "retentionDays": 30},
-        "distillation": {
-            "teacher": "amazon.nova-pro-v1:0",
-            "student": "amazon.nova-micro-v1:0:128k",
-            "retainModel": False,
-            "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "scratch"}}}},
+        "models": {
+            "scratch-micro": {
+                "distillation": {
+                    "teacher": "amazon.nova-pro-v1:0",
+                    "student": "amazon.nova-micro-v1:0:128k",
+                    "retainModel": False,
+                    "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "scratch"}}}},
+                },
+                "serving": {"mode": "none"},
+            }
         },
-        "serving": {"mode": "none"},
     },
-    # One stage distils and shares, the other copies and serves (on the stand-in sharing entry above).
+    # One stage distils and shares, the other copies that model and serves it (on the stand-in sharing entry above).
     "shared-dev": {
         "account": "444444444444",
         "region": "us-east-1",
-        "distillation": {
-            "teacher": "amazon.nova-pro-v1:0",
-            "student": "amazon.nova-lite-v1:0:300k",
-            "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
-            "shareWith": ["555555555555"],
+        "models": {
+            "support-assistant": {
+                "distillation": {
+                    "teacher": "amazon.nova-pro-v1:0",
+                    "student": "amazon.nova-lite-v1:0:300k",
+                    "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+                    "shareWith": ["555555555555"],
+                },
+                "serving": {"mode": "none"},
+            }
         },
-        "serving": {"mode": "none"},
     },
     "shared-prod": {
         "account": "555555555555",
         "region": "us-east-1",
         "production": True,
         "budget": {"monthlyUsd": 20000},
-        "modelSource": {"copyFromStage": "shared-dev", "modelArn": SHARED_MODEL_ARN},
-        "serving": {"modelUnits": 1},
+        "models": {
+            "support-assistant": {
+                "modelSource": {
+                    "copyFromStage": "shared-dev",
+                    "model": "support-assistant",
+                    "modelArn": SHARED_MODEL_ARN,
+                },
+                "serving": {"modelUnits": 1},
+            }
+        },
+    },
+    # Two models of one student, each on its own no-commitment Provisioned Throughput: the stage's model units are
+    # counted together against the quotas both draw from.
+    "pair": {
+        "account": "666666666666",
+        "region": "us-east-1",
+        "models": {
+            "summarizer": {
+                "distillation": {
+                    "teacher": "amazon.nova-pro-v1:0",
+                    "student": "amazon.nova-lite-v1:0:300k",
+                    "trainingData": {"s3Uri": "s3://example-datasets/summaries/train.jsonl"},
+                },
+                "serving": {"modelUnits": 2},
+            },
+            "classifier": {
+                "distillation": {
+                    "teacher": "amazon.nova-pro-v1:0",
+                    "student": "amazon.nova-lite-v1:0:300k",
+                    "trainingData": {"s3Uri": "s3://example-datasets/tickets/train.jsonl"},
+                },
+                "serving": {"modelUnits": 1},
+            },
+        },
+    },
+    # Three models that distil, two job slots (the default concurrentJobs): the third job waits for a slot.
+    "fleet": {
+        "account": "777777777777",
+        "region": "us-east-1",
+        "models": {
+            name: {
+                "distillation": {
+                    "teacher": "amazon.nova-pro-v1:0",
+                    "student": student,
+                    "trainingData": {"s3Uri": f"s3://example-datasets/{name}/train.jsonl"},
+                },
+                "serving": {"mode": "onDemand"},
+            }
+            for name, student in (
+                ("support-assistant", "amazon.nova-lite-v1:0:300k"),
+                ("ticket-classifier", "amazon.nova-micro-v1:0:128k"),
+                ("summarizer", "amazon.nova-lite-v1:0:300k"),
+            )
+        },
     },
 }
 
