@@ -1,4 +1,4 @@
-"""Serving stack: obtains the distilled model (waits for the job, or copies a shared model) and serves it."""
+"""Serving stack: obtains one model of a stage (waits for its job, or copies a shared model) and serves it."""
 
 from __future__ import annotations
 
@@ -7,26 +7,28 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ram as ram
 from constructs import Construct
 
-from distill.config.stages import StageConfig
-from distill.constructs.dashboard import DistillationDashboard
+from distill.config.stages import ModelConfig, StageConfig
 from distill.constructs.distillation_job import DistillationJob, job_metrics_s3_uri
 from distill.constructs.idle_alarm import ThroughputIdleAlarm
 from distill.constructs.job_output import OUTPUT_PREFIX
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import Commitment, OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
+from distill.constructs.names import MODEL_TAG, model_prefix
 from distill.constructs.smoke_test import SmokeTest
 from distill.operations import pricing
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.idle_message import idle_alarm_name, idle_message
+from distill.stacks.training import model_stacks
 
 # The configuration's commitment names (distill.config) as the construct's enum.
 COMMITMENTS = {"none": Commitment.NONE, "OneMonth": Commitment.ONE_MONTH, "SixMonths": Commitment.SIX_MONTHS}
 
 
-def smoke_test_role_name(stage_name: str) -> str:
-    """The role in the stage's account that the pipeline's post-deploy check assumes (output SmokeTestRoleArn)."""
-    return f"{stage_name}-distillation-smoke-test"
+def smoke_test_role_name(stage_name: str, model: str) -> str:
+    """The role in the stage's account that the pipeline's post-deploy check of a model assumes (output
+    SmokeTestRoleArn of the model's serving stack)."""
+    return f"{model_prefix(stage_name, model)}-smoke-test"
 
 
 def smoke_test_caller_role_name(stage_name: str) -> str:
@@ -45,24 +47,29 @@ class ServingStack(Stack):
         id: str,
         *,
         stage: StageConfig,
+        model: ModelConfig,
         foundation: FoundationStack,
         job: DistillationJob | None = None,
         smoke_test_account: str | None = None,
         **kwargs,
     ) -> None:
-        """``job`` is the training stack's job for a stage that distils; only what is known of it at synth (its
+        """``job`` is the training stack's job for a model the stage distils; only what is known of it at synth (its
         name, where its prompts are) is used, so no reference ties this stack to the training stack's resources."""
         super().__init__(scope, id, **kwargs)
-        assert stage.serving is not None
+        assert model.serving is not None
         self.stage = stage
+        self.model = model
+        self.serving = model.serving
+        self.prefix = model_prefix(stage.name, model.name)
+        self.tags = {**stage.tags, MODEL_TAG: model.name}
         self.foundation = foundation
         self.removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
         self.model_id_output: CfnOutput | None = None
         self.smoke_test_role_output: CfnOutput | None = None
-        if stage.distillation is not None:
+        if model.distillation is not None:
             assert job is not None
             self.model_arn, ready = self._distilled_model(job.job_name)
-            model_key, base_model = job.job_name, stage.distillation.student
+            model_key, base_model = job.job_name, model.distillation.student
         else:
             self.model_arn, ready, model_key, base_model = self._copied_model()
         self.served = self._serve(model_key, base_model)
@@ -70,19 +77,19 @@ class ServingStack(Stack):
             self.served.node.add_dependency(ready)
         if isinstance(self.served, ProvisionedThroughput):
             self._idle_alarm(self.served)
-        if stage.distillation is not None and stage.distillation.share_with:
+        if model.distillation is not None and model.distillation.share_with:
             share = ram.CfnResourceShare(
                 self,
                 "ModelShare",
-                name=f"{stage.name}-distilled-model",
+                name=f"{self.prefix}-distilled-model",
                 resource_arns=[self.model_arn],
-                principals=list(stage.distillation.share_with),
+                principals=list(model.distillation.share_with),
                 allow_external_principals=False,
             )
             share.node.add_dependency(ready)
         if smoke_test_account is not None and self.served is not None:
             self._smoke_test_role(smoke_test_account)
-        if self.served is not None and stage.serving.smoke_test:
+        if self.served is not None and self.serving.smoke_test:
             SmokeTest(
                 self,
                 "SmokeTest",
@@ -92,7 +99,6 @@ class ServingStack(Stack):
                 key=self.foundation.data_key.key,
                 removal_policy=self.removal,
             )
-        DistillationDashboard(self, "Dashboard", stage_name=stage.name, served=self.served)
         CfnOutput(self, "CustomModelArn", value=self.model_arn, description="The distilled model")
 
     def _distilled_model(self, job_name: str) -> tuple[str, Construct]:
@@ -102,14 +108,14 @@ class ServingStack(Stack):
         stack already waited for is not waited for again.
         """
         stage = self.stage
-        assert stage.serving is not None
+        assert self.serving is not None
         job_id = job_name.rsplit("-", 1)[1]
         wait = DistilledModelWait(
             self,
             f"ModelWait{job_id}",
             job_name=job_name,
-            poll_minutes=stage.serving.poll_minutes,
-            poll_rule_name=f"{job_name}-poll",
+            poll_minutes=self.serving.poll_minutes,
+            poll_rule_name=f"{self.prefix}-poll-{job_id}",
             key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
@@ -118,6 +124,7 @@ class ServingStack(Stack):
             "DistilledModel",
             stage_name=stage.name,
             job_name=job_name,
+            rollback_guard_stacks=model_stacks(stage, self.model),
             key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
@@ -135,47 +142,50 @@ class ServingStack(Stack):
     def _copied_model(self) -> tuple[str, Construct, str, str]:
         """A copy of the model another stage shares with this account: its ARN, what completes once it exists, its
         name (its identity at synth) and its base model (from the source model's ARN)."""
-        stage = self.stage
-        assert stage.model_source is not None
+        source = self.model.model_source
+        assert source is not None
         copy = ModelCopy(
             self,
             "ModelCopy",
-            stage_name=stage.name,
-            source_model_arn=stage.model_source.model_arn,
+            stage_name=self.stage.name,
+            name_prefix=self.prefix,
+            rollback_guard_stacks=model_stacks(self.stage, self.model),
+            source_model_arn=source.model_arn,
             key=self.foundation.data_key.key,
-            tags=stage.tags,
+            tags=self.tags,
             removal_policy=self.removal,
         )
-        CfnOutput(self, "SourceModelArn", value=stage.model_source.model_arn, description="The model copied")
-        base_model = stage.model_source.model_arn.split(":custom-model/", 1)[1].rsplit("/", 1)[0]
+        CfnOutput(self, "SourceModelArn", value=source.model_arn, description="The model copied")
+        base_model = source.model_arn.split(":custom-model/", 1)[1].rsplit("/", 1)[0]
         return copy.model_arn, copy.ready, copy.target_model_name, base_model
 
     def _serve(self, model_key: str, base_model: str) -> ProvisionedThroughput | OnDemandDeployment | None:
         stage = self.stage
-        assert stage.serving is not None
+        assert self.serving is not None
         common = {
             "stage_name": stage.name,
+            "name_prefix": self.prefix,
+            "tags": self.tags,
             "model_arn": self.model_arn,
             "model_key": model_key,
             "base_model": base_model,
             "key": self.foundation.data_key.key,
             "removal_policy": self.removal,
         }
-        if stage.serving.mode == "provisioned":
+        if self.serving.mode == "provisioned":
             served = ProvisionedThroughput(
                 self,
                 "ProvisionedThroughput",
-                model_units=stage.serving.model_units,
-                commitment=COMMITMENTS[stage.serving.commitment],
-                tags=stage.tags,
+                model_units=self.serving.model_units,
+                commitment=COMMITMENTS[self.serving.commitment],
                 **common,
             )
             self.model_id_output = CfnOutput(
                 self, "ProvisionedModelArn", value=served.arn, description="modelId for inference"
             )
             return served
-        if stage.serving.mode == "onDemand":
-            deployment = OnDemandDeployment(self, "OnDemandDeployment", tags=stage.tags, **common)
+        if self.serving.mode == "onDemand":
+            deployment = OnDemandDeployment(self, "OnDemandDeployment", **common)
             self.model_id_output = CfnOutput(
                 self, "DeploymentArn", value=deployment.arn, description="modelId for on-demand inference"
             )
@@ -183,18 +193,19 @@ class ServingStack(Stack):
         return None
 
     def _idle_alarm(self, throughput: ProvisionedThroughput) -> None:
-        """The stage's idle alarm, its message priced from the packaged price table."""
+        """The model's idle alarm, its message priced from the packaged price table."""
         stage = self.stage
-        serving, student = stage.serving, stage.student
-        assert serving is not None and student is not None
+        serving, student = self.serving, self.model.student
+        assert student is not None
         ThroughputIdleAlarm(
             self,
             "IdleAlarm",
-            alarm_name=idle_alarm_name(stage.name),
+            alarm_name=idle_alarm_name(self.prefix),
             model_id=throughput.model_id,
             idle_hours=serving.idle_hours,
             message=idle_message(
                 stage_name=stage.name,
+                model=self.model.name,
                 idle_hours=serving.idle_hours,
                 model_units=serving.model_units,
                 hourly=pricing.packaged().throughput(stage.region, student, serving.commitment),
@@ -219,7 +230,7 @@ class ServingStack(Stack):
         role = iam.Role(
             self,
             "SmokeTestRole",
-            role_name=smoke_test_role_name(self.stage.name),
+            role_name=smoke_test_role_name(self.stage.name, self.model.name),
             assumed_by=iam.AccountPrincipal(pipeline_account).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": caller}}
             ),

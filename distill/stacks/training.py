@@ -1,4 +1,5 @@
-"""Training stack: the training data and the distillation job of a stage, mapped from its configuration."""
+"""Training stack: the training data and the distillation job of one model of a stage, mapped from its
+configuration."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from distill.config.distillation import DistillationConfig
-from distill.config.stages import StageConfig
+from distill.config.stages import ModelConfig, StageConfig
 from distill.constructs.distillation_job import DistillationJob, JobVpc, Teacher
+from distill.constructs.names import MODEL_TAG, job_arn_parameter, model_prefix, model_stack_name
 from distill.constructs.training_data import TrainingData, TrainingDataSource
 from distill.stacks.foundation import FoundationStack
 
@@ -15,10 +17,19 @@ from distill.stacks.foundation import FoundationStack
 class TrainingStack(Stack):
     """Starts the distillation job; returns as soon as Bedrock has accepted it."""
 
-    def __init__(self, scope: Construct, id: str, *, stage: StageConfig, foundation: FoundationStack, **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: StageConfig,
+        model: ModelConfig,
+        foundation: FoundationStack,
+        **kwargs,
+    ) -> None:
         super().__init__(scope, id, **kwargs)
-        assert stage.distillation is not None
-        config = stage.distillation
+        assert model.distillation is not None
+        config = model.distillation
         # The models' lifecycle warnings are raised here, on the stack that starts the paid job.
         for code, warning in [("distill:unlisted-pair", config.pair_warning)] + [
             ("distill:model-lifecycle", warning) for warning in config.model_warnings
@@ -30,6 +41,9 @@ class TrainingStack(Stack):
             self,
             "DistillationJob",
             stage_name=stage.name,
+            name_prefix=model_prefix(stage.name, model.name),
+            job_arn_parameter_name=job_arn_parameter(stage.name, model.name),
+            rollback_guard_stacks=model_stacks(stage, model),
             teacher=Teacher(
                 identifier=config.teacher,
                 foundation_model=config.teacher_model,
@@ -45,7 +59,7 @@ class TrainingStack(Stack):
             revision=config.revision,
             model_removal_policy=RemovalPolicy.RETAIN if config.retain_model else RemovalPolicy.DESTROY,
             vpc=JobVpc(config.subnet_ids, config.security_group_ids) if config.subnet_ids else None,
-            tags=stage.tags,
+            tags={**stage.tags, MODEL_TAG: model.name},
             job_tags=config.job_tags,
             removal_policy=removal,
         )
@@ -81,3 +95,8 @@ class TrainingStack(Stack):
             use_prompt_response=data.use_prompt_response,
             request_metadata_filters=filters,
         )
+
+
+def model_stacks(stage: StageConfig, model: ModelConfig) -> tuple[str, ...]:
+    """The model's own stacks: while one of them rolls back, its handlers release no unserved custom model."""
+    return tuple(model_stack_name(stage.name, model.name, part) for part in ("training", "serving"))
