@@ -35,7 +35,7 @@ class TrainingMetricsPublisher(Construct):
         stage_name: str,
         output_bucket: s3.IBucket,
         key: kms.IKey,
-        removal_policy: RemovalPolicy,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -75,7 +75,14 @@ class TrainingMetricsPublisher(Construct):
             ),
         ):
             publisher.add_to_role_policy(statement)
-        allow_via_service(key, "MetricsPublisherReadsJobOutput", publisher.role, service="s3", actions=["kms:Decrypt"])
+        allow_via_service(
+            key,
+            "MetricsPublisherReadsJobOutput",
+            publisher.role,
+            service="s3",
+            actions=["kms:Decrypt"],
+            needed_by="the metrics publisher cannot read the job output encrypted with the key",
+        )
         for resource, reason in (
             ("*", "PutMetricData supports no resource-level permissions; a condition limits it to one namespace."),
             (jobs, "The stage's job names are generated per deployment; the function only reads their status."),
