@@ -14,7 +14,7 @@ from distill.constructs.data_key import usage_through
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.constructs.nag import acknowledge, rendered
-from distill.constructs.names import STAGE_TAG, stack_name
+from distill.constructs.names import STAGE_TAG
 
 
 @dataclass(frozen=True)
@@ -138,10 +138,16 @@ def own_stack_status(stack: Stack) -> Permission:
     return Permission(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id])
 
 
-def model_release(stack: Stack, stage_name: str) -> list[Permission]:
+def guard_stacks(stack: Stack, names: Sequence[str]) -> list[str]:
+    """The stacks whose rollback holds back a release: ``names`` (the model's stacks) and the handler's own."""
+    return sorted({stack.stack_name, *names})
+
+
+def model_release(stack: Stack, stage_name: str, guards: Sequence[str]) -> list[Permission]:
     """What deleting a custom model once nothing serves it takes (lambda/shared/python/model_release.py
     delete_model_unless_served and release_unserved_models): finding the stage's models and what serves them, their
-    tags, and the delete, of the stage's own models only (``stage_owned``). The list actions take no resource-level
+    tags, and the delete, of the stage's own models only (``stage_owned``), and reading the stacks ``guards``
+    (``guard_stacks``) while one of which rolls back nothing is released. The list actions take no resource-level
     permission (Service Authorization Reference for Amazon Bedrock, read 2026-12-02)."""
     models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
     deployments = stack.format_arn(service="bedrock", resource="custom-model-deployment", resource_name="*")
@@ -175,17 +181,16 @@ def model_release(stack: Stack, stage_name: str) -> list[Permission]:
             wildcard_reason="Which model each deployment of the account serves or moves to, read before a model is "
             "deleted.",
         ),
-        # Nothing is released while a stack of the stage rolls back or waits in a failed rollback
+        # Nothing is released while one of the guard stacks rolls back or waits in a failed rollback
         # (stack_rollback.stage_unsettled), the handler's own stack included.
         Permission(
             actions=["cloudformation:DescribeStacks"],
             resources=[
-                stack.format_arn(
-                    service="cloudformation", resource="stack", resource_name=f"{stack_name(stage_name, '*')}/*"
-                )
+                stack.format_arn(service="cloudformation", resource="stack", resource_name=f"{name}/*")
+                for name in guards
             ],
-            wildcard_reason="The stage's stacks, by the names the app gives them; the stack id CloudFormation adds "
-            "to each ARN is known only once the stack exists.",
+            wildcard_reason="The model's stacks, by name; the stack id CloudFormation adds to each ARN is known only "
+            "once the stack exists.",
         ),
     ]
 

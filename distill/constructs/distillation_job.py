@@ -19,6 +19,7 @@ from constructs import Construct
 from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
+    guard_stacks,
     model_release,
     stage_created,
     stage_owned,
@@ -28,7 +29,7 @@ from distill.constructs.bedrock_resource import (
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, usage_through
 from distill.constructs.job_output import OUTPUT_PREFIX, metrics_location
 from distill.constructs.nag import acknowledge, acknowledge_resource, rendered
-from distill.constructs.names import METRICS_NAMESPACE, job_arn_parameter
+from distill.constructs.names import METRICS_NAMESPACE
 from distill.constructs.training_data import DATASETS_PREFIX, TrainingDataSource
 
 JOB_NAMES_REASON = (
@@ -40,12 +41,12 @@ JOB_NAMES_REASON = (
 HANDLER_TIMEOUT = Duration.minutes(15)
 
 
-def job_name(stage_name: str, definition: Mapping[str, object]) -> str:
+def job_name(prefix: str, definition: Mapping[str, object]) -> str:
     """``<stage>-distill-<12 hex digits>``: the job's identity, from everything that defines it as synthesized
     (cross-stack values as the references CloudFormation resolves). It fits Bedrock's job and custom model name
     patterns (63 characters; letters, digits, hyphens)."""
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
-    return f"{stage_name}-distill-{digest[:12]}"
+    return f"{prefix}-distill-{digest[:12]}"
 
 
 def job_metrics_s3_uri(output_s3_uri: str, job_arn: str) -> str:
@@ -132,12 +133,23 @@ class DistillationJob(Construct):
         tags: Mapping[str, str] | None = None,
         job_tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        name_prefix: str | None = None,
+        job_arn_parameter_name: str | None = None,
+        rollback_guard_stacks: Sequence[str] = (),
     ) -> None:
         """``student`` is the model id the job customizes (``amazon.nova-lite-v1:0:300k``); ``max_response_length``
-        is in tokens; ``tags`` go on every resource, ``job_tags`` on the job and its model only."""
+        is in tokens; ``tags`` go on every resource, ``job_tags`` on the job and its model only. ``name_prefix``
+        (default ``stage_name``) begins the job's and model's names, so that several models of a stage have
+        names of their own; ``job_arn_parameter_name`` is the SSM parameter the job's ARN is published in (default
+        ``/bedrock-distillation/<name_prefix>/job-arn``); ``rollback_guard_stacks`` are the other stacks (by name)
+        while one of which rolls back the handler releases no unserved custom model (the serving stack of the
+        same model, say)."""
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.stage_name = stage_name
+        prefix = name_prefix or stage_name
+        parameter = job_arn_parameter_name or f"/bedrock-distillation/{prefix}/job-arn"
+        guards = guard_stacks(stack, rollback_guard_stacks)
         self.training_data = training_data
         self.output_s3_uri = f"s3://{output_bucket.bucket_name}/{output_prefix}"
         self.access = iam.ManagedPolicy(self, "Access", roles=[service_role])
@@ -171,7 +183,7 @@ class DistillationJob(Construct):
         # The training data's digest too: a local file reaches the job as another resource's attribute, whose
         # reference does not change with the file's content.
         identity = {"revision": revision, "data": training_data.digest, **stack.resolve(defining)}
-        self.job_name = job_name(stage_name, identity)
+        self.job_name = job_name(prefix, identity)
         self._resource = BedrockResource(
             self,
             "Job",
@@ -186,7 +198,8 @@ class DistillationJob(Construct):
                 "JobTags": bedrock_tags,
                 "CustomModelTags": bedrock_tags,
                 "RetainModelOnDelete": "false" if model_removal_policy == RemovalPolicy.DESTROY else "true",
-                "JobArnParameterName": job_arn_parameter(stage_name),
+                "JobArnParameterName": parameter,
+                "GuardStacks": stack.to_json_string(guards),
             },
             permissions=[
                 *stage_created(
@@ -205,14 +218,10 @@ class DistillationJob(Construct):
                 *stage_owned(stage_name, ["bedrock:StopModelCustomizationJob"], [jobs], JOB_NAMES_REASON),
                 # With the stage's stacks' DescribeStacks, which also tells an Update that is CloudFormation's
                 # rollback.
-                *model_release(stack, stage_name),
+                *model_release(stack, stage_name, guards),
                 Permission(
                     actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
-                    resources=[
-                        stack.format_arn(
-                            service="ssm", resource="parameter", resource_name=job_arn_parameter(stage_name)[1:]
-                        )
-                    ],
+                    resources=[stack.format_arn(service="ssm", resource="parameter", resource_name=parameter[1:])],
                 ),
                 Permission(
                     actions=["iam:PassRole"],

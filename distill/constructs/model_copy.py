@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
@@ -14,6 +14,7 @@ from distill.constructs.bedrock_resource import (
     BedrockResource,
     Permission,
     Waiting,
+    guard_stacks,
     model_release,
     stage_created,
     stage_tags,
@@ -49,13 +50,18 @@ class ModelCopy(Construct):
         key: kms.IKey,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        name_prefix: str | None = None,
+        rollback_guard_stacks: Sequence[str] = (),
     ) -> None:
+        """``name_prefix`` (default ``stage_name``) begins the copy's name; ``rollback_guard_stacks`` as for
+        ``DistillationJob``."""
         super().__init__(scope, id)
         stack = Stack.of(self)
+        guards = guard_stacks(stack, rollback_guard_stacks)
         copies = stack.format_arn(service="bedrock", resource="model-copy-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         identity = hashlib.sha256(json.dumps(stack.resolve([source_model_arn, key.key_arn])).encode()).hexdigest()
-        self.target_model_name = f"{stage_name}-copy-{identity[:12]}"
+        self.target_model_name = f"{name_prefix or stage_name}-copy-{identity[:12]}"
         self._resource = BedrockResource(
             self,
             "Copy",
@@ -69,6 +75,7 @@ class ModelCopy(Construct):
                 "TargetModelName": self.target_model_name,
                 "KmsKeyArn": key.key_arn,
                 "Tags": stack.to_json_string(stage_tags(stage_name, tags or {})),
+                "GuardStacks": stack.to_json_string(guards),
                 "RetainModelOnDelete": "true" if removal_policy == RemovalPolicy.RETAIN else "false",
                 "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
             },
@@ -95,7 +102,7 @@ class ModelCopy(Construct):
                 ),
                 # Also the copied models' tags (ListTagsForResource on custom-model), read before a copy found by
                 # name is adopted (lambda/model_copy require_stage).
-                *model_release(stack, stage_name),
+                *model_release(stack, stage_name, guards),
             ],
             waiting=COPY_CHECK,
             key_via_bedrock=BEDROCK_KEY_ACTIONS,

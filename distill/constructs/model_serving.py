@@ -99,12 +99,14 @@ class ServedModel(Construct):
         properties: Mapping[str, str],
         removal_policy: RemovalPolicy,
         keep_on_delete: bool = False,
+        name_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.model_arn = model_arn
         self._key = key
-        name = f"{stage_name}-serving-{identity(stage_name, resource_type, *defining)}"
+        prefix = name_prefix or stage_name
+        name = f"{prefix}-serving-{identity(prefix, resource_type, *defining)}"
         served, models = _arn(stack, bedrock_resource), _arn(stack, "custom-model")
         self.resource = BedrockResource(
             self,
@@ -143,7 +145,7 @@ class ServedModel(Construct):
             environment={"KIND": kind, "RESOURCE_ARN": self.arn, "MODEL_ARN": model_arn},
             statements=[iam.PolicyStatement(actions=[actions.get], resources=[self.arn])],
             poll=READY_POLL,
-            poll_rule_name=f"{name}-ready-{identity(model_key)}",
+            poll_rule_name=f"{prefix}-ready-{identity(name, model_key)}",
             key=key,
             removal_policy=removal_policy,
         )
@@ -217,9 +219,11 @@ class ProvisionedThroughput(ServedModel):
         commitment: Commitment = Commitment.NONE,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        name_prefix: str | None = None,
     ) -> None:
         """``model_arn`` is the custom model served; ``model_key`` names it at synth (its job's name, or its copy's),
-        so that each model served gets a wait of its own; ``base_model`` is the student it was customized from."""
+        so that each model served gets a wait of its own; ``base_model`` is the student it was customized from;
+        ``name_prefix`` (default ``stage_name``) begins the resource's name, for several models of a stage."""
         duration = commitment.value
         self.model_units = model_units
         self.commitment = commitment
@@ -227,6 +231,7 @@ class ProvisionedThroughput(ServedModel):
             scope,
             id,
             stage_name=stage_name,
+            name_prefix=name_prefix,
             model_arn=model_arn,
             model_key=model_key,
             key=key,
@@ -259,12 +264,14 @@ class OnDemandDeployment(ServedModel):
         key: kms.IKey,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        name_prefix: str | None = None,
     ) -> None:
         """As for ``ProvisionedThroughput``, without model units or commitment."""
         super().__init__(
             scope,
             id,
             stage_name=stage_name,
+            name_prefix=name_prefix,
             model_arn=model_arn,
             model_key=model_key,
             key=key,

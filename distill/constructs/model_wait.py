@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from distill.constructs.bedrock_resource import BedrockResource, Permission, model_release
+from distill.constructs.bedrock_resource import BedrockResource, Permission, guard_stacks, model_release
 from distill.constructs.nag import acknowledge, rendered
 from distill.constructs.signalled_wait import SignalledWait
 
@@ -85,9 +87,14 @@ class DistilledModel(Construct):
         job_name: str,
         key: kms.IKey,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        wait: DistilledModelWait | None = None,
+        rollback_guard_stacks: Sequence[str] = (),
     ) -> None:
+        """``wait`` is the job's ``DistilledModelWait``: the lookup runs once it has signalled.
+        ``rollback_guard_stacks`` as for ``DistillationJob``."""
         super().__init__(scope, id)
         stack = Stack.of(self)
+        guards = guard_stacks(stack, rollback_guard_stacks)
         self._resource = BedrockResource(
             self,
             "Lookup",
@@ -96,7 +103,7 @@ class DistilledModel(Construct):
             description="Reads the custom model of the stage's completed distillation job, and releases it",
             key=key,
             removal_policy=removal_policy,
-            properties={"JobName": job_name, "Stage": stage_name},
+            properties={"JobName": job_name, "Stage": stage_name, "GuardStacks": stack.to_json_string(guards)},
             permissions=[
                 Permission(
                     actions=["bedrock:GetModelCustomizationJob", "bedrock:GetCustomModel"],
@@ -106,9 +113,11 @@ class DistilledModel(Construct):
                     ],
                     wildcard_reason=JOBS_REASON,
                 ),
-                *model_release(stack, stage_name),
+                *model_release(stack, stage_name, guards),
             ],
         )
+        if wait is not None:
+            self.node.add_dependency(wait.condition)
 
     @property
     def model_arn(self) -> str:

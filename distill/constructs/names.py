@@ -39,6 +39,11 @@ def model_stack_name(stage: str, model: str, part: str) -> str:
     return f"{model_prefix(stage, model)}-{part}"
 
 
+def model_stack_names(stage: str, model: str) -> tuple[str, str]:
+    """The model's training and serving stacks: while one of them rolls back, its handlers release no custom model."""
+    return model_stack_name(stage, model, "training"), model_stack_name(stage, model, "serving")
+
+
 def job_arn_parameter(stage: str, model: str) -> str:
     """Where the job's ARN is published for the serving stack and the `distill` command (an SSM parameter, not a
     stack export: an export cannot change while imported, and a new job is a new ARN)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -25,12 +27,19 @@ FAILED_STACK_STATES = [
 ]
 
 
-def job_state_changes(stage_name: str) -> events.EventPattern:
-    """Bedrock's state-change events of this stage's jobs, told apart by the job-name prefix the job handler sets."""
+def job_name_prefixes_of(stage_name: str, prefixes: Sequence[str] | None) -> list[str]:
+    """The job-name prefixes of a stage's jobs: ``prefixes``, or the one its jobs have by default
+    (``DistillationJob`` names a job ``<name_prefix>-distill-<12 hex digits>``, the prefix defaulting to the stage)."""
+    return list(prefixes) if prefixes else [f"{stage_name}-distill-"]
+
+
+def job_state_changes(prefixes: Sequence[str]) -> events.EventPattern:
+    """Bedrock's state-change events of the jobs whose names begin with one of ``prefixes`` (an array of prefix
+    matches is a match of any of them: EventBridge user guide, eb-create-pattern-operators.html)."""
     return events.EventPattern(
         source=["aws.bedrock"],
         detail_type=[JOB_STATE_CHANGE],
-        detail={"jobName": events.Match.prefix(f"{stage_name}-distill-")},
+        detail={"jobName": [{"prefix": prefix} for prefix in prefixes]},
     )
 
 
@@ -48,7 +57,20 @@ class StageNotifications(Construct):
     kms:Decrypt: "Amazon SNS topic target", eb-custom-bus-target-sns.html, "Delivery role", read 2026-12-02).
     """
 
-    def __init__(self, scope: Construct, id: str, *, stage_name: str, key: kms.IKey, email: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        key: kms.IKey,
+        email: str | None = None,
+        job_name_prefixes: Sequence[str] | None = None,
+        stack_name_prefixes: Sequence[str] | None = None,
+    ) -> None:
+        """``job_name_prefixes`` select the jobs whose state changes are published (default: the stage's jobs by
+        DistillationJob's default names); ``stack_name_prefixes`` the stacks whose failed deployments are (default
+        ``<stage>-distillation-``)."""
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.topic = sns.Topic(
@@ -69,7 +91,7 @@ class StageNotifications(Construct):
             "JobStateChanges",
             rule_name=job_rule,
             description=f"State changes of the {stage_name} stage's distillation jobs",
-            event_pattern=job_state_changes(stage_name),
+            event_pattern=job_state_changes(job_name_prefixes_of(stage_name, job_name_prefixes)),
             targets=[
                 targets.SnsTopic(
                     self.topic,
@@ -81,9 +103,10 @@ class StageNotifications(Construct):
                 )
             ],
         )
-        stacks = (
-            f"arn:{stack.partition}:cloudformation:{stack.region}:{stack.account}:stack/{stack_name(stage_name, '')}"
-        )
+        stack_arns = [
+            f"arn:{stack.partition}:cloudformation:{stack.region}:{stack.account}:stack/{prefix}"
+            for prefix in stack_name_prefixes or [stack_name(stage_name, "")]
+        ]
         stack_failures = events.Rule(
             self,
             "StackFailures",
@@ -92,7 +115,10 @@ class StageNotifications(Construct):
             event_pattern=events.EventPattern(
                 source=["aws.cloudformation"],
                 detail_type=["CloudFormation Stack Status Change"],
-                detail={"stack-id": events.Match.prefix(stacks), "status-details": {"status": FAILED_STACK_STATES}},
+                detail={
+                    "stack-id": [{"prefix": arn} for arn in stack_arns],
+                    "status-details": {"status": FAILED_STACK_STATES},
+                },
             ),
             targets=[
                 targets.SnsTopic(

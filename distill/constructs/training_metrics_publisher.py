@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -17,7 +19,7 @@ from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.job_output import OUTPUT_PREFIX
 from distill.constructs.nag import acknowledge, rendered
 from distill.constructs.names import METRICS_NAMESPACE
-from distill.constructs.notifications import job_state_changes
+from distill.constructs.notifications import job_name_prefixes_of, job_state_changes
 
 
 class TrainingMetricsPublisher(Construct):
@@ -36,7 +38,9 @@ class TrainingMetricsPublisher(Construct):
         output_bucket: s3.IBucket,
         key: kms.IKey,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        job_name_prefixes: Sequence[str] | None = None,
     ) -> None:
+        """``job_name_prefixes`` as for ``StageNotifications``: the jobs whose metrics are published."""
         super().__init__(scope, id)
         stack = Stack.of(self)
         publisher = HandlerFunction(
@@ -97,6 +101,6 @@ class TrainingMetricsPublisher(Construct):
             self,
             "JobStateChanges",
             description=f"State changes of the {stage_name} stage's distillation jobs, for metrics",
-            event_pattern=job_state_changes(stage_name),
+            event_pattern=job_state_changes(job_name_prefixes_of(stage_name, job_name_prefixes)),
             targets=[targets.LambdaFunction(publisher.function, retry_attempts=2)],
         )

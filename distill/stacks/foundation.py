@@ -9,6 +9,7 @@ from distill.config.stages import StageConfig
 from distill.constructs.budget import StageBudget
 from distill.constructs.data_key import DataKey
 from distill.constructs.invocation_logging import InvocationLogging
+from distill.constructs.names import model_prefix, model_stack_names, stack_name
 from distill.constructs.notifications import StageNotifications
 from distill.constructs.service_role import ServiceRole
 from distill.constructs.storage import DistillationStorage
@@ -55,8 +56,17 @@ class FoundationStack(Stack):
                 removal_policy=removal,
             )
 
+        jobs = [f"{model_prefix(stage.name, model.name)}-distill-" for model in stage.distilling_models]
         self.notifications = StageNotifications(
-            self, "Notifications", stage_name=stage.name, key=self.data_key.key, email=stage.notification_email
+            self,
+            "Notifications",
+            stage_name=stage.name,
+            key=self.data_key.key,
+            email=stage.notification_email,
+            job_name_prefixes=jobs,
+            # The stage's own stacks (foundation, dashboard) by prefix, each model's by its exact name.
+            stack_name_prefixes=[stack_name(stage.name, "")]
+            + [f"{name}/" for model in stage.models for name in model_stack_names(stage.name, model)],
         )
         StageBudget(
             self,
@@ -66,7 +76,7 @@ class FoundationStack(Stack):
             topic=self.notifications.topic,
             key=self.data_key.key,
         )
-        if stage.distillation is not None:
+        if jobs:
             TrainingMetricsPublisher(
                 self,
                 "TrainingMetrics",
@@ -74,6 +84,7 @@ class FoundationStack(Stack):
                 output_bucket=self.storage.output,
                 key=self.data_key.key,
                 removal_policy=removal,
+                job_name_prefixes=jobs,
             )
         self._outputs()
 

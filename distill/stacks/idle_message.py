@@ -30,7 +30,8 @@ def idle_message(
     if commitment == "none":
         stop = (
             f"To stop the billing, destroy the serving stack: `aws cloudformation delete-stack --stack-name {serving}` "
-            f"(or `.venv/bin/npx cdk destroy '{stage_name}/{model}-serving'` from a checkout); the custom model is kept."
+            f"(or `.venv/bin/npx cdk destroy '{stage_name}/{model}-serving'` from a checkout); the custom model is "
+            "kept."
         )
     else:
         stop = (
@@ -38,6 +39,6 @@ def idle_message(
             f"stack (`aws cloudformation delete-stack --stack-name {serving}`) and delete the retained throughput."
         )
     return (
-        f"Bedrock distillation ({model_prefix(stage_name, model)}): the Provisioned Throughput has served no invocation for "
-        f"{idle_hours} hours while it bills {cost}. {stop}"
+        f"Bedrock distillation ({model_prefix(stage_name, model)}): the Provisioned Throughput has served no "
+        f"invocation for {idle_hours} hours while it bills {cost}. {stop}"
     )

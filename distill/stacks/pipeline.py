@@ -172,33 +172,43 @@ class DeliveryPipelineStack(Stack):
         )
 
     def _smoke_test(self, stage: DistillationStage) -> list[pipelines.Step] | None:
-        serving = stage.serving
-        if serving is None or serving.model_id_output is None or serving.smoke_test_role_output is None:
-            return None
+        """A post-deploy Converse call to each model the stage serves, from one runner role per stage that may
+        assume each model's smoke-test role."""
         config = stage.config
-        role_arn = f"arn:{self.partition}:iam::{config.account}:role/{smoke_test_role_name(config.name)}"
-        # A named role, so that the stage's smoke-test role can trust it alone (ServingStack._smoke_test_role).
-        # Its trust names CodeBuild without a condition, like the roles CDK Pipelines makes for its other steps: a
-        # service assumes a role only where a principal of this account passed it (iam:PassRole).
+        served = [
+            (name, stacks.serving)
+            for name, stacks in stage.models.items()
+            if stacks.serving.model_id_output is not None and stacks.serving.smoke_test_role_output is not None
+        ]
+        if not served:
+            return None
         runner = iam.Role(
             self.pipeline,
             f"SmokeTestRunner-{config.name}",
             role_name=smoke_test_caller_role_name(config.name),
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-            description=f"Runs the post-deploy smoke test of the {config.name} stage",
+            description=f"Runs the post-deploy smoke tests of the {config.name} stage",
         )
         return [
             pipelines.CodeBuildStep(
-                f"SmokeTest-{config.name}",
+                f"SmokeTest-{config.name}-{name}",
                 env={"MODEL_REGION": config.region},
                 env_from_cfn_outputs={
                     "MODEL_ID": serving.model_id_output,
                     "ROLE_ARN": serving.smoke_test_role_output,
                 },
                 role=runner,
-                role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[role_arn])],
+                role_policy_statements=[
+                    iam.PolicyStatement(
+                        actions=["sts:AssumeRole"],
+                        resources=[
+                            f"arn:{self.partition}:iam::{config.account}:role/{smoke_test_role_name(config.name, name)}"
+                        ],
+                    )
+                ],
                 commands=SMOKE_TEST_COMMANDS,
             )
+            for name, serving in served
         ]
 
 

@@ -14,12 +14,11 @@ from distill.constructs.job_output import OUTPUT_PREFIX
 from distill.constructs.model_copy import ModelCopy
 from distill.constructs.model_serving import Commitment, OnDemandDeployment, ProvisionedThroughput
 from distill.constructs.model_wait import DistilledModel, DistilledModelWait
-from distill.constructs.names import MODEL_TAG, model_prefix
+from distill.constructs.names import MODEL_TAG, model_prefix, model_stack_names
 from distill.constructs.smoke_test import SmokeTest
 from distill.operations import pricing
 from distill.stacks.foundation import FoundationStack
 from distill.stacks.idle_message import idle_alarm_name, idle_message
-from distill.stacks.training import model_stacks
 
 # The configuration's commitment names (distill.config) as the construct's enum.
 COMMITMENTS = {"none": Commitment.NONE, "OneMonth": Commitment.ONE_MONTH, "SixMonths": Commitment.SIX_MONTHS}
@@ -59,9 +58,10 @@ class ServingStack(Stack):
         assert model.serving is not None
         self.stage = stage
         self.model = model
+        self.job = job
         self.serving = model.serving
         self.prefix = model_prefix(stage.name, model.name)
-        self.tags = {**stage.tags, MODEL_TAG: model.name}
+        self.model_tags = {**stage.tags, MODEL_TAG: model.name}
         self.foundation = foundation
         self.removal = RemovalPolicy.DESTROY if stage.destroy_on_delete else RemovalPolicy.RETAIN
         self.model_id_output: CfnOutput | None = None
@@ -124,7 +124,7 @@ class ServingStack(Stack):
             "DistilledModel",
             stage_name=stage.name,
             job_name=job_name,
-            rollback_guard_stacks=model_stacks(stage, self.model),
+            rollback_guard_stacks=model_stack_names(stage.name, self.model.name),
             key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
@@ -149,10 +149,10 @@ class ServingStack(Stack):
             "ModelCopy",
             stage_name=self.stage.name,
             name_prefix=self.prefix,
-            rollback_guard_stacks=model_stacks(self.stage, self.model),
+            rollback_guard_stacks=model_stack_names(self.stage.name, self.model.name),
             source_model_arn=source.model_arn,
             key=self.foundation.data_key.key,
-            tags=self.tags,
+            tags=self.model_tags,
             removal_policy=self.removal,
         )
         CfnOutput(self, "SourceModelArn", value=source.model_arn, description="The model copied")
@@ -165,7 +165,7 @@ class ServingStack(Stack):
         common = {
             "stage_name": stage.name,
             "name_prefix": self.prefix,
-            "tags": self.tags,
+            "tags": self.model_tags,
             "model_arn": self.model_arn,
             "model_key": model_key,
             "base_model": base_model,

@@ -79,7 +79,7 @@ class DistillationStage(Stage):
                 self,
                 f"{model.name}-training",
                 stack_name=model_stack_name(stage.name, model.name, "training"),
-                description=f"Bedrock distillation ({stage.name}, {model.name}): training data and the distillation job",
+                description=f"Bedrock distillation ({stage.name}, {model.name}): the training data and the job",
                 stage=stage,
                 model=model,
                 foundation=self.foundation,

@@ -9,7 +9,7 @@ from constructs import Construct
 from distill.config.distillation import DistillationConfig
 from distill.config.stages import ModelConfig, StageConfig
 from distill.constructs.distillation_job import DistillationJob, JobVpc, Teacher
-from distill.constructs.names import MODEL_TAG, job_arn_parameter, model_prefix, model_stack_name
+from distill.constructs.names import MODEL_TAG, job_arn_parameter, model_prefix, model_stack_names
 from distill.constructs.training_data import TrainingData, TrainingDataSource
 from distill.stacks.foundation import FoundationStack
 
@@ -43,7 +43,7 @@ class TrainingStack(Stack):
             stage_name=stage.name,
             name_prefix=model_prefix(stage.name, model.name),
             job_arn_parameter_name=job_arn_parameter(stage.name, model.name),
-            rollback_guard_stacks=model_stacks(stage, model),
+            rollback_guard_stacks=model_stack_names(stage.name, model.name),
             teacher=Teacher(
                 identifier=config.teacher,
                 foundation_model=config.teacher_model,
@@ -95,8 +95,3 @@ class TrainingStack(Stack):
             use_prompt_response=data.use_prompt_response,
             request_metadata_filters=filters,
         )
-
-
-def model_stacks(stage: StageConfig, model: ModelConfig) -> tuple[str, ...]:
-    """The model's own stacks: while one of them rolls back, its handlers release no unserved custom model."""
-    return tuple(model_stack_name(stage.name, model.name, part) for part in ("training", "serving"))

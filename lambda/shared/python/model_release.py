@@ -5,6 +5,7 @@ Bedrock cannot delete a model that a Provisioned Throughput serves (user guide, 
 trains, copies or serves for the stage releases the stage's tagged models that nothing serves any more.
 """
 
+import json
 import logging
 import time
 
@@ -129,17 +130,23 @@ def release_stage_models(bedrock, cloudformation, event, name, stage):
     """release_unserved_models for the stage ``stage`` of ``name`` (a job's or a copy's), as every handler that trains,
     copies or serves for the stage runs it after its own work. Returns the ARNs of the models deleted.
 
-    Never while a stack of the stage rolls back or waits in a failed rollback (stack_rollback.stage_unsettled): a
+    Never while one of the request's GuardStacks (the model's stacks) rolls back or waits in a failed rollback
+    (stack_rollback.stage_unsettled): a
     rollback moves serving back to the model it served before, which may be one tagged to be deleted once unserved
     and, at that moment, served by nothing (the model lookup is rolled back before the throughput whose ModelArn it
-    gives). When the stack's status cannot be read, or the request names no stage, nothing is released. A failure is
+    gives). When the stack's status cannot be read, or the request names no stage or no GuardStacks, nothing is
+    released. A failure is
     logged, not raised: the models it deletes are not the request's own, so a refused or lost answer must not fail
     the request (the next request tries again)."""
     if not stage:
         LOG.warning("Not releasing the stage's unserved models: the resource's properties name no stage")
         return []
+    guards = event.get("ResourceProperties", {}).get("GuardStacks")
+    if not guards:
+        LOG.warning("Not releasing the stage's unserved models: the resource's properties name no GuardStacks")
+        return []
     try:
-        if stack_rollback.stage_unsettled(cloudformation, event["StackId"], stage):
+        if stack_rollback.stage_unsettled(cloudformation, event["StackId"], json.loads(guards)):
             LOG.info("Not releasing the stage's unserved models while a stack of the stage rolls back")
             return []
     except (ClientError, BotoCoreError) as error:

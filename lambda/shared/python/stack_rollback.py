@@ -1,4 +1,4 @@
-"""Whether CloudFormation is rolling back the request's stack, or another stack of its stage.
+"""Whether CloudFormation is rolling back the request's stack, or another stack of its model.
 
 A rollback asks a handler for what was (the previous properties), so a handler leaves alone what that needs: the
 smoke test is not run, a job that cannot produce a model may be adopted, and no unserved model is released.
@@ -20,21 +20,15 @@ def rolling_back(cloudformation, stack_id):
     return stack["StackStatus"].endswith("ROLLBACK_IN_PROGRESS")
 
 
-def stage_stack_names(stage):
-    """The stage's stacks whose resources release its models or serve them, named as distill/naming.py stack_name
-    names them (a test checks the two agree)."""
-    return [f"{stage}-distillation-{part}" for part in ("training", "serving")]
-
-
-def stage_unsettled(cloudformation, stack_id, stage):
-    """Whether the request's own stack (``stack_id``) rolls back (``rolling_back``), or another stack of the stage
-    rolls back or is stuck in a failed rollback (``*ROLLBACK_FAILED``), which still needs the models it would move
-    serving back to once someone continues it. A stage stack that does not exist is settled. Raises what
-    DescribeStacks raises otherwise."""
+def stage_unsettled(cloudformation, stack_id, guard_stacks):
+    """Whether the request's own stack (``stack_id``) rolls back (``rolling_back``), or another of ``guard_stacks``
+    (the names of the model's stacks, the GuardStacks property) rolls back or is stuck in a failed rollback
+    (``*ROLLBACK_FAILED``), which still needs the models it would move serving back to once someone continues it. A
+    guard stack that does not exist is settled. Raises what DescribeStacks raises otherwise."""
     if rolling_back(cloudformation, stack_id):
         return True
     own = stack_id.split(":stack/", 1)[-1].split("/", 1)[0]
-    for other in stage_stack_names(stage):
+    for other in guard_stacks:
         if other == own:
             continue
         try:
