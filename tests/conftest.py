@@ -238,10 +238,41 @@ def pipeline_app() -> App:
     return app
 
 
+class StageTemplates(dict):
+    """A stage's templates by stack id (``Foundation``, ``<model>-training``, ``<model>-serving``, ``Dashboard``).
+
+    For a stage with one model, ``["Training"]`` and ``["Serving"]`` also name that model's stacks (they are not
+    keys: iterating gives each stack once)."""
+
+    def __init__(self, templates: dict[str, Template], models: tuple[str, ...]) -> None:
+        super().__init__(templates)
+        self.models = models
+
+    def _alias(self, part: str) -> str | None:
+        if part in ("Training", "Serving") and len(self.models) == 1:
+            return f"{self.models[0]}-{part.lower()}"
+        return None
+
+    def __getitem__(self, key: str) -> Template:
+        alias = self._alias(key)
+        return super().__getitem__(alias if alias is not None and alias in self else key)
+
+    def __contains__(self, key: object) -> bool:
+        alias = self._alias(key) if isinstance(key, str) else None
+        return super().__contains__(alias if alias is not None else key)
+
+    def parts(self, part: str) -> dict[str, Template]:
+        """Every model's ``part`` stack (training or serving), by model name."""
+        return {model: self[f"{model}-{part}"] for model in self.models if f"{model}-{part}" in self}
+
+
 @pytest.fixture(scope="session")
-def templates(stages) -> dict[str, dict[str, Template]]:
-    """stage name -> stack id -> assertions Template."""
+def templates(stages) -> dict[str, StageTemplates]:
+    """stage name -> stack id -> assertions Template (``StageTemplates``)."""
     return {
-        name: {child.node.id: Template.from_stack(child) for child in stage.node.children if isinstance(child, Stack)}
+        name: StageTemplates(
+            {child.node.id: Template.from_stack(child) for child in stage.node.children if isinstance(child, Stack)},
+            tuple(stage.models),
+        )
         for name, stage in stages.items()
     }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import model_release
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -479,10 +481,17 @@ def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedroc
 # -- the release every handler of a stage runs -------------------------------------------------------------------
 # The request's own stack: the serving stack.
 STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
-STACK_EVENT = {"StackId": STACK_ID}
+# The model's stacks (the GuardStacks property), the request's own among them.
+SANDBOX_GUARDS = ["sandbox-support-assistant-serving", "sandbox-support-assistant-training"]
+PROD_GUARDS = ["prod-support-assistant-serving", "prod-support-assistant-training"]
+
+
+def stack_event(guards: list[str] | None) -> dict:
+    properties = {} if guards is None else {"GuardStacks": json.dumps(guards)}
+    return {"StackId": STACK_ID, "ResourceProperties": properties}
 
 
 def stack_is(cloudformation, status: str) -> None:
@@ -492,14 +501,20 @@ def stack_is(cloudformation, status: str) -> None:
 NOT_RELEASING = "Not releasing the stage's unserved models"
 
 
-def release_stage_models(bedrock, cloudformation, name: str = "sandbox-distill-3aa7f4218eee", stage: str = STAGE):
-    return model_release.release_stage_models(bedrock, cloudformation, STACK_EVENT, name, stage)
+def release_stage_models(
+    bedrock,
+    cloudformation,
+    name: str = "sandbox-distill-3aa7f4218eee",
+    stage: str = STAGE,
+    guards: list[str] | None = SANDBOX_GUARDS,
+):
+    return model_release.release_stage_models(bedrock, cloudformation, stack_event(guards), name, stage)
 
 
 def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
     expect_models(bedrock, [EARLIER, UNTAGGED])
     expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
@@ -512,14 +527,15 @@ def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, c
 def test_a_copys_name_releases_the_copies_of_its_stage(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "prod-distillation-training", None)
-    other_stage_stack(cloudformation.stubber, "prod-distillation-serving")
+    other_stage_stack(cloudformation.stubber, "prod-support-assistant-serving")
+    other_stage_stack(cloudformation.stubber, "prod-support-assistant-training", None)
     copied = custom_model("prod-copy-1f2e3d4c5b6a", "c0p1e2d3m4o5")
     bedrock.stubber.add_response("list_custom_models", {"modelSummaries": [copied]}, {"nameContains": "prod-copy-"})
     expect_tags(bedrock, copied, [{"key": "distillation-stage", "value": "prod"}, *DELETE_WHEN_UNSERVED])
     expect_serving(bedrock, [])
     expect_deletion(bedrock, copied)
-    assert release_stage_models(bedrock, cloudformation, "prod-copy-a3813fa7ad4e", "prod") == [copied["modelArn"]]
+    released = release_stage_models(bedrock, cloudformation, "prod-copy-a3813fa7ad4e", "prod", PROD_GUARDS)
+    assert released == [copied["modelArn"]]
     assert caplog.messages == [f"Deleted the custom model {copied['modelArn']}, which nothing serves any more"]
 
 
@@ -561,10 +577,17 @@ def test_a_request_that_names_no_stage_releases_nothing(bedrock, cloudformation,
     assert caplog.messages == [f"{NOT_RELEASING}: the resource's properties name no stage"]
 
 
+def test_a_request_that_names_no_guard_stacks_releases_nothing(bedrock, cloudformation, caplog):
+    """Without the stacks whose rollback it must wait out, a release cannot tell a rollback: nothing is asked of
+    AWS (the Stubbers refuse any call)."""
+    assert release_stage_models(bedrock, cloudformation, guards=None) == []
+    assert caplog.messages == [f"{NOT_RELEASING}: the resource's properties name no GuardStacks"]
+
+
 def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
     expect_models(bedrock, [])
     assert release_stage_models(bedrock, cloudformation) == []
     assert caplog.messages == []
@@ -573,7 +596,7 @@ def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformat
 def test_a_stages_release_that_bedrock_refuses_is_logged_not_raised(bedrock, cloudformation, caplog):
     """The models it deletes are not the request's own: the request goes on, and the next one tries again."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
     bedrock.stubber.add_client_error(
         "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
     )
@@ -591,7 +614,7 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, clo
     """A timeout after every retry (botocore's ReadTimeoutError, a BotoCoreError) ends the release, not the
     request."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
     error = ReadTimeoutError(endpoint_url="https://bedrock.us-west-2.amazonaws.com/custom-models")
     lost = lose_answers(monkeypatch, bedrock, "list_custom_models", error)
     assert release_stage_models(bedrock, cloudformation) == []
@@ -607,7 +630,7 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, clo
 def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, monkeypatch):
     """Only AWS's refusals and lost answers are logged; a defect in the handler still fails the request."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
     lose_answers(monkeypatch, bedrock, "list_custom_models", KeyError("modelSummaries"))
     with pytest.raises(KeyError):
         release_stage_models(bedrock, cloudformation)
@@ -621,9 +644,9 @@ def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_i
     training deploy meanwhile must not delete it."""
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-distillation-training", status)
+    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training", status)
     assert release_stage_models(bedrock, cloudformation) == []
     assert caplog.messages == [
-        f"The stack sandbox-distillation-training is {status}",
+        f"The stack sandbox-support-assistant-training is {status}",
         f"{NOT_RELEASING} while a stack of the stage rolls back",
     ]

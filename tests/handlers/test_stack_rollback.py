@@ -9,7 +9,7 @@ import stack_rollback
 from tests.handlers.conftest import own_stack_is
 
 STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
 
@@ -30,9 +30,3 @@ STACK_ID = (
 def test_a_stack_rolls_back_while_its_status_says_a_rollback_is_in_progress(cloudformation, status, rolling_back):
     own_stack_is(cloudformation.stubber, STACK_ID, status)
     assert stack_rollback.rolling_back(cloudformation, STACK_ID) is rolling_back
-
-
-def test_the_stage_stacks_a_release_reads_are_named_as_the_app_names_them():
-    from distill.constructs.names import stack_name
-
-    assert stack_rollback.stage_stack_names("dev") == [stack_name("dev", "training"), stack_name("dev", "serving")]

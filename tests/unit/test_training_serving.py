@@ -212,7 +212,8 @@ def test_the_job_arn_is_published_for_the_distill_command_by_the_job_handler(san
     # Not by a stack resource: nothing in the training stack may fail after the job started.
     sandbox["Training"].resource_count_is("AWS::SSM::Parameter", 0)
     sandbox["Training"].has_resource_properties(
-        "Custom::BedrockDistillationJob", {"JobArnParameterName": "/bedrock-distillation/sandbox/job-arn"}
+        "Custom::BedrockDistillationJob",
+        {"JobArnParameterName": "/bedrock-distillation/sandbox/support-assistant/job-arn"},
     )
 
 
