@@ -5,19 +5,46 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from distill.constructs.names import model_stack_name, stack_name
 from tests.deploy.cloudformation import Stack, StackTemplate
 from tests.deploy.invariants import NOTHING_SPECIAL, Expectations, violations
 from tests.deploy.synth import project_context, synthesize
 from tests.deploy.world import World
 
-PARTS = ("foundation", "training", "serving")
+# What `cdk deploy '<stage>/*'` deploys, in order: the shared foundation, each model's stacks, the dashboard.
+PARTS = ("foundation", "training", "serving", "dashboard")
+STAGE_PARTS = ("foundation", "dashboard")
+# A model's settings in cdk.json (context.stages.<stage>.models.<name>).
+MODEL_KEYS = ("distillation", "modelSource", "serving")
+# The model of a stage configuration written in the one-model form (``stage_config``).
+DEFAULT_MODEL = "support-assistant"
 
 
 def stage_config(base: str = "dev", **changes: Any) -> dict[str, Any]:
-    """The shipped ``base`` stage of cdk.json with ``changes`` merged in (a None value removes a key)."""
+    """The shipped ``base`` stage of cdk.json in the one-model form, its first model's settings (distillation or
+    modelSource, serving) beside the stage's own, with ``changes`` merged in (a None value removes a key). The
+    harness deploys it as a stage whose one model is ``DEFAULT_MODEL`` (``models_form``)."""
     config = copy.deepcopy(project_context()["stages"][base])
+    models = config.pop("models", {})
+    if models:
+        config.update(next(iter(models.values())))
     _merge(config, changes)
     return config
+
+
+def models_form(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as cdk.json holds it: a one-model configuration's model settings under
+    ``models.<DEFAULT_MODEL>`` (a modelSource copies that model of its source stage); a configuration that has
+    ``models`` is returned as it is."""
+    if "models" in config:
+        return config
+    stage = {key: copy.deepcopy(value) for key, value in config.items() if key not in MODEL_KEYS}
+    model = {key: copy.deepcopy(config[key]) for key in MODEL_KEYS if key in config}
+    if "modelSource" in model:
+        model["modelSource"].setdefault("model", DEFAULT_MODEL)
+    if model:
+        stage["models"] = {DEFAULT_MODEL: model}
+    return stage
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -52,28 +79,65 @@ class StageDeployment:
         self.sharing_stand_in = sharing_stand_in
         self.history: list[tuple[str, dict[str, str]]] = []
 
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The stage's models, in cdk.json's order."""
+        return tuple(models_form(self.config).get("models", {}))
+
     def stacks(self, config: dict[str, Any] | None = None) -> list[StackTemplate]:
-        synthesized = synthesize(self.name, config or self.config, *self.others, sharing_stand_in=self.sharing_stand_in)
+        others = tuple((name, models_form(other)) for name, other in self.others)
+        synthesized = synthesize(
+            self.name, models_form(config or self.config), *others, sharing_stand_in=self.sharing_stand_in
+        )
         return synthesized[self.name]
 
-    def deploy(self, config: dict[str, Any] | None = None, *, parts: tuple[str, ...] = PARTS) -> dict[str, str]:
+    def deploy(
+        self,
+        config: dict[str, Any] | None = None,
+        *,
+        parts: tuple[str, ...] = PARTS,
+        models: tuple[str, ...] | None = None,
+    ) -> dict[str, str]:
+        """`cdk deploy` of the stage's stacks of ``parts``; with ``models``, of those models' stacks only (as
+        `cdk deploy '<stage>/<model>-*'` does, with the stacks they depend on that are already deployed)."""
         if config is not None:
             self.config = config
-        stacks = [s for s in self.stacks() if s.name.rsplit("-", 1)[1] in parts]
+        wanted = set(self.stack_names(parts, models))
+        stacks = [s for s in self.stacks() if s.name in wanted]
         results = self.world.deploy(stacks)
         self.history.append(("deploy", results))
         return results
 
-    def destroy(self, parts: tuple[str, ...] = tuple(reversed(PARTS))) -> dict[str, str]:
-        results = self.world.destroy([f"{self.name}-distillation-{part}" for part in parts])
+    def destroy(
+        self, parts: tuple[str, ...] = tuple(reversed(PARTS)), models: tuple[str, ...] | None = None
+    ) -> dict[str, str]:
+        """`cdk destroy` of the stacks of ``parts`` (of ``models``, or every model), dependents first."""
+        results = self.world.destroy(self.stack_names(parts, models))
         self.history.append(("destroy", results))
         return results
 
-    def stack(self, part: str) -> Stack | None:
-        return self.world.engine.stacks.get(f"{self.name}-distillation-{part}")
+    def stack_names(self, parts: tuple[str, ...], models: tuple[str, ...] | None = None) -> list[str]:
+        """The names of the stage's stacks of ``parts``, in the order given (for each part, each model's)."""
+        names = []
+        for part in parts:
+            if part in STAGE_PARTS:
+                if models is None:
+                    names.append(stack_name(self.name, part))
+            else:
+                names += [model_stack_name(self.name, model, part) for model in (models or self.models)]
+        return names
 
-    def resource(self, part: str, resource_type: str):
-        stack = self.stack(part)
+    def stack(self, part: str, model: str | None = None) -> Stack | None:
+        """The deployed stack of ``part``: the stage's foundation or dashboard, or a model's training or serving
+        stack (``model``, default the stage's one model)."""
+        if part in STAGE_PARTS:
+            return self.world.engine.stacks.get(stack_name(self.name, part))
+        if model is None:
+            (model,) = self.models
+        return self.world.engine.stacks.get(model_stack_name(self.name, model, part))
+
+    def resource(self, part: str, resource_type: str, model: str | None = None):
+        stack = self.stack(part, model)
         found = [r for r in stack.resources.values() if r.type == resource_type] if stack else []
         assert len(found) == 1, f"{len(found)} resources of type {resource_type} in {part}"
         return found[0]

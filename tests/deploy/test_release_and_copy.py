@@ -35,9 +35,9 @@ def test_a_serving_rollback_after_the_throughput_moved_keeps_the_model_it_moves_
     deployed(stage)
     [first] = jobs(world)
     smoke_test = stage.resource("serving", "Custom::BedrockServingSmokeTest").logical_id
-    world.engine.fail_next("dev-distillation-serving", smoke_test, "Update")
+    world.engine.fail_next("dev-support-assistant-serving", smoke_test, "Update")
     results = stage.deploy(with_dataset(unretained, OTHER_DATASET))
-    assert results["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("serving").status_reason
+    assert results["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("serving").status_reason
     assert first.model_arn in world.bedrock.models
     assert DELETE_WHEN_UNSERVED in world.bedrock.tags[first.model_arn]
     world.advance(HOUR)
@@ -46,13 +46,16 @@ def test_a_serving_rollback_after_the_throughput_moved_keeps_the_model_it_moves_
 
 
 def test_a_release_leaves_another_stages_model_alone_and_goes_on_to_the_stages_own(world):
-    """Stage shared-prod's copies are named shared-prod-copy-...; so are stage shared-prod-copy's jobs
-    (shared-prod-copy-distill-...). Theirs, tagged to be deleted once unserved, is not the copied stage's to delete (and
-    IAM would refuse it); the stage's own earlier copy, listed after it, is released all the same."""
+    """Model support-assistant of stage shared-prod names its copies shared-prod-support-assistant-copy-...; so are
+    the jobs of model assistant-copy of stage shared-prod-support (shared-prod-support-assistant-copy-distill-...).
+    Theirs, tagged to be deleted once unserved, is not the copied stage's to delete (and IAM would refuse it); the
+    stage's own earlier copy, listed after it, is released all the same."""
     stage = copied_stage(world, SOURCE)
     account, region = stage.config["account"], stage.config["region"]
-    theirs = unserved_model(world, "shared-prod-copy-distill-0123456789ab", "shared-prod-copy", account, region)
-    ours = unserved_model(world, "shared-prod-copy-0a1b2c3d4e5f", "shared-prod", account, region)
+    theirs = unserved_model(
+        world, "shared-prod-support-assistant-copy-distill-0123456789ab", "shared-prod-support", account, region
+    )
+    ours = unserved_model(world, "shared-prod-support-assistant-copy-0a1b2c3d4e5f", "shared-prod", account, region)
     deployed(stage)
     assert theirs.arn in world.bedrock.models
     assert ours.arn not in world.bedrock.models
@@ -105,13 +108,13 @@ def test_a_copy_a_failed_update_started_and_lost_is_deleted_by_the_rollback(worl
     world.faults.add("bedrock", "CreateModelCopyJob", "lose-response", times=4)
 
     def unreachable(call) -> bool:
-        forward = world.engine.stacks["shared-prod-distillation-serving"].status == "UPDATE_IN_PROGRESS"
+        forward = world.engine.stacks["shared-prod-support-assistant-serving"].status == "UPDATE_IN_PROGRESS"
         return forward and any(c.source_model_arn == NEWER_SOURCE for c in world.bedrock.copies.values())
 
     world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
     newer = destroyable_copied_stage(world, NEWER_SOURCE)
     results = newer.deploy()
-    assert results["shared-prod-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE", results
+    assert results["shared-prod-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE", results
     world.faults.clear()
     [stray] = [c for c in world.bedrock.copies.values() if c.source_model_arn == NEWER_SOURCE]
     assert stray.target_model_arn not in world.bedrock.models

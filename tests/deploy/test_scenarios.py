@@ -15,7 +15,7 @@ import pytest
 
 from tests.deploy.aws import FakeError
 from tests.deploy.cloudformation import SUCCEEDED
-from tests.deploy.harness import StageDeployment, stage_config
+from tests.deploy.harness import DEFAULT_MODEL, StageDeployment, stage_config
 from tests.deploy.invariants import Expectations
 from tests.deploy.services import Job, Model
 
@@ -35,6 +35,23 @@ ACCOUNT, REGION = BASE["account"], BASE["region"]
 # dev trains from a file, so it logs the account's invocations only when it says so; being a destroy stage, it must
 # also accept that destroy deletes those logs with its bucket.
 LOGGING_ON = {"enabled": True, "allowDestroyingLogs": True}
+
+
+def fail_after_the_move(world, stage: StageDeployment, config: dict | None = None) -> None:
+    """Make the next serving deploy of ``config`` (default: the stage's own) fail right after the serving resource
+    has accepted its move to the new model: the new model's wait gets a watcher given the serving resource's ARN,
+    which CloudFormation creates once the serving resource's update has returned. Failing that creation rolls back
+    a move that Bedrock has accepted and may still be making."""
+    serving = stage.stack("serving")
+    template = next(s for s in stage.stacks(config) if s.name == serving.name).template
+    (watcher,) = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and logical_id not in serving.resources
+        and "RESOURCE_ARN" in json.dumps(resource)
+    ]
+    world.engine.fail_next(serving.name, watcher, "Create")
 
 
 def deployed(stage: StageDeployment, config=None, **kwargs) -> dict[str, str]:
@@ -132,8 +149,8 @@ def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serve
     world.bedrock.timing.job_seconds = 14 * HOUR
     stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
-    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
-    assert results["dev-distillation-training"] == "CREATE_COMPLETE"
+    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-training"] == "CREATE_COMPLETE"
     stage.assert_invariants()
     world.advance(3 * HOUR)
     deployed(stage)
@@ -144,7 +161,7 @@ def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serve
 def test_destroying_the_training_stack_stops_its_running_job(world):
     stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
-    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    assert stage.destroy(("training",)) == {"dev-support-assistant-training": "DELETE_COMPLETE"}
     world.advance(5 * MINUTE)
     assert [j.status for j in jobs(world)] == ["Stopped"]
     stage.assert_invariants()
@@ -164,7 +181,7 @@ def test_a_throughput_that_fails_fails_the_deploy_with_bedrocks_reason_and_is_de
     world.bedrock.timing.throughput_outcome = "Failed"
     stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
-    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert "Insufficient capacity" in stage.stack("serving").status_reason
     assert world.bedrock.throughputs == {}
     stage.assert_invariants()
@@ -179,7 +196,13 @@ def test_bedrock_throttling_every_call_once_changes_nothing(world):
     [job] = jobs(world)
     assert served_model(stage) == job.model_arn
     assert stage.destroy() == {
-        f"dev-distillation-{p}": "DELETE_COMPLETE" for p in ("serving", "training", "foundation")
+        name: "DELETE_COMPLETE"
+        for name in (
+            "dev-distillation-dashboard",
+            "dev-support-assistant-serving",
+            "dev-support-assistant-training",
+            "dev-distillation-foundation",
+        )
     }
     stage.assert_invariants()
 
@@ -189,9 +212,9 @@ def test_destroying_serving_while_its_throughput_is_being_created_leaves_none(wo
     stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     world.advance(4 * HOUR)  # the job has completed
-    world.engine.destroy_during_operation("dev-distillation-serving", at=world.clock.now + 10 * MINUTE)
+    world.engine.destroy_during_operation("dev-support-assistant-serving", at=world.clock.now + 10 * MINUTE)
     results = stage.deploy(parts=("serving",))
-    assert results["dev-distillation-serving"].endswith("DELETE_COMPLETE"), results
+    assert results["dev-support-assistant-serving"].endswith("DELETE_COMPLETE"), results
     stage.assert_invariants()
 
 
@@ -203,7 +226,7 @@ def test_case_1_a_rollback_after_bedrock_refuses_the_new_job_starts_no_job(world
         "bedrock", "CreateModelCustomizationJob", FakeError("ValidationException", "The training data is invalid")
     )
     results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
-    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
     [job] = jobs(world)
     assert job.status == "InProgress"
     stage.assert_invariants()
@@ -214,7 +237,9 @@ def test_case_1_a_rollback_when_the_job_quota_is_full_keeps_the_running_job(worl
     deployed(stage, parts=("foundation", "training"))
     another_teams_job(world)
     results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
-    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("training").status_reason
+    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack(
+        "training"
+    ).status_reason
     [job] = jobs(world)
     assert job.status == "InProgress"
     stage.assert_invariants()
@@ -234,15 +259,15 @@ def with_a_resource_after_the_job(stack):
 
 def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_first(world):
     stage = StageDeployment(world, "dev", served())
-    [foundation, training, _] = stage.stacks()
+    [foundation, training, *_] = stage.stacks()
     assert world.deploy([foundation, with_a_resource_after_the_job(training)]) == {
         "dev-distillation-foundation": "CREATE_COMPLETE",
-        "dev-distillation-training": "CREATE_COMPLETE",
+        "dev-support-assistant-training": "CREATE_COMPLETE",
     }
-    world.engine.fail_next("dev-distillation-training", "TeamRecordOfTheJob", "Update")
-    [_, changed, _] = stage.stacks(with_dataset(stage.config, OTHER_DATASET))
+    world.engine.fail_next("dev-support-assistant-training", "TeamRecordOfTheJob", "Update")
+    [_, changed, *_] = stage.stacks(with_dataset(stage.config, OTHER_DATASET))
     results = world.deploy([with_a_resource_after_the_job(changed)])
-    assert results["dev-distillation-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
     world.advance(5 * MINUTE)
     first, second = jobs(world)
     assert (first.status, second.status) == ("InProgress", "Stopped")
@@ -294,7 +319,7 @@ def test_case_4_a_throughput_that_takes_seventy_minutes_is_served(world):
 def test_case_5_serving_follows_the_job_the_training_stack_owns_after_it_is_redeployed(world):
     stage = StageDeployment(world, "dev", served())
     deployed(stage)
-    assert stage.destroy(("training",)) == {"dev-distillation-training": "DELETE_COMPLETE"}
+    assert stage.destroy(("training",)) == {"dev-support-assistant-training": "DELETE_COMPLETE"}
     deployed(stage)
     owned = stage.resource("training", "Custom::BedrockDistillationJob").physical_id
     assert served_model(stage) == world.bedrock.jobs[owned].model_arn
@@ -377,12 +402,12 @@ def test_a_failed_job_fails_serving_with_bedrocks_reason_and_a_new_revision_trai
     world.bedrock.timing.next_job_outcomes.append("Failed")
     stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
-    assert results["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert world.bedrock.timing.job_failure_message in stage.stack("serving").status_reason
     assert "raise distillation.revision" in stage.stack("serving").status_reason
     stage.assert_invariants()
     # The same settings name the same, failed job: deploying again reports it again and starts nothing.
-    assert stage.deploy()["dev-distillation-serving"] == "ROLLBACK_COMPLETE"
+    assert stage.deploy()["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert len(jobs(world)) == 1
     revised = served()
     revised["distillation"]["revision"] = 2
@@ -398,7 +423,7 @@ def test_a_redeployed_training_stack_refuses_a_job_of_its_name_that_was_stopped(
     stage.destroy(("training",))
     world.advance(5 * MINUTE)
     results = stage.deploy(parts=("foundation", "training"))
-    assert results["dev-distillation-training"] == "ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-training"] == "ROLLBACK_COMPLETE"
     assert "ended Stopped" in stage.stack("training").status_reason
     assert "raise distillation.revision" in stage.stack("training").status_reason
     assert [j.status for j in jobs(world)] == ["Stopped"]
@@ -439,7 +464,7 @@ def test_more_model_units_buy_a_new_throughput_and_delete_the_old_once_it_serves
 def test_destroying_the_serving_stack_keeps_the_model_and_a_redeploy_serves_it_again(world):
     stage = StageDeployment(world, "dev", served())
     deployed(stage)
-    assert stage.destroy(("serving",)) == {"dev-distillation-serving": "DELETE_COMPLETE"}
+    assert stage.destroy(("serving",)) == {"dev-support-assistant-serving": "DELETE_COMPLETE"}
     assert world.bedrock.throughputs == {}
     [job] = jobs(world)
     assert job.model_arn in world.bedrock.models
@@ -460,7 +485,7 @@ def copied_stage(world, source_model_arn: str) -> StageDeployment:
     from tests.conftest import TEST_STAGES
 
     config = copy.deepcopy(TEST_STAGES["shared-prod"])
-    config["modelSource"]["modelArn"] = source_model_arn
+    config["models"][DEFAULT_MODEL]["modelSource"]["modelArn"] = source_model_arn
     base = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k"
     world.bedrock.shared_models[source_model_arn] = base
     return StageDeployment(
@@ -494,9 +519,9 @@ def test_case_2_a_rollback_of_a_new_source_model_makes_no_second_copy(world):
         for lid, r in new_serving.template["Resources"].items()
         if r["Type"] == "AWS::CloudFormation::WaitCondition" and lid not in old_waits and "Ready" in lid
     )
-    world.engine.fail_next("shared-prod-distillation-serving", new_wait, "Create")
+    world.engine.fail_next("shared-prod-support-assistant-serving", new_wait, "Create")
     results = newer.deploy()
-    assert results["shared-prod-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["shared-prod-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     copies_of = [c.source_model_arn for c in world.bedrock.copies.values()]
     assert sorted(copies_of) == sorted([SOURCE, NEWER_SOURCE])
     [throughput] = world.bedrock.throughputs.values()
@@ -523,10 +548,9 @@ def test_a_model_left_by_a_rolled_back_move_is_deleted_when_its_job_is_replaced(
     unretained = with_dataset(served(distillation={"retainModel": False}), OTHER_DATASET)
     stage = StageDeployment(world, "dev", served())
     deployed(stage)
-    dashboard = next(r.logical_id for r in stage.stack("serving").resources.values() if "Dashboard" in r.type)
-    world.engine.fail_next("dev-distillation-serving", dashboard, "Update")
+    fail_after_the_move(world, stage, unretained)
     results = stage.deploy(unretained)
-    assert results["dev-distillation-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     left = jobs(world)[-1].model_arn
     deployed(stage, served())
     assert left not in world.bedrock.models
