@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from distill.constructs.names import STAGE_TAG
+from distill.constructs.resource_policy import add_resource_statement
 
 # Budgets filters on the stage's tag (STAGE_TAG, which distill/stacks/stage.py puts on every resource) as a user tag,
 # "user:<key>$<value>" (AWS::Budgets::Budget CostFilters, TagKeyValue); the tag must first be activated as a
@@ -30,7 +31,8 @@ class StageBudget(Construct):
     this account's budgets only (aws:SourceAccount, aws:SourceArn), and the topic's KMS key lets it encrypt the
     message (AWS Billing and Cost Management user guide, "Creating an Amazon SNS topic for budget notifications",
     https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html; the stored copies searched
-    on 2026-12-01 held no text of that page, so the conditions are the global condition keys Budgets sets).
+    on 2026-12-01 held no text of that page, so the conditions are the global condition keys Budgets sets). An
+    imported topic's or key's owner adds the two statements, which a warning shows (``add_resource_statement``).
     """
 
     def __init__(
@@ -41,23 +43,27 @@ class StageBudget(Construct):
         budgets_arn = f"arn:{stack.partition}:budgets::{stack.account}:*"
         conditions = {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": budgets_arn}}
         service = iam.ServicePrincipal("budgets.amazonaws.com")
-        topic.add_to_resource_policy(
+        add_resource_statement(
+            topic,
             iam.PolicyStatement(
                 sid="BudgetsPublishesBudgetNotifications",
                 principals=[service],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
                 conditions=conditions,
-            )
+            ),
+            "AWS Budgets cannot notify the topic",
         )
-        key.add_to_resource_policy(
+        add_resource_statement(
+            key,
             iam.PolicyStatement(
                 sid="BudgetsEncryptsBudgetNotifications",
                 principals=[service],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions=conditions,
-            )
+            ),
+            "AWS Budgets cannot notify the topic encrypted with the key",
         )
         subscriber = budgets.CfnBudget.SubscriberProperty(address=topic.topic_arn, subscription_type="SNS")
         self.budget = budgets.CfnBudget(

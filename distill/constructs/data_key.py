@@ -7,6 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from distill.constructs.resource_policy import add_resource_statement
+
 # What Bedrock needs from the key to encrypt a custom model and read encrypted training data.
 BEDROCK_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
 # What a caller needs from the key to invoke a custom model encrypted with it, through Bedrock (Amazon Nova user
@@ -19,7 +21,9 @@ S3_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 class DataKey(Construct):
     """A rotating KMS key whose policy names each service that may use it and through which service."""
 
-    def __init__(self, scope: Construct, id: str, *, alias: str, removal_policy: RemovalPolicy) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, alias: str, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.key = kms.Key(
@@ -57,12 +61,12 @@ class DataKey(Construct):
         return self.key.key_arn
 
 
-def allow_via_service(key: kms.IKey, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> None:
+def allow_via_service(key: kms.IKey, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> bool:
     """Let ``principal`` use ``key`` only when ``service`` (e.g. ``bedrock``, ``s3``) calls KMS for it: a key-policy
-    statement, for a principal of the key's own stack. An imported key's policy cannot be changed; its owner adds
-    the statement."""
+    statement, for a principal of the key's own stack. Returns False for an imported key, whose policy cannot be
+    changed here: grant the principal ``usage_through`` in its own policy instead."""
     stack = Stack.of(key)
-    key.add_to_resource_policy(
+    return key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=sid,
             principals=[principal],
@@ -70,7 +74,7 @@ def allow_via_service(key: kms.IKey, sid: str, principal: iam.IPrincipal, *, ser
             resources=["*"],
             conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
         )
-    )
+    ).statement_added
 
 
 def usage_through(key: kms.IKey, service: str, actions: list[str]) -> iam.PolicyStatement:
@@ -88,9 +92,11 @@ def usage_through(key: kms.IKey, service: str, actions: list[str]) -> iam.Policy
 
 
 def allow_bedrock_log_delivery(key: kms.IKey) -> None:
-    """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that."""
+    """Bedrock writes invocation logs into the SSE-KMS bucket as itself and needs a data key for that (an imported
+    key's owner adds the statement, which a warning shows)."""
     stack = Stack.of(key)
-    key.add_to_resource_policy(
+    add_resource_statement(
+        key,
         iam.PolicyStatement(
             sid="BedrockWritesInvocationLogs",
             principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
@@ -100,5 +106,6 @@ def allow_bedrock_log_delivery(key: kms.IKey) -> None:
                 "StringEquals": {"aws:SourceAccount": stack.account},
                 "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"},
             },
-        )
+        ),
+        "Bedrock cannot encrypt the invocation logs it delivers",
     )

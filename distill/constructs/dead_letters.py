@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from distill.constructs.alarm_notifications import allow_alarm_notifications
-from distill.constructs.nag import acknowledge
+from distill.constructs.nag import acknowledge, acknowledge_compliance
 
 # SQS keeps a message 14 days at most (CreateQueue, MessageRetentionPeriod, read 2026-12-02): the longest time to
 # look at what failed.
@@ -117,6 +117,17 @@ class DeadLetterQueue(Construct):
             self.alarm.add_alarm_action(actions.SnsAction(invocation.topic))
             allow_alarm_notifications(
                 invocation.topic, key, alarm_name=invocation.alarm_name, sid=statement_id(invocation.alarm_name)
+            )
+        else:
+            acknowledge_compliance(
+                self.alarm,
+                {
+                    "CloudWatchAlarmAction": (
+                        "No notification topic is registered for the key this construct was given (StageNotifications "
+                        "registers one; build it first for the alarm to notify it), so the alarm has nothing to notify "
+                        "and is shown in the CloudWatch console only."
+                    )
+                },
             )
 
 

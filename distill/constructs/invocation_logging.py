@@ -12,6 +12,7 @@ from distill.constructs.data_key import allow_bedrock_log_delivery
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.resource_policy import add_resource_statement
 
 LOGGING_ACTIONS = [
     "bedrock:GetModelInvocationLoggingConfiguration",
@@ -25,6 +26,11 @@ class InvocationLogging(Construct):
 
     Create refuses a configuration this stack did not create unless ``take_over`` is set; then it saves the old
     configuration and Delete restores it. Delete removes only a configuration that is still this stack's.
+
+    Bedrock delivers the logs as itself: the construct adds the statements it needs to the policies of ``bucket``
+    (s3:PutObject under ``key_prefix``) and ``key`` (kms:GenerateDataKey). An imported bucket's or key's policy cannot
+    be changed here; a warning then gives the statement its owner must add, without which Bedrock cannot deliver the
+    logs.
     """
 
     def __init__(
@@ -33,11 +39,11 @@ class InvocationLogging(Construct):
         id: str,
         *,
         stage_name: str,
-        bucket: s3.Bucket,
+        bucket: s3.IBucket,
         key: kms.IKey,
         key_prefix: str,
-        take_over: bool,
-        removal_policy: RemovalPolicy,
+        take_over: bool = False,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -55,7 +61,9 @@ class InvocationLogging(Construct):
                 "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"},
             },
         )
-        bucket.add_to_resource_policy(bucket_policy_statement)
+        add_resource_statement(
+            bucket, bucket_policy_statement, "Bedrock cannot deliver invocation logs into the bucket"
+        )
         allow_bedrock_log_delivery(key)
 
         handler = HandlerFunction(

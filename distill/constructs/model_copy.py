@@ -47,8 +47,8 @@ class ModelCopy(Construct):
         stage_name: str,
         source_model_arn: str,
         key: kms.IKey,
-        tags: Mapping[str, str],
-        removal_policy: RemovalPolicy,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -68,7 +68,7 @@ class ModelCopy(Construct):
                 "SourceModelArn": source_model_arn,
                 "TargetModelName": self.target_model_name,
                 "KmsKeyArn": key.key_arn,
-                "Tags": stack.to_json_string(stage_tags(stage_name, tags)),
+                "Tags": stack.to_json_string(stage_tags(stage_name, tags or {})),
                 "RetainModelOnDelete": "true" if removal_policy == RemovalPolicy.RETAIN else "false",
                 "GiveUpAfterSeconds": str(int(GIVE_UP_AFTER.to_seconds())),
             },

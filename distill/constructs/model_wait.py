@@ -41,7 +41,7 @@ class DistilledModelWait(Construct):
         poll_minutes: int,
         poll_rule_name: str,
         key: kms.IKey,
-        removal_policy: RemovalPolicy,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -84,7 +84,7 @@ class DistilledModel(Construct):
         stage_name: str,
         job_name: str,
         key: kms.IKey,
-        removal_policy: RemovalPolicy,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)

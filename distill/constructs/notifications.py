@@ -48,7 +48,7 @@ class StageNotifications(Construct):
     kms:Decrypt: "Amazon SNS topic target", eb-custom-bus-target-sns.html, "Delivery role", read 2026-12-02).
     """
 
-    def __init__(self, scope: Construct, id: str, *, stage_name: str, key: kms.IKey, email: str | None) -> None:
+    def __init__(self, scope: Construct, id: str, *, stage_name: str, key: kms.IKey, email: str | None = None) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.topic = sns.Topic(
