@@ -61,24 +61,20 @@ class DataKey(Construct):
         return self.key.key_arn
 
 
-def allow_via_service(
-    key: kms.IKey, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str], needed_by: str
-) -> None:
+def allow_via_service(key: kms.IKey, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> bool:
     """Let ``principal`` use ``key`` only when ``service`` (e.g. ``bedrock``, ``s3``) calls KMS for it: a key-policy
-    statement, for a principal of the key's own stack. An imported key's policy cannot be changed; its owner adds
-    the statement, which a warning shows (``add_resource_statement``; ``needed_by`` says what fails without it)."""
+    statement, for a principal of the key's own stack. Returns False for an imported key, whose policy cannot be
+    changed here: grant the principal ``usage_through`` in its own policy instead."""
     stack = Stack.of(key)
-    add_resource_statement(
-        key,
+    return key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=sid,
             principals=[principal],
             actions=actions,
             resources=["*"],
             conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}},
-        ),
-        needed_by,
-    )
+        )
+    ).statement_added
 
 
 def usage_through(key: kms.IKey, service: str, actions: list[str]) -> iam.PolicyStatement:

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from distill.constructs.alarm_notifications import stage_topic
-from distill.constructs.data_key import allow_via_service
+from distill.constructs.data_key import allow_via_service, usage_through
 from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.job_output import OUTPUT_PREFIX
@@ -79,14 +79,11 @@ class TrainingMetricsPublisher(Construct):
             ),
         ):
             publisher.add_to_role_policy(statement)
-        allow_via_service(
-            key,
-            "MetricsPublisherReadsJobOutput",
-            publisher.role,
-            service="s3",
-            actions=["kms:Decrypt"],
-            needed_by="the metrics publisher cannot read the job output encrypted with the key",
-        )
+        if not allow_via_service(
+            key, "MetricsPublisherReadsJobOutput", publisher.role, service="s3", actions=["kms:Decrypt"]
+        ):
+            # An imported key: the key policy's account statement lets the publisher's own policy grant it.
+            publisher.add_to_role_policy(usage_through(key, "s3", ["kms:Decrypt"]))
         for resource, reason in (
             ("*", "PutMetricData supports no resource-level permissions; a condition limits it to one namespace."),
             (jobs, "The stage's job names are generated per deployment; the function only reads their status."),

@@ -8,7 +8,14 @@ import json
 import pytest
 from aws_cdk import Stack
 
-from distill.constructs import DistillationJob, JobVpc, Teacher, TrainingData, TrainingDataSource
+from distill.constructs import (
+    DistillationJob,
+    InvocationLogging,
+    JobVpc,
+    Teacher,
+    TrainingData,
+    TrainingDataSource,
+)
 from tests.conftest import ROOT
 from tests.constructs.bare import (
     ACCOUNT,
@@ -101,6 +108,18 @@ VARIANTS = {
             LOGS_URI, use_prompt_response=True, request_metadata_filters={"equals": {"project": "claims"}}
         )
     ),
+    "own logs": job_builder(
+        lambda stack: TrainingDataSource.from_invocation_logs(
+            InvocationLogging(
+                stack,
+                "Logging",
+                stage_name="dev",
+                bucket=imported_bucket(stack, "example-logs"),
+                key=imported_key(stack),
+                key_prefix="bedrock",
+            )
+        )
+    ),
     "profile": job_builder(
         lambda stack: TrainingDataSource.from_s3_uri(DATA_URI),
         teacher=Teacher.profile(f"us.{TEACHER}", foundation_model=TEACHER, regions=["us-east-1", "us-west-2"]),
@@ -188,6 +207,18 @@ def test_invocation_logs_named_by_uri_are_read_under_their_prefix_with_the_filte
             "usePromptResponse": True,
             "invocationLogSource": {"s3Uri": LOGS_URI},
             "requestMetadataFilters": {"equals": {"project": "claims"}},
+        }
+    }
+
+
+def test_the_stages_own_invocation_logs_are_read_under_the_prefix_bedrock_writes(jobs):
+    bare = jobs["own logs"]
+    assert bare.statements(bare.built.access)[1:3] == reads("example-logs", "bedrock/AWSLogs/*")
+    config = json.loads(bare.only("Custom::BedrockDistillationJob")["Properties"]["TrainingDataConfig"])
+    assert config == {
+        "invocationLogsConfig": {
+            "usePromptResponse": False,
+            "invocationLogSource": {"s3Uri": "s3://example-logs/bedrock/AWSLogs/"},
         }
     }
 

@@ -8,8 +8,9 @@ import pytest
 from distill.constructs import DataKey, TrainingMetricsPublisher
 from distill.constructs.job_output import OUTPUT_PREFIX
 from distill.constructs.names import METRICS_NAMESPACE
-from distill.constructs.resource_policy import IMPORTED_POLICY_WARNING
-from tests.constructs.bare import ACCOUNT, REGION, imported_bucket, imported_key
+from tests.constructs.bare import ACCOUNT, KEY_ARN, REGION, imported_bucket, imported_key
+
+THROUGH_S3 = {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
 
 
 def publisher(stack, key) -> TrainingMetricsPublisher:
@@ -72,16 +73,19 @@ def test_the_publisher_reads_only_job_output_and_puts_metrics_only_in_its_namesp
     ]
 
 
-def test_a_key_of_the_same_app_lets_the_publisher_decrypt_through_s3_and_an_imported_one_warns(bare, own_key):
+def test_a_key_of_the_same_app_lets_the_publisher_decrypt_through_s3_in_its_key_policy(own_key):
     key = own_key.find("DataKey").key
     (statement,) = [s for s in own_key.statements(key) if s.get("Sid") == "MetricsPublisherReadsJobOutput"]
     role = own_key.logical_id(own_key.find("Metrics/Publisher/Role"))
     assert statement["Principal"] == {"AWS": "${" + role + ".Arn}"}
-    assert (statement["Action"], statement["Condition"]) == (
-        ["kms:Decrypt"],
-        {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
-    )
-    assert own_key.warnings() == []
-    (warning,) = bare.warnings()
-    assert warning.startswith("Bare/ImportedKey: ") and IMPORTED_POLICY_WARNING in warning
-    assert "the metrics publisher cannot read the job output encrypted with the key" in warning
+    assert (statement["Action"], statement["Condition"]) == (["kms:Decrypt"], THROUGH_S3)
+    assert not [
+        s for s in own_key.statements(own_key.find("Metrics/Publisher/Policy")) if s["Action"] == ["kms:Decrypt"]
+    ]
+
+
+def test_an_imported_key_is_granted_in_the_publishers_own_policy(bare):
+    # The key's policy cannot be changed here; its account statement lets an IAM policy grant it.
+    (decrypt,) = [s for s in bare.statements(bare.find("Metrics/Publisher/Policy")) if s["Action"] == ["kms:Decrypt"]]
+    assert decrypt == {"Action": ["kms:Decrypt"], "Condition": THROUGH_S3, "Effect": "Allow", "Resource": [KEY_ARN]}
+    assert bare.warnings() == []
