@@ -1,5 +1,4 @@
-"""`distill cost`: what a stage's models cost (distillation, storage, serving) and the stage's total, from the local
-datasets and the price table."""
+"""`distill cost`: what each model of a stage costs (distillation, storage, serving), and the stage's total."""
 
 from __future__ import annotations
 

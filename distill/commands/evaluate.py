@@ -1,5 +1,4 @@
-"""`distill evaluate`: compare a model's served student with its teacher on held-back prompts, optionally with a
-judge."""
+"""`distill evaluate`: a model's served student against its teacher on held-back prompts, optionally with a judge."""
 
 from __future__ import annotations
 

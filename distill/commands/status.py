@@ -1,5 +1,4 @@
-"""`distill status`: show a model's distillation job, its phases and loss, and the served model (or every model of
-the stage, a line each); --watch follows it."""
+"""`distill status`: a model's job, its phases and loss, and its serving (or each model a line); --watch follows it."""
 
 from __future__ import annotations
 
