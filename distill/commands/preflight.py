@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from distill.commands.model_choice import ModelChoiceError, add_model_option, chosen_models
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from distill.commands.model_choice import add_model_option
+
     parser = subparsers.add_parser(
         "preflight",
         help=__doc__.split(": ", 1)[1].split("\n", 1)[0],
@@ -30,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from distill.commands.config import StagesError, read_stages
+    from distill.commands.model_choice import ModelChoiceError, chosen_models
     from distill.operations.preflight import PreflightClients, exit_code, run_checks
 
     try:

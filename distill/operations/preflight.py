@@ -312,8 +312,8 @@ def check_job_slots(stage: StageConfig, distilled: list[ModelConfig]) -> Finding
     return Finding(
         check,
         OK,
-        f"{count} models distil: the stacks start {wave} jobs at once, and each of the other {count - wave} as a job "
-        "ends (a job waits for a slot, the deploy does not fail on the quota)",
+        f"{count} models distil: the stacks start {wave} jobs at once and the other {count - wave} in turn as jobs "
+        "end (a job waits for a slot; the deploy does not fail on the quota)",
     )
 
 
@@ -408,7 +408,7 @@ def check_model_units(stage: StageConfig, clients: PreflightClients) -> Iterator
     servings = {name: model.serving for name, model in stage.models.items() if model.serving is not None}
     needs = model_unit_needs(servings)
     if not needs:
-        modes = ", ".join(sorted({serving.mode for serving in servings.values()}))
+        modes = ", ".join(f'"{mode}"' for mode in sorted({serving.mode for serving in servings.values()}))
         yield Finding("model units", OK, f"none needed (serving mode {modes})")
         return
     values = {}
