@@ -141,7 +141,7 @@ def test_a_missing_local_dataset_names_the_path_it_was_read_as(tmp_path):
         load_stages({"dev": stage_with({**LLAMA, "trainingData": {"file": "nowhere.jsonl"}})}, tmp_path)
     assert raised.value.problems == [
         'context.stages.dev.models.chat.distillation.trainingData.file is "nowhere.jsonl", read as '
-        f'{tmp_path / "nowhere.jsonl"} '
+        f"{tmp_path / 'nowhere.jsonl'} "
         f"(a relative path is resolved against the folder of the cdk.json, {tmp_path}); the file cannot be read: No "
         "such file or directory"
     ]
