@@ -83,8 +83,9 @@ MODEL_KEYS = ("distillation", "modelSource", "serving")
 # jobs its stacks start together by default. Unconfirmed: the quota table of the General Reference
 # (https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01) could not be read,
 # and the user guide's quota page (https://docs.aws.amazon.com/bedrock/latest/userguide/quotas.html, read
-# 2026-12-02) names no figure; 2 is taken, as starting no more jobs than the account
-# may run is the safe reading (a job over the quota is refused, not queued).
+# 2026-12-02) names no figure; 2 is taken, as starting no more jobs than the account may run is the safe reading: a
+# job over the quota is refused, not queued (CreateModelCustomizationJob raises ServiceQuotaExceededException,
+# botocore's Bedrock service model).
 DEFAULT_CONCURRENT_JOBS = 2
 # Above the number of models a stage distils the value changes nothing; 100 catches a stray digit, as AWS names no
 # maximum for the quota.
