@@ -200,15 +200,17 @@ def _totals(found: cost.Estimate | cost.StageEstimate) -> list[tuple[str, cost.A
     return [("Total, the job", found.job), ("Total, the first month", found.first_month)]
 
 
-def _table_rows(found: cost.StageEstimate) -> list[tuple[str, ...]]:
-    """(label, low, high) rows of each model's lines and totals, then the stage's totals when it has several."""
-    rows: list[tuple[str, ...]] = []
-    for model in found.models:
-        rows += [(line.label, *_range(line.amount)) for line in model.lines]
-        rows += [(label, *_range(amount)) for label, amount in _totals(model)]
-    if len(found.models) > 1:
-        rows += [(label, *_range(amount)) for label, amount in _totals(found)]
-    return rows
+def _rows(found: cost.Estimate | cost.StageEstimate) -> list[tuple[str, str, str]]:
+    """(label, low, high) of a model's lines and totals, or of the stage's totals."""
+    lines = found.lines if isinstance(found, cost.Estimate) else ()
+    rows = [(line.label, *_range(line.amount)) for line in lines]
+    return rows + [(label, *_range(amount)) for label, amount in _totals(found)]
+
+
+def _tables(found: cost.StageEstimate) -> list[tuple[cost.Estimate | None, list[tuple[str, str, str]]]]:
+    """Each model's table, then the stage's totals where it has several models (None: the stage's table)."""
+    tables: list[tuple[cost.Estimate | None, list[tuple[str, str, str]]]] = [(m, _rows(m)) for m in found.models]
+    return tables + ([(None, _rows(found))] if len(found.models) > 1 else [])
 
 
 def _whose(found: cost.StageEstimate, model: cost.Estimate) -> str:
@@ -217,20 +219,12 @@ def _whose(found: cost.StageEstimate, model: cost.Estimate) -> str:
 
 
 def render_text(found: cost.StageEstimate) -> str:
-    width = max(len(row[0]) for row in _table_rows(found))
+    tables = _tables(found)
+    width = max(len(label) for _, rows in tables for label, _, _ in rows)
     out = _stage_header(found)
-
-    def table(rows: list[tuple[str, ...]]) -> list[str]:
-        return [f"{'item':<{width}}  {'low':>14}  {'high':>14}"] + [
-            f"{label:<{width}}  {low:>14}  {high:>14}" for label, low, high in rows
-        ]
-
-    for model in found.models:
-        rows = [(line.label, *_range(line.amount)) for line in model.lines]
-        rows += [(label, *_range(amount)) for label, amount in _totals(model)]
-        out += ["", *_model_header(model), *table(rows)]
-    if len(found.models) > 1:
-        out += ["", *table([(label, *_range(amount)) for label, amount in _totals(found)])]
+    for model, rows in tables:
+        out += ["", *(_model_header(model) if model else []), f"{'item':<{width}}  {'low':>14}  {'high':>14}"]
+        out += [f"{label:<{width}}  {low:>14}  {high:>14}" for label, low, high in rows]
     out += ["", "How each line is computed:"]
     for model in found.models:
         for line in model.lines:

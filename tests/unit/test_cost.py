@@ -391,6 +391,10 @@ def test_a_stage_of_several_models_shows_each_and_the_stages_total(tmp_path, cap
         ["Stage total, the 2 jobs", "$3.35", "$3,140.67"],
         ["Stage total, the first month of the 2 models", "$29,207.35", "$32,344.67"],
     ]
+    assert main(["cost", *arguments[:-1], "pair", "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out.splitlines()
+    assert [line for line in markdown if line.startswith("####")] == ["#### Model assistant", "#### Model summarizer"]
+    assert "| **Stage total, the 2 jobs** | **$3.35** | **$3,140.67** |" in markdown
     assert main(["cost", *arguments[:-1], "pair", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [model["model"] for model in report["models"]] == ["assistant", "summarizer"]
