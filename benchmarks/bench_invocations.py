@@ -30,7 +30,9 @@ def main() -> int:
     world = World()
     world.bedrock.timing.job_seconds = JOB_HOURS * 3600
     with world.active():
-        stage = StageDeployment(world, "dev", stage_config(serving={"mode": "provisioned", "modelUnits": 1}))
+        # The shipped dev stage's support assistant alone, served by a Provisioned Throughput.
+        models = {"ticket-classifier": None, "support-assistant": {"serving": {"mode": "provisioned", "modelUnits": 1}}}
+        stage = StageDeployment(world, "dev", stage_config(models=models))
         results = stage.deploy()
         if set(results.values()) != {"CREATE_COMPLETE"}:
             print(f"the simulated deploy did not complete: {results}")

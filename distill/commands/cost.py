@@ -1,4 +1,4 @@
-"""`distill cost`: what a stage's distillation, storage and serving cost, from the local dataset and the price table."""
+"""`distill cost`: what each model of a stage costs (distillation, storage, serving), and the stage's total."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from distill.commands.config import StagesError, read_stages
+from distill.commands.model_choice import ModelChoiceError, add_model_option, chosen_models
 from distill.data_checks import dataset
 from distill.operations import cost, pricing
 
@@ -19,9 +20,14 @@ FORMATS = ("text", "json", "markdown")
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cost", help=__doc__.split(": ", 1)[1])
     parser.add_argument("--stage", required=True, help="the stage to estimate")
+    add_model_option(parser, without="each model, then the stage's total")
     parser.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or markdown")
     parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
-    parser.add_argument("--dataset", type=Path, help="a local copy of a dataset that the stage reads from S3 or logs")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        help="a local copy of a dataset that the model reads from S3 or logs (one model: the stage's only, or --model)",
+    )
     parser.add_argument(
         "--prices", type=Path, default=pricing.PACKAGED_TABLE, help="price table (default: the packaged one)"
     )
@@ -40,6 +46,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"distill cost: {error}" if error.exit_code == 2 else error, file=sys.stderr)
         return error.exit_code
     try:
+        models = chosen_models(stage, args.model)
+        if args.dataset is not None and len(models) > 1:
+            raise ModelChoiceError(
+                f"--dataset stands in for one model's dataset, and stage {stage.name} has {len(models)} models; name "
+                "one with --model: " + ", ".join(stage.models)
+            )
+    except ModelChoiceError as error:
+        print(f"distill cost: {error}", file=sys.stderr)
+        return error.exit_code
+    try:
         table = pricing.load(args.prices)
     except (OSError, ValueError) as error:
         print(f"distill cost: cannot read the price table {args.prices}: {error}", file=sys.stderr)
@@ -49,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if status:
             return status
     try:
-        found = cost.estimate(stage, table, dataset_path=args.dataset)
+        found = cost.estimate_stage(stage, models, table, dataset_path=args.dataset)
     except (OSError, dataset.LineError) as error:
         print(f"distill cost: cannot read the dataset: {error}", file=sys.stderr)
         return 2
@@ -131,16 +147,33 @@ def _prices_used(found: cost.Estimate) -> list[pricing.Price]:
     return list(dict.fromkeys(price for line in found.lines for price in line.prices))
 
 
-def _header(found: cost.Estimate) -> list[str]:
+def _stage_header(found: cost.StageEstimate) -> list[str]:
     stage = found.stage
     lines = [f"Stage {stage.name} ({stage.region})"]
-    if stage.distillation is not None:
+    if any(model.dataset is not None for model in found.models):
         lines.append(
-            f"Teacher {stage.distillation.teacher}, student {stage.distillation.student}, "
-            f"maxResponseLength {stage.distillation.max_response_length:,}"
+            f"Tokens estimated as characters / {cost.CHARS_PER_TOKEN} ({cost.TOKEN_ESTIMATE_SOURCE}); the true count "
+            f"lies between {cost.TOKEN_BAND[0]} and {cost.TOKEN_BAND[1]} times the estimate"
         )
-    if stage.serving is not None and stage.serving.mode != "none":
-        serving = stage.serving
+    lines.append(f"Budget {_usd(stage.budget_monthly_usd)} per month on the distillation-stage tag")
+    return lines
+
+
+def _model_header(found: cost.Estimate) -> list[str]:
+    model = found.model
+    if model is None:
+        return []
+    lines = [f"Model {model.name}"]
+    if model.distillation is not None:
+        lines.append(
+            f"Teacher {model.distillation.teacher}, student {model.distillation.student}, "
+            f"maxResponseLength {model.distillation.max_response_length:,}"
+        )
+    elif model.model_source is not None:
+        source = model.model_source
+        lines.append(f"Copy of model {source.model} of stage {source.copy_from_stage}, student {source.base_model}")
+    if model.serving is not None and model.serving.mode != "none":
+        serving = model.serving
         units = serving.model_units
         lines.append(
             f"Serving {serving.mode}, {units} model unit{'s' * (units != 1)}, commitment {serving.commitment}"
@@ -154,73 +187,103 @@ def _header(found: cost.Estimate) -> list[str]:
             f"{tokens.prompt_tokens:,} prompt tokens, {tokens.answer_tokens:,} answer tokens, largest prompt "
             f"{tokens.largest_prompt_tokens:,} tokens"
         )
-        lines.append(
-            f"Tokens estimated as characters / {cost.CHARS_PER_TOKEN} ({cost.TOKEN_ESTIMATE_SOURCE}); the true count "
-            f"lies between {cost.TOKEN_BAND[0]} and {cost.TOKEN_BAND[1]} times the estimate"
-        )
-    lines.append(f"Budget {_usd(stage.budget_monthly_usd)} per month on the distillation-stage tag")
     return lines
 
 
-def _totals(found: cost.Estimate) -> list[tuple[str, cost.Amount]]:
+def _totals(found: cost.Estimate | cost.StageEstimate) -> list[tuple[str, cost.Amount]]:
+    if isinstance(found, cost.StageEstimate):
+        count = len(found.models)
+        return [
+            (f"Stage total, the {count} jobs", found.job),
+            (f"Stage total, the first month of the {count} models", found.first_month),
+        ]
     return [("Total, the job", found.job), ("Total, the first month", found.first_month)]
 
 
-def render_text(found: cost.Estimate) -> str:
-    rows = [(line.label, *_range(line.amount)) for line in found.lines]
-    rows += [(label, *_range(amount)) for label, amount in _totals(found)]
-    width = max(len(row[0]) for row in rows)
-    out = [*_header(found), "", f"{'item':<{width}}  {'low':>14}  {'high':>14}"]
-    out += [f"{label:<{width}}  {low:>14}  {high:>14}" for label, low, high in rows]
+def _rows(found: cost.Estimate | cost.StageEstimate) -> list[tuple[str, str, str]]:
+    """(label, low, high) of a model's lines and totals, or of the stage's totals."""
+    lines = found.lines if isinstance(found, cost.Estimate) else ()
+    rows = [(line.label, *_range(line.amount)) for line in lines]
+    return rows + [(label, *_range(amount)) for label, amount in _totals(found)]
+
+
+def _tables(found: cost.StageEstimate) -> list[tuple[cost.Estimate | None, list[tuple[str, str, str]]]]:
+    """Each model's table, then the stage's totals where it has several models (None: the stage's table)."""
+    tables: list[tuple[cost.Estimate | None, list[tuple[str, str, str]]]] = [(m, _rows(m)) for m in found.models]
+    return tables + ([(None, _rows(found))] if len(found.models) > 1 else [])
+
+
+def _whose(found: cost.StageEstimate, model: cost.Estimate) -> str:
+    """``name: `` before a model's basis and notes where the stage shows several."""
+    return f"{model.model.name}: " if len(found.models) > 1 and model.model is not None else ""
+
+
+def render_text(found: cost.StageEstimate) -> str:
+    tables = _tables(found)
+    width = max(len(label) for _, rows in tables for label, _, _ in rows)
+    out = _stage_header(found)
+    for model, rows in tables:
+        out += ["", *(_model_header(model) if model else []), f"{'item':<{width}}  {'low':>14}  {'high':>14}"]
+        out += [f"{label:<{width}}  {low:>14}  {high:>14}" for label, low, high in rows]
     out += ["", "How each line is computed:"]
-    for line in found.lines:
-        unknown = f" Unknown: {line.unknown_because}." if line.unknown_because else ""
-        out.append(f"  {line.label}: {line.basis}.{unknown}")
-    out += ["", "Prices:"] + [f"  {_price_text(price)}" for price in _prices_used(found)]
-    out += [f"Note: {note}" for note in found.notes]
+    for model in found.models:
+        for line in model.lines:
+            unknown = f" Unknown: {line.unknown_because}." if line.unknown_because else ""
+            out.append(f"  {_whose(found, model)}{line.label}: {line.basis}.{unknown}")
+    for model in found.models:
+        out += ["", f"Prices, {model.model.name}:" if _whose(found, model) else "Prices:"]
+        out += [f"  {_price_text(price)}" for price in _prices_used(model)]
+    out += [f"Note: {_whose(found, model)}{note}" for model in found.models for note in model.notes]
     return "\n".join(out)
 
 
-def render_markdown(found: cost.Estimate) -> str:
-    out = [f"### Cost estimate: {found.stage.name}", "", *(f"- {line}" for line in _header(found)), ""]
-    out += ["| item | low (USD) | high (USD) | prices (source, date) |", "|---|---:|---:|---|"]
-    for line in found.lines:
-        low, high = _range(line.amount)
-        prices = "<br>".join(_price_text(price) for price in line.prices) or "-"
-        out.append(f"| {line.label} | {low} | {high} | {prices} |")
-    for label, amount in _totals(found):
-        low, high = _range(amount)
-        out.append(f"| **{label}** | **{low}** | **{high}** | |")
+def render_markdown(found: cost.StageEstimate) -> str:
+    out = [f"### Cost estimate: {found.stage.name}", "", *(f"- {line}" for line in _stage_header(found))]
+    for model in found.models:
+        header = _model_header(model)
+        if header:
+            out += ["", f"#### {header[0]}", "", *(f"- {line}" for line in header[1:])]
+        out += ["", "| item | low (USD) | high (USD) | prices (source, date) |", "|---|---:|---:|---|"]
+        for line in model.lines:
+            low, high = _range(line.amount)
+            prices = "<br>".join(_price_text(price) for price in line.prices) or "-"
+            out.append(f"| {line.label} | {low} | {high} | {prices} |")
+        for label, amount in _totals(model):
+            low, high = _range(amount)
+            out.append(f"| **{label}** | **{low}** | **{high}** | |")
+    if len(found.models) > 1:
+        out += ["", "| stage | low (USD) | high (USD) |", "|---|---:|---:|"]
+        for label, amount in _totals(found):
+            low, high = _range(amount)
+            out.append(f"| **{label}** | **{low}** | **{high}** |")
     out += ["", "<details><summary>How each line is computed</summary>", ""]
-    for line in found.lines:
-        unknown = f" Unknown: {line.unknown_because}." if line.unknown_because else ""
-        out.append(f"- {line.label}: {line.basis}.{unknown}")
-    out += [f"- Note: {note}" for note in found.notes]
+    for model in found.models:
+        for line in model.lines:
+            unknown = f" Unknown: {line.unknown_because}." if line.unknown_because else ""
+            out.append(f"- {_whose(found, model)}{line.label}: {line.basis}.{unknown}")
+    out += [f"- Note: {_whose(found, model)}{note}" for model in found.models for note in model.notes]
     out += ["", "</details>"]
     return "\n".join(out)
 
 
-def as_json(found: cost.Estimate) -> dict[str, Any]:
-    def amount(value: cost.Amount) -> dict[str, Any]:
-        return {
-            "low": value.low if value.low is not None else "unknown",
-            "high": value.high if value.high is not None else "unknown",
-        }
-
-    stage, tokens = found.stage, found.dataset
+def _amount_json(value: cost.Amount) -> dict[str, Any]:
     return {
-        "stage": stage.name,
-        "region": stage.region,
-        "teacher": stage.distillation.teacher if stage.distillation else None,
-        "student": stage.student,
+        "low": value.low if value.low is not None else "unknown",
+        "high": value.high if value.high is not None else "unknown",
+    }
+
+
+def model_json(found: cost.Estimate) -> dict[str, Any]:
+    """One model's estimate as JSON (``model`` None for a stage without models)."""
+    model, tokens = found.model, found.dataset
+    serving = model.serving if model is not None else None
+    return {
+        "model": model.name if model is not None else None,
+        "teacher": model.distillation.teacher if model is not None and model.distillation else None,
+        "student": model.student if model is not None else None,
         "serving": None
-        if stage.serving is None
-        else {
-            "mode": stage.serving.mode,
-            "modelUnits": stage.serving.model_units,
-            "commitment": stage.serving.commitment,
-        },
-        "budgetMonthlyUsd": stage.budget_monthly_usd,
+        if serving is None
+        else {"mode": serving.mode, "modelUnits": serving.model_units, "commitment": serving.commitment},
         "dataset": None
         if tokens is None
         else {
@@ -231,24 +294,35 @@ def as_json(found: cost.Estimate) -> dict[str, Any]:
             "answerTokens": tokens.answer_tokens,
             "largestPromptTokens": tokens.largest_prompt_tokens,
         },
-        "tokenEstimate": {
-            "charactersPerToken": cost.CHARS_PER_TOKEN,
-            "band": list(cost.TOKEN_BAND),
-            "source": cost.TOKEN_ESTIMATE_SOURCE,
-        },
         "items": [
             {
                 "item": line.key,
                 "label": line.label,
-                "usd": amount(line.amount),
+                "usd": _amount_json(line.amount),
                 "basis": line.basis,
                 "unknownBecause": line.unknown_because,
                 "prices": [price.to_json() for price in line.prices],
             }
             for line in found.lines
         ],
-        "totals": {"job": amount(found.job), "firstMonth": amount(found.first_month)},
+        "totals": {"job": _amount_json(found.job), "firstMonth": _amount_json(found.first_month)},
         "notes": list(found.notes),
+    }
+
+
+def as_json(found: cost.StageEstimate) -> dict[str, Any]:
+    stage = found.stage
+    return {
+        "stage": stage.name,
+        "region": stage.region,
+        "budgetMonthlyUsd": stage.budget_monthly_usd,
+        "tokenEstimate": {
+            "charactersPerToken": cost.CHARS_PER_TOKEN,
+            "band": list(cost.TOKEN_BAND),
+            "source": cost.TOKEN_ESTIMATE_SOURCE,
+        },
+        "models": [model_json(model) for model in found.models],
+        "totals": {"jobs": _amount_json(found.job), "firstMonth": _amount_json(found.first_month)},
     }
 
 

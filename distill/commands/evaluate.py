@@ -1,4 +1,4 @@
-"""`distill evaluate`: compare the served student with its teacher on held-back prompts, optionally with a judge."""
+"""`distill evaluate`: a model's served student against its teacher on held-back prompts, optionally with a judge."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from distill.commands.model_choice import ModelChoiceError, add_model_option, chosen_distilled_model
 from distill.config.distillation import S3_URI_PATTERN
 from distill.data_checks.dataset import multi_turn_allowed_for
 from distill.operations.aws_errors import fix_for
@@ -31,6 +32,7 @@ DEFAULT_COUNT = 10
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help=__doc__.split(": ", 1)[1])
     parser.add_argument("--stage", required=True, metavar="NAME", help="the stage in cdk.json: its teacher and Region")
+    add_model_option(parser, without="an error that lists them (a comparison is of one model)")
     parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
     parser.add_argument(
         "--prompts",
@@ -49,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--student-model",
         metavar="ID",
-        help="the student's model id or ARN (default: the model the stage's serving stack serves)",
+        help="the student's model id or ARN (default: the model the model's serving stack serves)",
     )
     parser.add_argument(
         "--judge",
@@ -91,13 +93,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         stage = load_stage(args.cdk_json, args.stage)
-        distillation = stage.distillation
-        assert distillation is not None  # load_stage returns stages with one
+        model = chosen_distilled_model(stage, args.model)
+        distillation = model.distillation
+        assert distillation is not None  # chosen_distilled_model returns a model the stage distils
         multi_turn = multi_turn_allowed_for(distillation.teacher, distillation.student)
         prompts = read_prompts(args.prompts, args.count, multi_turn_allowed=multi_turn)
         clients = Clients(stage.region)
-        student = args.student_model or served_model_arn(clients, stage.name)
-    except StageError as error:
+        student = args.student_model or served_model_arn(clients, stage.name, model.name)
+    except (StageError, ModelChoiceError) as error:
         print(f"distill evaluate: {error}", file=sys.stderr)
         return error.exit_code
     except PromptsError as error:
@@ -126,16 +129,18 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(comparison_lines(comparisons)))
     all_answered = all(comparison.ok for comparison in comparisons)
     if args.judge:
-        return int(not (judge(clients, comparisons, args, stage.name) and all_answered))
+        return int(not (judge(clients, comparisons, args, stage.name, model.name) and all_answered))
     return int(not all_answered)
 
 
-def judge(clients: Clients, comparisons: list[Comparison], args: argparse.Namespace, stage_name: str) -> bool:
+def judge(
+    clients: Clients, comparisons: list[Comparison], args: argparse.Namespace, stage_name: str, model_name: str
+) -> bool:
     """Start the evaluation job over the answered prompts; False when there is nothing to grade or Bedrock refuses."""
     if not any(comparison.ok for comparison in comparisons):
         print("distill evaluate: no prompt was answered by both models; no evaluation job started", file=sys.stderr)
         return False
-    job_name = evaluation_job_name(stage_name, datetime.now(UTC))
+    job_name = evaluation_job_name(stage_name, model_name, datetime.now(UTC))
     try:
         arn = submit_judge(
             clients,

@@ -1,4 +1,4 @@
-"""`distill status`: show a stage's distillation job, its phases and loss, and the served model; --watch follows it."""
+"""`distill status`: a model's job, its phases and loss, and its serving (or each model a line); --watch follows it."""
 
 from __future__ import annotations
 
@@ -6,14 +6,23 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from distill.config.stages import StageConfig
+from distill.commands.model_choice import ModelChoiceError, add_model_option, chosen_models
 from distill.operations.aws_errors import fix_for
-from distill.operations.status import Clients, Snapshot, StageError, fetch_snapshot, load_stage, render_status
+from distill.operations.status import (
+    Clients,
+    StageError,
+    fetch_snapshot,
+    fetch_stage_snapshot,
+    load_stage,
+    render_stage_status,
+    render_status,
+)
 
 # GetModelCustomizationJob is throttled per account; a job's phases last minutes to hours.
 MIN_INTERVAL_SECONDS = 10
@@ -26,8 +35,11 @@ INTERRUPTED = 130
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help=__doc__.split(": ", 1)[1])
     parser.add_argument("--stage", required=True, metavar="NAME", help="the stage in cdk.json")
+    add_model_option(parser, without="every model, one line each (name, job state, serving state)")
     parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
-    parser.add_argument("--watch", action="store_true", help="refresh until the job has completed, failed or stopped")
+    parser.add_argument(
+        "--watch", action="store_true", help="refresh until the jobs shown have completed, failed or stopped"
+    )
     parser.add_argument(
         "--interval",
         type=interval_seconds,
@@ -48,16 +60,37 @@ def interval_seconds(text: str) -> int:
     return int(text)
 
 
+class View(Protocol):
+    """What ``watch`` follows: a ``Snapshot`` of one model or a ``StageSnapshot`` of several."""
+
+    @property
+    def job_ended(self) -> bool: ...
+
+    @property
+    def exit_code(self) -> int: ...
+
+
+V = TypeVar("V", bound=View)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         stage = load_stage(args.cdk_json, args.stage)
+        models = chosen_models(stage, args.model)
         clients = Clients(stage.region)
-        if args.watch:
-            snapshot = watch(clients, stage, args.interval, sys.stdout)
+        # One model that the stage distils: its job in full (phases, loss); several, a copy or none: a line each.
+        if len(models) == 1 and models[0].distillation is not None:
+            fetch: Callable[[], View] = partial(fetch_snapshot, clients, stage, models[0])
+            render: Callable = render_status
         else:
-            snapshot = fetch_snapshot(clients, stage)
-            print(render_status(snapshot))
-    except StageError as error:
+            fetch = partial(fetch_stage_snapshot, clients, stage, models)
+            render = render_stage_status
+        if args.watch:
+            view = watch(fetch, render, args.interval, sys.stdout)
+        else:
+            view = fetch()
+            print(render(view))
+    except (StageError, ModelChoiceError) as error:
         print(f"distill status: {error}", file=sys.stderr)
         return error.exit_code
     except (BotoCoreError, ClientError) as error:
@@ -65,28 +98,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return INTERRUPTED
-    return snapshot.exit_code
+    return view.exit_code
 
 
 def watch(
-    clients: Clients,
-    stage: StageConfig,
+    fetch: Callable[[], V],
+    render: Callable[[V], str],
     interval: int,
     out: TextIO,
     sleep: Callable[[float], None] = time.sleep,
-) -> Snapshot:
-    """Show the status every ``interval`` seconds until the job ends. A terminal sees one display that changes in
-    place; a pipe or a log gets each refresh in turn."""
+) -> V:
+    """Show ``render(fetch())`` every ``interval`` seconds until the jobs shown end. A terminal sees one display that
+    changes in place; a pipe or a log gets each refresh in turn."""
     live = out.isatty()
     while True:
-        snapshot = fetch_snapshot(clients, stage)
-        text = render_status(snapshot)
+        view = fetch()
+        text = render(view)
         if live:
-            ending = "" if snapshot.job_ended else f"\n\nrefreshing every {interval} s; Ctrl-C to stop"
+            ending = "" if view.job_ended else f"\n\nrefreshing every {interval} s; Ctrl-C to stop"
             out.write(f"{CLEAR_SCREEN}{text}{ending}\n")
         else:
             out.write(f"{text}\n\n")
         out.flush()
-        if snapshot.job_ended:
-            return snapshot
+        if view.job_ended:
+            return view
         sleep(interval)

@@ -29,7 +29,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--stage",
         metavar="NAME",
-        help="a stage in cdk.json: its teacher and student decide whether multi-turn records are allowed, as at synth",
+        help="a stage in cdk.json: its model's teacher and student decide whether multi-turn records are allowed, as "
+        "at synth",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME",
+        help="with --stage, the stage's model (context.stages.<stage>.models.<name>); a stage with one model needs "
+        "none; without it on a stage of several: an error that lists them",
     )
     parser.add_argument("--cdk-json", default="cdk.json", type=Path, help="path to cdk.json (default: ./cdk.json)")
     parser.add_argument(
@@ -54,7 +61,7 @@ class MultiTurnRule(namedtuple("MultiTurnRule", ["allowed", "reason"])):
 
 def run(args: argparse.Namespace) -> int:
     try:
-        rule = multi_turn_rule(args.stage, args.cdk_json, args.teacher, args.student)
+        rule = multi_turn_rule(args.stage, args.cdk_json, args.teacher, args.student, model=args.model)
         if args.files.count(STDIN) > 1:
             raise UsageError("- (standard input) can be read once; give it once")
     except UsageError as error:
@@ -89,20 +96,25 @@ def _validate(name: str, multi_turn_allowed: bool) -> Report:
 # --- which multi-turn rule applies --------------------------------------------------------------------------------
 
 
-def multi_turn_rule(stage: str | None, cdk_json: Path, teacher: str | None, student: str | None) -> MultiTurnRule:
-    """The rule from the stage's models, the models given, or, with neither, the single-turn rule that holds for
-    every provider; raises ``UsageError`` for a stage that cannot be read or a model id the catalog does not know."""
+def multi_turn_rule(
+    stage: str | None, cdk_json: Path, teacher: str | None, student: str | None, *, model: str | None = None
+) -> MultiTurnRule:
+    """The rule from the teacher and student of a stage's model, the models given, or, with neither, the single-turn
+    rule that holds for every provider; raises ``UsageError`` for a stage or model that cannot be read or a model id
+    the catalog does not know."""
+    if model is not None and stage is None:
+        raise UsageError("--model names a model of a stage; give --stage with it")
     if stage is not None:
         if teacher or student:
             raise UsageError(
                 "--stage takes the teacher and student from cdk.json; give either --stage or --teacher/--student"
             )
-        teacher, student = _stage_models(cdk_json, stage)
+        name, teacher, student = _stage_models(cdk_json, stage, model)
         allowed = multi_turn_allowed_for(teacher, student)
         return MultiTurnRule(
             allowed,
-            f"multi-turn records {'allowed' if allowed else 'not allowed'} for stage {stage} (teacher {teacher}, "
-            f"student {student})",
+            f"multi-turn records {'allowed' if allowed else 'not allowed'} for model {name} of stage {stage} "
+            f"(teacher {teacher}, student {student})",
         )
     if not teacher and not student:
         return MultiTurnRule(
@@ -122,9 +134,10 @@ def multi_turn_rule(stage: str | None, cdk_json: Path, teacher: str | None, stud
     return MultiTurnRule(True, "multi-turn records allowed for " + ", ".join(given))
 
 
-def _stage_models(cdk_json: Path, name: str) -> tuple[str, str]:
-    """The teacher and student of a stage, read as synth reads cdk.json."""
+def _stage_models(cdk_json: Path, name: str, model: str | None) -> tuple[str, str, str]:
+    """The name, teacher and student of a model of the stage, read as synth reads cdk.json."""
     from distill.commands.config import StagesError, read_stages
+    from distill.commands.model_choice import ModelChoiceError, chosen_distilled_model
 
     try:
         stages = read_stages(cdk_json, name)
@@ -133,13 +146,12 @@ def _stage_models(cdk_json: Path, name: str) -> tuple[str, str]:
         if error.exit_code == 2:
             raise UsageError(str(error)) from None
         raise UsageError(f"cannot take the models of stage {name} from {cdk_json}: {error}") from None
-    distillation = stages[name].distillation
-    if distillation is None:
-        raise UsageError(
-            f"stage {name} in {cdk_json} has no distillation settings, so no teacher and student; give --teacher "
-            "and --student"
-        )
-    return distillation.teacher, distillation.student
+    try:
+        chosen = chosen_distilled_model(stages[name], model)
+    except ModelChoiceError as error:
+        raise UsageError(f"{error}; or give --teacher and --student instead of --stage") from None
+    assert chosen.distillation is not None  # chosen_distilled_model returns a model the stage distils
+    return chosen.name, chosen.distillation.teacher, chosen.distillation.student
 
 
 # --- output -------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from distill.config import catalog
 from distill.config.promotion import parse_share_with
 from distill.config.reader import Reader, show
-from distill.constructs.names import STAGE_TAG_RESERVED
+from distill.constructs.names import MODEL_TAG_RESERVED, STAGE_TAG_RESERVED
 from distill.data_checks import dataset
 from distill.data_checks.log_filters import FilterError, RequestMetadataFilter, parse_filter
 
@@ -124,7 +124,11 @@ def parse_distillation(reader: Reader, *, region: str, base_dir: Path, logs_enab
         subnet_ids=subnets,
         security_group_ids=groups,
         job_tags=reader.string_map(
-            "jobTags", key_limit=128, value_limit=256, what="tags for the job and model", reserved=STAGE_TAG_RESERVED
+            "jobTags",
+            key_limit=128,
+            value_limit=256,
+            what="tags for the job and model",
+            reserved=(STAGE_TAG_RESERVED, MODEL_TAG_RESERVED),
         ),
         pair_warning=pair.warning if pair else None,
         model_warnings=pair.model_warnings if pair else (),

@@ -117,10 +117,11 @@ class Reader:
         return value
 
     def string_map(
-        self, key: str, *, key_limit: int, value_limit: int, what: str, reserved: tuple[str, str] | None = None
+        self, key: str, *, key_limit: int, value_limit: int, what: str, reserved: Iterable[tuple[str, str]] = ()
     ) -> dict[str, str]:
-        """A map of tags: string keys and values of the lengths and characters AWS allows; ``reserved`` is (a key the
-        map may not hold in any case, why)."""
+        """A map of tags: string keys and values of the lengths and characters AWS allows; ``reserved`` holds (a key
+        the map may not hold in any case, why) pairs."""
+        why_reserved = {reserved_key.lower(): why for reserved_key, why in reserved}
         value = self.raw(key, {})
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) and 1 <= len(k) <= key_limit and len(v) <= value_limit
@@ -142,8 +143,8 @@ class Reader:
             elif tag_key.lower().startswith("aws:"):
                 self.problem(f"{self.where(key)} has {show(tag_key)}; the aws: prefix is AWS's own, use another key")
                 tags.pop(tag_key)
-            elif reserved is not None and tag_key.lower() == reserved[0].lower():
-                self.problem(f"{self.where(key)} has {show(tag_key)}: {reserved[1]}; remove it")
+            elif tag_key.lower() in why_reserved:
+                self.problem(f"{self.where(key)} has {show(tag_key)}: {why_reserved[tag_key.lower()]}; remove it")
                 tags.pop(tag_key)
         return tags
 

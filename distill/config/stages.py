@@ -34,7 +34,13 @@ from distill.config.serving import (
     check_stage_commitments,
     parse_serving,
 )
-from distill.constructs.names import COMPLIANCE_PACKS, MAX_MODEL_PREFIX, STAGE_TAG_RESERVED, model_prefix
+from distill.constructs.names import (
+    COMPLIANCE_PACKS,
+    MAX_MODEL_PREFIX,
+    MODEL_TAG_RESERVED,
+    STAGE_TAG_RESERVED,
+    model_prefix,
+)
 
 # The CDK context key that holds the stages.
 STAGES_KEY = "stages"
@@ -71,12 +77,15 @@ STAGE_NAME_PATTERN = r"(?=.{1,24}$)[A-Za-z](-?[A-Za-z0-9])*"
 # distillation-model tag and stack names: lower case, so that a name is one name in every one of them.
 MODEL_NAME_PATTERN = r"(?=.{1,24}$)[a-z](-?[a-z0-9])*"
 # What a stage held for its one model before it held several, refused with the models form.
-MODEL_KEYS = {"distillation": "distillation", "modelSource": "modelSource", "serving": "serving"}
+MODEL_KEYS = ("distillation", "modelSource", "serving")
 
 # Customization jobs an account may run at once unless AWS support raised its quota, and so how many of a stage's
 # jobs its stacks start together by default. Unconfirmed: the quota table of the General Reference
-# (https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01) could not be read;
-# the design notes' figure of 2 is the one taken, and the safe reading is to start no more than that at once.
+# (https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock, read 2026-12-01) could not be read,
+# and the user guide's quota page (https://docs.aws.amazon.com/bedrock/latest/userguide/quotas.html, read
+# 2026-12-02) names no figure; 2 is taken, as starting no more jobs than the account may run is the safe reading: a
+# job over the quota is refused, not queued (CreateModelCustomizationJob raises ServiceQuotaExceededException,
+# botocore's Bedrock service model).
 DEFAULT_CONCURRENT_JOBS = 2
 # Above the number of models a stage distils the value changes nothing; 100 catches a stray digit, as AWS names no
 # maximum for the quota.
@@ -326,7 +335,11 @@ def _parse_stage(reader: Reader, name: str, base_dir: Path) -> StageConfig:
         invocation_logging=invocation_logging,
         compliance_packs=_parse_compliance_packs(reader),
         tags=reader.string_map(
-            "tags", key_limit=128, value_limit=256, what="cost-allocation tags", reserved=STAGE_TAG_RESERVED
+            "tags",
+            key_limit=128,
+            value_limit=256,
+            what="cost-allocation tags",
+            reserved=(STAGE_TAG_RESERVED, MODEL_TAG_RESERVED),
         ),
         notification_email=email,
         budget_monthly_usd=budget_monthly_usd,
@@ -431,6 +444,7 @@ def _parse_model(
     # offered nowhere is reported now rather than after the Region is fixed; each message that names the stand-in
     # says it is one. The checks whose advice would rest on the guess (on-demand serving, a commitment's price)
     # wait until the Region is fixed.
+    reader.allow(*MODEL_KEYS)
     stand_in, stand_in_reason = (
         (region, "") if region else _stand_in_region(stage_reader, _teacher(reader.raw("distillation")))
     )

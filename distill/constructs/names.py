@@ -16,6 +16,7 @@ STAGE_TAG_RESERVED = (
     STAGE_TAG,
     "the stack gives every resource this tag with the stage's name, and the handlers' permissions depend on it",
 )
+MODEL_TAG_RESERVED = (MODEL_TAG, "the stacks give every resource of a model this tag with the model's name")
 
 
 def stack_name(stage: str, part: str) -> str:

@@ -1,5 +1,6 @@
-"""What a stage costs before it is deployed: the distillation job (teacher generation and training), the custom
-model's storage and its serving, in USD ranges computed offline from the local dataset and the price table.
+"""What a stage costs before it is deployed: for each model, the distillation job (teacher generation and training),
+the custom model's storage and its serving, and the stage's totals, in USD ranges computed offline from the local
+datasets and the price table.
 
 Where a figure is missing from the table, or the dataset is not local, the line is "unknown" and so is every total
 that needs it: an estimate that silently left a part out would read as a promise.
@@ -20,7 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distill.config.stages import StageConfig
+from distill.config.distillation import DistillationConfig
+from distill.config.serving import ServingConfig
+from distill.config.stages import ModelConfig, StageConfig
 from distill.data_checks import dataset
 from distill.operations.pricing import TERM_HOURS, TERM_MONTHS, Price, PriceTable
 
@@ -137,7 +140,10 @@ class Line:
 
 @dataclass(frozen=True)
 class Estimate:
+    """One model's estimate (``model`` None for a stage without models, whose estimate holds only a note)."""
+
     stage: StageConfig
+    model: ModelConfig | None
     dataset: DatasetTokens | None
     lines: tuple[Line, ...]
     job: Amount
@@ -149,16 +155,45 @@ class Estimate:
         return found
 
 
-def estimate(stage: StageConfig, prices: PriceTable, *, dataset_path: Path | None = None) -> Estimate:
-    """Estimate a stage. ``dataset_path`` stands in for a dataset that is not local (an S3 URI or logs).
+@dataclass(frozen=True)
+class StageEstimate:
+    """The estimates of the stage's models, in cdk.json's order, and their totals: every job, and the first month
+    of all of them."""
+
+    stage: StageConfig
+    models: tuple[Estimate, ...]
+
+    @property
+    def job(self) -> Amount:
+        return total(found.job for found in self.models)
+
+    @property
+    def first_month(self) -> Amount:
+        return total(found.first_month for found in self.models)
+
+
+def estimate_stage(
+    stage: StageConfig, models: Iterable[ModelConfig], prices: PriceTable, *, dataset_path: Path | None = None
+) -> StageEstimate:
+    """Estimate each of ``models`` of the stage (none: the stage deploys its foundation only, and its one estimate
+    says so); ``dataset_path`` is as for ``estimate``. Raises as ``estimate`` does."""
+    chosen: list[ModelConfig | None] = list(models) or [None]
+    return StageEstimate(stage, tuple(estimate(stage, model, prices, dataset_path=dataset_path) for model in chosen))
+
+
+def estimate(
+    stage: StageConfig, model: ModelConfig | None, prices: PriceTable, *, dataset_path: Path | None = None
+) -> Estimate:
+    """Estimate one model of the stage (None: the foundation only). ``dataset_path`` stands in for a dataset that is
+    not local (an S3 URI or logs).
 
     Raises ``OSError`` or ``dataset.LineError`` when the dataset cannot be read.
     """
     region, notes = stage.region, []
     lines: list[Line] = []
     tokens = None
-    if stage.distillation is not None:
-        distillation = stage.distillation
+    if model is not None and model.distillation is not None:
+        distillation = model.distillation
         path = dataset_path or distillation.training_data.file
         if path is not None:
             tokens = count_dataset(path, max_response_length=distillation.max_response_length)
@@ -167,14 +202,14 @@ def estimate(stage: StageConfig, prices: PriceTable, *, dataset_path: Path | Non
                 "the dataset is not a local file (an S3 URI or invocation logs): teacher generation and training are "
                 "unknown; pass --dataset FILE with a local copy to estimate them"
             )
-        lines.append(_teacher_generation(prices, stage, tokens))
-        lines.append(_training(prices, stage, tokens))
-    elif stage.model_source is not None:
-        notes.append("the stage copies its model from another stage: it runs no distillation job")
+        lines.append(_teacher_generation(prices, region, distillation, tokens))
+        lines.append(_training(prices, region, distillation, tokens))
+    elif model is not None:
+        notes.append("the model is copied from another stage: it runs no distillation job")
     else:
         notes.append("the stage deploys its foundation only: no job, no model and no serving to bill")
-    student = stage.student
-    if student is not None:
+    student = model.student if model is not None else None
+    if model is not None and student is not None:
         storage = prices.price(region, student, "storage")
         lines.append(
             _priced(
@@ -185,10 +220,10 @@ def estimate(stage: StageConfig, prices: PriceTable, *, dataset_path: Path | Non
                 "1 custom model x storage price per month",
             )
         )
-        lines.extend(_serving(prices, stage, student))
+        lines.extend(_serving(prices, region, model.serving, student))
     job = total(line.amount for line in lines if line.key in ("teacherGeneration", "training"))
     month = [line.amount for line in lines if line.key in ("teacherGeneration", "training", "storage", "servingMonth")]
-    return Estimate(stage, tokens, tuple(lines), job, total(month), tuple(notes))
+    return Estimate(stage, model, tokens, tuple(lines), job, total(month), tuple(notes))
 
 
 def _priced(key: str, label: str, prices: list[Price], compute, basis: str, *, missing: str | None = None) -> Line:
@@ -201,12 +236,13 @@ def _priced(key: str, label: str, prices: list[Price], compute, basis: str, *, m
     return Line(key, label, compute(), basis, tuple(prices))
 
 
-def _teacher_generation(prices: PriceTable, stage: StageConfig, tokens: DatasetTokens | None) -> Line:
-    assert stage.distillation is not None
-    teacher, length = stage.distillation.teacher, stage.distillation.max_response_length
+def _teacher_generation(
+    prices: PriceTable, region: str, distillation: DistillationConfig, tokens: DatasetTokens | None
+) -> Line:
+    teacher, length = distillation.teacher, distillation.max_response_length
     given, answer = (
-        prices.price(stage.region, teacher, "onDemandInput"),
-        prices.price(stage.region, teacher, "onDemandOutput"),
+        prices.price(region, teacher, "onDemandInput"),
+        prices.price(region, teacher, "onDemandOutput"),
     )
 
     def compute() -> Amount:
@@ -230,10 +266,9 @@ def _teacher_generation(prices: PriceTable, stage: StageConfig, tokens: DatasetT
     )
 
 
-def _training(prices: PriceTable, stage: StageConfig, tokens: DatasetTokens | None) -> Line:
-    assert stage.distillation is not None
-    student, length = stage.distillation.student, stage.distillation.max_response_length
-    price = prices.price(stage.region, student, "training")
+def _training(prices: PriceTable, region: str, distillation: DistillationConfig, tokens: DatasetTokens | None) -> Line:
+    student, length = distillation.student, distillation.max_response_length
+    price = prices.price(region, student, "training")
     epochs = prices.training_epochs(student)
 
     def compute() -> Amount:
@@ -254,11 +289,10 @@ def _training(prices: PriceTable, stage: StageConfig, tokens: DatasetTokens | No
     return _priced("training", "Student training (the job)", [price], compute, basis, missing=missing)
 
 
-def _serving(prices: PriceTable, stage: StageConfig, student: str) -> list[Line]:
-    serving = stage.serving
+def _serving(prices: PriceTable, region: str, serving: ServingConfig | None, student: str) -> list[Line]:
     if serving is None or serving.mode == "none":
         return []
-    region, units = stage.region, serving.model_units
+    units = serving.model_units
     if serving.mode == "onDemand":
         per_token = [
             prices.price(region, student, "customModelOnDemandInput"),
@@ -292,7 +326,7 @@ def _serving(prices: PriceTable, stage: StageConfig, student: str) -> list[Line]
     ]
     for term, hours in TERM_HOURS.items():
         committed = prices.throughput(region, student, term)
-        chosen = " (this stage's commitment)" if term == serving.commitment else " (if committed)"
+        chosen = " (this model's commitment)" if term == serving.commitment else " (if committed)"
         lines.append(
             _priced(
                 f"servingTerm{term}",

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from distill.constructs.names import model_prefix
 from distill.data_checks.dataset import LineError, parse_line, validate_record
 from distill.operations.training_metrics_csv import split_s3_uri
 
@@ -227,9 +228,10 @@ def _mean(values: Iterable[float]) -> float:
 # --- judging --------------------------------------------------------------------------------------------------
 
 
-def evaluation_job_name(stage: str, now: datetime) -> str:
-    """A name Bedrock accepts (lowercase letters, digits and hyphens) and that a later run does not repeat."""
-    return f"{stage.lower()}-distill-eval-{now:%Y%m%d-%H%M%S}"
+def evaluation_job_name(stage: str, model: str, now: datetime) -> str:
+    """A name Bedrock accepts (lowercase letters, digits and hyphens, at most 63: the model prefix's 40, ``-eval-``
+    and the time's 15) and that a later run does not repeat."""
+    return f"{model_prefix(stage, model).lower()}-eval-{now:%Y%m%d-%H%M%S}"
 
 
 def judge_dataset(comparisons: Iterable[Comparison]) -> bytes:

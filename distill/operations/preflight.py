@@ -1,5 +1,9 @@
 """Read-only checks of a stage's account before a deploy: what would stop the deploy or fail a paid job hours later.
 
+The checks of each model (its teacher and student, model access, inference profile, training data) run for every
+model of the stage or the one named; the stage's own (credentials, bootstrap, invocation logging, the job slots its
+jobs take, and the model units all its Provisioned Throughputs need together) run once.
+
 Every check reads with the caller's credentials and changes nothing. Each gives a ``Finding``: what was checked,
 what was found, and the fix. A finding ``blocks`` when the deploy or the job would fail; it is ``unknown`` when the
 account could not tell (a call was refused or failed), and ``warn`` when it works but deserves a look. The command
@@ -18,7 +22,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from distill.config import catalog
-from distill.config.stages import StageConfig
+from distill.config.serving import model_unit_needs
+from distill.config.stages import ModelConfig, StageConfig
 from distill.constructs.names import stack_name
 from distill.operations.aws_errors import fix_for, unreachable
 from distill.operations.status import Clients
@@ -30,9 +35,6 @@ STATUSES = (OK, WARN, BLOCKS, UNKNOWN)
 # reads it from the synthesized templates), so the bootstrap stack must be at least this version.
 MIN_BOOTSTRAP_VERSION = 6
 BOOTSTRAP_STACK = "CDKToolkit"
-# Customization jobs that may run at once in an account by default. Unconfirmed: the quota table of the General
-# Reference could not be read; the safe reading is to block at the limit rather than let a job be refused later.
-CONCURRENT_JOBS = 2
 _ARN_REGION = re.compile(r"arn:aws[a-z-]*:bedrock:([a-z0-9-]+):")
 
 
@@ -66,21 +68,33 @@ def exit_code(findings: Iterable[Finding]) -> int:
     return 1 if BLOCKS in statuses else 2 if UNKNOWN in statuses else 0
 
 
-def run_checks(stage: StageConfig, clients: PreflightClients) -> list[Finding]:
-    """Every check for the stage, in the order a deploy meets them; stops after the credentials if there are none."""
+def run_checks(
+    stage: StageConfig, clients: PreflightClients, models: tuple[ModelConfig, ...] | None = None
+) -> list[Finding]:
+    """Every check for the stage, in the order a deploy meets them, for ``models`` (default: every model of the
+    stage); stops after the credentials if there are none."""
+    models = tuple(stage.models.values()) if models is None else models
     identity, account = check_identity(stage, clients)
     if account is None:
         return [identity]
     findings = [identity, *_guarded("the CDK bootstrap stack", lambda: [check_bootstrap(clients, account)])]
     findings += _guarded("invocation logging", lambda: [check_invocation_logging(stage, clients)])
-    if stage.distillation is not None:
-        findings += _guarded("the models", lambda: list(check_models(stage, clients)))
-        findings += _guarded("model access", lambda: list(check_access(stage, clients)))
-        if stage.distillation.teacher_profile is not None:
-            findings += _guarded("the inference profile", lambda: [check_profile(stage, clients)])
-        findings += _guarded("running customization jobs", lambda: [check_jobs(clients)])
-        findings += _guarded("the training data", lambda: list(check_data(stage, clients)))
-    if stage.serving is not None:
+    distilled = [model for model in models if model.distillation is not None]
+    if distilled:
+        findings += _guarded("the models", lambda: list(check_models(distilled, clients)))
+        findings += _guarded("model access", lambda: list(check_access(distilled, clients)))
+        for model in distilled:
+            if model.distillation is not None and model.distillation.teacher_profile is not None:
+                findings += _guarded(
+                    f"the inference profile of {model.name}", lambda model=model: [check_profile(stage, model, clients)]
+                )
+        findings.append(check_job_slots(stage, distilled))
+        findings += _guarded("running customization jobs", lambda: [check_jobs(stage, distilled, clients)])
+        for model in distilled:
+            findings += _guarded(
+                f"the training data of {model.name}", lambda model=model: list(check_data(model, clients))
+            )
+    if any(model.serving is not None for model in stage.models.values()):
         findings += _guarded("model units", lambda: list(check_model_units(stage, clients)))
     return findings
 
@@ -172,19 +186,29 @@ def _is_stages_own(stage: StageConfig, clients: PreflightClients, s3_config: dic
     )
 
 
-def _models(stage: StageConfig) -> list[tuple[str, str]]:
-    assert stage.distillation is not None
-    return [("teacher", stage.distillation.teacher_model), ("student", stage.distillation.student)]
+def _roles(models: list[ModelConfig]) -> dict[tuple[str, str], list[str]]:
+    """(role, model id) -> the names of the stage's models that use it as teacher or student, each pair once."""
+    uses: dict[tuple[str, str], list[str]] = {}
+    for model in models:
+        distillation = model.distillation
+        assert distillation is not None  # the caller passes the models the stage distils
+        for role, model_id in (("teacher", distillation.teacher_model), ("student", distillation.student)):
+            uses.setdefault((role, model_id), []).append(model.name)
+    return uses
 
 
-def check_models(stage: StageConfig, clients: PreflightClients) -> Iterator[Finding]:
-    """Each model exists in the Region and is ACTIVE; the student is offered for distillation."""
+def _for(names: list[str]) -> str:
+    return f" (for {', '.join(names)})"
+
+
+def check_models(models: list[ModelConfig], clients: PreflightClients) -> Iterator[Finding]:
+    """Each teacher and student exists in the Region and is ACTIVE; each student is offered for distillation."""
     offered = {
         summary["modelId"]
         for summary in clients.bedrock.list_foundation_models(byCustomizationType="DISTILLATION")["modelSummaries"]
     }
-    for role, model_id in _models(stage):
-        check = f"{role} {model_id} in {clients.region}"
+    for (role, model_id), names in _roles(models).items():
+        check = f"{role} {model_id} in {clients.region}{_for(names)}"
         try:
             details = clients.bedrock.get_foundation_model(modelIdentifier=model_id)["modelDetails"]
         except clients.bedrock.exceptions.ResourceNotFoundException:
@@ -222,10 +246,10 @@ def check_models(stage: StageConfig, clients: PreflightClients) -> Iterator[Find
             )
 
 
-def check_access(stage: StageConfig, clients: PreflightClients) -> Iterator[Finding]:
+def check_access(models: list[ModelConfig], clients: PreflightClients) -> Iterator[Finding]:
     """Model access: the account is authorized, entitled and has accepted the model's agreement, in this Region."""
-    for role, model_id in _models(stage):
-        check = f"access to the {role} {model_id}"
+    for (role, model_id), names in _roles(models).items():
+        check = f"access to the {role} {model_id}{_for(names)}"
         answer = clients.bedrock.get_foundation_model_availability(modelId=catalog.base_model_id(model_id))
         missing = []
         if answer["authorizationStatus"] != "AUTHORIZED":
@@ -250,11 +274,11 @@ def check_access(stage: StageConfig, clients: PreflightClients) -> Iterator[Find
             yield Finding(check, OK, "granted")
 
 
-def check_profile(stage: StageConfig, clients: PreflightClients) -> Finding:
-    """Every Region the inference profile routes to is one the service role may invoke the model in."""
-    distillation = stage.distillation
+def check_profile(stage: StageConfig, model: ModelConfig, clients: PreflightClients) -> Finding:
+    """Every Region the model's teacher's inference profile routes to is one the service role may invoke it in."""
+    distillation = model.distillation
     assert distillation is not None and distillation.teacher_profile is not None
-    check = f"Regions of the inference profile {distillation.teacher_profile}"
+    check = f"Regions of the inference profile {distillation.teacher_profile} (for {model.name})"
     profile = clients.bedrock.get_inference_profile(inferenceProfileIdentifier=distillation.teacher_profile)
     arns = [model.get("modelArn", "") for model in profile["models"]]
     routed = list(dict.fromkeys(match[1] for arn in arns if (match := _ARN_REGION.match(arn))))
@@ -265,12 +289,37 @@ def check_profile(stage: StageConfig, clients: PreflightClients) -> Finding:
             BLOCKS,
             f"it routes to {', '.join(routed)}; the service role may invoke the model in "
             f"{', '.join(distillation.teacher_regions)} only, so calls routed to {', '.join(missing)} would be denied",
-            f"list every Region in context.stages.{stage.name}.distillation.teacherRegions: " + json.dumps(routed),
+            f"list every Region in context.stages.{stage.name}.models.{model.name}.distillation.teacherRegions: "
+            + json.dumps(routed),
         )
     return Finding(check, OK, f"routes to {', '.join(routed)}, all granted to the service role")
 
 
-def check_jobs(clients: PreflightClients) -> Finding:
+def first_wave(stage: StageConfig, distilled: list[ModelConfig]) -> int:
+    """How many of the ``distilled`` models' jobs the stacks start at once: at most ``concurrentJobs``, the others
+    each as a job ends."""
+    return min(len(distilled), stage.concurrent_jobs)
+
+
+def check_job_slots(stage: StageConfig, distilled: list[ModelConfig]) -> Finding:
+    """How the models' jobs take the account's job slots (information: the stacks start them in turn)."""
+    count, wave = len(distilled), first_wave(stage, distilled)
+    check = f"job slots (concurrentJobs {stage.concurrent_jobs})"
+    if count == 1:
+        return Finding(check, OK, "1 model distils: its job starts at once")
+    if count <= wave:
+        return Finding(check, OK, f"{count} models distil: all {count} jobs start at once")
+    return Finding(
+        check,
+        OK,
+        f"{count} models distil: the stacks start {wave} jobs at once and the other {count - wave} in turn as jobs "
+        "end (a job waits for a slot; the deploy does not fail on the quota)",
+    )
+
+
+def check_jobs(stage: StageConfig, distilled: list[ModelConfig], clients: PreflightClients) -> Finding:
+    """Jobs already running in the account take slots the stage's first jobs need: no slot left blocks, fewer than
+    the stage's first wave warns (those it starts beyond the quota are refused by Bedrock)."""
     check = f"customization jobs in progress in {clients.region}"
     running = 0
     request: dict[str, Any] = {"statusEquals": "InProgress", "maxResults": 100}
@@ -280,15 +329,25 @@ def check_jobs(clients: PreflightClients) -> Finding:
         if not page.get("nextToken"):
             break
         request["nextToken"] = page["nextToken"]
-    if running >= CONCURRENT_JOBS:
+    slots, wave = stage.concurrent_jobs, first_wave(stage, distilled)
+    limit = f"concurrentJobs {slots}; AWS's default of 2 is unconfirmed"
+    stop = "wait for a job to end or stop one (aws bedrock stop-model-customization-job)"
+    if running >= slots:
         return Finding(
             check,
             BLOCKS,
-            f"{running}, at the default limit of {CONCURRENT_JOBS} running at once (limit unconfirmed)",
-            "wait for a job to end or stop one (aws bedrock stop-model-customization-job), or check the account's "
-            "quota in Service Quotas",
+            f"{running}, at the {slots} the account may run at once ({limit}): no slot for the stage's first job",
+            f"{stop}, or have AWS support raise the quota and set context.stages.{stage.name}.concurrentJobs",
         )
-    return Finding(check, OK, f"{running} of at most {CONCURRENT_JOBS}")
+    if running + wave > slots:
+        return Finding(
+            check,
+            WARN,
+            f"{running}, and the stage starts {wave} at once: {running + wave} would run, more than the {slots} the "
+            f"account may run ({limit}); Bedrock refuses the jobs beyond it",
+            f"{stop}, or set context.stages.{stage.name}.concurrentJobs to {slots - running} while they run",
+        )
+    return Finding(check, OK, f"{running}, leaving {slots - running} of {slots} slots for the stage's {wave} at once")
 
 
 def _s3_location(uri: str) -> tuple[str, str]:
@@ -296,14 +355,14 @@ def _s3_location(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def check_data(stage: StageConfig, clients: PreflightClients) -> Iterator[Finding]:
-    """An ``s3Uri`` dataset exists and is readable; an ``s3Uri`` log location holds objects."""
-    data = stage.distillation.training_data if stage.distillation else None
+def check_data(model: ModelConfig, clients: PreflightClients) -> Iterator[Finding]:
+    """An ``s3Uri`` dataset of the model exists and is readable; an ``s3Uri`` log location holds objects."""
+    data = model.distillation.training_data if model.distillation else None
     if data is None:
         return
     if data.s3_uri is not None:
         bucket, key = _s3_location(data.s3_uri)
-        check = f"training data {data.s3_uri}"
+        check = f"training data {data.s3_uri} (for {model.name})"
         if not key or key.endswith("/"):
             yield _prefix_finding(check, clients, bucket, key, "a dataset")
             return
@@ -315,7 +374,9 @@ def check_data(stage: StageConfig, clients: PreflightClients) -> Iterator[Findin
         yield Finding(check, OK, f"{head['ContentLength']} bytes")
     if data.logs_s3_uri is not None:
         bucket, key = _s3_location(data.logs_s3_uri)
-        yield _prefix_finding(f"invocation logs {data.logs_s3_uri}", clients, bucket, key, "invocation logs")
+        yield _prefix_finding(
+            f"invocation logs {data.logs_s3_uri} (for {model.name})", clients, bucket, key, "invocation logs"
+        )
 
 
 def _prefix_finding(check: str, clients: PreflightClients, bucket: str, prefix: str, what: str) -> Finding:
@@ -341,11 +402,14 @@ def _s3_error(check: str, error: ClientError) -> Finding:
 
 
 def check_model_units(stage: StageConfig, clients: PreflightClients) -> Iterator[Finding]:
-    """The Service Quotas a Provisioned Throughput draws its model units from hold at least what the stage asks."""
-    serving = stage.serving
-    assert serving is not None
-    if serving.mode != "provisioned":
-        yield Finding("model units", OK, f'none needed (serving mode "{serving.mode}")')
+    """The Service Quotas the stage's Provisioned Throughputs draw model units from hold at least what they ask
+    together (``serving.model_unit_needs``): every throughput of the stage, whichever model a deploy names, as each
+    holds its units once deployed."""
+    servings = {name: model.serving for name, model in stage.models.items() if model.serving is not None}
+    needs = model_unit_needs(servings)
+    if not needs:
+        modes = ", ".join(f'"{mode}"' for mode in sorted({serving.mode for serving in servings.values()}))
+        yield Finding("model units", OK, f"none needed (serving mode {modes})")
         return
     values = {}
     request: dict[str, Any] = {"ServiceCode": "bedrock"}
@@ -355,22 +419,27 @@ def check_model_units(stage: StageConfig, clients: PreflightClients) -> Iterator
         if not page.get("NextToken"):
             break
         request["NextToken"] = page["NextToken"]
-    for name in serving.model_unit_quotas:
-        check = f'Service Quota "{name}" in {clients.region}'
-        if name not in values:
+    for need in needs:
+        check = f'Service Quota "{need.quota}" in {clients.region}'
+        # One throughput's request is its own, as for a stage of one model; several are asked for together.
+        if len(need.by_model) == 1:
+            request_text, asked = servings[next(iter(need.by_model))].model_unit_request(), f"{need.units}"
+        else:
+            shares = ", ".join(f"{name} {units}" for name, units in need.by_model.items())
+            request_text, asked = need.request(), f"{need.units} together ({shares})"
+        if need.quota not in values:
             yield Finding(
                 check,
                 UNKNOWN,
                 "no quota of that name in Service Quotas for Amazon Bedrock",
-                "find the model-unit quotas for the model in the Service Quotas console; "
-                + serving.model_unit_request(),
+                "find the model-unit quotas for the model in the Service Quotas console; " + request_text,
             )
-        elif values[name] < serving.model_units:
+        elif values[need.quota] < need.units:
             yield Finding(
                 check,
                 BLOCKS,
-                f"{values[name]:g}, and the stage asks for {serving.model_units}",
-                f"open a case with AWS support before deploying: {serving.model_unit_request()}",
+                f"{values[need.quota]:g}, and the stage asks for {asked}",
+                f"open a case with AWS support before deploying: {request_text}",
             )
         else:
-            yield Finding(check, OK, f"{values[name]:g}, enough for {serving.model_units} (other throughputs share it)")
+            yield Finding(check, OK, f"{values[need.quota]:g}, enough for {asked} (other throughputs share it)")

@@ -1,8 +1,9 @@
-"""A stage's deployed distillation as the `distill` commands read it from AWS: the job, its loss, the served model.
+"""A stage's deployed models as the `distill` commands read them from AWS: each job, its loss, the served model.
 
-Everything is fetched into a ``Snapshot`` first and ``render_status`` turns a snapshot into text without any I/O, so
-the rendering is tested for every job state without a terminal or an account. ``Clients`` is the one place the
-commands create AWS clients, so tests replace them with stubbed ones.
+Everything is fetched into a ``Snapshot`` (one model) or a ``StageSnapshot`` (every model of a stage, a line each)
+first, and ``render_status`` / ``render_stage_status`` turn it into text without any I/O, so the rendering is tested
+for every job state without a terminal or an account. ``Clients`` is the one place the commands create AWS clients,
+so tests replace them with stubbed ones.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from distill.config.reader import ConfigError
-from distill.config.stages import StageConfig, load_stages
+from distill.config.stages import ModelConfig, StageConfig, load_stages
 from distill.constructs.job_output import TRAINING_METRICS_PATH, job_output_folder
-from distill.constructs.names import job_arn_parameter, stack_name
+from distill.constructs.names import job_arn_parameter, model_stack_name
 from distill.operations.training_metrics_csv import MetricsError, Summary, load_metrics
 
 # Bedrock's control plane throttles at a few requests a second; standard mode retries with backoff.
@@ -106,9 +107,11 @@ class Serving:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything ``render_status`` shows, fetched at ``taken_at``; ``job`` is GetModelCustomizationJob's response."""
+    """Everything ``render_status`` shows of one model, fetched at ``taken_at``; ``job`` is
+    GetModelCustomizationJob's response."""
 
     stage: str
+    model: str
     region: str
     job: Mapping[str, Any]
     loss: Loss
@@ -125,11 +128,49 @@ class Snapshot:
         return int(self.job["status"] in JOB_PROBLEMS or self.serving.status == "Failed")
 
 
+@dataclass(frozen=True)
+class ModelLine:
+    """One model in the stage's status: its job (GetModelCustomizationJob's response), or ``no_job`` saying why it
+    has none, and its serving."""
+
+    model: str
+    job: Mapping[str, Any] | None
+    no_job: str | None
+    serving: Serving
+    # Whether a missing job is a problem (a training stack not deployed) or the model's nature (a copy).
+    job_missing: bool = False
+
+    @property
+    def problem(self) -> bool:
+        failed = self.job is not None and self.job["status"] in JOB_PROBLEMS
+        return failed or self.job_missing or self.serving.status == "Failed"
+
+
+@dataclass(frozen=True)
+class StageSnapshot:
+    """Every model of a stage, a line each, fetched at ``taken_at`` (``render_stage_status`` shows it)."""
+
+    stage: str
+    region: str
+    models: tuple[ModelLine, ...]
+    taken_at: datetime
+
+    @property
+    def job_ended(self) -> bool:
+        """Whether no job of the stage runs any more (a model without a job has nothing to wait for)."""
+        return all(line.job is None or line.job["status"] in JOB_ENDED for line in self.models)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a model's job has failed or stopped, has not been deployed, or its served model has failed."""
+        return int(any(line.problem for line in self.models))
+
+
 # --- reading --------------------------------------------------------------------------------------------------
 
 
 def load_stage(cdk_json: Path, name: str) -> StageConfig:
-    """The named stage of a cdk.json, parsed as synth parses it, with a distillation; raises ``StageError``."""
+    """The named stage of a cdk.json, parsed as synth parses it; raises ``StageError``."""
     try:
         context = json.loads(cdk_json.read_text())["context"]
     except (OSError, ValueError, KeyError) as error:
@@ -142,34 +183,29 @@ def load_stage(cdk_json: Path, name: str) -> StageConfig:
     # load_stages raised unless the table is a non-empty object of stages; the others are named, not parsed.
     if name not in stages:
         raise StageError(f"{cdk_json}: no stage {name!r}; stages: {', '.join(table)}")
-    if stages[name].distillation is None:
-        distilling = [other for other, entry in table.items() if isinstance(entry, dict) and "distillation" in entry]
-        with_one = ", ".join(distilling) or "none"
-        raise StageError(
-            f"{cdk_json}: stage {name!r} has no distillation settings (context.stages.{name}.distillation), so it "
-            f"has no job or served model; stages with one: {with_one}"
-        )
     return stages[name]
 
 
-def read_job_arn(clients: Clients, stage: StageConfig) -> str:
-    """The stage's current job, as the training stack publishes it in SSM; raises ``StageError`` (exit 1)."""
-    name = job_arn_parameter(stage.name)
+def read_job_arn(clients: Clients, stage: StageConfig, model: ModelConfig) -> str:
+    """The model's current job, as its training stack publishes it in SSM; raises ``StageError`` (exit 1)."""
+    name = job_arn_parameter(stage.name, model.name)
     try:
         return clients.ssm.get_parameter(Name=name)["Parameter"]["Value"]
     except clients.ssm.exceptions.ParameterNotFound:
         raise StageError(
             f"the SSM parameter {name} does not exist in {stage.region}: the training stack "
-            f"{stack_name(stage.name, 'training')} has not been deployed to this account and Region. Deploy it, or "
-            "use credentials for the account it was deployed to",
+            f"{model_stack_name(stage.name, model.name, 'training')} has not been deployed to this account and "
+            "Region. Deploy it, or use credentials for the account it was deployed to",
             exit_code=1,
         ) from None
 
 
-def serving_stack_outputs(clients: Clients, stage_name: str) -> tuple[str, Mapping[str, str]] | None:
-    """The serving stack's status and outputs, or None when the stack does not exist."""
+def serving_stack_outputs(clients: Clients, stage_name: str, model_name: str) -> tuple[str, Mapping[str, str]] | None:
+    """The model's serving stack's status and outputs, or None when the stack does not exist."""
     try:
-        stack = clients.cloudformation.describe_stacks(StackName=stack_name(stage_name, "serving"))["Stacks"][0]
+        stack = clients.cloudformation.describe_stacks(StackName=model_stack_name(stage_name, model_name, "serving"))[
+            "Stacks"
+        ][0]
     except ClientError as error:
         if "does not exist" in error.response["Error"].get("Message", ""):
             return None
@@ -182,12 +218,12 @@ def served_model_id(outputs: Mapping[str, str]) -> tuple[str, str] | None:
     return next(((key, outputs[key]) for key in SERVED_MODEL_OUTPUTS if key in outputs), None)
 
 
-def served_model_arn(clients: Clients, stage_name: str) -> str:
-    """The ARN to send inference to, from the serving stack's outputs; raises ``StageError``."""
-    described = serving_stack_outputs(clients, stage_name)
+def served_model_arn(clients: Clients, stage_name: str, model_name: str) -> str:
+    """The ARN to send inference to, from the model's serving stack's outputs; raises ``StageError``."""
+    described = serving_stack_outputs(clients, stage_name, model_name)
     served = served_model_id(described[1]) if described else None
     if served is None:
-        stack = stack_name(stage_name, "serving")
+        stack = model_stack_name(stage_name, model_name, "serving")
         state = (
             f"is {described[0]} and has no ProvisionedModelArn or DeploymentArn output"
             if described
@@ -199,9 +235,9 @@ def served_model_arn(clients: Clients, stage_name: str) -> str:
     return served[1]
 
 
-def read_serving(clients: Clients, stage_name: str) -> Serving:
-    stack = stack_name(stage_name, "serving")
-    described = serving_stack_outputs(clients, stage_name)
+def read_serving(clients: Clients, stage_name: str, model_name: str) -> Serving:
+    stack = model_stack_name(stage_name, model_name, "serving")
+    described = serving_stack_outputs(clients, stage_name, model_name)
     if described is None:
         return Serving(stack)
     stack_status, outputs = described
@@ -234,16 +270,39 @@ def read_loss(clients: Clients, job: Mapping[str, Any]) -> Loss:
     return Loss(metrics.summary(), metrics.no_metrics_reason)
 
 
-def fetch_snapshot(clients: Clients, stage: StageConfig, now: datetime | None = None) -> Snapshot:
-    job = clients.bedrock.get_model_customization_job(jobIdentifier=read_job_arn(clients, stage))
+def fetch_snapshot(clients: Clients, stage: StageConfig, model: ModelConfig, now: datetime | None = None) -> Snapshot:
+    """One model that the stage distils: its job, its loss and its serving; raises ``StageError``."""
+    job = clients.bedrock.get_model_customization_job(jobIdentifier=read_job_arn(clients, stage, model))
     return Snapshot(
         stage=stage.name,
+        model=model.name,
         region=stage.region,
         job=job,
         loss=read_loss(clients, job),
-        serving=read_serving(clients, stage.name),
+        serving=read_serving(clients, stage.name, model.name),
         taken_at=now or datetime.now(UTC),
     )
+
+
+def fetch_stage_snapshot(
+    clients: Clients, stage: StageConfig, models: Iterable[ModelConfig], now: datetime | None = None
+) -> StageSnapshot:
+    """A line for each of ``models`` of the stage: a model whose training stack is not deployed, or that the stage
+    copies, is shown without a job rather than stopping the others."""
+    lines = []
+    for model in models:
+        job, no_job, missing = None, None, False
+        if model.model_source is not None:
+            source = model.model_source
+            no_job = f"none in this stage (a copy of model {source.model} of stage {source.copy_from_stage})"
+        else:
+            try:
+                job = clients.bedrock.get_model_customization_job(jobIdentifier=read_job_arn(clients, stage, model))
+            except StageError:
+                missing = True
+                no_job = f"not deployed (no training stack {model_stack_name(stage.name, model.name, 'training')})"
+        lines.append(ModelLine(model.name, job, no_job, read_serving(clients, stage.name, model.name), missing))
+    return StageSnapshot(stage.name, stage.region, tuple(lines), now or datetime.now(UTC))
 
 
 # --- rendering ------------------------------------------------------------------------------------------------
@@ -253,7 +312,7 @@ def render_status(snapshot: Snapshot) -> str:
     """The snapshot as text for a terminal or a log; a pure function of the snapshot."""
     return "\n".join(
         [
-            *_job_lines(snapshot.job, snapshot.taken_at, snapshot.stage, snapshot.region),
+            *_job_lines(snapshot.job, snapshot.taken_at, snapshot.stage, snapshot.model, snapshot.region),
             *_phase_lines(snapshot.job, snapshot.taken_at),
             _loss_line(snapshot.loss, snapshot.job["status"]),
             _serving_line(snapshot.serving),
@@ -261,8 +320,32 @@ def render_status(snapshot: Snapshot) -> str:
     )
 
 
-def _job_lines(job: Mapping[str, Any], now: datetime, stage: str, region: str) -> Iterable[str]:
-    yield f"stage      {stage} ({region})"
+def render_stage_status(snapshot: StageSnapshot) -> str:
+    """The stage's models, one line each (name, job state, serving state), as text; a pure function."""
+    count = len(snapshot.models)
+    head = f"stage {snapshot.stage} ({snapshot.region}): {count} model{'s' * (count != 1)}"
+    if not snapshot.models:
+        return head + "; it deploys its foundation only, with no job or served model"
+    width = max(len(line.model) for line in snapshot.models)
+    rows = [
+        f"{line.model:<{width}}  job {_job_state(line)}; serving {_serving_text(line.serving)}"
+        for line in snapshot.models
+    ]
+    return "\n".join([head, *rows])
+
+
+def _job_state(line: ModelLine) -> str:
+    if line.job is None:
+        return line.no_job or "none"
+    job = line.job
+    details = job.get("statusDetails") or {}
+    running = [label for key, label in PHASES if (details.get(key) or {}).get("status") == "InProgress"]
+    phase = f" ({running[0]})" if job["status"] == "InProgress" and running else ""
+    return f"{job['jobName']} {job['status']}{phase}"
+
+
+def _job_lines(job: Mapping[str, Any], now: datetime, stage: str, model: str, region: str) -> Iterable[str]:
+    yield f"stage      {stage} ({region}), model {model}"
     yield f"job        {job['jobName']}: {job['status']}"
     started = job["creationTime"]
     ended = job.get("endTime")
@@ -317,12 +400,16 @@ def _loss_line(loss: Loss, job_status: str) -> str:
 
 
 def _serving_line(serving: Serving) -> str:
+    return f"serving    {_serving_text(serving)}"
+
+
+def _serving_text(serving: Serving) -> str:
     if serving.stack_status is None:
-        return f"serving    not deployed (no stack {serving.stack})"
+        return f"not deployed (no stack {serving.stack})"
     if serving.kind is None:
-        return f"serving    no model served yet (stack {serving.stack} is {serving.stack_status})"
+        return f"no model served yet (stack {serving.stack} is {serving.stack_status})"
     failure = f": {serving.failure}" if serving.failure else ""
-    return f"serving    {serving.kind} {serving.status}{failure} ({serving.arn})"
+    return f"{serving.kind} {serving.status}{failure} ({serving.arn})"
 
 
 def _time(moment: datetime) -> str:

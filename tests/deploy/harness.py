@@ -14,37 +14,13 @@ from tests.deploy.world import World
 # What `cdk deploy '<stage>/*'` deploys, in order: the shared foundation, each model's stacks, the dashboard.
 PARTS = ("foundation", "training", "serving", "dashboard")
 STAGE_PARTS = ("foundation", "dashboard")
-# A model's settings in cdk.json (context.stages.<stage>.models.<name>).
-MODEL_KEYS = ("distillation", "modelSource", "serving")
-# The model of a stage configuration written in the one-model form (``stage_config``).
-DEFAULT_MODEL = "support-assistant"
 
 
 def stage_config(base: str = "dev", **changes: Any) -> dict[str, Any]:
-    """The shipped ``base`` stage of cdk.json in the one-model form, its first model's settings (distillation or
-    modelSource, serving) beside the stage's own, with ``changes`` merged in (a None value removes a key). The
-    harness deploys it as a stage whose one model is ``DEFAULT_MODEL`` (``models_form``)."""
+    """The shipped ``base`` stage of cdk.json with ``changes`` merged in (a None value removes a key: a model, say)."""
     config = copy.deepcopy(project_context()["stages"][base])
-    models = config.pop("models", {})
-    if models:
-        config.update(next(iter(models.values())))
     _merge(config, changes)
     return config
-
-
-def models_form(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` as cdk.json holds it: a one-model configuration's model settings under
-    ``models.<DEFAULT_MODEL>`` (a modelSource copies that model of its source stage); a configuration that has
-    ``models`` is returned as it is."""
-    if "models" in config:
-        return config
-    stage = {key: copy.deepcopy(value) for key, value in config.items() if key not in MODEL_KEYS}
-    model = {key: copy.deepcopy(config[key]) for key in MODEL_KEYS if key in config}
-    if "modelSource" in model:
-        model["modelSource"].setdefault("model", DEFAULT_MODEL)
-    if model:
-        stage["models"] = {DEFAULT_MODEL: model}
-    return stage
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -82,13 +58,10 @@ class StageDeployment:
     @property
     def models(self) -> tuple[str, ...]:
         """The stage's models, in cdk.json's order."""
-        return tuple(models_form(self.config).get("models", {}))
+        return tuple(self.config.get("models", {}))
 
     def stacks(self, config: dict[str, Any] | None = None) -> list[StackTemplate]:
-        others = tuple((name, models_form(other)) for name, other in self.others)
-        synthesized = synthesize(
-            self.name, models_form(config or self.config), *others, sharing_stand_in=self.sharing_stand_in
-        )
+        synthesized = synthesize(self.name, config or self.config, *self.others, sharing_stand_in=self.sharing_stand_in)
         return synthesized[self.name]
 
     def deploy(

@@ -46,7 +46,11 @@ def test_a_throughput_whose_create_answer_is_lost_is_found_and_owned(world):
 
 
 def test_a_deployment_whose_create_answer_is_lost_is_found_and_owned(world):
-    stage = StageDeployment(world, "dev", stage_config(serving={"mode": "onDemand"}))
+    stage = StageDeployment(
+        world,
+        "dev",
+        stage_config(models={"ticket-classifier": None, "support-assistant": {"serving": {"mode": "onDemand"}}}),
+    )
     deployed(stage, parts=("foundation", "training"))
     world.advance(4 * HOUR)
     world.faults.add("bedrock", "CreateCustomModelDeployment", "lose-response", times=4)

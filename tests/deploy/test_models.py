@@ -8,7 +8,6 @@ import copy
 from tests.conftest import TEST_STAGES
 from tests.deploy.harness import StageDeployment, stage_config
 from tests.deploy.services import DEFAULT_RUNNING_JOBS_QUOTA
-from tests.deploy.synth import project_context
 from tests.deploy.test_scenarios import deployed, jobs
 
 ASSISTANT, CLASSIFIER = "support-assistant", "ticket-classifier"
@@ -17,10 +16,7 @@ ASSISTANT, CLASSIFIER = "support-assistant", "ticket-classifier"
 def two_models() -> dict:
     """The shipped dev stage with both its models: one trained from the shipped dataset, one from the stage's own
     invocation logs with a filter, each served on demand."""
-    config = copy.deepcopy(stage_config("dev"))
-    for key in ("distillation", "modelSource", "serving"):
-        config.pop(key, None)
-    config["models"] = copy.deepcopy(project_context()["stages"]["dev"]["models"])
+    config = stage_config("dev")
     assert list(config["models"]) == [ASSISTANT, CLASSIFIER]
     return config
 

@@ -30,19 +30,22 @@ COUNTS = {"sequences": 0, "steps": 0}
 
 def variants() -> dict[str, dict]:
     """The configurations a sequence moves between: each is synthesized once per session."""
-    base = stage_config(serving={"mode": "provisioned", "modelUnits": 1})
+    # The shipped dev stage's support assistant alone (its other model is left out), as a Provisioned Throughput.
+    base = stage_config(
+        models={"ticket-classifier": None, "support-assistant": {"serving": {"mode": "provisioned", "modelUnits": 1}}}
+    )
     other_data = copy.deepcopy(base)
-    other_data["distillation"]["trainingData"] = {"file": OTHER_DATASET}
+    other_data["models"]["support-assistant"]["distillation"]["trainingData"] = {"file": OTHER_DATASET}
     retagged = copy.deepcopy(base)
     retagged["tags"] = {**retagged.get("tags", {}), "cost-center": "research"}
     revised = copy.deepcopy(base)
-    revised["distillation"]["revision"] = 2
+    revised["models"]["support-assistant"]["distillation"]["revision"] = 2
     unretained = copy.deepcopy(other_data)
-    unretained["distillation"]["retainModel"] = False
+    unretained["models"]["support-assistant"]["distillation"]["retainModel"] = False
     unretained_base = copy.deepcopy(base)
-    unretained_base["distillation"]["retainModel"] = False
+    unretained_base["models"]["support-assistant"]["distillation"]["retainModel"] = False
     on_demand = copy.deepcopy(other_data)
-    on_demand["serving"] = {"mode": "onDemand"}
+    on_demand["models"]["support-assistant"]["serving"] = {"mode": "onDemand"}
     return {
         "base": base,
         "other-data": other_data,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.deploy.aws import FakeError
 from tests.deploy.cloudformation import SUCCEEDED
-from tests.deploy.harness import DEFAULT_MODEL, StageDeployment, stage_config
+from tests.deploy.harness import StageDeployment, stage_config
 from tests.deploy.invariants import Expectations
 from tests.deploy.services import Job, Model
 
@@ -24,10 +24,17 @@ HOUR = 3600
 OTHER_DATASET = "tests/fixtures/datasets/sample-sec-filings-first-100.jsonl"
 
 
+# The shipped dev stage's model these lifecycles deploy; its other model, trained from invocation logs, is left out.
+MODEL = "support-assistant"
+
+
 def served(**changes) -> dict:
-    """The shipped dev stage, served by a Provisioned Throughput (the kind of serving with the most at stake)."""
-    serving = {"mode": "provisioned", "modelUnits": 1, **changes.pop("serving", {})}
-    return stage_config(serving=serving, **changes)
+    """The shipped dev stage with its support assistant alone, served by a Provisioned Throughput (the kind of
+    serving with the most at stake); ``serving`` and ``distillation`` change that model's settings."""
+    model = {"serving": {"mode": "provisioned", "modelUnits": 1, **changes.pop("serving", {})}}
+    if "distillation" in changes:
+        model["distillation"] = changes.pop("distillation")
+    return stage_config(models={"ticket-classifier": None, MODEL: model}, **changes)
 
 
 BASE = served()
@@ -67,7 +74,7 @@ def jobs(world) -> list[Job]:
 
 def with_dataset(config: dict, path: str) -> dict:
     changed = copy.deepcopy(config)
-    changed["distillation"]["trainingData"] = {"file": path}
+    changed["models"][MODEL]["distillation"]["trainingData"] = {"file": path}
     return changed
 
 
@@ -117,7 +124,7 @@ def test_the_smoke_test_reads_its_prompts_from_the_stages_own_copy_of_the_datase
     deployed(stage)
     [read] = [c for c in world.calls if c.operation == "GetObject" and "SmokeTest" in (c.caller or "")]
     assert read.params["Key"].startswith("datasets/") and read.params["Range"] == "bytes=0-1048575"
-    dataset = Path(stage.config["distillation"]["trainingData"]["file"])
+    dataset = Path(stage.config["models"][MODEL]["distillation"]["trainingData"]["file"])
     check = stage.resource("serving", "Custom::BedrockServingSmokeTest").properties
     count, characters = int(check["PromptCount"]), int(check["MaxPromptCharacters"])
     lines = dataset.read_text().splitlines()[:count]
@@ -410,7 +417,7 @@ def test_a_failed_job_fails_serving_with_bedrocks_reason_and_a_new_revision_trai
     assert stage.deploy()["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert len(jobs(world)) == 1
     revised = served()
-    revised["distillation"]["revision"] = 2
+    revised["models"][MODEL]["distillation"]["revision"] = 2
     deployed(stage, revised)
     first, second = jobs(world)
     assert (first.status, second.status) == ("Failed", "Completed")
@@ -443,7 +450,7 @@ def test_permissions_bedrock_cannot_see_yet_are_waited_for(world):
 
 
 def test_a_new_model_moves_the_on_demand_deployment_in_place(world):
-    config = stage_config(serving={"mode": "onDemand"})
+    config = stage_config(models={"ticket-classifier": None, "support-assistant": {"serving": {"mode": "onDemand"}}})
     stage = StageDeployment(world, "dev", config)
     deployed(stage)
     deployed(stage, with_dataset(config, OTHER_DATASET))
@@ -485,7 +492,7 @@ def copied_stage(world, source_model_arn: str) -> StageDeployment:
     from tests.conftest import TEST_STAGES
 
     config = copy.deepcopy(TEST_STAGES["shared-prod"])
-    config["models"][DEFAULT_MODEL]["modelSource"]["modelArn"] = source_model_arn
+    config["models"][MODEL]["modelSource"]["modelArn"] = source_model_arn
     base = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k"
     world.bedrock.shared_models[source_model_arn] = base
     return StageDeployment(

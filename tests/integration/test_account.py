@@ -42,12 +42,13 @@ def test_the_stages_account_is_the_one_configured(stage, bedrock):
     assert identity["Account"] == stage.account
 
 
-def test_bedrock_offers_the_teacher_and_the_students_base_model_in_the_region(stage, bedrock):
-    if stage.distillation is None:
+def test_bedrock_offers_each_models_teacher_and_students_base_model_in_the_region(stage, bedrock):
+    if not stage.distilling_models:
         pytest.skip("the stage does not distil")
     offered = {model["modelId"] for model in bedrock.list_foundation_models()["modelSummaries"]}
-    assert catalog.base_model_id(stage.distillation.teacher) in offered
-    assert catalog.base_model_id(stage.distillation.student) in offered
+    for model in stage.distilling_models:
+        assert catalog.base_model_id(model.distillation.teacher) in offered, model.name
+        assert catalog.base_model_id(model.distillation.student) in offered, model.name
 
 
 def test_the_invocation_logging_configuration_can_be_read(stage, bedrock):

@@ -15,10 +15,14 @@ SIGN_IN_LINE = "sign in to the stage's account (aws sso login, or a profile in A
 STAGES = {
     "sandbox": {
         "region": "us-west-2",
-        "distillation": {
-            "teacher": "meta.llama3-1-405b-instruct-v1:0",
-            "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-            "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+        "models": {
+            "support": {
+                "distillation": {
+                    "teacher": "meta.llama3-1-405b-instruct-v1:0",
+                    "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                    "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+                }
+            }
         },
     }
 }

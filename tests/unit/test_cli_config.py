@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from distill.cli import main
@@ -32,8 +33,10 @@ def test_the_shipped_cdk_json_prints_with_its_local_dataset_path(capsys):
     assert main(["config", "--cdk-json", str(ROOT / "cdk.json")]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert list(printed) == ["sandbox", "dev", "prod"]
-    training_data = printed["dev"]["distillation"]["trainingData"]
+    assert list(printed["dev"]["models"]) == ["support-assistant", "ticket-classifier"]
+    training_data = printed["dev"]["models"]["support-assistant"]["distillation"]["trainingData"]
     assert training_data["file"] == str(ROOT / "datasets" / "sample-sec-filings.jsonl")
+    assert printed["dev"]["concurrentJobs"] == 2
     assert printed["prod"]["compliancePacks"] == ["HIPAA.Security", "NIST.800.53.R5"]
     assert printed["prod"]["tags"]["cost-center"] == "ml-platform"
 
@@ -44,25 +47,36 @@ def test_a_filter_prints_in_its_api_shape_and_paths_are_relative_to_the_cdk_json
     stages = {
         "logs": {
             "region": "us-east-1",
-            "distillation": {
-                "teacher": "amazon.nova-pro-v1:0",
-                "student": "amazon.nova-lite-v1:0:300k",
-                "trainingData": {"invocationLogs": {"filters": {"andAll": [{"equals": {"project": "claims"}}]}}},
+            "models": {
+                "claims": {
+                    "distillation": {
+                        "teacher": "amazon.nova-pro-v1:0",
+                        "student": "amazon.nova-lite-v1:0:300k",
+                        "trainingData": {
+                            "invocationLogs": {"filters": {"andAll": [{"equals": {"project": "claims"}}]}}
+                        },
+                    }
+                }
             },
         },
         "file": {
             "region": "us-west-2",
-            "distillation": {
-                "teacher": "meta.llama3-1-70b-instruct-v1:0",
-                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-                "trainingData": {"file": "data/train.jsonl"},
+            "models": {
+                "claims": {
+                    "distillation": {
+                        "teacher": "meta.llama3-1-70b-instruct-v1:0",
+                        "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                        "trainingData": {"file": "data/train.jsonl"},
+                    }
+                }
             },
         },
     }
     assert main(["config", "--cdk-json", write_cdk_json(tmp_path, stages)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["logs"]["distillation"]["trainingData"]["filters"] == {"andAll": [{"equals": {"project": "claims"}}]}
-    assert printed["file"]["distillation"]["trainingData"]["file"] == str(tmp_path / "data" / "train.jsonl")
+    logs, file = printed["logs"]["models"]["claims"], printed["file"]["models"]["claims"]
+    assert logs["distillation"]["trainingData"]["filters"] == {"andAll": [{"equals": {"project": "claims"}}]}
+    assert file["distillation"]["trainingData"]["file"] == str(tmp_path / "data" / "train.jsonl")
 
 
 def test_bad_configuration_exits_1_with_the_messages(tmp_path, capsys):
@@ -77,10 +91,14 @@ def test_bad_configuration_exits_1_with_the_messages(tmp_path, capsys):
 def test_a_region_typo_is_one_message_with_a_suggestion(tmp_path, capsys):
     stage = {
         "region": "us-west2",
-        "distillation": {
-            "teacher": "meta.llama3-1-70b-instruct-v1:0",
-            "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-            "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+        "models": {
+            "claims": {
+                "distillation": {
+                    "teacher": "meta.llama3-1-70b-instruct-v1:0",
+                    "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                    "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+                }
+            }
         },
     }
     assert main(["config", "--cdk-json", write_cdk_json(tmp_path, {"dev": stage})]) == 1
@@ -112,16 +130,18 @@ def test_a_copy_of_cdk_json_elsewhere_reports_the_dataset_path_it_tried_for_the_
     """A copy of cdk.json in another folder reads relative dataset paths from that folder; `--stage` reports the
     problems of that stage alone, not those of the shipped stages the copy still holds."""
     stages = json.loads((ROOT / "cdk.json").read_text())["context"]["stages"]
-    mytest = {**stages["dev"], "distillation": {**stages["dev"]["distillation"], "trainingData": {"file": "x.jsonl"}}}
+    mytest = copy.deepcopy(stages["dev"])
+    assistant = mytest["models"]["support-assistant"]
+    assistant["distillation"]["trainingData"] = {"file": "x.jsonl"}
     path = tmp_path / "cdk.llama.json"
     path.write_text(json.dumps({"context": {"stages": {**stages, "mytest": mytest}}}))
     assert main(["config", "--cdk-json", str(path), "--stage", "mytest"]) == 1
     assert capsys.readouterr().err == (
-        'Invalid configuration:\n  - context.stages.mytest.distillation.trainingData.file is "x.jsonl", read as '
-        f"{tmp_path / 'x.jsonl'} (a relative path is resolved against the folder of the cdk.json, {tmp_path}); the "
-        "file cannot be read: No such file or directory\n"
+        "Invalid configuration:\n  - context.stages.mytest.models.support-assistant.distillation.trainingData.file is "
+        f'"x.jsonl", read as {tmp_path / "x.jsonl"} (a relative path is resolved against the folder of the cdk.json, '
+        f"{tmp_path}); the file cannot be read: No such file or directory\n"
     )
-    mytest["distillation"]["trainingData"] = {"s3Uri": "s3://example-datasets/train.jsonl"}
+    assistant["distillation"]["trainingData"] = {"s3Uri": "s3://example-datasets/train.jsonl"}
     path.write_text(json.dumps({"context": {"stages": {**stages, "mytest": mytest}}}))
     assert main(["config", "--cdk-json", str(path), "--stage", "mytest"]) == 0
     assert list(json.loads(capsys.readouterr().out)) == ["mytest"]
@@ -129,5 +149,6 @@ def test_a_copy_of_cdk_json_elsewhere_reports_the_dataset_path_it_tried_for_the_
 
 def test_on_demand_serving_prints_no_model_units(capsys):
     assert main(["config", "--cdk-json", str(ROOT / "cdk.json"), "--stage", "dev"]) == 0
-    serving = json.loads(capsys.readouterr().out)["dev"]["serving"]
-    assert (serving["mode"], serving["modelUnits"]) == ("onDemand", None)
+    models = json.loads(capsys.readouterr().out)["dev"]["models"]
+    for model in models.values():
+        assert (model["serving"]["mode"], model["serving"]["modelUnits"]) == ("onDemand", None)

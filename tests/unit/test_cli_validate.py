@@ -30,27 +30,33 @@ DEFAULT_RULE = (
     "and Meta models applies (Amazon Nova models take multi-turn records: give --stage or --teacher)"
 )
 META_STAGE_RULE = (
-    "multi-turn records not allowed for stage meta (teacher meta.llama3-1-70b-instruct-v1:0, student "
+    "multi-turn records not allowed for model claims of stage meta (teacher meta.llama3-1-70b-instruct-v1:0, student "
     "meta.llama3-1-8b-instruct-v1:0:128k)"
 )
-# The shipped stages distil Amazon Nova Pro into Nova Lite.
+# The shipped dev stage distils Amazon Nova Pro into Nova Lite for its support assistant.
 SHIPPED_DEV_RULE = (
-    "multi-turn records allowed for stage dev (teacher amazon.nova-pro-v1:0, student amazon.nova-lite-v1:0:300k)"
+    "multi-turn records allowed for model support-assistant of stage dev (teacher amazon.nova-pro-v1:0, student "
+    "amazon.nova-lite-v1:0:300k)"
 )
 COUNT_2 = "(file): holds 2 records; a distillation dataset needs 100 to 15,000"
 
 
 def nova_cdk_json(tmp_path) -> str:
+    nova = {
+        "teacher": "amazon.nova-pro-v1:0",
+        "student": "amazon.nova-lite-v1:0:300k",
+        "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+    }
     stages = {
-        "nova": {
+        "nova": {"region": "us-east-1", "models": {"support": {"distillation": nova}}},
+        "logs-only": {"region": "us-east-1"},
+        "nova-pair": {
             "region": "us-east-1",
-            "distillation": {
-                "teacher": "amazon.nova-pro-v1:0",
-                "student": "amazon.nova-lite-v1:0:300k",
-                "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+            "models": {
+                "support": {"distillation": nova},
+                "tickets": {"distillation": {**nova, "student": "amazon.nova-micro-v1:0:128k"}},
             },
         },
-        "logs-only": {"region": "us-east-1"},
     }
     return write_cdk_json(tmp_path, stages)
 
@@ -59,10 +65,14 @@ def meta_cdk_json(tmp_path) -> str:
     stages = {
         "meta": {
             "region": "us-west-2",
-            "distillation": {
-                "teacher": "meta.llama3-1-70b-instruct-v1:0",
-                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-                "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+            "models": {
+                "claims": {
+                    "distillation": {
+                        "teacher": "meta.llama3-1-70b-instruct-v1:0",
+                        "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                        "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
+                    }
+                }
             },
         },
     }
@@ -111,7 +121,8 @@ def test_a_nova_stage_allows_them(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [
         f"{MULTI_TURN_FILE}: {COUNT_2}",
         f"{MULTI_TURN_FILE}: 2 records: 1 with response, 1 prompt-only, 2 multi-turn; largest 364 bytes on line 1; "
-        "multi-turn records allowed for stage nova (teacher amazon.nova-pro-v1:0, student amazon.nova-lite-v1:0:300k)",
+        "multi-turn records allowed for model support of stage nova (teacher amazon.nova-pro-v1:0, student "
+        "amazon.nova-lite-v1:0:300k)",
         f"{MULTI_TURN_FILE}: invalid: 1 problem",
     ]
 
@@ -121,12 +132,26 @@ def test_a_nova_stage_allows_them(tmp_path, capsys):
     [
         (
             ["--stage", "qa"],
-            'distill validate: {cdk_json} has no stage "qa"; stages: nova, logs-only',
+            'distill validate: {cdk_json} has no stage "qa"; stages: nova, logs-only, nova-pair',
         ),
         (
             ["--stage", "logs-only"],
-            "distill validate: stage logs-only in {cdk_json} has no distillation settings, so no teacher and student; "
-            "give --teacher and --student",
+            "distill validate: stage logs-only has no models (context.stages.logs-only.models): it deploys its "
+            "foundation only, so it has no job or served model; or give --teacher and --student instead of --stage",
+        ),
+        (
+            ["--stage", "nova-pair"],
+            "distill validate: stage nova-pair has 2 models; name one with --model: support, tickets; or give "
+            "--teacher and --student instead of --stage",
+        ),
+        (
+            ["--stage", "nova-pair", "--model", "summaries"],
+            'distill validate: stage nova-pair has no model "summaries"; its models: support, tickets; or give '
+            "--teacher and --student instead of --stage",
+        ),
+        (
+            ["--model", "support"],
+            "distill validate: --model names a model of a stage; give --stage with it",
         ),
         (
             ["--stage", "nova", "--teacher", "amazon.nova-pro-v1:0"],
@@ -263,10 +288,23 @@ def test_json_output_has_camel_case_keys_and_the_unreadable_files(tmp_path, caps
     assert result["files"][str(missing)] == {"ok": False, "readable": False, "error": "No such file or directory"}
 
 
+def test_a_model_of_a_stage_of_several_gives_its_own_rule(tmp_path, capsys):
+    cdk_json = nova_cdk_json(tmp_path)
+    assert main(["validate", str(VALID), "--stage", "nova-pair", "--model", "tickets", "--cdk-json", cdk_json]) == 0
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[0]
+        .endswith(
+            "multi-turn records allowed for model tickets of stage nova-pair (teacher amazon.nova-pro-v1:0, student "
+            "amazon.nova-micro-v1:0:128k)"
+        )
+    )
+
+
 def test_a_gzipped_valid_dataset_validates_and_says_to_upload_it_decompressed(tmp_path, capsys):
     path = tmp_path / "train.jsonl.gz"
     path.write_bytes(gzip.compress(VALID.read_bytes()))
-    assert main(["validate", str(path), "--stage", "dev", "--cdk-json", CDK_JSON]) == 0
+    assert main(["validate", str(path), "--stage", "dev", "--model", "support-assistant", "--cdk-json", CDK_JSON]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"{path}: 200 records: 200 with response, 0 prompt-only, 0 multi-turn; largest 9,716 bytes on line 71; "
         f"{SHIPPED_DEV_RULE}",

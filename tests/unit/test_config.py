@@ -13,6 +13,14 @@ from tests.conftest import ROOT, project_context
 VALID = {"region": "us-west-2"}
 
 
+def one_model(distillation: dict | None = None, serving: dict | None = None) -> dict:
+    """The ``models`` key of a stage whose one model, ``chat``, has these settings (none: no models)."""
+    if distillation is None:
+        return {}
+    model = {"distillation": distillation, **({"serving": serving} if serving is not None else {})}
+    return {"models": {"chat": model}}
+
+
 def problems_for(stage: dict, name: str = "dev") -> list[str]:
     with pytest.raises(ConfigError) as raised:
         load_stages({name: stage}, ROOT)
@@ -166,7 +174,7 @@ FROM_OTHER_LOGS = {
 
 
 def logging_of(distillation: dict | None = None, **logging) -> InvocationLoggingConfig:
-    stage = {"region": "us-east-1", **({"distillation": distillation} if distillation else {})}
+    stage = {"region": "us-east-1", **one_model(distillation)}
     if logging:
         stage["invocationLogging"] = logging
     return load_stages({"dev": stage}, ROOT)["dev"].invocation_logging
@@ -186,9 +194,10 @@ def test_a_stage_turns_logging_on_by_saying_so():
 
 def test_a_stage_training_from_its_own_logs_cannot_switch_logging_off():
     assert only_problem(
-        {"region": "us-east-1", "distillation": FROM_OWN_LOGS, "invocationLogging": {"enabled": False}}
+        {"region": "us-east-1", **one_model(FROM_OWN_LOGS), "invocationLogging": {"enabled": False}}
     ) == (
-        "context.stages.dev.distillation.trainingData.invocationLogs reads the stage's invocation logs, but "
+        "context.stages.dev.models.chat.distillation.trainingData.invocationLogs reads the stage's invocation logs, "
+        "but "
         "invocationLogging.enabled is false; enable it or give the logs' location in s3Uri"
     )
 
@@ -227,9 +236,7 @@ DESTROY_REFUSED = (
     ids=["own-logs", "file-with-logging", "foundation-only", "take-over"],
 )
 def test_destroy_is_refused_for_a_stage_whose_bucket_receives_the_accounts_logs(distillation, logging):
-    stage = {"region": "us-east-1", "removalPolicy": "destroy", "invocationLogging": logging}
-    if distillation:
-        stage["distillation"] = distillation
+    stage = {"region": "us-east-1", "removalPolicy": "destroy", "invocationLogging": logging, **one_model(distillation)}
     assert only_problem(stage) == DESTROY_REFUSED
 
 
@@ -237,17 +244,17 @@ def test_destroy_deletes_the_accounts_logs_only_when_the_stage_says_so():
     stage = {
         "region": "us-east-1",
         "removalPolicy": "destroy",
-        "distillation": FROM_OWN_LOGS,
+        **one_model(FROM_OWN_LOGS),
         "invocationLogging": {"allowDestroyingLogs": True, "takeOver": True},
     }
     assert load_stages({"dev": stage}, ROOT)["dev"].invocation_logging.allow_destroying_logs
     # Without logging the bucket receives nothing, and destroy needs no word.
-    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", "distillation": FROM_FILE}}, ROOT)
+    assert load_stages({"dev": {"region": "us-east-1", "removalPolicy": "destroy", **one_model(FROM_FILE)}}, ROOT)
 
 
 def test_a_retained_or_committed_model_is_a_model_that_outlives_the_stack():
     def retains(distillation: dict, serving: dict | None = None) -> bool:
-        stage = {"region": "us-east-1", "distillation": distillation, "serving": serving or {"mode": "onDemand"}}
+        stage = {"region": "us-east-1", **one_model(distillation, serving or {"mode": "onDemand"})}
         return load_stages({"dev": stage}, ROOT)["dev"].retains_custom_models
 
     assert retains(FROM_FILE)  # retainModel defaults to true
@@ -291,9 +298,10 @@ NOVA = {
 
 
 def test_a_teacher_without_its_version_suffix_gets_the_id_meant():
-    stage = {"region": "us-east-1", "distillation": {**NOVA, "teacher": "amazon.nova-pro-v1"}}
+    stage = {"region": "us-east-1", **one_model({**NOVA, "teacher": "amazon.nova-pro-v1"})}
     assert only_problem(stage) == (
-        'context.stages.dev.distillation: teacher "amazon.nova-pro-v1" is not a distillation teacher in the catalog '
+        'context.stages.dev.models.chat.distillation: teacher "amazon.nova-pro-v1" is not a distillation teacher in '
+        "the catalog "
         '(did you mean "amazon.nova-pro-v1:0"?); teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0, '
         "meta.llama3-1-405b-instruct-v1:0, meta.llama3-1-70b-instruct-v1:0, meta.llama3-3-70b-instruct-v1:0 (catalog "
         "read 2026-12-01; set allowUnlistedPair to true to use a pair AWS added since)"
@@ -307,9 +315,10 @@ def test_an_anthropic_pair_is_told_that_anthropic_distillation_is_not_offered():
         "teacher": "anthropic.claude-3-5-sonnet-20241022-v2:0",
         "student": "anthropic.claude-3-haiku-20240307-v1:0:200k",
     }
-    problem = only_problem({"region": "us-west-2", "distillation": claude})
+    problem = only_problem({"region": "us-west-2", **one_model(claude)})
     assert problem.startswith(
-        'context.stages.dev.distillation: teacher "anthropic.claude-3-5-sonnet-20241022-v2:0" is not a distillation '
+        'context.stages.dev.models.chat.distillation: teacher "anthropic.claude-3-5-sonnet-20241022-v2:0" is not a '
+        "distillation "
         "teacher (the distillation page says distillation is not currently available for Anthropic models, with no "
         "date for its return; https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation"
         '.html, read 2026-12-01); and student "anthropic.claude-3-haiku-20240307-v1:0:200k" (Anthropic Claude 3 Haiku) '
@@ -317,21 +326,14 @@ def test_an_anthropic_pair_is_told_that_anthropic_distillation_is_not_offered():
     )
 
 
-@pytest.mark.parametrize("where", ["tags", "distillation.jobTags"])
+@pytest.mark.parametrize("where", ["tags", "models.chat.distillation.jobTags"])
 def test_the_stage_tag_cannot_be_set_by_hand(where):
     """Every resource gets distillation-stage: <stage>, and the handlers' IAM conditions depend on it."""
-    stage = {
-        "region": "us-west-2",
-        "distillation": {
-            "teacher": "amazon.nova-pro-v1:0",
-            "student": "amazon.nova-lite-v1:0:300k",
-            "trainingData": {"s3Uri": "s3://example-datasets/train.jsonl"},
-        },
-    }
+    stage = {"region": "us-west-2", **one_model(copy.deepcopy(NOVA))}
     if where == "tags":
         stage["tags"] = {"distillation-stage": "prod", "team": "ml"}
     else:
-        stage["distillation"]["jobTags"] = {"distillation-stage": "prod"}
+        stage["models"]["chat"]["distillation"]["jobTags"] = {"distillation-stage": "prod"}
     with pytest.raises(ConfigError) as raised:
         load_stages({"dev": stage})
     assert (
@@ -357,3 +359,142 @@ def test_tags_aws_would_refuse_are_refused_before_the_deploy(tags, problem):
     with pytest.raises(ConfigError) as raised:
         load_stages({"dev": stage})
     assert any(p.startswith(f"context.stages.dev.tags {problem}") for p in raised.value.problems), raised.value.problems
+
+
+# --- the stage's models -------------------------------------------------------------------------------------------
+
+TICKETS = {**NOVA_PAIR, "trainingData": {"invocationLogs": {"filters": {"equals": {"project": "tickets"}}}}}
+
+
+def test_a_stage_holds_its_models_by_name_in_the_order_written():
+    stage = load_stages(
+        {
+            "dev": {
+                "region": "us-east-1",
+                "models": {
+                    "support-assistant": {"distillation": FROM_FILE, "serving": {"mode": "onDemand"}},
+                    "ticket-classifier": {"distillation": {**TICKETS, "retainModel": False}},
+                },
+            }
+        },
+        ROOT,
+    )["dev"]
+    assert list(stage.models) == ["support-assistant", "ticket-classifier"]
+    assistant, classifier = stage.models.values()
+    assert (assistant.name, assistant.serving.mode, assistant.student) == (
+        "support-assistant",
+        "onDemand",
+        "amazon.nova-lite-v1:0:300k",
+    )
+    # A model without serving settings is served as a model of one stage was: one model unit, no commitment.
+    assert (classifier.serving.mode, classifier.serving.model_units, classifier.serving.commitment) == (
+        "provisioned",
+        1,
+        "none",
+    )
+    assert (assistant.trains_from_own_logs, classifier.trains_from_own_logs) == (False, True)
+    assert (assistant.retains_custom_model, classifier.retains_custom_model) == (True, False)
+    assert stage.trains_from_own_logs and stage.retains_custom_models
+    assert stage.distilling_models == (assistant, classifier)
+    # One model that trains from the stage's own logs turns logging on for the stage.
+    assert stage.invocation_logging.enabled
+
+
+@pytest.mark.parametrize("models", [None, {}])
+def test_a_stage_without_models_deploys_its_foundation_only(models):
+    stage = load_stages({"dev": {**VALID, **({} if models is None else {"models": models})}})["dev"]
+    assert (stage.models, stage.trains_from_own_logs, stage.retains_custom_models) == ({}, False, False)
+
+
+@pytest.mark.parametrize("key", ["distillation", "serving", "modelSource"])
+def test_the_stage_level_model_keys_are_refused_with_the_models_form(key):
+    assert only_problem({**VALID, key: {}}) == (
+        f'context.stages.dev.{key}: a stage holds its models under "models"; move it to '
+        f'context.stages.dev.models.<name>.{key}, e.g. "models": {{"assistant": {{"distillation": {{...}}, '
+        '"serving": {...}}}'
+    )
+
+
+def test_models_must_be_an_object():
+    assert only_problem({**VALID, "models": ["assistant"]}) == (
+        'context.stages.dev.models is ["assistant"]; it must be an object of named models, e.g. "models": '
+        '{"assistant": {"distillation": {...}, "serving": {...}}}'
+    )
+
+
+@pytest.mark.parametrize("name", ["Assistant", "1st-model", "a--b", "tickets-", "a_b", "a" * 25])
+def test_a_model_name_is_lower_case_letters_digits_and_single_hyphens(name):
+    assert only_problem({"region": "us-east-1", "models": {name: {"distillation": NOVA}}}) == (
+        f'context.stages.dev.models.{name}: model name "{name}" must start with a lower-case letter and hold at most '
+        "24 lower-case letters, digits and single hyphens, not ending with one (it goes into Bedrock resource names, "
+        "stack names and the distillation-model tag)"
+    )
+
+
+def test_a_model_name_of_24_characters_is_allowed():
+    name = "a" * 24
+    assert list(
+        load_stages({"dev": {"region": "us-east-1", "models": {name: {"distillation": NOVA}}}})["dev"].models
+    ) == [name]
+
+
+def test_the_stage_and_model_names_together_must_fit_the_bedrock_names_built_from_them():
+    stage = "integration-eu-west"  # 19 characters: with a hyphen, 20 are left for the model's name
+    at_the_bound = {"region": "us-east-1", "models": {"support-assistant-v2": {"distillation": NOVA}}}
+    assert list(load_stages({stage: at_the_bound})[stage].models) == ["support-assistant-v2"]
+    model = "support-assistant-v23"
+    assert only_problem({"region": "us-east-1", "models": {model: {"distillation": NOVA}}}, name=stage) == (
+        f'context.stages.{stage}.models.{model}: the name prefix "{stage}-{model}" of the model\'s resources is 41 '
+        "characters (stage name 19, model name 21, and a hyphen); it must be at most 40, as the longest Bedrock name "
+        'built from it ("<prefix>-distill-<12 hex>" for the job, "<prefix>-serving-<12 hex>" for the served model) '
+        "must fit in Bedrock's 63 characters; shorten the model name to at most 20 characters, or the stage name"
+    )
+
+
+def test_a_model_distils_or_copies():
+    assert only_problem({**VALID, "models": {"chat": {"serving": {"mode": "none"}}}}) == (
+        "context.stages.dev.models.chat has neither distillation nor modelSource; a model is either distilled in the "
+        'stage (give it "distillation") or copied from another stage ("modelSource")'
+    )
+    source = {"copyFromStage": "other", "model": "chat", "modelArn": "arn:aws:bedrock:us-east-1:111122223333:x"}
+    found = problems_for({"region": "us-east-1", "models": {"chat": {"distillation": NOVA, "modelSource": source}}})
+    assert found[0] == (
+        "context.stages.dev.models.chat has both distillation and modelSource; a model is either distilled in the "
+        "stage or copied from another"
+    )
+
+
+def test_an_unknown_model_key_lists_the_keys_a_model_holds():
+    assert only_problem({"region": "us-east-1", "models": {"chat": {"distillation": NOVA, "servng": {}}}}) == (
+        'context.stages.dev.models.chat.servng is not a known key (did you mean "serving"?); allowed keys here: '
+        "distillation, modelSource, serving"
+    )
+
+
+def test_concurrent_jobs_default_to_two():
+    assert load_stages({"dev": VALID})["dev"].concurrent_jobs == 2
+    assert load_stages({"dev": {**VALID, "concurrentJobs": 100}})["dev"].concurrent_jobs == 100
+
+
+@pytest.mark.parametrize("value", [0, 101, 2.5, "2", True])
+def test_concurrent_jobs_are_a_whole_number_from_1_to_100(value):
+    shown = {True: "true", "2": '"2"'}.get(value, str(value))
+    assert only_problem({**VALID, "concurrentJobs": value}) == (
+        f"context.stages.dev.concurrentJobs is {shown}; it must be a whole number from 1 to 100: the customization "
+        "jobs the account may run at once (its Amazon Bedrock quota, 2 unless AWS support raised it), which the "
+        "stacks start the stage's jobs within"
+    )
+
+
+@pytest.mark.parametrize("where", ["tags", "models.chat.distillation.jobTags"])
+def test_the_model_tag_cannot_be_set_by_hand(where):
+    stage = {"region": "us-east-1", **one_model(copy.deepcopy(NOVA))}
+    if where == "tags":
+        stage["tags"] = {"Distillation-Model": "chat"}
+    else:
+        stage["models"]["chat"]["distillation"]["jobTags"] = {"distillation-model": "chat"}
+    key = "Distillation-Model" if where == "tags" else "distillation-model"
+    assert only_problem(stage) == (
+        f'context.stages.dev.{where} has "{key}": the stacks give every resource of a model this tag with the model\'s '
+        "name; remove it"
+    )

@@ -24,6 +24,11 @@ NOVA = {
 }
 
 
+def one_model(distillation: dict, serving: dict | None = None) -> dict:
+    """The ``models`` key of a stage whose one model, ``chat``, has these settings."""
+    return {"models": {"chat": {"distillation": distillation, **({"serving": serving} if serving else {})}}}
+
+
 def problems(stage: dict) -> list[str]:
     with pytest.raises(ConfigError) as raised:
         load_stages({"dev": stage})
@@ -52,7 +57,7 @@ def test_reading_the_configuration_imports_no_boto3():
 
 def test_a_region_typo_is_one_message_with_the_region_meant():
     """Before, the pair check also ran in an empty Region and added a second message, with no suggestion."""
-    assert problems({"region": "us-west2", "distillation": LLAMA, "serving": {"mode": "provisioned"}}) == [
+    assert problems({"region": "us-west2", **one_model(LLAMA, {"mode": "provisioned"})}) == [
         f'context.stages.dev.region is "us-west2" (did you mean "us-west-2"?); {allowed()}'
     ]
 
@@ -60,9 +65,10 @@ def test_a_region_typo_is_one_message_with_the_region_meant():
 def test_the_pair_is_checked_against_the_suggested_region_and_says_so():
     """With the Region fixed the stage would still be wrong: Nova Pro distils in us-east-1 only; say so now, and
     that the Region in the message is the suggestion, not one the stage names."""
-    assert problems({"region": "us-west2", "distillation": NOVA}) == [
+    assert problems({"region": "us-west2", **one_model(NOVA)}) == [
         f'context.stages.dev.region is "us-west2" (did you mean "us-west-2"?); {allowed()}',
-        'context.stages.dev.distillation: teacher "amazon.nova-pro-v1:0" is not available for distillation in '
+        'context.stages.dev.models.chat.distillation: teacher "amazon.nova-pro-v1:0" is not available for distillation '
+        "in "
         "us-west-2; its Regions are: us-east-1 (catalog read 2026-12-01; set allowUnlistedPair to true to use a "
         'pair AWS added since) (checked against us-west-2, the Region suggested for "us-west2", until '
         "context.stages.dev.region is fixed)",
@@ -74,13 +80,12 @@ def test_serving_is_not_judged_on_a_guessed_region():
     no advice to switch to provisioned may rest on the guess."""
     stage = {
         "region": "us-east-7",
-        "distillation": {**NOVA, "allowUnlistedPair": True},
-        "serving": {"mode": "onDemand"},
+        **one_model({**NOVA, "allowUnlistedPair": True}, {"mode": "onDemand"}),
     }
     assert problems(stage) == [f'context.stages.dev.region is "us-east-7" (did you mean "us-east-2"?); {allowed()}']
 
 
-@pytest.mark.parametrize("stage", [{"distillation": LLAMA}, {"region": "moon", "distillation": LLAMA}])
+@pytest.mark.parametrize("stage", [one_model(LLAMA), {"region": "moon", **one_model(LLAMA)}])
 def test_a_missing_or_unknown_region_is_one_message(stage):
     written = f'is "{stage["region"]}"' if "region" in stage else "is missing"
     assert problems(stage) == [f"context.stages.dev.region {written}; {allowed()}"]

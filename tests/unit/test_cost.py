@@ -1,4 +1,5 @@
-"""`distill cost`: the estimate of a stage from its dataset and the price table, figures checked by hand."""
+"""`distill cost`: the estimate of each model of a stage from its dataset and the price table, figures checked by hand,
+and the stage's total."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from distill.cli import main
-from distill.config.stages import load_stages
+from distill.config.stages import StageConfig, load_stages
 from distill.operations import cost, pricing
 from tests.conftest import ROOT, project_context
 
@@ -51,9 +52,8 @@ FIXED = {
 }
 
 
-def stage(serving: dict | None = None, training_data: dict | None = None, **distillation):
-    settings = {
-        "region": "us-west-2",
+def model_settings(serving: dict | None = None, training_data: dict | None = None, **distillation) -> dict:
+    return {
         "distillation": {
             "teacher": TEACHER,
             "student": STUDENT,
@@ -63,11 +63,22 @@ def stage(serving: dict | None = None, training_data: dict | None = None, **dist
         },
         "serving": serving or {"mode": "provisioned", "modelUnits": 2},
     }
-    return load_stages({"hand": settings})["hand"]
+
+
+def stage(serving: dict | None = None, training_data: dict | None = None, **distillation) -> StageConfig:
+    """Stage ``hand`` with one model, ``assistant``, of these settings."""
+    settings = {"region": "us-west-2", "models": {"assistant": model_settings(serving, training_data, **distillation)}}
+    return load_stages({"hand": settings}, ROOT)["hand"]
+
+
+def estimate(of: StageConfig, prices: pricing.PriceTable, **options) -> cost.Estimate:
+    """The estimate of the stage's only model."""
+    (model,) = of.models.values()
+    return cost.estimate(of, model, prices, **options)
 
 
 def test_the_shipped_dataset_priced_by_hand():
-    found = cost.estimate(stage(), table_with(**FIXED))
+    found = estimate(stage(), table_with(**FIXED))
 
     # The dataset: 200 records, each a system prompt, one user turn and one assistant answer. Per record,
     # ceil(characters of system + user / 4) summed gives 228,958 prompt tokens, the largest 1,529; the answers,
@@ -105,7 +116,7 @@ def test_the_shipped_dataset_priced_by_hand():
 
 
 def test_a_missing_price_makes_its_line_and_every_total_that_needs_it_unknown():
-    found = cost.estimate(stage(), table_with(**{**FIXED, "training": None}))
+    found = estimate(stage(), table_with(**{**FIXED, "training": None}))
     training = found.line("training")
     assert training.amount == cost.UNKNOWN
     assert training.unknown_because == "no training price"
@@ -135,19 +146,19 @@ def test_ids_profiles_and_arns_find_the_same_figure():
 
 def test_a_dataset_in_s3_is_unknown_unless_a_local_copy_is_given():
     remote = stage(training_data={"s3Uri": "s3://example-datasets/train.jsonl"})
-    found = cost.estimate(remote, table_with(**FIXED))
+    found = estimate(remote, table_with(**FIXED))
     assert found.line("teacherGeneration").unknown_because == "no local dataset"
     assert "pass --dataset FILE" in found.notes[0]
-    copied = cost.estimate(remote, table_with(**FIXED), dataset_path=ROOT / SHIPPED_DATASET)
+    copied = estimate(remote, table_with(**FIXED), dataset_path=ROOT / SHIPPED_DATASET)
     assert copied.line("teacherGeneration").amount.low == pytest.approx(0.406008)
 
 
 def test_a_committed_stage_bills_its_month_at_the_committed_price():
     committed = stage(serving={"modelUnits": 2, "commitment": "OneMonth", "acknowledgeCommitment": True})
-    found = cost.estimate(committed, table_with(**FIXED))
-    # 2 model units x $8 x 730 hours = $11,680 a month; the term line is the stage's own commitment.
+    found = estimate(committed, table_with(**FIXED))
+    # 2 model units x $8 x 730 hours = $11,680 a month; the term line is the model's own commitment.
     assert found.line("servingMonth").amount.low == pytest.approx(11_680.0)
-    assert found.line("servingTermOneMonth").label == "Serving, OneMonth term (this stage's commitment)"
+    assert found.line("servingTermOneMonth").label == "Serving, OneMonth term (this model's commitment)"
 
 
 def test_a_prompt_only_record_is_answered_at_full_length(tmp_path):
@@ -189,17 +200,21 @@ def test_a_shipped_stage_as_json_lists_every_billed_item_with_usd_or_unknown_sou
     status, out, _ = run_cost(capsys, "--stage", name, "--format", "json")
     assert status == 0
     report = json.loads(out)
-    assert report["serving"]["mode"] == project_context()["stages"][name]["serving"]["mode"]
-    assert {item["item"] for item in report["items"]} == items
-    for item in report["items"]:
-        for bound in ("low", "high"):
-            assert isinstance(item["usd"][bound], float) or item["usd"][bound] == "unknown", item
-        assert item["prices"], item
-        for price in item["prices"]:
-            assert isinstance(price["usd"], float) or price["usd"] == "unknown"
-            assert price["source"].startswith("https://")
-            assert len(price["priceDate"]) == 10
-    assert set(report["totals"]) == {"job", "firstMonth"}
+    configured = project_context()["stages"][name]["models"]
+    assert [model["model"] for model in report["models"]] == list(configured)
+    for model in report["models"]:
+        assert model["serving"]["mode"] == configured[model["model"]]["serving"]["mode"]
+        assert {item["item"] for item in model["items"]} == items
+        for item in model["items"]:
+            for bound in ("low", "high"):
+                assert isinstance(item["usd"][bound], float) or item["usd"][bound] == "unknown", item
+            assert item["prices"], item
+            for price in item["prices"]:
+                assert isinstance(price["usd"], float) or price["usd"] == "unknown"
+                assert price["source"].startswith("https://")
+                assert len(price["priceDate"]) == 10
+        assert set(model["totals"]) == {"job", "firstMonth"}
+    assert set(report["totals"]) == {"jobs", "firstMonth"}
     assert report["tokenEstimate"] == {
         "charactersPerToken": 4,
         "band": [0.62, 1.33],
@@ -212,8 +227,8 @@ def test_the_table_has_an_entry_for_every_figure_a_shipped_stage_needs(name):
     """Each figure is in the table, with its source and date, even where no source gave it (usd null): none falls
     through to "the table has no figure"."""
     stage = load_stages(project_context()["stages"])[name]
-    found = cost.estimate(stage, pricing.packaged())
-    prices = [price for line in found.lines for price in line.prices]
+    found = cost.estimate_stage(stage, stage.models.values(), pricing.packaged())
+    prices = [price for model in found.models for line in model.lines for price in line.prices]
     assert prices
     assert [
         price.note for price in prices if price.note and price.note.startswith("distill/data/pricing.json has")
@@ -225,16 +240,15 @@ def test_the_table_has_an_entry_for_every_figure_a_shipped_stage_needs(name):
 
 def write_stage(tmp_path: Path, prices: pricing.PriceTable) -> list[str]:
     cdk_json = tmp_path / "cdk.json"
-    settings = {
-        "region": "us-west-2",
-        "distillation": {
-            "teacher": TEACHER,
-            "student": STUDENT,
-            "trainingData": {"file": str(ROOT / SHIPPED_DATASET)},
-        },
-        "serving": {"modelUnits": 2},
+    one = model_settings(training_data={"file": str(ROOT / SHIPPED_DATASET)})
+    # The same model twice, one of them trained from an S3 dataset, for the stage's total.
+    remote = model_settings(training_data={"s3Uri": "s3://example-datasets/train.jsonl"})
+    stages = {
+        "hand": {"region": "us-west-2", "models": {"assistant": one}},
+        "pair": {"region": "us-west-2", "models": {"assistant": one, "summarizer": one}},
+        "remote": {"region": "us-west-2", "models": {"assistant": one, "summarizer": remote}},
     }
-    cdk_json.write_text(json.dumps({"context": {"stages": {"hand": settings}}}))
+    cdk_json.write_text(json.dumps({"context": {"stages": stages}}))
     table = tmp_path / "pricing.json"
     pricing.save(prices, table)
     return ["--cdk-json", str(cdk_json), "--prices", str(table), "--stage", "hand"]
@@ -303,22 +317,27 @@ def test_make_plan_offline_says_the_diff_needs_credentials_and_shows_the_cost(tm
 
 
 def test_a_foundation_only_stage_bills_nothing_the_estimate_covers():
-    found = cost.estimate(load_stages({"logs": {"region": "us-west-2"}})["logs"], table_with(**FIXED))
-    assert found.lines == ()
+    logs = load_stages({"logs": {"region": "us-west-2"}})["logs"]
+    (found,) = cost.estimate_stage(logs, logs.models.values(), table_with(**FIXED)).models
+    assert (found.model, found.lines) == (None, ())
     assert found.notes == ("the stage deploys its foundation only: no job, no model and no serving to bill",)
 
 
 def test_an_on_demand_deployment_lists_its_token_prices_and_no_hourly_bill():
     nova = {
         "region": "us-east-1",
-        "distillation": {
-            "teacher": "amazon.nova-pro-v1:0",
-            "student": "amazon.nova-lite-v1:0:300k",
-            "trainingData": {"file": SHIPPED_DATASET},
+        "models": {
+            "assistant": {
+                "distillation": {
+                    "teacher": "amazon.nova-pro-v1:0",
+                    "student": "amazon.nova-lite-v1:0:300k",
+                    "trainingData": {"file": SHIPPED_DATASET},
+                },
+                "serving": {"mode": "onDemand"},
+            }
         },
-        "serving": {"mode": "onDemand"},
     }
-    found = cost.estimate(load_stages({"nova": nova})["nova"], pricing.packaged())
+    found = estimate(load_stages({"nova": nova}, ROOT)["nova"], pricing.packaged())
     (serving,) = [line for line in found.lines if line.key.startswith("serving")]
     assert serving.key == "servingTokens"
     assert serving.unknown_because == "billed by traffic, which the estimate does not know"
@@ -327,16 +346,22 @@ def test_an_on_demand_deployment_lists_its_token_prices_and_no_hourly_bill():
 
 
 def test_on_demand_serving_has_no_model_units(capsys):
-    status, out, _ = run_cost(capsys, "--stage", "dev")
+    status, out, _ = run_cost(capsys, "--stage", "dev", "--model", "ticket-classifier")
     assert status == 0
-    assert out.splitlines()[2] == "Serving onDemand"
+    assert out.splitlines()[3:6] == [
+        "Model ticket-classifier",
+        "Teacher amazon.nova-pro-v1:0, student amazon.nova-micro-v1:0:128k, maxResponseLength 1,000",
+        "Serving onDemand",
+    ]
     status, out, _ = run_cost(capsys, "--stage", "dev", "--format", "json")
-    assert json.loads(out)["serving"] == {"mode": "onDemand", "modelUnits": None, "commitment": "none"}
+    assert [model["serving"] for model in json.loads(out)["models"]] == 2 * [
+        {"mode": "onDemand", "modelUnits": None, "commitment": "none"}
+    ]
 
 
 def test_a_provisioned_throughput_shows_its_model_units(capsys):
     _, out, _ = run_cost(capsys, "--stage", "prod")
-    assert out.splitlines()[2] == "Serving provisioned, 1 model unit, commitment none"
+    assert "Serving provisioned, 1 model unit, commitment none" in out.splitlines()
 
 
 def test_a_price_read_from_a_copy_names_it_mid_sentence(capsys):
@@ -346,3 +371,65 @@ def test_a_price_read_from_a_copy_names_it_mid_sentence(capsys):
         "current/us-east-1/index.json, as given by a transcription of the AWS Price List bulk offer AmazonBedrock for "
         "us-east-1, 2026-09-01)"
     ) in out.splitlines()
+
+
+# --- a stage of several models ------------------------------------------------------------------------------------
+
+
+def test_a_stage_of_several_models_shows_each_and_the_stages_total(tmp_path, capsys):
+    arguments = write_stage(tmp_path, table_with(**FIXED))
+    assert main(["cost", *arguments[:-1], "pair"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if line.startswith("Model ")] == ["Model assistant", "Model summarizer"]
+    rows = [line.rsplit(maxsplit=2) for line in out if line.startswith(("Total", "Stage total"))]
+    # Each model's job is the hand-priced $1.67594 to $1,570.335; the stage's two, twice that.
+    assert rows == [
+        ["Total, the job", "$1.68", "$1,570.34"],
+        ["Total, the first month", "$14,603.68", "$16,172.33"],
+        ["Total, the job", "$1.68", "$1,570.34"],
+        ["Total, the first month", "$14,603.68", "$16,172.33"],
+        ["Stage total, the 2 jobs", "$3.35", "$3,140.67"],
+        ["Stage total, the first month of the 2 models", "$29,207.35", "$32,344.67"],
+    ]
+    assert main(["cost", *arguments[:-1], "pair", "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out.splitlines()
+    assert [line for line in markdown if line.startswith("####")] == ["#### Model assistant", "#### Model summarizer"]
+    assert "| **Stage total, the 2 jobs** | **$3.35** | **$3,140.67** |" in markdown
+    assert main(["cost", *arguments[:-1], "pair", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [model["model"] for model in report["models"]] == ["assistant", "summarizer"]
+    assert report["totals"]["jobs"]["low"] == pytest.approx(2 * 1.67594)
+    assert report["totals"]["firstMonth"]["high"] == pytest.approx(2 * 16_172.335)
+
+
+def test_a_stage_total_is_unknown_while_one_models_job_is(tmp_path, capsys):
+    arguments = write_stage(tmp_path, table_with(**FIXED))[:-1]
+    assert main(["cost", *arguments, "remote", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["jobs"] == {"low": "unknown", "high": "unknown"}
+    assert report["models"][0]["totals"]["job"]["low"] == pytest.approx(1.67594)
+
+
+def test_model_estimates_one_model_and_dataset_stands_in_for_its_data(tmp_path, capsys):
+    arguments = write_stage(tmp_path, table_with(**FIXED))[:-1]
+    local = str(ROOT / SHIPPED_DATASET)
+    assert main(["cost", *arguments, "remote", "--model", "summarizer", "--dataset", local, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [model["model"] for model in report["models"]] == ["summarizer"]
+    assert report["totals"]["jobs"]["low"] == pytest.approx(1.67594)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--model", "tickets"], 'stage remote has no model "tickets"; its models: assistant, summarizer'),
+        (
+            ["--dataset", "train.jsonl"],
+            "--dataset stands in for one model's dataset, and stage remote has 2 models; name one with --model: "
+            "assistant, summarizer",
+        ),
+    ],
+)
+def test_a_model_the_stage_lacks_or_a_dataset_for_several_exits_2(tmp_path, capsys, arguments, message):
+    assert main(["cost", *write_stage(tmp_path, table_with(**FIXED))[:-1], "remote", *arguments]) == 2
+    assert capsys.readouterr().err == f"distill cost: {message}\n"

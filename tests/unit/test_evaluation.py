@@ -29,12 +29,12 @@ from distill.operations.evaluation import (
     submit_judge,
 )
 from distill.operations.status import Clients
-from tests.conftest import REFERENCE_DATA
+from tests.conftest import REFERENCE_DATA, TEST_STAGES, stand_in_sharing
 
 README_EXAMPLES = REFERENCE_DATA / "validation-readme-examples.jsonl"
 TEACHER = "meta.llama3-1-405b-instruct-v1:0"
 PROVISIONED_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
-SERVING_STACK = "sandbox-distillation-serving"
+SERVING_STACK = "sandbox-support-assistant-serving"
 SYSTEM = [
     {
         "text": "A chat between a curious User and an artificial intelligence Bot. The Bot gives helpful, detailed, "
@@ -46,17 +46,24 @@ TEACHER_ANSWER = "The sky is blue because air molecules scatter blue sunlight mo
 STUDENT_ANSWER = "The sky is blue because the air scatters blue light more."
 
 
+SUMMARIZER_TEACHER = "meta.llama3-1-70b-instruct-v1:0"
+
+
 def write_cdk_json(tmp_path) -> str:
+    support = {
+        "teacher": TEACHER,
+        "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+        "maxResponseLength": 512,
+        "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+    }
+    summarizer = {**support, "teacher": SUMMARIZER_TEACHER, "maxResponseLength": 256}
     stages = {
-        "sandbox": {
+        "sandbox": {"region": "us-west-2", "models": {"support-assistant": {"distillation": support}}},
+        "fleet": {
             "region": "us-west-2",
-            "distillation": {
-                "teacher": TEACHER,
-                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-                "maxResponseLength": 512,
-                "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
-            },
-        }
+            "models": {"support-assistant": {"distillation": support}, "summarizer": {"distillation": summarizer}},
+        },
+        **{name: TEST_STAGES[name] for name in ("shared-dev", "shared-prod")},
     }
     path = tmp_path / "cdk.json"
     path.write_text(json.dumps({"app": "python app.py", "context": {"stages": stages}}))
@@ -76,8 +83,15 @@ def converse_response(text: str, latency_ms: int, input_tokens: int, output_toke
     }
 
 
-def expect_converse(runtime: Stubber, model_id: str, messages: list, response: dict, system: list | None = None):
-    request = {"modelId": model_id, "messages": messages, "inferenceConfig": {"maxTokens": 512}}
+def expect_converse(
+    runtime: Stubber,
+    model_id: str,
+    messages: list,
+    response: dict,
+    system: list | None = None,
+    max_tokens: int = 512,
+):
+    request = {"modelId": model_id, "messages": messages, "inferenceConfig": {"maxTokens": max_tokens}}
     if system:
         request["system"] = system
     runtime.add_response("converse", response, request)
@@ -230,10 +244,12 @@ def test_the_comparison_table_and_overall_figures():
 def test_the_job_name_fits_bedrocks_pattern():
     model = botocore.loaders.Loader().load_service_model("bedrock", "service-2")
     pattern = model["shapes"]["EvaluationJobName"]["pattern"]
-    name = evaluation_job_name("Sandbox-EU1", datetime(2026, 11, 28, 14, 30, 5, tzinfo=UTC))
-    assert name == "sandbox-eu1-distill-eval-20261128-143005"
+    name = evaluation_job_name("Sandbox-EU1", "support-assistant", datetime(2026, 11, 28, 14, 30, 5, tzinfo=UTC))
+    assert name == "sandbox-eu1-support-assistant-eval-20261128-143005"
     assert re.fullmatch(pattern, name)
-    assert len(evaluation_job_name("a" * 24, datetime.now(UTC))) <= 63
+    # The longest model prefix the configuration allows (40 characters) still fits Bedrock's 63.
+    longest = evaluation_job_name("a" * 24, "b" * 15, datetime.now(UTC))
+    assert len(longest) <= 63 and re.fullmatch(pattern, longest)
 
 
 def test_the_judge_dataset_holds_only_prompts_both_models_answered():
@@ -319,27 +335,41 @@ class Stubs:
         self.bedrock = Stubber(self.clients.bedrock)
         monkeypatch.setattr(evaluate_command, "Clients", lambda region: self.clients)
 
-    def serving(self, outputs: dict[str, str] | None) -> None:
+    def serving(self, outputs: dict[str, str] | None, stack_name: str = SERVING_STACK) -> None:
         if outputs is None:
             self.cloudformation.add_client_error(
-                "describe_stacks", "ValidationError", f"Stack with id {SERVING_STACK} does not exist", 400
+                "describe_stacks", "ValidationError", f"Stack with id {stack_name} does not exist", 400
             )
             return
         stack = {
-            "StackName": SERVING_STACK,
+            "StackName": stack_name,
             "CreationTime": datetime(2026, 11, 28, 6, 45, tzinfo=UTC),
             "StackStatus": "CREATE_COMPLETE",
             "Outputs": [{"OutputKey": key, "OutputValue": value} for key, value in outputs.items()],
         }
-        self.cloudformation.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": SERVING_STACK})
+        self.cloudformation.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": stack_name})
 
-    def both_answer(self) -> None:
-        expect_converse(self.runtime, TEACHER, SKY, converse_response(TEACHER_ANSWER, 2310, 52, 17), system=SYSTEM)
-        expect_converse(
-            self.runtime, PROVISIONED_ARN, SKY, converse_response(STUDENT_ANSWER, 410, 52, 12), system=SYSTEM
-        )
-        expect_converse(self.runtime, TEACHER, SKY, converse_response(TEACHER_ANSWER, 2190, 18, 17))
-        expect_converse(self.runtime, PROVISIONED_ARN, SKY, converse_response(STUDENT_ANSWER, 390, 18, 12))
+    def both_answer(self, teacher: str = TEACHER, max_tokens: int = 512) -> None:
+        for prompt, system, teacher_usage, student_usage in (
+            (SKY, SYSTEM, (2310, 52, 17), (410, 52, 12)),
+            (SKY, None, (2190, 18, 17), (390, 18, 12)),
+        ):
+            expect_converse(
+                self.runtime,
+                teacher,
+                prompt,
+                converse_response(TEACHER_ANSWER, *teacher_usage),
+                system=system,
+                max_tokens=max_tokens,
+            )
+            expect_converse(
+                self.runtime,
+                PROVISIONED_ARN,
+                prompt,
+                converse_response(STUDENT_ANSWER, *student_usage),
+                system=system,
+                max_tokens=max_tokens,
+            )
 
     def __enter__(self) -> Stubs:
         for stub in (self.cloudformation, self.runtime, self.s3, self.bedrock):
@@ -353,12 +383,12 @@ class Stubs:
                 stub.assert_no_pending_responses()
 
 
-def evaluate(tmp_path, *arguments: str) -> int:
+def evaluate(tmp_path, *arguments: str, stage: str = "sandbox") -> int:
     return main(
         [
             "evaluate",
             "--stage",
-            "sandbox",
+            stage,
             "--cdk-json",
             write_cdk_json(tmp_path),
             "--prompts",
@@ -483,4 +513,36 @@ def test_judge_options_go_together(tmp_path, capsys):
 def test_an_unknown_stage_exits_2(tmp_path, capsys):
     path = write_cdk_json(tmp_path)
     assert main(["evaluate", "--stage", "prod", "--cdk-json", path, "--prompts", str(README_EXAMPLES)]) == 2
-    assert capsys.readouterr().err == f"distill evaluate: {path}: no stage 'prod'; stages: sandbox\n"
+    assert capsys.readouterr().err == (
+        f"distill evaluate: {path}: no stage 'prod'; stages: sandbox, fleet, shared-dev, shared-prod\n"
+    )
+
+
+def test_model_chooses_the_model_its_teacher_and_its_served_student(tmp_path, monkeypatch, capsys):
+    with Stubs(monkeypatch) as stubs:
+        stubs.serving({"ProvisionedModelArn": PROVISIONED_ARN}, stack_name="fleet-summarizer-serving")
+        stubs.both_answer(teacher=SUMMARIZER_TEACHER, max_tokens=256)
+        assert evaluate(tmp_path, "--count", "2", "--model", "summarizer", stage="fleet") == 0
+    assert capsys.readouterr().out.startswith(f"teacher {SUMMARIZER_TEACHER}\nstudent {PROVISIONED_ARN}\n")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "stage fleet has 2 models; name one with --model: support-assistant, summarizer"),
+        (["--model", "tickets"], 'stage fleet has no model "tickets"; its models: support-assistant, summarizer'),
+    ],
+)
+def test_a_stage_of_several_models_needs_the_model_named(tmp_path, capsys, arguments, message):
+    assert evaluate(tmp_path, "--count", "1", *arguments, stage="fleet") == 2
+    assert capsys.readouterr().err == f"distill evaluate: {message}\n"
+
+
+def test_a_copied_model_has_no_teacher_here_and_says_where_its_job_is(tmp_path, capsys):
+    with stand_in_sharing():
+        assert evaluate(tmp_path, "--count", "1", stage="shared-prod") == 2
+    assert capsys.readouterr().err == (
+        "distill evaluate: model support-assistant of stage shared-prod is a copy of model support-assistant of stage "
+        "shared-dev (modelSource) and runs no customization job in this stage; its job is that stage's: --stage "
+        "shared-dev --model support-assistant\n"
+    )

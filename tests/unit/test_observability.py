@@ -154,16 +154,20 @@ def test_the_smoke_test_can_be_switched_off():
         {
             "dev": {
                 "region": "us-west-2",
-                "distillation": {
-                    "teacher": "meta.llama3-1-405b-instruct-v1:0",
-                    "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-                    "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+                "models": {
+                    "assistant": {
+                        "distillation": {
+                            "teacher": "meta.llama3-1-405b-instruct-v1:0",
+                            "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                            "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+                        },
+                        "serving": {"smokeTest": False},
+                    }
                 },
-                "serving": {"smokeTest": False},
             }
         }
     )["dev"]
-    assert stage.serving.smoke_test is False
+    assert stage.models["assistant"].serving.smoke_test is False
 
 
 def test_the_foundation_outputs_the_topic(dev):

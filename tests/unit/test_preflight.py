@@ -34,22 +34,28 @@ NO_COMMITMENT = "Model units no-commitment Provisioned Throughputs across custom
 PER_MODEL = "Model units per provisioned model for Amazon Nova Lite"
 
 
-def stage_config(**changes):
-    settings = {
-        "account": ACCOUNT,
-        "region": REGION,
-        "distillation": {"teacher": PROFILE, "student": STUDENT, "trainingData": {"s3Uri": DATA_URI}},
-        "serving": {"mode": "provisioned", "modelUnits": 1},
+def model_settings(data_uri: str = DATA_URI, units: int = 1) -> dict:
+    return {
+        "distillation": {"teacher": PROFILE, "student": STUDENT, "trainingData": {"s3Uri": data_uri}},
+        "serving": {"mode": "provisioned", "modelUnits": units},
     }
+
+
+def stage_config(**changes):
+    """Stage ``dev`` with one model, ``claims``; ``distillation`` and ``serving`` change the model's settings, any
+    other key the stage's (a key given None is removed)."""
+    settings = {"account": ACCOUNT, "region": REGION}
+    model = model_settings()
     for key, value in changes.items():
+        target = model if key in ("distillation", "serving") else settings
         if value is None:
-            del settings[key]
-        elif isinstance(value, dict) and isinstance(settings.get(key), dict):
-            merged = {**settings[key], **value}
-            settings[key] = {name: item for name, item in merged.items() if item is not None}
+            del target[key]
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merged = {**target[key], **value}
+            target[key] = {name: item for name, item in merged.items() if item is not None}
         else:
-            settings[key] = value
-    return load_stages({"dev": settings})["dev"]
+            target[key] = value
+    return load_stages({"dev": {**settings, "models": {"claims": model}}})["dev"]
 
 
 def model_arn(model_id: str, region: str = REGION) -> str:
@@ -82,18 +88,23 @@ class Answers:
     def stub(self, service: str) -> Stubber:
         return self.stubbers[service]
 
-    def queue(self, stage) -> None:
+    def queue(self, stage, models=None) -> None:
+        """The answers for a preflight of ``models`` of the stage (default: all of them)."""
+        models = list(stage.models.values()) if models is None else models
+        distilled = [model for model in models if model.distillation is not None]
         self.stub("sts").add_response("get_caller_identity", self.identity, {})
         self._bootstrap()
         self._logging(stage)
-        if stage.distillation is not None:
-            self._models()
-            self._access()
-            if stage.distillation.teacher_profile:
-                self._profile()
+        if distilled:
+            self._models(distilled)
+            self._access(distilled)
+            for model in distilled:
+                if model.distillation.teacher_profile:
+                    self._profile()
             self._jobs()
-            self._data(stage)
-        if stage.serving is not None and stage.serving.mode == "provisioned":
+            for model in distilled:
+                self._data(model)
+        if any(model.serving.mode == "provisioned" for model in stage.models.values()):
             self.stub("service_quotas").add_response(
                 "list_service_quotas",
                 {"Quotas": [{"QuotaName": name, "Value": value} for name, value in self.quotas.items()]},
@@ -125,13 +136,19 @@ class Answers:
         if self.logging:
             self._stack("dev-distillation-foundation", self.foundation_outputs)
 
-    def _models(self) -> None:
+    @staticmethod
+    def _roles(distilled) -> list[str]:
+        """The teachers and students of the models, each once, in the order the preflight checks them."""
+        pairs = [(m.distillation.teacher_model, m.distillation.student) for m in distilled]
+        return list(dict.fromkeys(model_id for pair in pairs for model_id in pair))
+
+    def _models(self, distilled) -> None:
         bedrock = self.stub("bedrock")
         summaries = [{"modelArn": model_arn(model), "modelId": model} for model in self.offered]
         bedrock.add_response(
             "list_foundation_models", {"modelSummaries": summaries}, {"byCustomizationType": "DISTILLATION"}
         )
-        for model in (TEACHER, STUDENT):
+        for model in self._roles(distilled):
             if model in self.missing_models:
                 bedrock.add_client_error(
                     "get_foundation_model", "ResourceNotFoundException", "The model does not exist", 404
@@ -140,12 +157,12 @@ class Answers:
             details = {
                 "modelArn": model_arn(model),
                 "modelId": model,
-                "modelLifecycle": {"status": self.lifecycles[model]},
+                "modelLifecycle": {"status": self.lifecycles.get(model, "ACTIVE")},
             }
             bedrock.add_response("get_foundation_model", {"modelDetails": details}, {"modelIdentifier": model})
 
-    def _access(self) -> None:
-        for model in (TEACHER, "amazon.nova-lite-v1:0"):
+    def _access(self, distilled) -> None:
+        for model in [model_id.removesuffix(":300k").removesuffix(":128k") for model_id in self._roles(distilled)]:
             self.stub("bedrock").add_response(
                 "get_foundation_model_availability",
                 {
@@ -192,10 +209,11 @@ class Answers:
                 expected["nextToken"] = f"page-{page}"
             self.stub("bedrock").add_response("list_model_customization_jobs", answer, expected)
 
-    def _data(self, stage) -> None:
-        data = stage.distillation.training_data
+    def _data(self, model) -> None:
+        data = model.distillation.training_data
         if data.s3_uri:
-            expected = {"Bucket": "example-datasets", "Key": "claims/train.jsonl"}
+            bucket, _, key = data.s3_uri.removeprefix("s3://").partition("/")
+            expected = {"Bucket": bucket, "Key": key}
             if isinstance(self.data, int):
                 self.stub("s3").add_response("head_object", {"ContentLength": self.data}, expected)
             else:
@@ -211,8 +229,8 @@ class Answers:
             )
 
     @contextmanager
-    def active(self, stage) -> Iterator[PreflightClients]:
-        self.queue(stage)
+    def active(self, stage, models=None) -> Iterator[PreflightClients]:
+        self.queue(stage, models)
         for stubber in self.stubbers.values():
             stubber.activate()
         yield self.clients
@@ -221,10 +239,10 @@ class Answers:
             stubber.deactivate()
 
 
-def findings(answers: Answers, stage=None):
+def findings(answers: Answers, stage=None, models=None):
     stage = stage or stage_config()
-    with answers.active(stage) as clients:
-        return run_checks(stage, clients)
+    with answers.active(stage, models) as clients:
+        return run_checks(stage, clients, models)
 
 
 def only(found, check_start: str):
@@ -241,21 +259,24 @@ def test_a_ready_account_passes_every_check():
         ("credentials", OK),
         ("CDK bootstrap stack CDKToolkit in us-east-1", OK),
         ("model invocation logging of us-east-1", OK),
-        (f"teacher {TEACHER} in us-east-1", OK),
-        (f"student {STUDENT} in us-east-1", OK),
-        (f"access to the teacher {TEACHER}", OK),
-        (f"access to the student {STUDENT}", OK),
-        (f"Regions of the inference profile {PROFILE}", OK),
+        (f"teacher {TEACHER} in us-east-1 (for claims)", OK),
+        (f"student {STUDENT} in us-east-1 (for claims)", OK),
+        (f"access to the teacher {TEACHER} (for claims)", OK),
+        (f"access to the student {STUDENT} (for claims)", OK),
+        (f"Regions of the inference profile {PROFILE} (for claims)", OK),
+        ("job slots (concurrentJobs 2)", OK),
         ("customization jobs in progress in us-east-1", OK),
-        (f"training data {DATA_URI}", OK),
+        (f"training data {DATA_URI} (for claims)", OK),
         (f'Service Quota "{NO_COMMITMENT}" in us-east-1', OK),
         (f'Service Quota "{PER_MODEL}" in us-east-1', OK),
     ]
     assert exit_code(found) == 0
     assert str(found[7]) == (
-        f"ok       Regions of the inference profile {PROFILE}: routes to us-east-1, us-east-2, us-west-2, all granted "
-        "to the service role"
+        f"ok       Regions of the inference profile {PROFILE} (for claims): routes to us-east-1, us-east-2, us-west-2, "
+        "all granted to the service role"
     )
+    assert str(found[8]) == "ok       job slots (concurrentJobs 2): 1 model distils: its job starts at once"
+    assert found[9].finding == "0, leaving 2 of 2 slots for the stage's 1 at once"
 
 
 # --- one test per finding -----------------------------------------------------------------------------------------
@@ -409,8 +430,8 @@ def test_a_profile_routing_to_a_region_the_role_may_not_invoke_blocks():
         "us-east-1, us-east-2, us-west-2 only, so calls routed to ca-central-1 would be denied"
     )
     assert finding.fix == (
-        'list every Region in context.stages.dev.distillation.teacherRegions: ["us-east-1", "us-east-2", '
-        '"us-west-2", "ca-central-1"]'
+        'list every Region in context.stages.dev.models.claims.distillation.teacherRegions: ["us-east-1", '
+        '"us-east-2", "us-west-2", "ca-central-1"]'
     )
 
 
@@ -418,9 +439,12 @@ def test_two_running_jobs_block_counting_every_page():
     answers = Answers()
     answers.running_pages = [1, 1]
     finding = only(findings(answers), "customization jobs")
-    assert (finding.status, finding.finding) == (
+    assert (finding.status, finding.finding, finding.fix) == (
         BLOCKS,
-        "2, at the default limit of 2 running at once (limit unconfirmed)",
+        "2, at the 2 the account may run at once (concurrentJobs 2; AWS's default of 2 is unconfirmed): no slot for "
+        "the stage's first job",
+        "wait for a job to end or stop one (aws bedrock stop-model-customization-job), or have AWS support raise the "
+        "quota and set context.stages.dev.concurrentJobs",
     )
 
 
@@ -445,7 +469,7 @@ def test_an_invocation_log_location_without_objects_blocks():
     stage = stage_config(distillation={"trainingData": logs})
     finding = only(findings(answers, stage), "invocation logs")
     assert (finding.check, finding.status, finding.finding) == (
-        "invocation logs s3://central-logs/bedrock/AWSLogs/",
+        "invocation logs s3://central-logs/bedrock/AWSLogs/ (for claims)",
         BLOCKS,
         "no objects under it",
     )
@@ -484,8 +508,8 @@ def test_a_call_the_account_refuses_makes_its_check_unknown_and_the_rest_still_r
     # Replace the queued job listing with a refusal: Stubber answers in order, so rebuild the bedrock queue.
     answers.stubbers["bedrock"] = Stubber(answers.clients.bedrock)
     answers._logging(stage)
-    answers._models()
-    answers._access()
+    answers._models(list(stage.models.values()))
+    answers._access(list(stage.models.values()))
     answers._profile()
     answers.stub("bedrock").add_client_error(
         "list_model_customization_jobs", "AccessDeniedException", "not authorized", 403
@@ -502,25 +526,38 @@ def test_a_call_the_account_refuses_makes_its_check_unknown_and_the_rest_still_r
 # --- the command ----------------------------------------------------------------------------------------------------
 
 
-def write_cdk_json(tmp_path) -> str:
-    stages = {
-        "dev": {
+def command_stages() -> dict:
+    return {
+        "dev": {"account": ACCOUNT, "region": REGION, "models": {"claims": model_settings()}},
+        "pair": {
             "account": ACCOUNT,
             "region": REGION,
-            "distillation": {"teacher": PROFILE, "student": STUDENT, "trainingData": {"s3Uri": DATA_URI}},
-            "serving": {"mode": "provisioned", "modelUnits": 1},
-        }
+            "models": {
+                "summarizer": model_settings("s3://example-datasets/summaries/train.jsonl", 2),
+                "classifier": model_settings("s3://example-datasets/tickets/train.jsonl", 1),
+            },
+        },
     }
+
+
+def write_cdk_json(tmp_path) -> str:
     path = tmp_path / "cdk.json"
-    path.write_text(json.dumps({"context": {"stages": stages}}))
+    path.write_text(json.dumps({"context": {"stages": command_stages()}}))
     return str(path)
 
 
-def run_command(capsys, tmp_path, answers: Answers, *args: str) -> tuple[int, str, str]:
+def run_command(
+    capsys, tmp_path, answers: Answers, *args: str, stage_name: str = "dev", model: str | None = None
+) -> tuple[int, str, str]:
     path = write_cdk_json(tmp_path)
-    stage = load_stages(json.loads((tmp_path / "cdk.json").read_text())["context"]["stages"])["dev"]
-    with answers.active(stage), mock.patch.object(preflight, "PreflightClients", lambda region: answers.clients):
-        code = main(["preflight", "--stage", "dev", "--cdk-json", path, *args])
+    stage = load_stages(json.loads((tmp_path / "cdk.json").read_text())["context"]["stages"])[stage_name]
+    models = None if model is None else [stage.models[model]]
+    chosen = [] if model is None else ["--model", model]
+    with (
+        answers.active(stage, models),
+        mock.patch.object(preflight, "PreflightClients", lambda region: answers.clients),
+    ):
+        code = main(["preflight", "--stage", stage_name, *chosen, "--cdk-json", path, *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -531,7 +568,7 @@ def test_the_command_prints_each_check_with_its_fix_and_exits_1_when_something_b
     code, out, _ = run_command(capsys, tmp_path, answers)
     lines = out.splitlines()
     assert code == 1
-    assert lines[0] == f"preflight of stage dev (account {ACCOUNT}, {REGION})"
+    assert lines[0] == f"preflight of stage dev (account {ACCOUNT}, {REGION}), model claims"
     assert lines[1] == f"ok       credentials: account {ACCOUNT} (arn:aws:iam::{ACCOUNT}:user/ops)"
     assert lines[-3].startswith(
         f'blocks   Service Quota "{NO_COMMITMENT}" in us-east-1: 0, and the stage asks for 1; fix:'
@@ -555,7 +592,7 @@ def test_an_unknown_stage_is_a_usage_error(capsys, tmp_path):
     code = main(["preflight", "--stage", "qa", "--cdk-json", write_cdk_json(tmp_path)])
     assert (code, capsys.readouterr().err) == (
         2,
-        f'distill preflight: {tmp_path / "cdk.json"} has no stage "qa"; stages: dev\n',
+        f'distill preflight: {tmp_path / "cdk.json"} has no stage "qa"; stages: dev, pair\n',
     )
 
 
@@ -569,3 +606,122 @@ def test_the_command_module_imports_boto3_and_the_checks_only_when_it_runs():
         for alias in node.names
     }
     assert imported == {"__future__", "argparse", "json", "sys", "pathlib"}
+
+
+# --- a stage of several models -----------------------------------------------------------------------------------
+
+
+def stage_of(count: int, **stage):
+    """Stage ``fleet`` with ``count`` models, each trained from its own S3 dataset and served on demand."""
+    models = {
+        f"model-{index}": {
+            "distillation": {
+                "teacher": PROFILE,
+                "student": STUDENT,
+                "trainingData": {"s3Uri": f"s3://example-datasets/model-{index}/train.jsonl"},
+            },
+            "serving": {"mode": "onDemand"},
+        }
+        for index in range(1, count + 1)
+    }
+    return load_stages({"fleet": {"account": ACCOUNT, "region": REGION, **stage, "models": models}})["fleet"]
+
+
+def test_models_sharing_a_teacher_and_student_check_them_once_and_each_models_data():
+    found = findings(Answers(), stage_of(2))
+    assert [f.check for f in found if f.check.startswith(("teacher", "student", "access", "training data"))] == [
+        f"teacher {TEACHER} in us-east-1 (for model-1, model-2)",
+        f"student {STUDENT} in us-east-1 (for model-1, model-2)",
+        f"access to the teacher {TEACHER} (for model-1, model-2)",
+        f"access to the student {STUDENT} (for model-1, model-2)",
+        "training data s3://example-datasets/model-1/train.jsonl (for model-1)",
+        "training data s3://example-datasets/model-2/train.jsonl (for model-2)",
+    ]
+    assert exit_code(found) == 0
+
+
+def test_more_models_than_job_slots_start_in_turn_which_is_information_not_a_block():
+    found = findings(Answers(), stage_of(3))
+    slots = only(found, "job slots")
+    assert str(slots) == (
+        "ok       job slots (concurrentJobs 2): 3 models distil: the stacks start 2 jobs at once and the other 1 in "
+        "turn as jobs end (a job waits for a slot; the deploy does not fail on the quota)"
+    )
+    assert only(found, "customization jobs").finding == "0, leaving 2 of 2 slots for the stage's 2 at once"
+    assert exit_code(found) == 0
+
+
+def test_a_running_job_that_leaves_too_few_slots_for_the_first_wave_warns():
+    answers = Answers()
+    answers.running_pages = [1]
+    finding = only(findings(answers, stage_of(3)), "customization jobs")
+    assert (finding.status, finding.finding, finding.fix) == (
+        WARN,
+        "1, and the stage starts 2 at once: 3 would run, more than the 2 the account may run (concurrentJobs 2; "
+        "AWS's default of 2 is unconfirmed); Bedrock refuses the jobs beyond it",
+        "wait for a job to end or stop one (aws bedrock stop-model-customization-job), or set "
+        "context.stages.fleet.concurrentJobs to 1 while they run",
+    )
+
+
+def test_the_job_slots_follow_concurrent_jobs():
+    answers = Answers()
+    answers.running_pages = [1]
+    found = findings(answers, stage_of(3, concurrentJobs=4))
+    assert only(found, "job slots").finding == "3 models distil: all 3 jobs start at once"
+    assert only(found, "customization jobs").status == OK
+
+
+def test_the_model_units_of_several_throughputs_are_checked_together():
+    answers = Answers()
+    answers.quotas = {NO_COMMITMENT: 2.0, PER_MODEL: 3.0}
+    found = findings(answers, load_stages(command_stages())["pair"])
+    together = only(found, f'Service Quota "{NO_COMMITMENT}"')
+    assert (together.status, together.finding) == (
+        BLOCKS,
+        "2, and the stage asks for 3 together (summarizer 2, classifier 1)",
+    )
+    assert together.fix.startswith(
+        "open a case with AWS support before deploying: the stage's Provisioned Throughputs draw 3 model units from "
+        f'"{NO_COMMITMENT}" together (summarizer 2, classifier 1); AWS support must raise it to at least 3'
+    )
+    assert str(only(found, f'Service Quota "{PER_MODEL}"')) == (
+        f'ok       Service Quota "{PER_MODEL}" in us-east-1: 3, enough for 3 together (summarizer 2, classifier 1) '
+        "(other throughputs share it)"
+    )
+
+
+def test_model_checks_one_model_and_still_the_stages_model_units(capsys, tmp_path):
+    answers = Answers()
+    answers.quotas = {NO_COMMITMENT: 3.0, PER_MODEL: 3.0}
+    code, out, _ = run_command(capsys, tmp_path, answers, "--format", "json", stage_name="pair", model="classifier")
+    report = json.loads(out)
+    assert (code, report["models"]) == (0, ["classifier"])
+    checks = [check["check"] for check in report["checks"]]
+    assert "training data s3://example-datasets/tickets/train.jsonl (for classifier)" in checks
+    assert not [check for check in checks if "summarizer" in check and "training data" in check]
+    assert "job slots (concurrentJobs 2)" in checks
+    quota = next(check for check in report["checks"] if check["check"].startswith(f'Service Quota "{NO_COMMITMENT}"'))
+    assert quota["finding"] == "3, enough for 3 together (summarizer 2, classifier 1) (other throughputs share it)"
+
+
+def test_without_model_every_model_is_checked(capsys, tmp_path):
+    answers = Answers()
+    answers.quotas = {NO_COMMITMENT: 3.0, PER_MODEL: 3.0}
+    code, out, _ = run_command(capsys, tmp_path, answers, stage_name="pair")
+    assert code == 0
+    assert (
+        out.splitlines()[0] == f"preflight of stage pair (account {ACCOUNT}, {REGION}), models summarizer, classifier"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage_name", "model", "message"),
+    [
+        ("pair", "tickets", 'stage pair has no model "tickets"; its models: summarizer, classifier'),
+        ("dev", "summarizer", 'stage dev has no model "summarizer"; its models: claims'),
+    ],
+)
+def test_a_model_the_stage_lacks_exits_2_with_its_models(capsys, tmp_path, stage_name, model, message):
+    code = main(["preflight", "--stage", stage_name, "--model", model, "--cdk-json", write_cdk_json(tmp_path)])
+    assert (code, capsys.readouterr().err) == (2, f"distill preflight: {message}\n")

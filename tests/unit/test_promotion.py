@@ -91,11 +91,14 @@ def test_an_account_that_is_not_twelve_digits_is_refused():
 def test_a_region_where_the_pair_is_unavailable_is_refused():
     stage = copy.deepcopy(project_context()["stages"]["dev"])
     stage["region"] = "eu-west-1"
-    del stage["serving"]  # on-demand serving is not offered there either; this test is about the pair
-    (problem,) = problems({"dev": stage})
-    assert problem.startswith(
-        'context.stages.dev.distillation: teacher "amazon.nova-pro-v1:0" is not available for distillation in '
-        "eu-west-1; its Regions are: us-east-1"
+    for model in stage["models"].values():
+        del model["serving"]  # on-demand serving is not offered there either; this test is about the pair
+    assert [problem.split(" is not available")[0] for problem in problems({"dev": stage})] == [
+        f'context.stages.dev.models.{name}.distillation: teacher "amazon.nova-pro-v1:0"' for name in stage["models"]
+    ]
+    assert problems({"dev": stage})[0].endswith(
+        "in eu-west-1; its Regions are: us-east-1 (catalog read 2026-12-01; set allowUnlistedPair to true to use a "
+        "pair AWS added since)"
     )
 
 
@@ -141,11 +144,12 @@ def shared_problems(stages: dict) -> list[str]:
 def test_no_student_distillation_offers_today_can_be_shared():
     # The real catalog: the sharing table's only distillation student, Claude 3 Haiku, is past its end of life.
     assert problems(shared_stages()) == [
-        "context.stages.shared-prod.modelSource.modelArn is a custom model of amazon.nova-lite-v1:0:300k, which "
+        "context.stages.shared-prod.models.support-assistant.modelSource.modelArn is a custom model of "
+        "amazon.nova-lite-v1:0:300k, which "
         "Bedrock cannot share across accounts; models that can be shared: amazon.titan-embed-image-v1, "
         "amazon.titan-image-generator-v1, amazon.titan-text-express-v1, amazon.titan-text-lite-v1, "
-        "anthropic.claude-3-haiku-20240307-v1:0. Run the distillation in this stage instead (give it a distillation "
-        "section)"
+        "anthropic.claude-3-haiku-20240307-v1:0. Run the distillation in this stage instead (give "
+        "context.stages.shared-prod.models.support-assistant a distillation section)"
     ]
 
 
@@ -154,85 +158,119 @@ def test_copying_a_model_family_bedrock_cannot_share_is_refused():
         "dev": {
             "account": "111111111111",
             "region": "us-west-2",
-            "distillation": {
-                "teacher": "meta.llama3-1-70b-instruct-v1:0",
-                "student": "meta.llama3-1-8b-instruct-v1:0:128k",
-                "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
-                "shareWith": ["222222222222"],
+            "models": {
+                "claims": {
+                    "distillation": {
+                        "teacher": "meta.llama3-1-70b-instruct-v1:0",
+                        "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+                        "trainingData": {"s3Uri": "s3://datasets/train.jsonl"},
+                        "shareWith": ["222222222222"],
+                    }
+                }
             },
         },
         "prod": {
             "account": "222222222222",
             "region": "us-west-2",
-            "modelSource": {
-                "copyFromStage": "dev",
-                "modelArn": (
-                    "arn:aws:bedrock:us-west-2:111111111111:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/"
-                    "abcdefghij12"
-                ),
+            "models": {
+                "claims": {
+                    "modelSource": {
+                        "copyFromStage": "dev",
+                        "model": "claims",
+                        "modelArn": (
+                            "arn:aws:bedrock:us-west-2:111111111111:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/"
+                            "abcdefghij12"
+                        ),
+                    }
+                }
             },
         },
     }
     assert shared_problems(stages) == [
-        "context.stages.prod.modelSource.modelArn is a custom model of meta.llama3-1-8b-instruct-v1:0:128k, which "
-        "Bedrock cannot share across accounts; models that can be shared: amazon.titan-embed-image-v1, "
-        "amazon.titan-image-generator-v1, amazon.titan-text-express-v1, amazon.titan-text-lite-v1, "
-        "anthropic.claude-3-haiku-20240307-v1:0, amazon.nova-lite-v1:0. Run the distillation in this stage instead "
-        "(give it a distillation section)"
+        "context.stages.prod.models.claims.modelSource.modelArn is a custom model of "
+        "meta.llama3-1-8b-instruct-v1:0:128k, which Bedrock cannot share across accounts; models that can be shared: "
+        "amazon.titan-embed-image-v1, amazon.titan-image-generator-v1, amazon.titan-text-express-v1, "
+        "amazon.titan-text-lite-v1, anthropic.claude-3-haiku-20240307-v1:0, amazon.nova-lite-v1:0. Run the "
+        "distillation in this stage instead (give context.stages.prod.models.claims a distillation section)"
     ]
 
 
 def test_copying_needs_the_source_to_share_with_this_account():
     stages = shared_stages()
-    stages["shared-dev"]["distillation"]["shareWith"] = []
+    stages["shared-dev"]["models"]["support-assistant"]["distillation"]["shareWith"] = []
     assert shared_problems(stages) == [
-        'context.stages.shared-prod.modelSource: stage "shared-dev" does not share its model with this stage\'s '
-        "account 555555555555; add it to context.stages.shared-dev.distillation.shareWith"
+        'context.stages.shared-prod.models.support-assistant.modelSource: stage "shared-dev" does not share its model '
+        '"support-assistant" with this stage\'s account 555555555555; add it to '
+        "context.stages.shared-dev.models.support-assistant.distillation.shareWith"
     ]
 
 
 def test_copying_needs_a_model_of_the_source_stages_account():
     stages = shared_stages()
-    stages["shared-prod"]["modelSource"]["modelArn"] = SHARED_MODEL_ARN.replace("444444444444", "999999999999")
+    stages["shared-prod"]["models"]["support-assistant"]["modelSource"]["modelArn"] = SHARED_MODEL_ARN.replace(
+        "444444444444", "999999999999"
+    )
     assert shared_problems(stages) == [
-        "context.stages.shared-prod.modelSource.modelArn belongs to account 999999999999 in us-east-1; stage "
+        "context.stages.shared-prod.models.support-assistant.modelSource.modelArn belongs to account 999999999999 in "
+        "us-east-1; stage "
         '"shared-dev" is account 444444444444 in us-east-1'
     ]
 
 
 def test_copying_from_a_stage_that_does_not_distil():
     stages = shared_stages()
-    stages["shared-prod"]["modelSource"]["copyFromStage"] = "nowhere"
+    stages["shared-prod"]["models"]["support-assistant"]["modelSource"]["copyFromStage"] = "nowhere"
     assert shared_problems(stages) == [
-        'context.stages.shared-prod.modelSource.copyFromStage is "nowhere"; it must name a stage that runs a '
+        'context.stages.shared-prod.models.support-assistant.modelSource.copyFromStage is "nowhere"; it must name a '
+        "stage that runs a "
         "distillation: shared-dev"
     ]
 
 
-def test_a_stage_either_distils_or_copies():
+def test_copying_a_model_the_source_stage_does_not_distil():
     stages = shared_stages()
-    stages["shared-prod"]["distillation"] = copy.deepcopy(stages["shared-dev"]["distillation"])
+    stages["shared-prod"]["models"]["support-assistant"]["modelSource"]["model"] = "summarizer"
+    assert shared_problems(stages) == [
+        'context.stages.shared-prod.models.support-assistant.modelSource.model is "summarizer"; stage "shared-dev" '
+        "distils no model of that name; its distilled models: support-assistant"
+    ]
+
+
+def test_a_model_source_names_the_model_it_copies():
+    stages = shared_stages()
+    del stages["shared-prod"]["models"]["support-assistant"]["modelSource"]["model"]
+    assert shared_problems(stages) == [
+        "context.stages.shared-prod.models.support-assistant.modelSource.model is missing; it must be the name of the "
+        "copied model in that stage (its context.stages.<stage>.models)"
+    ]
+
+
+def test_a_model_either_distils_or_copies():
+    stages = shared_stages()
+    copied = stages["shared-prod"]["models"]["support-assistant"]
+    copied["distillation"] = copy.deepcopy(stages["shared-dev"]["models"]["support-assistant"]["distillation"])
     assert (
-        "context.stages.shared-prod has both distillation and modelSource; a stage either distils or copies a model"
-        in shared_problems(stages)
+        "context.stages.shared-prod.models.support-assistant has both distillation and modelSource; a model is either "
+        "distilled in the stage or copied from another" in shared_problems(stages)
     )
 
 
 def test_a_model_source_needs_a_custom_model_arn():
     stages = shared_stages()
-    stages["shared-prod"]["modelSource"]["modelArn"] = "amazon.nova-lite-v1:0:300k"
+    stages["shared-prod"]["models"]["support-assistant"]["modelSource"]["modelArn"] = "amazon.nova-lite-v1:0:300k"
     assert shared_problems(stages) == [
-        'context.stages.shared-prod.modelSource.modelArn is "amazon.nova-lite-v1:0:300k"; it must be a '
+        'context.stages.shared-prod.models.support-assistant.modelSource.modelArn is "amazon.nova-lite-v1:0:300k"; it '
+        "must be a "
         "custom model ARN like arn:aws:bedrock:us-west-2:111122223333:custom-model/<base model id>/<12-character id>"
     ]
 
 
 def test_share_with_takes_account_ids():
     stages = shared_stages()
-    stages["shared-dev"]["distillation"]["shareWith"] = ["prod"]
+    stages["shared-dev"]["models"]["support-assistant"]["distillation"]["shareWith"] = ["prod"]
     assert (
-        'context.stages.shared-dev.distillation.shareWith is ["prod"]; it must be a list of 12-digit account ids'
-        in (shared_problems(stages))
+        'context.stages.shared-dev.models.support-assistant.distillation.shareWith is ["prod"]; it must be a list of '
+        "12-digit account ids" in (shared_problems(stages))
     )
 
 

@@ -26,9 +26,10 @@ NEEDS_AWS = {
     "evaluate": "calls the stage's models through Bedrock (needs credentials)",
     "preflight": "reads the stage's account (needs credentials)",
 }
-# Options that make an otherwise offline command call AWS.
+# Options that make an otherwise offline command call AWS (None: whichever the command).
 NEEDS_AWS_OPTIONS = {
-    "--refresh-prices": "reads the AWS Price List API (needs credentials)",
+    (None, "--refresh-prices"): "reads the AWS Price List API (needs credentials)",
+    ("report", "--stage"): "reads the model's job from AWS and its metrics from S3 (needs credentials)",
 }
 
 
@@ -50,8 +51,8 @@ class Example:
         arguments = self.arguments
         if arguments[0] in NEEDS_AWS:
             return NEEDS_AWS[arguments[0]]
-        for option, reason in NEEDS_AWS_OPTIONS.items():
-            if option in arguments:
+        for (command, option), reason in NEEDS_AWS_OPTIONS.items():
+            if command in (None, arguments[0]) and option in arguments:
                 return reason
         if any(argument.startswith("s3://") for argument in arguments):
             return "reads an s3:// object (needs credentials)"
@@ -92,6 +93,10 @@ def test_only_what_calls_aws_is_skipped():
         "reads the AWS Price List API (needs credentials)"
     )
     assert Example("distill cost --stage dev --format json").needs_aws() is None
+    assert Example("distill report --stage dev --model support-assistant").needs_aws() == (
+        "reads the model's job from AWS and its metrics from S3 (needs credentials)"
+    )
+    assert Example("distill validate --stage dev --model support-assistant train.jsonl").needs_aws() is None
 
 
 @pytest.fixture

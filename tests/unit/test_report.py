@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from botocore.response import StreamingBody
@@ -152,3 +154,102 @@ def test_the_command_starts_without_importing_matplotlib():
         cwd=ROOT,
     )
     assert imported.stdout.strip() == "False"
+
+
+# --- --stage: the metrics of a model's current job -----------------------------------------------------------------
+
+JOB_ARN = (
+    "arn:aws:bedrock:us-west-2:123456789012:model-customization-job/meta.llama3-1-8b-instruct-v1:0:128k/k3x9q2w7e5r1"
+)
+OUTPUT_BUCKET = "fleet-distillation-foundatio-storagejoboutput-7g8h9i0j1k2l"
+METRICS_KEY = (
+    "distillation-output/model-customization-job-k3x9q2w7e5r1/training_artifacts/step_wise_training_metrics.csv"
+)
+LLAMA = {
+    "teacher": "meta.llama3-1-405b-instruct-v1:0",
+    "student": "meta.llama3-1-8b-instruct-v1:0:128k",
+    "trainingData": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+}
+
+
+def write_cdk_json(tmp_path) -> str:
+    stages = {
+        "fleet": {
+            "region": "us-west-2",
+            "models": {"support-assistant": {"distillation": LLAMA}, "summarizer": {"distillation": LLAMA}},
+        },
+        "logs": {"region": "us-west-2"},
+    }
+    path = tmp_path / "cdk.json"
+    path.write_text(json.dumps({"context": {"stages": stages}}))
+    return str(path)
+
+
+def stubbed_job(clients: Clients, ssm: Stubber, bedrock: Stubber, model: str) -> None:
+    """The model's job as its training stack publishes it (SSM) and Bedrock describes it."""
+    name = f"/bedrock-distillation/fleet/{model}/job-arn"
+    ssm.add_response("get_parameter", {"Parameter": {"Name": name, "Type": "String", "Value": JOB_ARN}}, {"Name": name})
+    bedrock.add_response(
+        "get_model_customization_job",
+        {
+            "jobArn": JOB_ARN,
+            "jobName": f"fleet-{model}-distill-2e9d4c1b7a30",
+            "outputModelName": f"fleet-{model}-2e9d4c1b7a30",
+            "roleArn": "arn:aws:iam::123456789012:role/fleet-distillation-service-role",
+            "status": "Completed",
+            "creationTime": datetime(2026, 11, 28, 6, 40, tzinfo=UTC),
+            "baseModelArn": "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-1-8b-instruct-v1:0:128k",
+            "trainingDataConfig": {"s3Uri": "s3://example-datasets/support/train.jsonl"},
+            "validationDataConfig": {"validators": []},
+            "outputDataConfig": {"s3Uri": f"s3://{OUTPUT_BUCKET}/distillation-output/"},
+        },
+        {"jobIdentifier": JOB_ARN},
+    )
+
+
+def test_stage_and_model_read_the_metrics_of_the_models_current_job(tmp_path, capsys, monkeypatch):
+    clients = Clients("us-west-2")
+    body = (METRICS / "training_loss_only.csv").read_bytes()
+    with Stubber(clients.ssm) as ssm, Stubber(clients.bedrock) as bedrock, Stubber(clients.s3) as s3:
+        stubbed_job(clients, ssm, bedrock, "summarizer")
+        s3.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(body), len(body))},
+            {"Bucket": OUTPUT_BUCKET, "Key": METRICS_KEY},
+        )
+        monkeypatch.setattr(status, "Clients", lambda region: clients)
+        arguments = ["--stage", "fleet", "--model", "summarizer", "--cdk-json", write_cdk_json(tmp_path)]
+        assert main(["report", *arguments, "-o", str(tmp_path / "loss.png")]) == 0
+        for stub in (ssm, bedrock, s3):
+            stub.assert_no_pending_responses()
+    uri = f"s3://{OUTPUT_BUCKET}/{METRICS_KEY}"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"job fleet-summarizer-distill-2e9d4c1b7a30 (Completed): {uri}"
+    assert f"training metrics: {uri}" in out
+    assert png_size(tmp_path / "loss.png") == (DEFAULT_WIDTH_PX, DEFAULT_HEIGHT_PX)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "give the metrics (a file, an S3 URI or -) or --stage NAME [--model NAME], one of them"),
+        (
+            [TRAINING, "--stage", "fleet"],
+            "give the metrics (a file, an S3 URI or -) or --stage NAME [--model NAME], one of them",
+        ),
+        ([TRAINING, "--model", "summarizer"], "--model names a model of a stage; give --stage with it"),
+        (["--stage", "fleet"], "stage fleet has 2 models; name one with --model: support-assistant, summarizer"),
+        (
+            ["--stage", "fleet", "--model", "tickets"],
+            'stage fleet has no model "tickets"; its models: support-assistant, summarizer',
+        ),
+        (
+            ["--stage", "logs"],
+            "stage logs has no models (context.stages.logs.models): it deploys its foundation only, so it has no job "
+            "or served model",
+        ),
+    ],
+)
+def test_the_metrics_are_named_once_and_a_model_the_stage_lacks_exits_2(tmp_path, capsys, arguments, message):
+    assert main(["report", *arguments, "--cdk-json", write_cdk_json(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"distill report: {message}\n"

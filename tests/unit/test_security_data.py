@@ -20,9 +20,14 @@ SETTINGS: dict[str, dict[str, Any]] = {**project_context()["stages"], **TEST_STA
 STAGES = list(SETTINGS)
 
 
+def models(settings: dict) -> list[dict]:
+    return list(settings.get("models", {}).values())
+
+
 def trains_from_own_logs(settings: dict) -> bool:
-    data = settings.get("distillation", {}).get("trainingData", {})
-    return "invocationLogs" in data and "s3Uri" not in data["invocationLogs"]
+    """Whether a model of the stage trains from the stage's own invocation logs."""
+    sources = [model.get("distillation", {}).get("trainingData", {}) for model in models(settings)]
+    return any("invocationLogs" in data and "s3Uri" not in data["invocationLogs"] for data in sources)
 
 
 def logs_the_account(settings: dict) -> bool:
@@ -33,9 +38,15 @@ def destroys(settings: dict) -> bool:
     return settings.get("removalPolicy") == "destroy"
 
 
+def distils(settings: dict) -> bool:
+    return any("distillation" in model for model in models(settings))
+
+
 def retains_models(settings: dict) -> bool:
-    kept = "distillation" in settings and settings["distillation"].get("retainModel", True)
-    return kept or settings.get("serving", {}).get("commitment", "none") != "none"
+    """Whether a custom model of the stage outlives its stacks: kept by retainModel, or served by a commitment."""
+    kept = any("distillation" in model and model["distillation"].get("retainModel", True) for model in models(settings))
+    committed = any(model.get("serving", {}).get("commitment", "none") != "none" for model in models(settings))
+    return kept or committed
 
 
 def foundation(templates, stage: str) -> Template:
@@ -71,7 +82,7 @@ def test_the_stages_cover_both_kinds_of_training_data_and_both_removal_policies(
     assert any(logs_the_account(s) and not trains_from_own_logs(s) for s in SETTINGS.values())
     assert any(destroys(s) and logs_the_account(s) for s in SETTINGS.values())
     assert any(destroys(s) and retains_models(s) for s in SETTINGS.values())
-    assert any(destroys(s) and "distillation" in s and not retains_models(s) for s in SETTINGS.values())
+    assert any(destroys(s) and distils(s) and not retains_models(s) for s in SETTINGS.values())
 
 
 @pytest.mark.parametrize("stage", STAGES)

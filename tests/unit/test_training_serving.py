@@ -145,22 +145,30 @@ def arn_teachers() -> dict[str, dict[str, Template]]:
     stages = {
         "fm-arn": {
             "region": "us-east-1",
-            "distillation": {
-                "teacher": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
-                "student": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k",
-                "trainingData": data,
+            "models": {
+                "support-assistant": {
+                    "distillation": {
+                        "teacher": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+                        "student": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k",
+                        "trainingData": data,
+                    },
+                    "serving": {"mode": "none"},
+                }
             },
-            "serving": {"mode": "none"},
         },
         "profile-arn": {
             "account": "111111111111",
             "region": "us-east-1",
-            "distillation": {
-                "teacher": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
-                "student": "amazon.nova-lite-v1:0:300k",
-                "trainingData": data,
+            "models": {
+                "support-assistant": {
+                    "distillation": {
+                        "teacher": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
+                        "student": "amazon.nova-lite-v1:0:300k",
+                        "trainingData": data,
+                    },
+                    "serving": {"mode": "none"},
+                }
             },
-            "serving": {"mode": "none"},
         },
     }
     app = App(context={**project_context(), "stages": stages}, analytics_reporting=False)
