@@ -36,8 +36,11 @@ MAX_MODEL_PREFIX = 40
 
 
 def model_stack_name(stage: str, model: str, part: str) -> str:
-    """A stack of one model of the stage: ``part`` is training or serving (``cdk deploy 'dev/<model>-*'``)."""
-    return f"{model_prefix(stage, model)}-{part}"
+    """A stack of one model of the stage, ``<stage>-distillation-<model>-<part>`` (``part`` is training or
+    serving), deployed alone with ``cdk deploy '<stage>/<model>-*'`` (the stack's id in the stage is
+    ``<model>-<part>``). Every stack name of the app holds ``-distillation-``: the scoped bootstrap policy
+    (docs/cdk-execution-policy.json) lets CloudFormation create only resources whose generated names do."""
+    return f"{stage}-distillation-{model}-{part}"
 
 
 def model_stack_names(stage: str, model: str) -> tuple[str, str]:

@@ -26,8 +26,8 @@ COMMITMENTS = {"none": Commitment.NONE, "OneMonth": Commitment.ONE_MONTH, "SixMo
 
 def smoke_test_role_name(stage_name: str, model: str) -> str:
     """The role in the stage's account that the pipeline's post-deploy check of a model assumes (output
-    SmokeTestRoleArn of the model's serving stack)."""
-    return f"{model_prefix(stage_name, model)}-smoke-test"
+    SmokeTestRoleArn of the model's serving stack): at most 64 characters, as the model prefix is at most 40."""
+    return f"{stage_name}-distillation-{model}-smoke-test"
 
 
 def smoke_test_caller_role_name(stage_name: str) -> str:

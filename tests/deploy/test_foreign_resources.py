@@ -70,7 +70,7 @@ def test_serving_refuses_a_throughput_still_being_created_that_has_the_name_it_g
 
     results = stage.deploy(parts=("serving",))
 
-    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     reason = stage.stack("serving").status_reason
     assert (
         f"The Provisioned Throughput {theirs.arn} has the name {name} that this stage derives for its own, but "
@@ -95,7 +95,7 @@ def test_serving_refuses_a_throughput_in_service_that_has_the_name_it_gives_its_
 
     results = stage.deploy()
 
-    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert f"{theirs.arn} has the name {name}" in stage.stack("serving").status_reason
     assert not [d for d in world.denials if theirs.arn in d]
     # Theirs still serves their model, as they tagged it, and the stage bought none of its own.
@@ -131,7 +131,7 @@ def test_training_refuses_a_running_job_that_has_the_name_it_gives_its_own(world
 
     results = stage.deploy(parts=("training",))
 
-    assert results["dev-support-assistant-training"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-training"] == "ROLLBACK_COMPLETE"
     reason = stage.stack("training").status_reason
     assert (
         f"The distillation job {theirs.arn} has the name {name} that this stage derives for its own, but "

@@ -64,12 +64,13 @@ def test_a_new_throughput_whose_answer_is_lost_in_a_failed_update_is_deleted_by_
 
     def unreachable(call) -> bool:
         # Bedrock made the new throughput, then stays out of reach for as long as the forward update runs.
-        forward = world.engine.stacks["dev-support-assistant-serving"].status == "UPDATE_IN_PROGRESS"
+        forward = world.engine.stacks["dev-distillation-support-assistant-serving"].status == "UPDATE_IN_PROGRESS"
         return forward and len(world.bedrock.throughputs) > 1
 
     world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
     assert (
-        stage.deploy(served(serving={"modelUnits": 2}))["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+        stage.deploy(served(serving={"modelUnits": 2}))["dev-distillation-support-assistant-serving"]
+        == "UPDATE_ROLLBACK_COMPLETE"
     )
     world.faults.clear()
     world.advance(HOUR)
@@ -96,7 +97,7 @@ def test_a_new_job_left_by_an_update_whose_answer_was_lost_is_stopped_by_the_rol
 
     def unreachable(call) -> bool:
         # Bedrock accepted the new job, then stays out of reach for as long as the forward update runs.
-        forward = world.engine.stacks["dev-support-assistant-training"].status == "UPDATE_IN_PROGRESS"
+        forward = world.engine.stacks["dev-distillation-support-assistant-training"].status == "UPDATE_IN_PROGRESS"
         return forward and len(jobs(world)) > before
 
     world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
@@ -114,7 +115,7 @@ def test_a_serving_rollback_onto_a_model_tagged_for_deletion_keeps_it(world):
     deployed(stage)
     fail_after_the_move(world, stage, with_dataset(unretained, OTHER_DATASET))
     results = stage.deploy(with_dataset(unretained, OTHER_DATASET))
-    assert results["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     world.advance(HOUR)
     stage.assert_invariants()
 
@@ -123,7 +124,7 @@ def test_a_model_adopted_again_is_no_longer_deleted_once_unserved(world):
     stage = StageDeployment(world, "dev", served(distillation={"retainModel": False}))
     deployed(stage)
     [job] = jobs(world)
-    assert stage.destroy(("training",)) == {"dev-support-assistant-training": "DELETE_COMPLETE"}
+    assert stage.destroy(("training",)) == {"dev-distillation-support-assistant-training": "DELETE_COMPLETE"}
     deployed(stage, served(distillation={"retainModel": True}), parts=("foundation", "training"))
     assert stage.resource("training", "Custom::BedrockDistillationJob").physical_id == job.arn
     assert set(stage.destroy(("serving",)).values()) == {"DELETE_COMPLETE"}
@@ -137,7 +138,7 @@ def test_a_copy_left_by_a_rolled_back_move_is_deleted(world):
     newer = copied_stage(world, NEWER_SOURCE)
     newer.config.update(production=False, removalPolicy="destroy")
     fail_after_the_move(world, newer)
-    assert newer.deploy()["shared-prod-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert newer.deploy()["shared-prod-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     world.advance(2 * HOUR)
     deployed(stage)
     world.advance(2 * HOUR)
@@ -161,10 +162,10 @@ def test_a_committed_throughput_that_fails_is_kept_and_explained(world):
     world.bedrock.timing.next_throughput_outcomes.append("Failed")
     stage = StageDeployment(world, "dev", served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True}))
     results = stage.deploy()
-    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert "commitment" in stage.stack("serving").status_reason
     again = stage.deploy()
-    assert again["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert again["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert "can be neither deleted nor bought anew" in stage.stack("serving").status_reason
     stage.assert_invariants()
 
@@ -178,7 +179,7 @@ def test_an_update_back_to_settings_whose_job_was_stopped_is_refused_and_keeps_t
     world.advance(5 * MINUTE)
     results = stage.deploy(first_config, parts=("foundation", "training"))
     world.advance(5 * MINUTE)
-    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
     assert "raise distillation.revision" in stage.stack("training").status_reason
     assert [j.status for j in jobs(world)] == ["Stopped", "InProgress"]
     stage.assert_invariants()
@@ -275,7 +276,7 @@ def test_a_copy_adopted_again_while_still_served_owns_its_model_again(world):
     newer.config.update(production=False, removalPolicy="destroy")
     world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
     fail_after_the_move(world, newer)
-    assert newer.deploy()["shared-prod-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert newer.deploy()["shared-prod-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     [copied] = [c for c in world.bedrock.copies.values() if c.source_model_arn == NEWER_SOURCE]
     marked = world.bedrock.tags.get(copied.target_model_arn, {})
     assert "bedrock-distillation:delete-when-unserved" in marked, "the rollback's cleanup no longer marks the copy"
@@ -297,7 +298,7 @@ def rolled_back_slow_move(world, config):
     world.advance(4 * HOUR)
     world.bedrock.timing.throughput_update_seconds = 40 * MINUTE
     fail_after_the_move(world, stage)
-    assert stage.deploy(parts=("serving",))["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stage.deploy(parts=("serving",))["dev-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     [throughput] = world.bedrock.throughputs.values()
     assert throughput.desired_model_arn == first.model_arn, "the rollback left the throughput on the newer model"
     return stage, first
@@ -309,7 +310,7 @@ def test_a_committed_throughput_adopted_while_it_moves_off_the_model_is_moved_ba
     serving that model while it is moving off it: the move back is made once the throughput is ready."""
     config = served(serving={"commitment": "OneMonth", "acknowledgeCommitment": True})
     stage, first = rolled_back_slow_move(world, config)
-    assert stage.destroy(("serving",)) == {"dev-support-assistant-serving": "DELETE_COMPLETE"}
+    assert stage.destroy(("serving",)) == {"dev-distillation-support-assistant-serving": "DELETE_COMPLETE"}
     deployed(stage, config, parts=("foundation", "training"))
     deployed(stage, parts=("serving",))
     assert served_model(stage) == first.model_arn
@@ -335,7 +336,7 @@ def test_destroying_training_after_its_job_was_deleted_forgets_the_published_arn
     parameter = next(key for key in world.ssm.parameters if key[1].endswith("/job-arn"))
     # Gone from Bedrock (deleted by support, or aged out of its listing).
     del world.bedrock.jobs[next(k for k, j in world.bedrock.jobs.items() if j is job)]
-    assert stage.destroy(("training",)) == {"dev-support-assistant-training": "DELETE_COMPLETE"}
+    assert stage.destroy(("training",)) == {"dev-distillation-support-assistant-training": "DELETE_COMPLETE"}
     assert parameter not in world.ssm.parameters
 
 
@@ -358,7 +359,7 @@ def test_a_rollback_does_not_run_the_smoke_test_whose_failure_would_stop_it(worl
     deployed(stage)
     deployed(stage, with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
     world.advance(4 * HOUR)
-    serving = "dev-support-assistant-serving"
+    serving = "dev-distillation-support-assistant-serving"
 
     def rolling_back(_call) -> bool:
         return world.engine.stacks[serving].status == "UPDATE_ROLLBACK_IN_PROGRESS"
@@ -377,7 +378,7 @@ def test_a_training_deploy_while_serving_is_stuck_in_a_failed_rollback_keeps_the
     deleted once unserved. A training deploy meanwhile must not release it: `continue-update-rollback` moves the
     throughput back to it."""
     unretained = served(distillation={"retainModel": False})
-    expectations = Expectations(failed_stacks=frozenset({"dev-support-assistant-serving"}))
+    expectations = Expectations(failed_stacks=frozenset({"dev-distillation-support-assistant-serving"}))
     stage = StageDeployment(world, "dev", unretained, expectations)
     deployed(stage)
     [first] = jobs(world)
@@ -385,7 +386,7 @@ def test_a_training_deploy_while_serving_is_stuck_in_a_failed_rollback_keeps_the
     world.advance(4 * HOUR)
     world.bedrock.timing.throughput_update_seconds = 70 * MINUTE
     fail_after_the_move(world, stage)
-    assert stage.deploy(parts=("serving",))["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_FAILED"
+    assert stage.deploy(parts=("serving",))["dev-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_FAILED"
     world.advance(30 * MINUTE)
     lines = Path("datasets/sample-sec-filings.jsonl").read_text().splitlines()[:150]
     third = tmp_path / "third.jsonl"

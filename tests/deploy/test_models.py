@@ -101,6 +101,6 @@ def test_without_the_turns_the_third_job_would_be_refused(world):
     stage = StageDeployment(world, "fleet", config)
     results = stage.deploy()
     (refused,) = [name for name, status in results.items() if status == "ROLLBACK_COMPLETE"]
-    model = refused.removeprefix("fleet-").removesuffix("-training")
+    model = refused.removeprefix("fleet-distillation-").removesuffix("-training")
     assert "model customization jobs in progress" in stage.stack("training", model).status_reason
     assert len(jobs(world)) == 2

@@ -35,9 +35,11 @@ def test_a_serving_rollback_after_the_throughput_moved_keeps_the_model_it_moves_
     deployed(stage)
     [first] = jobs(world)
     smoke_test = stage.resource("serving", "Custom::BedrockServingSmokeTest").logical_id
-    world.engine.fail_next("dev-support-assistant-serving", smoke_test, "Update")
+    world.engine.fail_next("dev-distillation-support-assistant-serving", smoke_test, "Update")
     results = stage.deploy(with_dataset(unretained, OTHER_DATASET))
-    assert results["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack("serving").status_reason
+    assert results["dev-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack(
+        "serving"
+    ).status_reason
     assert first.model_arn in world.bedrock.models
     assert DELETE_WHEN_UNSERVED in world.bedrock.tags[first.model_arn]
     world.advance(HOUR)
@@ -108,13 +110,15 @@ def test_a_copy_a_failed_update_started_and_lost_is_deleted_by_the_rollback(worl
     world.faults.add("bedrock", "CreateModelCopyJob", "lose-response", times=4)
 
     def unreachable(call) -> bool:
-        forward = world.engine.stacks["shared-prod-support-assistant-serving"].status == "UPDATE_IN_PROGRESS"
+        forward = (
+            world.engine.stacks["shared-prod-distillation-support-assistant-serving"].status == "UPDATE_IN_PROGRESS"
+        )
         return forward and any(c.source_model_arn == NEWER_SOURCE for c in world.bedrock.copies.values())
 
     world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
     newer = destroyable_copied_stage(world, NEWER_SOURCE)
     results = newer.deploy()
-    assert results["shared-prod-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE", results
+    assert results["shared-prod-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE", results
     world.faults.clear()
     [stray] = [c for c in world.bedrock.copies.values() if c.source_model_arn == NEWER_SOURCE]
     assert stray.target_model_arn not in world.bedrock.models

@@ -156,8 +156,8 @@ def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serve
     world.bedrock.timing.job_seconds = 14 * HOUR
     stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
-    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
-    assert results["dev-support-assistant-training"] == "CREATE_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-training"] == "CREATE_COMPLETE"
     stage.assert_invariants()
     world.advance(3 * HOUR)
     deployed(stage)
@@ -168,7 +168,7 @@ def test_a_job_longer_than_twelve_hours_fails_serving_alone_and_a_redeploy_serve
 def test_destroying_the_training_stack_stops_its_running_job(world):
     stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
-    assert stage.destroy(("training",)) == {"dev-support-assistant-training": "DELETE_COMPLETE"}
+    assert stage.destroy(("training",)) == {"dev-distillation-support-assistant-training": "DELETE_COMPLETE"}
     world.advance(5 * MINUTE)
     assert [j.status for j in jobs(world)] == ["Stopped"]
     stage.assert_invariants()
@@ -188,7 +188,7 @@ def test_a_throughput_that_fails_fails_the_deploy_with_bedrocks_reason_and_is_de
     world.bedrock.timing.throughput_outcome = "Failed"
     stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
-    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert "Insufficient capacity" in stage.stack("serving").status_reason
     assert world.bedrock.throughputs == {}
     stage.assert_invariants()
@@ -206,8 +206,8 @@ def test_bedrock_throttling_every_call_once_changes_nothing(world):
         name: "DELETE_COMPLETE"
         for name in (
             "dev-distillation-dashboard",
-            "dev-support-assistant-serving",
-            "dev-support-assistant-training",
+            "dev-distillation-support-assistant-serving",
+            "dev-distillation-support-assistant-training",
             "dev-distillation-foundation",
         )
     }
@@ -219,9 +219,11 @@ def test_destroying_serving_while_its_throughput_is_being_created_leaves_none(wo
     stage = StageDeployment(world, "dev", served())
     deployed(stage, parts=("foundation", "training"))
     world.advance(4 * HOUR)  # the job has completed
-    world.engine.destroy_during_operation("dev-support-assistant-serving", at=world.clock.now + 10 * MINUTE)
+    world.engine.destroy_during_operation(
+        "dev-distillation-support-assistant-serving", at=world.clock.now + 10 * MINUTE
+    )
     results = stage.deploy(parts=("serving",))
-    assert results["dev-support-assistant-serving"].endswith("DELETE_COMPLETE"), results
+    assert results["dev-distillation-support-assistant-serving"].endswith("DELETE_COMPLETE"), results
     stage.assert_invariants()
 
 
@@ -233,7 +235,7 @@ def test_case_1_a_rollback_after_bedrock_refuses_the_new_job_starts_no_job(world
         "bedrock", "CreateModelCustomizationJob", FakeError("ValidationException", "The training data is invalid")
     )
     results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
-    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
     [job] = jobs(world)
     assert job.status == "InProgress"
     stage.assert_invariants()
@@ -244,7 +246,7 @@ def test_case_1_a_rollback_when_the_job_quota_is_full_keeps_the_running_job(worl
     deployed(stage, parts=("foundation", "training"))
     another_teams_job(world)
     results = stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
-    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack(
+    assert results["dev-distillation-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE", stage.stack(
         "training"
     ).status_reason
     [job] = jobs(world)
@@ -269,12 +271,12 @@ def test_case_1_a_rollback_after_the_new_job_started_stops_it_and_keeps_the_firs
     [foundation, training, *_] = stage.stacks()
     assert world.deploy([foundation, with_a_resource_after_the_job(training)]) == {
         "dev-distillation-foundation": "CREATE_COMPLETE",
-        "dev-support-assistant-training": "CREATE_COMPLETE",
+        "dev-distillation-support-assistant-training": "CREATE_COMPLETE",
     }
-    world.engine.fail_next("dev-support-assistant-training", "TeamRecordOfTheJob", "Update")
+    world.engine.fail_next("dev-distillation-support-assistant-training", "TeamRecordOfTheJob", "Update")
     [_, changed, *_] = stage.stacks(with_dataset(stage.config, OTHER_DATASET))
     results = world.deploy([with_a_resource_after_the_job(changed)])
-    assert results["dev-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-training"] == "UPDATE_ROLLBACK_COMPLETE"
     world.advance(5 * MINUTE)
     first, second = jobs(world)
     assert (first.status, second.status) == ("InProgress", "Stopped")
@@ -326,7 +328,7 @@ def test_case_4_a_throughput_that_takes_seventy_minutes_is_served(world):
 def test_case_5_serving_follows_the_job_the_training_stack_owns_after_it_is_redeployed(world):
     stage = StageDeployment(world, "dev", served())
     deployed(stage)
-    assert stage.destroy(("training",)) == {"dev-support-assistant-training": "DELETE_COMPLETE"}
+    assert stage.destroy(("training",)) == {"dev-distillation-support-assistant-training": "DELETE_COMPLETE"}
     deployed(stage)
     owned = stage.resource("training", "Custom::BedrockDistillationJob").physical_id
     assert served_model(stage) == world.bedrock.jobs[owned].model_arn
@@ -409,12 +411,12 @@ def test_a_failed_job_fails_serving_with_bedrocks_reason_and_a_new_revision_trai
     world.bedrock.timing.next_job_outcomes.append("Failed")
     stage = StageDeployment(world, "dev", served())
     results = stage.deploy()
-    assert results["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert world.bedrock.timing.job_failure_message in stage.stack("serving").status_reason
     assert "raise distillation.revision" in stage.stack("serving").status_reason
     stage.assert_invariants()
     # The same settings name the same, failed job: deploying again reports it again and starts nothing.
-    assert stage.deploy()["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert stage.deploy()["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     assert len(jobs(world)) == 1
     revised = served()
     revised["models"][MODEL]["distillation"]["revision"] = 2
@@ -430,7 +432,7 @@ def test_a_redeployed_training_stack_refuses_a_job_of_its_name_that_was_stopped(
     stage.destroy(("training",))
     world.advance(5 * MINUTE)
     results = stage.deploy(parts=("foundation", "training"))
-    assert results["dev-support-assistant-training"] == "ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-training"] == "ROLLBACK_COMPLETE"
     assert "ended Stopped" in stage.stack("training").status_reason
     assert "raise distillation.revision" in stage.stack("training").status_reason
     assert [j.status for j in jobs(world)] == ["Stopped"]
@@ -471,7 +473,7 @@ def test_more_model_units_buy_a_new_throughput_and_delete_the_old_once_it_serves
 def test_destroying_the_serving_stack_keeps_the_model_and_a_redeploy_serves_it_again(world):
     stage = StageDeployment(world, "dev", served())
     deployed(stage)
-    assert stage.destroy(("serving",)) == {"dev-support-assistant-serving": "DELETE_COMPLETE"}
+    assert stage.destroy(("serving",)) == {"dev-distillation-support-assistant-serving": "DELETE_COMPLETE"}
     assert world.bedrock.throughputs == {}
     [job] = jobs(world)
     assert job.model_arn in world.bedrock.models
@@ -526,9 +528,9 @@ def test_case_2_a_rollback_of_a_new_source_model_makes_no_second_copy(world):
         for lid, r in new_serving.template["Resources"].items()
         if r["Type"] == "AWS::CloudFormation::WaitCondition" and lid not in old_waits and "Ready" in lid
     )
-    world.engine.fail_next("shared-prod-support-assistant-serving", new_wait, "Create")
+    world.engine.fail_next("shared-prod-distillation-support-assistant-serving", new_wait, "Create")
     results = newer.deploy()
-    assert results["shared-prod-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["shared-prod-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     copies_of = [c.source_model_arn for c in world.bedrock.copies.values()]
     assert sorted(copies_of) == sorted([SOURCE, NEWER_SOURCE])
     [throughput] = world.bedrock.throughputs.values()
@@ -557,7 +559,7 @@ def test_a_model_left_by_a_rolled_back_move_is_deleted_when_its_job_is_replaced(
     deployed(stage)
     fail_after_the_move(world, stage, unretained)
     results = stage.deploy(unretained)
-    assert results["dev-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert results["dev-distillation-support-assistant-serving"] == "UPDATE_ROLLBACK_COMPLETE"
     left = jobs(world)[-1].model_arn
     deployed(stage, served())
     assert left not in world.bedrock.models

@@ -44,15 +44,15 @@ def test_a_stack_deleted_while_a_create_waits_to_move_the_throughput_it_adopted_
     world.faults.add("bedrock", "CreateProvisionedModelThroughput", "lose-response", times=4)
 
     def unreachable(_call) -> bool:
-        serving = world.engine.stacks.get("dev-support-assistant-serving")
+        serving = world.engine.stacks.get("dev-distillation-support-assistant-serving")
         return serving is not None and serving.status == "CREATE_IN_PROGRESS" and bool(world.bedrock.throughputs)
 
     world.faults.add("bedrock", "*", "unreachable", times=None, when=unreachable)
-    assert stage.deploy(parts=("serving",))["dev-support-assistant-serving"] == "ROLLBACK_COMPLETE"
+    assert stage.deploy(parts=("serving",))["dev-distillation-support-assistant-serving"] == "ROLLBACK_COMPLETE"
     world.faults.clear()
     stage.deploy(with_dataset(stage.config, OTHER_DATASET), parts=("foundation", "training"))
     world.advance(4 * HOUR)
-    world.engine.destroy_during_operation("dev-support-assistant-serving", world.clock.now + 10 * MINUTE)
+    world.engine.destroy_during_operation("dev-distillation-support-assistant-serving", world.clock.now + 10 * MINUTE)
     stage.deploy(parts=("serving",))
     assert not [t for t in world.bedrock.throughputs.values() if t.status != "Deleted"], world.bedrock.throughputs
     stage.assert_invariants()

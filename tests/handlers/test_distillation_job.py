@@ -200,7 +200,7 @@ def stack_is(handler, status: str) -> None:
         {
             "Stacks": [
                 {
-                    "StackName": "sandbox-support-assistant-training",
+                    "StackName": "sandbox-distillation-support-assistant-training",
                     "StackId": STACK_ID,
                     "CreationTime": "2026-11-28T06:39:41Z",
                     "StackStatus": status,
@@ -778,7 +778,9 @@ def expect_release(handler, models: list | None = None, status: str = "UPDATE_CO
     listed by the release that ends every Delete (none unless given)."""
     stack_is(handler, status)
     if not status.endswith("ROLLBACK_IN_PROGRESS"):
-        other_stage_stack(handler.cloudformation_stub, "sandbox-support-assistant-serving", "UPDATE_COMPLETE")
+        other_stage_stack(
+            handler.cloudformation_stub, "sandbox-distillation-support-assistant-serving", "UPDATE_COMPLETE"
+        )
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -1058,7 +1060,7 @@ def test_a_release_that_bedrock_refuses_is_logged_and_the_delete_succeeds(handle
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_unpublish(handler)
     stack_is(handler, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(handler.cloudformation_stub, "sandbox-support-assistant-serving", "UPDATE_COMPLETE")
+    other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-support-assistant-serving", "UPDATE_COMPLETE")
     handler.stub.add_client_error(
         "list_custom_models",
         "AccessDeniedException",
@@ -1080,7 +1082,7 @@ def test_a_release_whose_answer_is_lost_is_logged_and_the_delete_succeeds(handle
     handler.stub.add_response("stop_model_customization_job", {}, {"jobIdentifier": JOB_ARN})
     expect_unpublish(handler)
     stack_is(handler, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(handler.cloudformation_stub, "sandbox-support-assistant-serving", "UPDATE_COMPLETE")
+    other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-support-assistant-serving", "UPDATE_COMPLETE")
     models_endpoint = "https://bedrock.us-west-2.amazonaws.com/custom-models"
     lost = lose_answers(
         monkeypatch, handler.bedrock, "list_custom_models", ReadTimeoutError(endpoint_url=models_endpoint)

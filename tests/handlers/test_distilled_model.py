@@ -83,7 +83,9 @@ def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN
     given)."""
     stack_is(handler, status)
     if not status.endswith("ROLLBACK_IN_PROGRESS"):
-        other_stage_stack(handler.cloudformation_stub, "sandbox-support-assistant-training", "UPDATE_COMPLETE")
+        other_stage_stack(
+            handler.cloudformation_stub, "sandbox-distillation-support-assistant-training", "UPDATE_COMPLETE"
+        )
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -234,7 +236,7 @@ def test_a_release_bedrock_refuses_leaves_the_lookups_answer_as_it_is(handler, l
     bedrock_knows_the_job(handler, "Completed", outputModelArn=MODEL_ARN)
     bedrock_knows_the_model(handler)
     stack_is(handler, "UPDATE_IN_PROGRESS")
-    other_stage_stack(handler.cloudformation_stub, "sandbox-support-assistant-training", "UPDATE_COMPLETE")
+    other_stage_stack(handler.cloudformation_stub, "sandbox-distillation-support-assistant-training", "UPDATE_COMPLETE")
     handler.stub.add_client_error(
         "list_custom_models", "ThrottlingException", "Rate exceeded", 400, {"nameContains": PREFIX}
     )

@@ -24,13 +24,13 @@ JOB_ARN = (
 )
 MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/m4o8d2e6l0a3"
 STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
 WAIT_CONDITION = "ModelWait3aa7f4218eeeWaitConditionD09B6687"
 WAIT_HANDLE_URL = (
     "https://cloudformation-waitcondition-us-west-2.s3-us-west-2.amazonaws.com/arn%3Aaws%3Acloudformation%3Aus-west-2"
-    "%3A123456789012%3Astack/sandbox-support-assistant-serving/c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25/ModelWait3aa7f4218eeeWai"
+    "%3A123456789012%3Astack/sandbox-distillation-support-assistant-serving/c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25/ModelWait3aa7f4218eeeWai"
     "tHandle41276EF3?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261128T064003Z&X-Amz-SignedHeaders=host"
     "&X-Amz-Expires=86399&X-Amz-Credential=AKIAEXAMPLE%2F20261128%2Fus-west-2%2Fs3%2Faws4_request"
     "&X-Amz-Signature=0a1b2c3d"
@@ -180,7 +180,7 @@ def test_a_condition_not_created_yet_counts_as_waiting(watcher, signals):
     watcher.cloudformation_stub.add_client_error(
         "describe_stack_resource",
         "ValidationError",
-        f"Resource {WAIT_CONDITION} does not exist for stack sandbox-support-assistant-serving",
+        f"Resource {WAIT_CONDITION} does not exist for stack sandbox-distillation-support-assistant-serving",
         400,
         {"StackName": STACK_ID, "LogicalResourceId": WAIT_CONDITION},
     )

@@ -109,7 +109,7 @@ def expect_release(handler, models: list | None = None, status: str = "UPDATE_IN
     given)."""
     stack_is(handler, status)
     if not status.endswith("ROLLBACK_IN_PROGRESS"):
-        other_stage_stack(handler.cloudformation_stub, "prod-support-assistant-training", None)
+        other_stage_stack(handler.cloudformation_stub, "prod-distillation-support-assistant-training", None)
     handler.stub.add_response("list_custom_models", {"modelSummaries": models or []}, {"nameContains": PREFIX})
 
 
@@ -317,7 +317,7 @@ def test_every_request_first_releases_the_stages_copies_that_nothing_serves_any_
 def test_a_release_bedrock_refuses_is_logged_and_the_copy_goes_on(handler, caplog):
     request = event("model_copy_create")
     stack_is(handler, "CREATE_IN_PROGRESS")
-    other_stage_stack(handler.cloudformation_stub, "prod-support-assistant-training", None)
+    other_stage_stack(handler.cloudformation_stub, "prod-distillation-support-assistant-training", None)
     handler.stub.add_client_error(
         "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
     )

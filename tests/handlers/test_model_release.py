@@ -481,12 +481,12 @@ def test_tags_refused_for_one_model_do_not_keep_the_next_from_its_release(bedroc
 # -- the release every handler of a stage runs -------------------------------------------------------------------
 # The request's own stack: the serving stack.
 STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
 # The model's stacks (the GuardStacks property), the request's own among them.
-SANDBOX_GUARDS = ["sandbox-support-assistant-serving", "sandbox-support-assistant-training"]
-PROD_GUARDS = ["prod-support-assistant-serving", "prod-support-assistant-training"]
+SANDBOX_GUARDS = ["sandbox-distillation-support-assistant-serving", "sandbox-distillation-support-assistant-training"]
+PROD_GUARDS = ["prod-distillation-support-assistant-serving", "prod-distillation-support-assistant-training"]
 
 
 def stack_event(guards: list[str] | None) -> dict:
@@ -514,7 +514,7 @@ def release_stage_models(
 def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-support-assistant-training")
     expect_models(bedrock, [EARLIER, UNTAGGED])
     expect_tags(bedrock, EARLIER, FREED)
     expect_serving(bedrock, [])
@@ -527,8 +527,8 @@ def test_a_stages_release_deletes_what_is_free_and_logs_each_deletion(bedrock, c
 def test_a_copys_name_releases_the_copies_of_its_stage(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "prod-support-assistant-serving")
-    other_stage_stack(cloudformation.stubber, "prod-support-assistant-training", None)
+    other_stage_stack(cloudformation.stubber, "prod-distillation-support-assistant-serving")
+    other_stage_stack(cloudformation.stubber, "prod-distillation-support-assistant-training", None)
     copied = custom_model("prod-copy-1f2e3d4c5b6a", "c0p1e2d3m4o5")
     bedrock.stubber.add_response("list_custom_models", {"modelSummaries": [copied]}, {"nameContains": "prod-copy-"})
     expect_tags(bedrock, copied, [{"key": "distillation-stage", "value": "prod"}, *DELETE_WHEN_UNSERVED])
@@ -587,7 +587,7 @@ def test_a_request_that_names_no_guard_stacks_releases_nothing(bedrock, cloudfor
 def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformation, caplog):
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-support-assistant-training")
     expect_models(bedrock, [])
     assert release_stage_models(bedrock, cloudformation) == []
     assert caplog.messages == []
@@ -596,7 +596,7 @@ def test_a_stages_release_that_deletes_nothing_logs_nothing(bedrock, cloudformat
 def test_a_stages_release_that_bedrock_refuses_is_logged_not_raised(bedrock, cloudformation, caplog):
     """The models it deletes are not the request's own: the request goes on, and the next one tries again."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-support-assistant-training")
     bedrock.stubber.add_client_error(
         "list_custom_models", "AccessDeniedException", "Not authorized", 403, {"nameContains": PREFIX}
     )
@@ -614,7 +614,7 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, clo
     """A timeout after every retry (botocore's ReadTimeoutError, a BotoCoreError) ends the release, not the
     request."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-support-assistant-training")
     error = ReadTimeoutError(endpoint_url="https://bedrock.us-west-2.amazonaws.com/custom-models")
     lost = lose_answers(monkeypatch, bedrock, "list_custom_models", error)
     assert release_stage_models(bedrock, cloudformation) == []
@@ -630,7 +630,7 @@ def test_a_stages_release_whose_answer_is_lost_is_logged_not_raised(bedrock, clo
 def test_a_stages_release_raises_what_is_no_aws_error(bedrock, cloudformation, monkeypatch):
     """Only AWS's refusals and lost answers are logged; a defect in the handler still fails the request."""
     stack_is(cloudformation, "UPDATE_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training")
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-support-assistant-training")
     lose_answers(monkeypatch, bedrock, "list_custom_models", KeyError("modelSummaries"))
     with pytest.raises(KeyError):
         release_stage_models(bedrock, cloudformation)
@@ -644,9 +644,9 @@ def test_a_stages_release_waits_while_another_stack_of_the_stage_rolls_back_or_i
     training deploy meanwhile must not delete it."""
     caplog.set_level("INFO")
     stack_is(cloudformation, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(cloudformation.stubber, "sandbox-support-assistant-training", status)
+    other_stage_stack(cloudformation.stubber, "sandbox-distillation-support-assistant-training", status)
     assert release_stage_models(bedrock, cloudformation) == []
     assert caplog.messages == [
-        f"The stack sandbox-support-assistant-training is {status}",
+        f"The stack sandbox-distillation-support-assistant-training is {status}",
         f"{NOT_RELEASING} while a stack of the stage rolls back",
     ]

@@ -71,7 +71,7 @@ API_JOB_ARN = (
 )
 WAIT_CONDITION = "ModelWait3aa7f4218eeeWaitConditionD09B6687"
 SERVING_STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
 POLL_RULE = "sandbox-serving-2f462a79fa34-ready-1c58063fc1ae"
@@ -157,13 +157,13 @@ def test_every_line_of_a_cloudformation_request_carries_its_ids_whichever_module
     bedrock.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": []}, {})
     bedrock.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_ARN})
     own_stack_is(cloudformation, request["StackId"], "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    other_stage_stack(cloudformation, "sandbox-support-assistant-training", "UPDATE_ROLLBACK_IN_PROGRESS")
+    other_stage_stack(cloudformation, "sandbox-distillation-support-assistant-training", "UPDATE_ROLLBACK_IN_PROGRESS")
 
     assert distilled_model.on_event(request, context) == {"PhysicalResourceId": MODEL_ARN}
 
     assert messages(runtime_log) == [
         f"The custom model {MODEL_ARN}, no longer wanted by its job's stack: deleted",
-        "The stack sandbox-support-assistant-training is UPDATE_ROLLBACK_IN_PROGRESS",
+        "The stack sandbox-distillation-support-assistant-training is UPDATE_ROLLBACK_IN_PROGRESS",
         "Not releasing the stage's unserved models while a stack of the stage rolls back",
     ]
     for line in runtime_log.lines:

@@ -16,7 +16,7 @@ OLD_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/meta.llama3
 THROUGHPUT_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
 DEPLOYMENT_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model-deployment/d3p1o4y7m2n5"
 STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
 WAIT_CONDITION = "ProvisionedThroughputReadye7b37170844cCondition6B24B74D"

@@ -64,7 +64,7 @@ def logging_is(handler, configuration: dict | None) -> None:
 def stack_is(handler, status: str, request: dict) -> None:
     """The stack's status as DescribeStacks answers the Update's check of whether it is a rollback."""
     stack = {
-        "StackName": "sandbox-support-assistant-serving",
+        "StackName": "sandbox-distillation-support-assistant-serving",
         "CreationTime": "2026-11-28T06:00:00Z",
         "StackStatus": status,
     }

@@ -9,7 +9,7 @@ import stack_rollback
 from tests.handlers.conftest import own_stack_is
 
 STACK_ID = (
-    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-support-assistant-serving/"
+    "arn:aws:cloudformation:us-west-2:123456789012:stack/sandbox-distillation-support-assistant-serving/"
     "c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 )
 

@@ -34,7 +34,7 @@ from tests.conftest import REFERENCE_DATA, TEST_STAGES, stand_in_sharing
 README_EXAMPLES = REFERENCE_DATA / "validation-readme-examples.jsonl"
 TEACHER = "meta.llama3-1-405b-instruct-v1:0"
 PROVISIONED_ARN = "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/p7t3h9r2u5s1"
-SERVING_STACK = "sandbox-support-assistant-serving"
+SERVING_STACK = "sandbox-distillation-support-assistant-serving"
 SYSTEM = [
     {
         "text": "A chat between a curious User and an artificial intelligence Bot. The Bot gives helpful, detailed, "
@@ -520,7 +520,7 @@ def test_an_unknown_stage_exits_2(tmp_path, capsys):
 
 def test_model_chooses_the_model_its_teacher_and_its_served_student(tmp_path, monkeypatch, capsys):
     with Stubs(monkeypatch) as stubs:
-        stubs.serving({"ProvisionedModelArn": PROVISIONED_ARN}, stack_name="fleet-summarizer-serving")
+        stubs.serving({"ProvisionedModelArn": PROVISIONED_ARN}, stack_name="fleet-distillation-summarizer-serving")
         stubs.both_answer(teacher=SUMMARIZER_TEACHER, max_tokens=256)
         assert evaluate(tmp_path, "--count", "2", "--model", "summarizer", stage="fleet") == 0
     assert capsys.readouterr().out.startswith(f"teacher {SUMMARIZER_TEACHER}\nstudent {PROVISIONED_ARN}\n")

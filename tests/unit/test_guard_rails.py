@@ -15,7 +15,10 @@ from tests.conftest import TEST_STAGES, project_context
 
 # The stages served by a Provisioned Throughput: prod in cdk.json (sandbox and dev deploy on demand), and the test
 # stages committed (a commitment) and shared-prod (a copied model).
-PROVISIONED = {"prod", "committed", "shared-prod"}
+PROVISIONED = {"prod", "committed", "shared-prod", "pair"}
+
+
+THROUGHPUT = "Custom::BedrockProvisionedThroughput"
 
 
 def idle_alarms(template: Template) -> dict[str, dict]:
@@ -90,16 +93,16 @@ def test_budgets_may_publish_to_the_topic_and_use_its_key_for_this_account_only(
 
 
 def test_every_provisioned_throughput_has_the_idle_alarm_and_nothing_else_does(templates):
-    with_throughput = {
-        name
+    servings = {
+        (name, model): serving
         for name, stacks in templates.items()
-        if "Serving" in stacks and stacks["Serving"].find_resources("Custom::BedrockProvisionedThroughput")
+        for model, serving in stacks.parts("serving").items()
     }
-    assert with_throughput == PROVISIONED
-    with_alarm = {name for name, stacks in templates.items() if "Serving" in stacks and idle_alarms(stacks["Serving"])}
-    assert with_alarm == with_throughput
-    for name in PROVISIONED:
-        serving = templates[name]["Serving"]
+    with_throughput = {key for key, serving in servings.items() if serving.find_resources(THROUGHPUT)}
+    assert {name for name, _ in with_throughput} == PROVISIONED
+    assert {key for key, serving in servings.items() if idle_alarms(serving)} == with_throughput
+    for name, model in with_throughput:
+        serving = servings[name, model]
         (_, alarm) = only_idle_alarm(serving)
         ((dimension),) = alarm["Properties"]["Dimensions"]
         assert dimension["Name"] == "ModelId", name
@@ -112,7 +115,7 @@ def test_the_alarm_fires_after_a_day_without_invocations_and_notifies_the_topic(
     serving.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
-            "AlarmName": "prod-throughput-idle",
+            "AlarmName": "prod-support-assistant-throughput-idle",
             "Namespace": "AWS/Bedrock",
             "MetricName": "Invocations",
             "Statistic": "Sum",
@@ -131,7 +134,7 @@ def test_the_alarm_fires_after_a_day_without_invocations_and_notifies_the_topic(
     assert hourly.usd is not None
     # 1 model unit x the table's no-commitment price x 24 hours.
     assert f"has served no invocation for 24 hours while it bills ${hourly.usd * 24:,.2f} per day" in description
-    assert "aws cloudformation delete-stack --stack-name prod-distillation-serving" in description
+    assert "aws cloudformation delete-stack --stack-name prod-distillation-support-assistant-serving" in description
 
 
 def test_an_alarm_whose_price_is_unknown_says_so(templates):
@@ -144,14 +147,18 @@ def test_an_alarm_whose_price_is_unknown_says_so(templates):
 def test_cloudwatch_may_publish_this_alarm_to_the_topic_and_use_its_key(templates):
     foundation = templates["prod"]["Foundation"]
     (_, policy) = only(foundation, "AWS::SNS::TopicPolicy")
-    published = statement(policy["Properties"]["PolicyDocument"], "CloudWatchPublishesProdThroughputIdle")
+    published = statement(
+        policy["Properties"]["PolicyDocument"], "CloudWatchPublishesProdSupportAssistantThroughputIdle"
+    )
     assert published["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert published["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "222222222222"},
-        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:222222222222:alarm:prod-throughput-idle"},
+        "ArnLike": {
+            "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:222222222222:alarm:prod-support-assistant-throughput-idle"
+        },
     }
     (_, key) = only(foundation, "AWS::KMS::Key")
-    granted = statement(key["Properties"]["KeyPolicy"], "CloudWatchEncryptsProdThroughputIdle")
+    granted = statement(key["Properties"]["KeyPolicy"], "CloudWatchEncryptsProdSupportAssistantThroughputIdle")
     assert granted["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
 
 
@@ -177,14 +184,16 @@ def price(usd: float | None) -> pricing.Price:
 
 
 def test_the_message_says_what_a_day_costs():
-    text = idle_message(stage_name="dev", idle_hours=12, model_units=2, hourly=price(21.18), commitment="none")
+    text = idle_message(
+        stage_name="dev", model="chat", idle_hours=12, model_units=2, hourly=price(21.18), commitment="none"
+    )
     # 2 model units x $21.18 x 24 hours = $1,016.64.
     assert text == (
-        "Bedrock distillation (dev): the Provisioned Throughput has served no invocation for 12 hours while it bills "
-        "$1,016.64 per day (2 model unit(s) x $21.18 per model unit-hour, no commitment, price of 2026-11-30). To "
-        "stop the billing, destroy the serving stack: `aws cloudformation delete-stack --stack-name "
-        "dev-distillation-serving` (or `.venv/bin/npx cdk destroy 'dev/Serving'` from a checkout); the custom model "
-        "is kept."
+        "Bedrock distillation (dev-chat): the Provisioned Throughput has served no invocation for 12 hours while it "
+        "bills $1,016.64 per day (2 model unit(s) x $21.18 per model unit-hour, no commitment, price of 2026-11-30). "
+        "To stop the billing, destroy the serving stack: `aws cloudformation delete-stack --stack-name "
+        "dev-distillation-chat-serving` (or `.venv/bin/npx cdk destroy 'dev/chat-serving'` from a checkout); the "
+        "custom model is kept."
     )
 
 

@@ -47,7 +47,10 @@ def test_job_state_changes_of_this_stage_reach_the_topic_with_the_failure_messag
         for r in rules(dev["Foundation"])
         if r.get("EventPattern", {}).get("source") == ["aws.bedrock"] and r["Targets"][0]["Arn"] == {"Ref": topic_id}
     ]
-    assert rule["EventPattern"]["detail"] == {"jobName": [{"prefix": "dev-distill-"}]}
+    # Each model's jobs, by the prefix of their names: never another stage's (dev-eu-...) or team's.
+    assert rule["EventPattern"]["detail"] == {
+        "jobName": [{"prefix": "dev-support-assistant-distill-"}, {"prefix": "dev-ticket-classifier-distill-"}]
+    }
     template = rule["Targets"][0]["InputTransformer"]["InputTemplate"]
     assert "<detail-jobStatus>" in template and "<detail-failureMessage>" in template
 
@@ -56,7 +59,13 @@ def test_failed_deployments_of_the_stages_stacks_reach_the_topic(dev):
     (rule,) = [r for r in rules(dev["Foundation"]) if r.get("EventPattern", {}).get("source") == ["aws.cloudformation"]]
     detail = rule["EventPattern"]["detail"]
     assert detail["status-details"] == {"status": FAILED_STACK_STATES}
-    assert detail["stack-id"] == [{"prefix": "arn:aws:cloudformation:us-east-1:111111111111:stack/dev-distillation-"}]
+    stacks = "arn:aws:cloudformation:us-east-1:111111111111:stack/"
+    # The stage's own stacks (foundation, dashboard) by their prefix, each model's by its whole name.
+    assert detail["stack-id"] == [{"prefix": f"{stacks}dev-distillation-"}] + [
+        {"prefix": f"{stacks}dev-distillation-{model}-{part}/"}
+        for model in ("support-assistant", "ticket-classifier")
+        for part in ("training", "serving")
+    ]
 
 
 def test_completed_jobs_publish_their_metrics(dev):
@@ -106,19 +115,28 @@ def dashboard_body(template: Template) -> str:
     return json.dumps(dashboard["Properties"]["DashboardBody"])
 
 
-def test_the_dashboard_shows_loss_job_state_and_the_served_models_traffic(dev):
-    (_, dashboard) = only(dev["Serving"], "AWS::CloudWatch::Dashboard")
+def test_the_stage_dashboard_has_its_job_state_changes_and_a_row_per_model(dev):
+    (_, dashboard) = only(dev["Dashboard"], "AWS::CloudWatch::Dashboard")
     assert dashboard["Properties"]["DashboardName"] == "dev-distillation"
-    body = dashboard_body(dev["Serving"])
-    for metric in ("TrainingLoss", "FinalTrainingLoss", "JobStateChanges"):
-        assert f'MetricName=\\\\\\"{metric}\\\\\\" Stage=\\\\\\"dev\\\\\\"' in body
-    for metric in ("Invocations", "InvocationLatency", "InvocationClientErrors", "InvocationThrottles"):
-        assert f'\\"AWS/Bedrock\\",\\"{metric}\\",\\"ModelId\\"' in body
-    assert "OnDemandDeployment" in body
+    body = dashboard_body(dev["Dashboard"])
+    assert 'MetricName=\\\\\\"JobStateChanges\\\\\\" Stage=\\\\\\"dev\\\\\\"' in body
+    for model in ("support-assistant", "ticket-classifier"):
+        assert f"## {model}" in body
+        # The row's job by its exact name, the served model by the id its serving stack outputs.
+        assert f'\\"TrainingLoss\\",\\"JobName\\",\\"dev-{model}-distill-' in body
+        assert f"dev-distillation-{model}-serving" in body
+    # Per model: invocations, latency (average and p90), client and server errors, throttles.
+    for metric, per_model in (
+        ("Invocations", 1),
+        ("InvocationLatency", 2),
+        ("InvocationClientErrors", 1),
+        ("InvocationThrottles", 1),
+    ):
+        assert body.count(f'\\"AWS/Bedrock\\",\\"{metric}\\",\\"ModelId\\"') == 2 * per_model
 
 
-def test_a_stage_that_serves_nothing_still_shows_its_training(templates):
-    body = dashboard_body(templates["shared-dev"]["Serving"])
+def test_a_model_that_is_not_served_still_shows_its_training(templates):
+    body = dashboard_body(templates["shared-dev"]["Dashboard"])
     assert "TrainingLoss" in body and "AWS/Bedrock" not in body
 
 

@@ -31,7 +31,8 @@ def test_each_example_stage_has_its_environment_and_prefixed_stack_names(stages,
     stage = stages[name]
     assert (stage.account, stage.region) == (account, region)
     names = sorted(child.stack_name for child in stage.node.children if isinstance(child, Stack))
-    assert names == [f"{name}-distillation-foundation", f"{name}-distillation-serving", f"{name}-distillation-training"]
+    models = [f"{name}-distillation-{model}-{part}" for model in stage.models for part in ("serving", "training")]
+    assert names == sorted([f"{name}-distillation-foundation", f"{name}-distillation-dashboard", *models])
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
@@ -49,9 +50,11 @@ def test_every_resource_that_takes_tags_carries_the_cost_allocation_tags(templat
 
 
 def test_bedrock_resources_get_the_stage_tags_too(templates):
-    job = templates["dev"]["Training"].find_resources("Custom::BedrockDistillationJob")
-    (properties,) = [r["Properties"] for r in job.values()]
-    assert '\\"environment\\":\\"dev\\"' in json.dumps(properties["JobTags"])
+    for model, training in templates["dev"].parts("training").items():
+        job = training.find_resources("Custom::BedrockDistillationJob")
+        (properties,) = [r["Properties"] for r in job.values()]
+        assert '\\"environment\\":\\"dev\\"' in json.dumps(properties["JobTags"])
+        assert f'\\"distillation-model\\":\\"{model}\\"' in json.dumps(properties["JobTags"])
 
 
 def test_prod_keeps_its_data_and_dev_may_destroy(templates):
@@ -123,7 +126,7 @@ def test_the_source_stage_shares_its_model_with_the_copying_account(templates):
 
 
 def test_the_copying_stage_copies_the_model_and_serves_the_copy(templates):
-    assert set(templates["shared-prod"]) == {"Foundation", "Serving"}
+    assert set(templates["shared-prod"]) == {"Foundation", "support-assistant-serving", "Dashboard"}
     serving = templates["shared-prod"]["Serving"]
     ((copy_id, copy_resource),) = serving.find_resources("Custom::BedrockModelCopy").items()
     assert copy_resource["Properties"]["SourceModelArn"] == SHARED_MODEL_ARN
@@ -349,15 +352,18 @@ def test_each_stage_starts_with_a_preflight_of_its_account(pipeline_template, na
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
-def test_each_stage_ends_with_a_smoke_test_of_the_served_model(pipeline_template, name):
+def test_each_stage_ends_with_a_smoke_test_of_each_served_model(pipeline_template, name):
     actions = stage_actions(pipeline_template, name)
-    last = actions[-1]
-    assert last["Name"] == f"SmokeTest-{name}"
-    assert last["ActionTypeId"]["Category"] == "Build"
-    assert all(action["RunOrder"] < last["RunOrder"] for action in actions[:-1])
+    models = list(project_context()["stages"][name]["models"])
+    tests = [a for a in actions if a["Name"].startswith(f"SmokeTest-{name}-")]
+    assert sorted(a["Name"] for a in tests) == sorted(f"SmokeTest-{name}-{model}" for model in models)
+    assert all(a["ActionTypeId"]["Category"] == "Build" for a in tests)
+    last_deploy = max(a["RunOrder"] for a in actions if a not in tests)
+    assert all(a["RunOrder"] > last_deploy for a in tests)
     projects = pipeline_template.find_resources("AWS::CodeBuild::Project")
     smoke = [p for p in projects.values() if "bedrock-runtime converse" in json.dumps(p)]
-    assert len(smoke) == 2
+    # One per served model of the pipeline's stages (dev's two, prod's one).
+    assert len(smoke) == 3
 
 
 def test_artifacts_cross_accounts_with_a_customer_managed_key(pipeline_template):
@@ -368,11 +374,11 @@ def test_artifacts_cross_accounts_with_a_customer_managed_key(pipeline_template)
 
 def test_pipeline_stages_let_the_pipeline_account_run_the_smoke_test(pipeline_app):
     prod = pipeline_app.node.find_child("DeliveryPipeline").node.find_child("prod")
-    serving = Template.from_stack(prod.serving)
+    serving = Template.from_stack(prod.models["support-assistant"].serving)
     serving.has_resource_properties(
         "AWS::IAM::Role",
         {
-            "RoleName": "prod-distillation-smoke-test",
+            "RoleName": "prod-distillation-support-assistant-smoke-test",
             "AssumeRolePolicyDocument": {
                 "Statement": [
                     {

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import App
 
 from distill.constructs.handler_function import LAYER_REQUIREMENTS, layer_digest, layer_install_arguments
-from tests.conftest import PIPELINE, ROOT
+from tests.conftest import PIPELINE, ROOT, project_context
 
 # The policy documents a resource carries, by resource type: who else than the account's own principals may act.
 POLICY_DOCUMENTS = {
@@ -219,11 +219,13 @@ def stage_template(pipeline_app: App, stage: str, stack: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stage", PIPELINE["stages"])
 def test_the_smoke_test_role_trusts_only_the_pipelines_smoke_test_role(pipeline_app, stage):
-    serving = stage_template(pipeline_app, stage, "Serving")
+    model = next(iter(project_context()["stages"][stage]["models"]))
+    serving = stage_template(pipeline_app, stage, f"{model}-serving")
     (role,) = [
         r["Properties"]
         for r in serving["Resources"].values()
-        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName") == f"{stage}-distillation-smoke-test"
+        if r["Type"] == "AWS::IAM::Role"
+        and r["Properties"].get("RoleName") == f"{stage}-distillation-{model}-smoke-test"
     ]
     runner = f"arn:aws:iam::{PIPELINE['account']}:role/bedrock-distillation-smoke-test-{stage}"
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
@@ -247,7 +249,9 @@ def test_the_smoke_test_role_trusts_only_the_pipelines_smoke_test_role(pipeline_
         if r["Type"] == "AWS::CodeBuild::Project"
         and r["Properties"]["ServiceRole"] == {"Fn::GetAtt": [runner_id, "Arn"]}
     ]
-    assert len(projects) == 1 and "converse" in json.dumps(projects[0]["Source"])
+    # One smoke-test project per served model of the stage, all run as the stage's runner.
+    assert len(projects) == len(project_context()["stages"][stage]["models"])
+    assert all("converse" in json.dumps(project["Source"]) for project in projects)
 
 
 def test_the_source_action_may_use_a_codeconnections_connection(pipeline_app):

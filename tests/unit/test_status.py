@@ -42,7 +42,7 @@ METRICS_KEY = (
     "distillation-output/model-customization-job-k3x9q2w7e5r1/training_artifacts/step_wise_training_metrics.csv"
 )
 METRICS_URI = f"s3://{OUTPUT_BUCKET}/{METRICS_KEY}"
-SERVING_STACK = "sandbox-support-assistant-serving"
+SERVING_STACK = "sandbox-distillation-support-assistant-serving"
 STACK_ID = f"arn:aws:cloudformation:us-west-2:123456789012:stack/{SERVING_STACK}/c4d7e0f3-cd44-11f0-b1a4-0a7d3e9f1c25"
 NOW = datetime(2026, 11, 28, 9, 15, 0, tzinfo=UTC)
 
@@ -423,8 +423,8 @@ def test_a_missing_job_parameter_says_which_stack_to_deploy(tmp_path, monkeypatc
         assert run_status(monkeypatch, stubs, "--stage", "sandbox", "--cdk-json", write_cdk_json(tmp_path)) == 1
     assert capsys.readouterr().err == (
         "distill status: the SSM parameter /bedrock-distillation/sandbox/support-assistant/job-arn does not exist in "
-        "us-west-2: the training stack sandbox-support-assistant-training has not been deployed to this account and "
-        "Region. Deploy it, or use credentials for the account it was deployed to\n"
+        "us-west-2: the training stack sandbox-distillation-support-assistant-training has not been deployed to this "
+        "account and Region. Deploy it, or use credentials for the account it was deployed to\n"
     )
 
 
@@ -496,8 +496,8 @@ def test_watch_on_a_terminal_redraws_in_place(stage, model):
 # --- a stage of several models ------------------------------------------------------------------------------------
 
 TICKETS_JOB_ARN = JOB_ARN.replace("k3x9q2w7e5r1", "t1c2k3e4t5s6")
-FLEET_ASSISTANT_SERVING = "fleet-support-assistant-serving"
-FLEET_TICKETS_SERVING = "fleet-ticket-classifier-serving"
+FLEET_ASSISTANT_SERVING = "fleet-distillation-support-assistant-serving"
+FLEET_TICKETS_SERVING = "fleet-distillation-ticket-classifier-serving"
 
 
 def test_a_stage_of_several_models_shows_each_on_a_line(tmp_path, monkeypatch, capsys):
@@ -543,7 +543,8 @@ def test_a_model_whose_training_stack_is_not_deployed_is_a_line_too_and_exits_1(
     assert capsys.readouterr().out.splitlines()[1:] == [
         "support-assistant  job support-assistant-2e9d4c1b7a30 Completed; serving not deployed (no stack "
         f"{FLEET_ASSISTANT_SERVING})",
-        "ticket-classifier  job not deployed (no training stack fleet-ticket-classifier-training); serving not "
+        "ticket-classifier  job not deployed (no training stack fleet-distillation-ticket-classifier-training); "
+        "serving not "
         f"deployed (no stack {FLEET_TICKETS_SERVING})",
     ]
 
@@ -611,7 +612,7 @@ def test_a_copied_model_is_a_line_without_a_job():
         None,
         "none in this stage (a copy of model support-assistant of stage shared-dev)",
         Serving(
-            "shared-prod-support-assistant-serving",
+            "shared-prod-distillation-support-assistant-serving",
             "CREATE_COMPLETE",
             "Provisioned Throughput",
             PROVISIONED_ARN,

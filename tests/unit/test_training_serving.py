@@ -14,6 +14,18 @@ from distill.constructs.model_wait import JOB_STATE_CHANGE
 from tests.conftest import project_context
 
 
+def only_model(stage):
+    """The stacks of a stage's one model (``DistillationStage.models``)."""
+    (model,) = stage.models.values()
+    return model
+
+
+def poll_rule(stage) -> str:
+    """The job wait's fallback schedule: ``<stage>-<model>-poll-<the job name's 12 hex digits>``."""
+    name = job_name(stage)
+    return f"{name.split('-distill-')[0]}-poll-{name.rsplit('-', 1)[1]}"
+
+
 def resources(template: Template, resource_type: str) -> dict[str, dict]:
     return template.find_resources(resource_type)
 
@@ -56,7 +68,7 @@ def test_the_job_is_a_distillation_of_the_configured_pair(sandbox):
     assert job["TeacherModelIdentifier"] == "amazon.nova-pro-v1:0"
     assert job["StudentModelIdentifier"] == "amazon.nova-lite-v1:0:300k"
     assert job["MaxResponseLengthForInference"] == "1000"
-    assert re.fullmatch(r"sandbox-distill-[0-9a-f]{12}", job["JobName"])
+    assert re.fullmatch(r"sandbox-support-assistant-distill-[0-9a-f]{12}", job["JobName"])
     assert job["RetainModelOnDelete"] == "true"
     assert "VpcConfig" not in job
 
@@ -88,7 +100,7 @@ def test_invocation_log_training_data_carries_the_filter_and_the_log_prefix(temp
 
 
 def warnings_of(stage, kind: str) -> list[str]:
-    found = Annotations.from_stack(stage.training).find_warning("*", Match.any_value())
+    found = Annotations.from_stack(only_model(stage).training).find_warning("*", Match.any_value())
     return [w.entry.data for w in found if w.entry.data.endswith(f"[ack: {kind}]")]
 
 
@@ -173,7 +185,7 @@ def arn_teachers() -> dict[str, dict[str, Template]]:
     }
     app = App(context={**project_context(), "stages": stages}, analytics_reporting=False)
     built = build_app(app)
-    return {name: {"Training": Template.from_stack(stage.training)} for name, stage in built.items()}
+    return {name: {"Training": Template.from_stack(only_model(stage).training)} for name, stage in built.items()}
 
 
 def test_a_teacher_given_as_a_foundation_model_arn_gets_the_same_iam_and_job_as_its_id(arn_teachers, sandbox):
@@ -276,8 +288,8 @@ def test_each_watcher_may_disable_only_its_own_poll_rule(sandbox):
     disabling = [s for s in statements(sandbox["Serving"]) if s["Action"] == "events:DisableRule"]
     rendered = sorted(json.dumps(s["Resource"]) for s in disabling)
     assert len(rendered) == 2
-    assert f"rule/{job_name(sandbox)}-poll" in rendered[0] + rendered[1]
-    assert "rule/sandbox-serving-" in rendered[0] + rendered[1]
+    assert f"rule/{poll_rule(sandbox)}" in rendered[0] + rendered[1]
+    assert "rule/sandbox-support-assistant-ready-" in rendered[0] + rendered[1]
 
 
 def test_provisioned_throughput_has_no_commitment_by_default_and_is_deleted_with_the_stack(prod):
@@ -357,8 +369,8 @@ def test_a_stage_without_distillation_has_only_its_foundation(templates):
 
 
 def test_serving_depends_on_training(stages):
-    serving = stages["sandbox"].serving
-    assert stages["sandbox"].training in serving.dependencies
+    model = only_model(stages["sandbox"])
+    assert model.training in model.serving.dependencies
 
 
 @pytest.mark.parametrize("stage", ["sandbox", "compliant", "committed"])
@@ -378,7 +390,7 @@ def test_the_watcher_knows_its_job_wait_handle_condition_and_poll_rule(sandbox):
                 "Variables": {
                     "JOB_NAME": job_name(sandbox),
                     "WAIT_HANDLE_URL": {"Ref": Match.string_like_regexp("Handle")},
-                    "POLL_RULE_NAME": f"{job_name(sandbox)}-poll",
+                    "POLL_RULE_NAME": poll_rule(sandbox),
                     "STACK_ID": {"Ref": "AWS::StackId"},
                     "WAIT_CONDITION": Match.any_value(),
                 }
