@@ -13,7 +13,7 @@ from constructs import Construct
 from distill.constructs.data_key import usage_through
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
-from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge_resource
 from distill.constructs.names import STAGE_TAG
 
 
@@ -286,9 +286,10 @@ class BedrockResource(Construct):
             return
         for resource in permission.resources:
             if "*" in resource:
-                acknowledge(
+                acknowledge_resource(
                     handler.policy,
-                    f"AwsSolutions-IAM5[Resource::{rendered(handler, resource)}]",
+                    "AwsSolutions-IAM5",
+                    resource,
                     permission.wildcard_reason,
                 )
 

@@ -25,7 +25,6 @@ class DataKey(Construct):
         self, scope: Construct, id: str, *, alias: str, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     ) -> None:
         super().__init__(scope, id)
-        stack = Stack.of(self)
         self.key = kms.Key(
             self,
             "Key",
@@ -36,29 +35,39 @@ class DataKey(Construct):
             removal_policy=removal_policy,
             pending_window=Duration.days(30),
         )
-        # CloudWatch Logs encrypts the handler log groups; the context condition limits it to this account's groups.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_log_encryption(self.key)
 
     @property
     def key_arn(self) -> str:
         return self.key.key_arn
+
+
+def allow_log_encryption(key: kms.IKey) -> None:
+    """Let CloudWatch Logs encrypt this account's log groups with ``key`` (the handlers' log groups are encrypted
+    with it); the encryption-context condition limits it to this account's groups (CloudWatch Logs user guide,
+    encrypt-log-data-kms.html). Any construct that encrypts a log group with a key adds it: CDK writes one copy of
+    a statement added twice."""
+    stack = Stack.of(key)
+    add_resource_statement(
+        key,
+        iam.PolicyStatement(
+            sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        ),
+        "CloudWatch Logs cannot create the handlers' log groups encrypted with the key",
+    )
 
 
 def allow_via_service(key: kms.IKey, sid: str, principal: iam.IPrincipal, *, service: str, actions: list[str]) -> bool:

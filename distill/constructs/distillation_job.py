@@ -28,8 +28,8 @@ from distill.constructs.bedrock_resource import (
 )
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, S3_KEY_ACTIONS, usage_through
 from distill.constructs.job_output import OUTPUT_PREFIX, metrics_location
-from distill.constructs.nag import acknowledge, acknowledge_resource, rendered
-from distill.constructs.names import METRICS_NAMESPACE
+from distill.constructs.nag import acknowledge, acknowledge_resource
+from distill.constructs.names import METRICS_NAMESPACE, check_name_prefix
 from distill.constructs.training_data import DATASETS_PREFIX, TrainingDataSource
 
 JOB_NAMES_REASON = (
@@ -76,7 +76,14 @@ class Teacher:
 
     @classmethod
     def profile(cls, profile_id: str, *, foundation_model: str, regions: Sequence[str]) -> Teacher:
-        """A system inference profile (``us.amazon.nova-pro-v1:0``) routing to ``regions``."""
+        """A system inference profile (``us.amazon.nova-pro-v1:0``) routing to ``regions`` (a list of Region
+        codes, every Region the profile may send a call to: Bedrock user guide, inference-profiles-support.html).
+        Raises ValueError for a single string or an empty list."""
+        if isinstance(regions, str) or not regions:
+            raise ValueError(
+                f"regions is {regions!r}; give the list of Regions the inference profile {profile_id} routes to, "
+                'e.g. ["us-east-1", "us-east-2", "us-west-2"]'
+            )
         return cls(
             identifier=profile_id,
             foundation_model=foundation_model,
@@ -146,21 +153,20 @@ class DistillationJob(Construct):
         same model, say)."""
         super().__init__(scope, id)
         stack = Stack.of(self)
+        check_name_prefix(stage_name)
+        prefix = check_name_prefix(name_prefix or stage_name, "name_prefix")
+        if not isinstance(teacher, Teacher):
+            raise TypeError(f"teacher is {teacher!r}; give Teacher.model(...) or Teacher.profile(...)")
+        if not isinstance(training_data, TrainingDataSource):
+            raise TypeError(
+                f"training_data is {training_data!r}; give a TrainingDataSource (from_upload, from_s3_uri, "
+                "from_invocation_logs or from_invocation_logs_uri)"
+            )
         self.stage_name = stage_name
-        prefix = name_prefix or stage_name
         parameter = job_arn_parameter_name or f"/bedrock-distillation/{prefix}/job-arn"
         guards = guard_stacks(stack, rollback_guard_stacks)
         self.training_data = training_data
         self.output_s3_uri = f"s3://{output_bucket.bucket_name}/{output_prefix}"
-        self.access = iam.ManagedPolicy(self, "Access", roles=[service_role])
-        self._grant_teacher(teacher)
-        self._grant_data(training_data)
-        self._grant_output(output_bucket, output_prefix)
-        self.access.add_statements(
-            usage_through(key, "bedrock", BEDROCK_KEY_ACTIONS), usage_through(key, "s3", S3_KEY_ACTIONS)
-        )
-        if vpc is not None:
-            self._grant_vpc(vpc)
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         # The base model the job customizes: the Service Authorization Reference for Amazon Bedrock (read 2026-12-02)
@@ -184,6 +190,18 @@ class DistillationJob(Construct):
         # reference does not change with the file's content.
         identity = {"revision": revision, "data": training_data.digest, **stack.resolve(defining)}
         self.job_name = job_name(prefix, identity)
+        # A policy per job, named like it: a new definition gets a policy of its own beside the running job's, so
+        # an update that is rolled back, or a job that still stops while its successor starts, never loses what it
+        # reads and writes; the old policy goes after the old job (which depends on it) in the cleanup.
+        self.access = iam.ManagedPolicy(self, f"Access{self.job_name.rsplit('-', 1)[1]}", roles=[service_role])
+        self._grant_teacher(teacher)
+        self._grant_data(training_data)
+        self._grant_output(output_bucket, output_prefix)
+        self.access.add_statements(
+            usage_through(key, "bedrock", BEDROCK_KEY_ACTIONS), usage_through(key, "s3", S3_KEY_ACTIONS)
+        )
+        if vpc is not None:
+            self._grant_vpc(vpc)
         self._resource = BedrockResource(
             self,
             "Job",
@@ -374,9 +392,10 @@ class DistillationJob(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "EC2's Describe actions take no resource-level permission; Bedrock reads the job's VPC with them.",
         )
-        acknowledge(
+        acknowledge_resource(
             self.access,
-            f"AwsSolutions-IAM5[Resource::{rendered(self, interfaces)}]",
+            "AwsSolutions-IAM5",
+            interfaces,
             "The job's network interfaces are made by Bedrock with ids it chooses; the statements are conditioned on "
             "the BedrockManaged tag Bedrock puts on them.",
         )

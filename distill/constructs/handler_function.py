@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import platformdirs
@@ -28,6 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from distill.constructs.data_key import allow_log_encryption
 from distill.constructs.dead_letters import AsyncInvocation, DeadLetterQueue
 from distill.constructs.nag import acknowledge, acknowledge_compliance, logical_id
 
@@ -101,7 +103,10 @@ def boto3_layer_directory() -> tuple[Path, str]:
     target = LAYER_CACHE / f"boto3-{digest[:16]}"
     if not target.is_dir():
         LAYER_CACHE.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_builds()
         staging = Path(tempfile.mkdtemp(prefix="building-", dir=LAYER_CACHE))
+        # mkdtemp makes the folder private; the layer is read by whoever synthesizes with this cache.
+        staging.chmod(0o755)
         built = subprocess.run(
             [sys.executable, "-m", "pip", *layer_install_arguments(staging / "python", LAYER_REQUIREMENTS)],
             capture_output=True,
@@ -113,9 +118,26 @@ def boto3_layer_directory() -> tuple[Path, str]:
         _keep_only_layer_services(staging / "python" / "botocore" / "data")
         try:
             os.rename(staging, target)
-        except OSError:  # another process finished the same build first
+        except OSError:
             shutil.rmtree(staging, ignore_errors=True)
+            if not target.is_dir():  # not another process finishing the same build first
+                raise
     return target, digest
+
+
+# A build folder older than this was left by a process that was killed: no build takes that long.
+ABANDONED_BUILD_SECONDS = 3600
+
+
+def _remove_abandoned_builds() -> None:
+    """Delete the ``building-*`` folders of builds that never finished (a synth killed mid-way); they are never used,
+    as only a finished build is renamed to its digest's name."""
+    for folder in LAYER_CACHE.glob("building-*"):
+        try:
+            if time.time() - folder.stat().st_mtime > ABANDONED_BUILD_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # another process removed or renamed it meanwhile
+            continue
 
 
 def _keep_only_layer_services(data: Path) -> None:
@@ -162,7 +184,9 @@ def shared_code_layer(scope: Construct) -> lambda_.ILayerVersion:
 
 
 def encrypted_log_group(scope: Construct, id: str, key: kms.IKey, removal_policy: RemovalPolicy) -> logs.LogGroup:
-    """A log group encrypted with the stage's key and kept for a year (the compliance packs ask for both)."""
+    """A log group encrypted with the stage's key and kept for a year (the compliance packs ask for both); the key
+    lets CloudWatch Logs use it (``allow_log_encryption``)."""
+    allow_log_encryption(key)
     return logs.LogGroup(
         scope, id, encryption_key=key, retention=logs.RetentionDays.ONE_YEAR, removal_policy=removal_policy
     )

@@ -11,7 +11,7 @@ from constructs import Construct
 from distill.constructs.data_key import allow_bedrock_log_delivery
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
-from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge, acknowledge_resource
 from distill.constructs.resource_policy import add_resource_statement
 
 LOGGING_ACTIONS = [
@@ -47,6 +47,11 @@ class InvocationLogging(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
+        if not key_prefix or key_prefix != key_prefix.strip("/"):
+            raise ValueError(
+                f"key_prefix is {key_prefix!r}; it must be a folder of the bucket without leading or trailing "
+                'slashes, e.g. "bedrock/logs" (Bedrock writes under <key_prefix>/AWSLogs/)'
+            )
         self.key_prefix = key_prefix
         # The prefix Bedrock writes under, and the one a distillation job reads invocation logs from.
         self.bucket = bucket
@@ -100,9 +105,10 @@ class InvocationLogging(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
             )
         )
-        acknowledge(
+        acknowledge_resource(
             handler.policy,
-            f"AwsSolutions-IAM5[Resource::{rendered(self, roles)}]",
+            "AwsSolutions-IAM5",
+            roles,
             "The role of a configuration someone else made, restored on Delete, is not known at synth; only this "
             "account's roles, and only to Bedrock.",
         )

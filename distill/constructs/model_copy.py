@@ -20,6 +20,7 @@ from distill.constructs.bedrock_resource import (
     stage_tags,
 )
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS
+from distill.constructs.names import check_name_prefix
 
 # A copy job runs in the background; the provider checks it every two minutes, for at most CloudFormation's hour.
 COPY_CHECK = Waiting(query_interval=Duration.minutes(2), total_timeout=Duration.hours(1))
@@ -61,7 +62,9 @@ class ModelCopy(Construct):
         copies = stack.format_arn(service="bedrock", resource="model-copy-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         identity = hashlib.sha256(json.dumps(stack.resolve([source_model_arn, key.key_arn])).encode()).hexdigest()
-        self.target_model_name = f"{name_prefix or stage_name}-copy-{identity[:12]}"
+        check_name_prefix(stage_name)
+        prefix = check_name_prefix(name_prefix or stage_name, "name_prefix")
+        self.target_model_name = f"{prefix}-copy-{identity[:12]}"
         self._resource = BedrockResource(
             self,
             "Copy",

@@ -26,6 +26,7 @@ from distill.constructs.bedrock_resource import (
     tags_read,
 )
 from distill.constructs.data_key import BEDROCK_KEY_ACTIONS, INVOKE_KEY_ACTIONS, usage_through
+from distill.constructs.names import check_name_prefix
 from distill.constructs.signalled_wait import SignalledWait
 
 # Bedrock sends no events for throughputs or deployments; the watcher checks this often until the model serves.
@@ -105,7 +106,8 @@ class ServedModel(Construct):
         stack = Stack.of(self)
         self.model_arn = model_arn
         self._key = key
-        prefix = name_prefix or stage_name
+        check_name_prefix(stage_name)
+        prefix = check_name_prefix(name_prefix or stage_name, "name_prefix")
         name = f"{prefix}-serving-{identity(prefix, resource_type, *defining)}"
         served, models = _arn(stack, bedrock_resource), _arn(stack, "custom-model")
         self.resource = BedrockResource(
@@ -224,6 +226,8 @@ class ProvisionedThroughput(ServedModel):
         """``model_arn`` is the custom model served; ``model_key`` names it at synth (its job's name, or its copy's),
         so that each model served gets a wait of its own; ``base_model`` is the student it was customized from;
         ``name_prefix`` (default ``stage_name``) begins the resource's name, for several models of a stage."""
+        if not isinstance(commitment, Commitment):
+            raise TypeError(f"commitment is {commitment!r}; give Commitment.NONE, ONE_MONTH or SIX_MONTHS")
         duration = commitment.value
         self.model_units = model_units
         self.commitment = commitment

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from distill.constructs.bedrock_resource import BedrockResource, Permission, guard_stacks, model_release
-from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge_resource
 from distill.constructs.signalled_wait import SignalledWait
 
 JOB_STATE_CHANGE = "Model Customization Job State Change"
@@ -28,10 +28,11 @@ class DistilledModelWait(Construct):
     Bedrock's "Model Customization Job State Change" events for the job's name invoke a watcher as soon as the job
     ends (matched on ``detail.jobName``: the documented sample event carries the job ARN in a shorter form than the
     API returns, user guide monitoring-eventbridge-how-it-works.html, read 2026-11-30). Events are best effort, so a
-    schedule invokes the same watcher every ``poll_minutes`` as a fallback. Each job has its own wait: the caller
-    puts the job's name in the construct id, so a new job gets a new handle and a job already waited for is never
-    waited for again. A job longer than 12 hours fails the wait, and with it only the serving stack; deploying the
-    stack again waits for the same job.
+    schedule invokes the same watcher every ``poll_minutes`` as a fallback. Each job has its own wait: its
+    resources are named after the job (their construct ids hold the job's 12 hex digits), so a new job gets a new
+    handle and a job already waited for is never waited for again. A job longer than 12 hours fails the wait, and
+    with it only the serving stack; deploying the stack again waits for the same job. Put it in a stack of its own
+    (the app's serving stack), which knows the job by name only: a deploy of this stack lasts until the job ends.
     """
 
     def __init__(
@@ -40,30 +41,34 @@ class DistilledModelWait(Construct):
         id: str,
         *,
         job_name: str,
-        poll_minutes: int,
-        poll_rule_name: str,
         key: kms.IKey,
+        poll_minutes: int = 10,
+        poll_rule_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
+        """``job_name`` is ``DistillationJob.job_name``; ``poll_minutes`` how often the fallback schedule checks
+        the job; ``poll_rule_name`` the schedule's EventBridge rule (at most 64 characters, unique in the account
+        and Region; default the job's name with ``-poll-`` for ``-distill-``); ``removal_policy`` applies to the
+        watcher's log group and dead-letter queue."""
         super().__init__(scope, id)
         stack = Stack.of(self)
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         self._wait = SignalledWait(
             self,
-            "Wait",
+            f"Wait{job_name.rsplit('-', 1)[1]}",
             folder="distilled_model_wait",
             description=f"Signals when the distillation job {job_name} ends",
             environment={"JOB_NAME": job_name},
             statements=[iam.PolicyStatement(actions=["bedrock:GetModelCustomizationJob"], resources=[jobs])],
             poll=Duration.minutes(poll_minutes),
-            poll_rule_name=poll_rule_name,
+            poll_rule_name=poll_rule_name or job_name.replace("-distill-", "-poll-"),
             key=key,
             removal_policy=removal_policy,
             event_pattern=events.EventPattern(
                 source=["aws.bedrock"], detail_type=[JOB_STATE_CHANGE], detail={"jobName": [job_name]}
             ),
         )
-        acknowledge(self._wait.watcher.policy, f"AwsSolutions-IAM5[Resource::{rendered(self, jobs)}]", JOBS_REASON)
+        acknowledge_resource(self._wait.watcher.policy, "AwsSolutions-IAM5", jobs, JOBS_REASON)
         self.condition = self._wait.condition
         self.poll = self._wait.poll
 

@@ -35,6 +35,26 @@ def model_prefix(stage: str, model: str) -> str:
 MAX_MODEL_PREFIX = 40
 
 
+# What a name prefix may hold: Bedrock's job, custom model and throughput name patterns allow letters, digits and
+# single hyphens between them (Bedrock API reference, CreateModelCustomizationJob jobName:
+# [a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*, narrowed to what every derived name - stack, rule, role - also allows).
+NAME_PREFIX_PATTERN = r"[A-Za-z](-?[A-Za-z0-9])*"
+
+
+def check_name_prefix(prefix: str, what: str = "stage_name") -> str:
+    """``prefix`` if it can begin every name a construct derives from it; raises ValueError saying what is allowed.
+    (CDK-free, without ``re`` at import: the commands import this module.)"""
+    import re
+
+    if not isinstance(prefix, str) or not re.fullmatch(NAME_PREFIX_PATTERN, prefix) or len(prefix) > MAX_MODEL_PREFIX:
+        raise ValueError(
+            f"{what} is {prefix!r}; it must be 1 to {MAX_MODEL_PREFIX} letters, digits and single hyphens, starting "
+            "with a letter and not ending with a hyphen, as it begins the names of the customization job, custom "
+            "model and serving resources (Bedrock allows 63 characters with the suffixes the constructs add)"
+        )
+    return prefix
+
+
 def model_stack_name(stage: str, model: str, part: str) -> str:
     """A stack of one model of the stage, ``<stage>-distillation-<model>-<part>`` (``part`` is training or
     serving), deployed alone with ``cdk deploy '<stage>/<model>-*'`` (the stack's id in the stage is

@@ -12,7 +12,9 @@ class ServiceRole(Construct):
     aws:SourceArn, user guide, model-customization-iam-role.html); it holds no permission of its own.
 
     Each ``DistillationJob`` grants the role what that job needs (its teacher, its data, its output, the key), in a
-    managed policy of the job's stack, so that a stage's role can read only what one of its jobs reads.
+    managed policy of the job's stack: the role can do what the stage's jobs together need, no more. A role holds
+    at most 10 managed policies unless the IAM quota is raised (IAM user guide, reference_iam-quotas.html), and
+    each job attaches one (two while a job is replaced), which bounds the distilling models that share a role.
     """
 
     def __init__(self, scope: Construct, id: str, *, stage_name: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CustomResource, RemovalPolicy
+from aws_cdk import CustomResource, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -21,7 +21,7 @@ from distill.constructs.data_key import S3_KEY_ACTIONS, usage_through
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.handler_provider import HandlerProvider
 from distill.constructs.invocation_logging import InvocationLogging
-from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge_resource
 
 DATASETS_PREFIX = "datasets/"
 
@@ -51,9 +51,10 @@ def dataset_uploads_policy(scope: Construct, id: str, bucket: s3.IBucket) -> iam
             ),
         ],
     )
-    acknowledge(
+    acknowledge_resource(
         policy,
-        f"AwsSolutions-IAM5[Resource::{rendered(scope, datasets)}]",
+        "AwsSolutions-IAM5",
+        datasets,
         "The stage's uploaded datasets, each named by its content hash: rolling an upload back needs the last one.",
     )
     return policy
@@ -146,16 +147,28 @@ class TrainingData(Construct):
         return f"s3://{self.bucket.bucket_name}/{dataset_key(self.digest)}"
 
 
+def _checked_uri(uri: str, what: str) -> str:
+    """``uri`` if it is ``s3://<bucket>/<key or prefix>`` written out at synth: the job's role is granted what it
+    names, so a bucket alone (the whole bucket) or a deploy-time value (which no grant can name) is refused."""
+    if not isinstance(uri, str) or Token.is_unresolved(uri):
+        raise ValueError(f"the S3 URI of {what} is {uri!r}; it must be written out at synth, not a deploy-time value")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise ValueError(f"the S3 URI of {what} is {uri!r}; it must be s3://<bucket>/<key or prefix>")
+    return uri
+
+
 @dataclass(frozen=True)
 class TrainingDataSource:
     """Where a distillation job reads its prompts, and what it must be allowed to read there.
 
-    Make one with ``from_upload`` (a ``TrainingData`` copy of a local file), ``from_s3_uri`` (a JSONL object or
-    prefix someone else keeps), ``from_invocation_logs`` (a stage's own ``InvocationLogging``) or
+    Make one with ``from_upload`` (a ``TrainingData`` copy of a local file), ``from_s3_uri`` (a JSONL object, or a
+    prefix of them, someone else keeps), ``from_invocation_logs`` (a stage's own ``InvocationLogging``) or
     ``from_invocation_logs_uri`` (logs kept elsewhere). ``digest`` identifies what the job reads (the file's
     content, the URI, the filter): it is part of the job's name, so a change of it is a new job.
-    ``request_metadata_filters`` and ``use_prompt_response`` are the API's ``requestMetadataFilters`` and
-    ``usePromptResponse`` (Bedrock API reference, InvocationLogsConfig).
+    ``request_metadata_filters`` and ``use_prompt_response`` are the API's ``requestMetadataFilters`` (one of
+    ``equals``, ``notEquals``, ``andAll``, ``orAll``, e.g. ``{"equals": {"project": "tickets"}}``; check one with
+    `distill preview-logs`) and ``usePromptResponse`` (Bedrock API reference, InvocationLogsConfig).
     """
 
     digest: str
@@ -172,8 +185,9 @@ class TrainingDataSource:
 
     @classmethod
     def from_s3_uri(cls, s3_uri: str) -> TrainingDataSource:
-        """``s3_uri``: ``s3://bucket/key`` of a bedrock-conversation-2024 JSONL file."""
-        return cls(digest=value_digest(s3_uri), s3_uri=s3_uri)
+        """``s3_uri``: ``s3://bucket/key`` of a bedrock-conversation-2024 JSONL file (or a prefix of such files),
+        known at synth; the job's service role may read what it names. Raises ValueError otherwise."""
+        return cls(digest=value_digest(s3_uri), s3_uri=_checked_uri(s3_uri, "the training data"))
 
     @classmethod
     def from_invocation_logs(
@@ -194,7 +208,9 @@ class TrainingDataSource:
         request_metadata_filters: Mapping[str, Any] | None = None,
     ) -> TrainingDataSource:
         """``s3_uri``: the ``AWSLogs/`` prefix of invocation logs this stack does not configure."""
-        return cls._logs(s3_uri, None, use_prompt_response, request_metadata_filters)
+        return cls._logs(
+            _checked_uri(s3_uri, "the invocation logs"), None, use_prompt_response, request_metadata_filters
+        )
 
     @classmethod
     def _logs(

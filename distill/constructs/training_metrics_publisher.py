@@ -17,7 +17,7 @@ from distill.constructs.data_key import allow_via_service, usage_through
 from distill.constructs.dead_letters import AsyncInvocation
 from distill.constructs.handler_function import HandlerFunction
 from distill.constructs.job_output import OUTPUT_PREFIX
-from distill.constructs.nag import acknowledge, rendered
+from distill.constructs.nag import acknowledge_resource
 from distill.constructs.names import METRICS_NAMESPACE
 from distill.constructs.notifications import job_name_prefixes_of, job_state_changes
 
@@ -39,8 +39,10 @@ class TrainingMetricsPublisher(Construct):
         key: kms.IKey,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         job_name_prefixes: Sequence[str] | None = None,
+        output_prefix: str = OUTPUT_PREFIX,
     ) -> None:
-        """``job_name_prefixes`` as for ``StageNotifications``: the jobs whose metrics are published."""
+        """``job_name_prefixes`` as for ``StageNotifications``: the jobs whose metrics are published;
+        ``output_prefix`` is the jobs' (``DistillationJob.output_prefix``), under which the metrics are read."""
         super().__init__(scope, id)
         stack = Stack.of(self)
         publisher = HandlerFunction(
@@ -54,7 +56,7 @@ class TrainingMetricsPublisher(Construct):
             environment={
                 "STAGE": stage_name,
                 "NAMESPACE": METRICS_NAMESPACE,
-                "OUTPUT_S3_URI": f"s3://{output_bucket.bucket_name}/{OUTPUT_PREFIX}",
+                "OUTPUT_S3_URI": f"s3://{output_bucket.bucket_name}/{output_prefix}",
             },
             asynchronous=AsyncInvocation(
                 invoked_by="EventBridge, on each state change of the stage's distillation jobs",
@@ -63,7 +65,7 @@ class TrainingMetricsPublisher(Construct):
             ),
         )
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
-        outputs = output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")
+        outputs = output_bucket.arn_for_objects(f"{output_prefix}*")
         for statement in (
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
@@ -75,7 +77,7 @@ class TrainingMetricsPublisher(Construct):
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[output_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": f"{OUTPUT_PREFIX}*"}},
+                conditions={"StringLike": {"s3:prefix": f"{output_prefix}*"}},
             ),
         ):
             publisher.add_to_role_policy(statement)
@@ -93,7 +95,7 @@ class TrainingMetricsPublisher(Construct):
                 "stays under the stage's output prefix, where the function reads only the metrics file.",
             ),
         ):
-            acknowledge(publisher.policy, f"AwsSolutions-IAM5[Resource::{rendered(self, resource)}]", reason)
+            acknowledge_resource(publisher.policy, "AwsSolutions-IAM5", resource, reason)
         events.Rule(
             self,
             "JobStateChanges",

@@ -109,13 +109,11 @@ class ServingStack(Stack):
         """
         stage = self.stage
         assert self.serving is not None
-        job_id = job_name.rsplit("-", 1)[1]
         wait = DistilledModelWait(
             self,
-            f"ModelWait{job_id}",
+            "ModelWait",
             job_name=job_name,
             poll_minutes=self.serving.poll_minutes,
-            poll_rule_name=f"{self.prefix}-poll-{job_id}",
             key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
@@ -125,10 +123,10 @@ class ServingStack(Stack):
             stage_name=stage.name,
             job_name=job_name,
             rollback_guard_stacks=model_stack_names(stage.name, self.model.name),
+            wait=wait,
             key=self.foundation.data_key.key,
             removal_policy=self.removal,
         )
-        model.node.add_dependency(wait.condition)
         output_s3_uri = f"s3://{self.foundation.storage.output.bucket_name}/{OUTPUT_PREFIX}"
         CfnOutput(self, "JobArn", value=model.job_arn, description="The distillation job")
         CfnOutput(

@@ -30,6 +30,7 @@ MODEL_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/amazon.nova-lite-v
 STUDENT = "amazon.nova-lite-v1:0:300k"
 
 T = TypeVar("T")
+LOGS_SID = "CloudWatchLogsEncryptsThisAccountsLogGroups"
 
 
 @dataclass
@@ -81,6 +82,11 @@ class Bare(Generic[T]):
         properties = self.resource(policy)["Properties"]
         document = properties.get("PolicyDocument") or properties["KeyPolicy"]
         return [readable(statement) for statement in document["Statement"]]
+
+    def other_warnings(self) -> list[str]:
+        """``warnings`` but the one every construct with a handler raises on an imported key: that its owner must
+        let CloudWatch Logs encrypt the handlers' log groups with it (``data_key.allow_log_encryption``)."""
+        return [w for w in self.warnings() if not (w.startswith("Bare/ImportedKey: ") and LOGS_SID in w)]
 
     def warnings(self) -> list[str]:
         """The warnings annotated on the stack's constructs (``Annotations.add_warning_v2``), as

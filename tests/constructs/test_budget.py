@@ -73,7 +73,7 @@ def test_budgets_may_publish_to_a_topic_of_the_same_app_and_encrypt_with_its_key
         ["kms:Decrypt", "kms:GenerateDataKey*"],
         FROM_THIS_ACCOUNTS_BUDGETS,
     )
-    assert bare.warnings() == []
+    assert bare.other_warnings() == []
 
 
 def test_an_imported_topic_and_key_get_a_warning_with_the_statement_their_owner_must_add(bare_imported):

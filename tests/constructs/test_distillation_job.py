@@ -158,7 +158,7 @@ def test_the_job_is_one_custom_resource_with_its_handler_and_provider(bare):
         "AWS::Lambda::LayerVersion": 2,
         "AWS::Logs::LogGroup": 2,
     }
-    assert bare.warnings() == []
+    assert bare.other_warnings() == []
 
 
 def test_the_job_is_started_with_what_defines_it(bare):
@@ -267,3 +267,11 @@ def test_the_training_loss_metrics_are_the_publishers_by_job_name_and_stage(bare
         assert (metric.namespace, metric.metric_name, metric.statistic) == ("BedrockDistillation", name, "Average")
         assert metric.dimensions == {"JobName": job.job_name, "Stage": "dev"}
     assert job.metric_training_loss(statistic="Minimum").statistic == "Minimum"
+
+
+def test_an_imported_key_warns_that_its_owner_must_let_cloudwatch_logs_use_it(bare):
+    """The handlers' log groups are encrypted with the key: CloudWatch Logs refuses a key whose policy does not
+    let it, and an imported key's policy cannot be changed here."""
+    (warning,) = [w for w in bare.warnings() if w.startswith("Bare/ImportedKey: ")]
+    assert "CloudWatch Logs cannot create the handlers' log groups encrypted with the key" in warning
+    assert '"Service": "logs.us-east-1.amazonaws.com"' in warning

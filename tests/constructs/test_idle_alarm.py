@@ -95,7 +95,7 @@ def test_only_this_alarm_may_publish_to_a_topic_of_the_same_app_and_encrypt_with
     }
     (encrypt,) = [s for s in bare.statements(key) if s.get("Sid", "").startswith("CloudWatch")]
     assert encrypt["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    assert bare.warnings() == []
+    assert bare.other_warnings() == []
 
 
 def test_a_long_message_is_cut_to_the_alarm_description_limit(bare):

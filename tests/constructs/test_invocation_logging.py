@@ -117,7 +117,7 @@ def test_bedrock_may_write_under_the_log_prefix_of_a_bucket_of_the_same_app_and_
 
 
 def test_an_imported_bucket_and_key_get_a_warning_with_the_statement_their_owner_must_add(bare_imported):
-    warnings = bare_imported.warnings()
+    warnings = bare_imported.other_warnings()
     assert [w.split(":")[0] for w in warnings] == ["Bare/ImportedKey", "Bare/Importedexample-logs"]
     assert all(IMPORTED_POLICY_WARNING in w for w in warnings)
     key_warning, bucket_warning = warnings

@@ -88,4 +88,4 @@ def test_an_imported_key_is_granted_in_the_publishers_own_policy(bare):
     # The key's policy cannot be changed here; its account statement lets an IAM policy grant it.
     (decrypt,) = [s for s in bare.statements(bare.find("Metrics/Publisher/Policy")) if s["Action"] == ["kms:Decrypt"]]
     assert decrypt == {"Action": ["kms:Decrypt"], "Condition": THROUGH_S3, "Effect": "Allow", "Resource": [KEY_ARN]}
-    assert bare.warnings() == []
+    assert bare.other_warnings() == []
