@@ -378,6 +378,7 @@ def _parse_models(
     for name, entry in entries.items():
         model_reader = Reader(entry, f"{reader.where('models')}.{name}", reader.problems)
         _check_model_name(model_reader, stage, name)
+        _check_prefixes_apart(model_reader, name, list(entries))
         models[name] = _parse_model(
             model_reader,
             name,
@@ -428,6 +429,20 @@ def _check_model_name(reader: Reader, stage: str, name: str) -> None:
             "hex>\" for the served model) must fit in Bedrock's 63 characters; shorten the model name to at most "
             f"{MAX_MODEL_PREFIX - len(stage) - 1} characters, or the stage name"
         )
+
+
+def _check_prefixes_apart(reader: Reader, name: str, names: list[str]) -> None:
+    """A model whose name is another's followed by a hyphen (``chat`` and ``chat-copy``) would share the start of
+    its resource names (``dev-chat-copy-...``): the handlers find a model's jobs, custom models and copies by their
+    name prefix, so each model's names must begin differently."""
+    for other in names:
+        if other != name and name.startswith(f"{other}-"):
+            reader.problem(
+                f'{reader.path}: model name "{name}" begins with the name of the stage\'s model "{other}" and a '
+                f'hyphen, so the names of its resources ("<stage>-{name}-...") would begin like those of "{other}", '
+                "by which the handlers find a model's jobs and custom models; give it a name that does not begin "
+                f'with "{other}-"'
+            )
 
 
 def _parse_model(

@@ -498,3 +498,26 @@ def test_the_model_tag_cannot_be_set_by_hand(where):
         f'context.stages.dev.{where} has "{key}": the stacks give every resource of a model this tag with the model\'s '
         "name; remove it"
     )
+
+
+def test_a_model_name_that_begins_with_another_models_name_and_a_hyphen_is_refused():
+    """The handlers find a model's jobs, custom models and copies by their name prefix (dev-chat-...): chat-copy's
+    would begin like chat's copies (dev-chat-copy-...)."""
+    model = {
+        "distillation": {
+            "teacher": "amazon.nova-pro-v1:0",
+            "student": "amazon.nova-lite-v1:0:300k",
+            "trainingData": {"s3Uri": "s3://datasets/chat/train.jsonl"},
+        }
+    }
+    stage = {**VALID, "region": "us-east-1", "models": {"chat": model, "chat-copy": copy.deepcopy(model)}}
+    assert only_problem(stage) == (
+        'context.stages.dev.models.chat-copy: model name "chat-copy" begins with the name of the stage\'s model '
+        '"chat" and a hyphen, so the names of its resources ("<stage>-chat-copy-...") would begin like those of '
+        '"chat", by which the handlers find a model\'s jobs and custom models; give it a name that does not begin '
+        'with "chat-"'
+    )
+    # Names that only share letters are apart: chatbot's names begin dev-chatbot-.
+    assert load_stages(
+        {"dev": {**VALID, "region": "us-east-1", "models": {"chat": model, "chatbot": copy.deepcopy(model)}}}, ROOT
+    )
